@@ -1,0 +1,56 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "plugind",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "plugind", targets: ["plugind"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // Layer 1: C modules over Debian's libraries (shim headers only).
+        .systemLibrary(name: "CFastCGI", pkgConfig: "fcgi", providers: [.apt(["libfcgi-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+
+        // Order-preserving JSON: request bodies and the agent config file.
+        .target(name: "JSON"),
+        // Layer 3: HTTP vocabulary, routing, gates. Knows nothing of plugins or FastCGI.
+        .target(name: "HTTPKit", dependencies: ["JSON", .product(name: "Logging", package: "swift-log")]),
+        // Layer 2: the FastCGI transport. Knows nothing of plugins.
+        .target(name: "FastCGI", dependencies: ["CFastCGI", "HTTPKit", .product(name: "Logging", package: "swift-log")]),
+        // Layer 6: stores (SQLite, agent config, tokens) and adapters (HTTP client, child processes).
+        .target(name: "Stores", dependencies: [
+            "JSON",
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        .target(name: "Adapters", dependencies: ["CCurl", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "Settings", dependencies: ["JSON"]),
+        // Layer 5: services.
+        .target(name: "Operations", dependencies: ["Stores", "JSON", .product(name: "Logging", package: "swift-log")]),
+        // Layer 4: the route table and its thin handlers.
+        .target(name: "API", dependencies: ["HTTPKit", "JSON", "Stores", "Settings", "Operations", "Adapters"]),
+        // Layer 7: the executable wires everything.
+        .executableTarget(name: "plugind", dependencies: [
+            "API", "FastCGI", "HTTPKit", "Stores", "Settings", "Operations", "Adapters",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // A second process for the agent-config cross-process test.
+        .executableTarget(name: "config-writer-probe", dependencies: ["Stores", "JSON"], path: "Tests/Support/ConfigWriterProbe"),
+
+        .testTarget(name: "JSONTests", dependencies: ["JSON"]),
+        .testTarget(name: "HTTPKitTests", dependencies: ["HTTPKit", "JSON"]),
+        .testTarget(name: "StoresTests", dependencies: ["Stores", "JSON", "config-writer-probe"]),
+        .testTarget(name: "AdaptersTests", dependencies: ["Adapters"]),
+        .testTarget(name: "SettingsTests", dependencies: ["Settings"]),
+        .testTarget(name: "OperationsTests", dependencies: ["Operations", "Stores"]),
+    ],
+    swiftLanguageModes: [.v6]
+)
