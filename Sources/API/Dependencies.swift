@@ -1,0 +1,22 @@
+import Operations
+import Settings
+import Stores
+
+/// What the route handlers work with, built once by the executable.
+public struct Dependencies: Sendable {
+    public let version: String
+    public let settings: PlugindSettings
+    public let database: StateDB
+    public let agentConfig: AgentConfigFile
+    public let operations: OperationRunner
+    public let restartReasons: RestartReasonStore
+
+    public init(version: String, settings: PlugindSettings, database: StateDB, agentConfig: AgentConfigFile, operations: OperationRunner) {
+        self.version = version
+        self.settings = settings
+        self.database = database
+        self.agentConfig = agentConfig
+        self.operations = operations
+        self.restartReasons = RestartReasonStore(db: database)
+    }
+}

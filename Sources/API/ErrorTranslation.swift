@@ -1,0 +1,28 @@
+import HTTPKit
+import JSON
+import Operations
+import Stores
+
+/// How errors from the layers below reach a client. One place, so every route answers alike.
+public enum ErrorTranslation {
+    public static func translate(_ error: any Error) -> (any HTTPResponseError)? {
+        switch error {
+        case let error as OperationError:
+            switch error {
+            case .invalidId: return APIError(400, error.description)
+            case .duplicateId: return APIError(409, error.description)
+            case .busy(_, let id):
+                return APIError(409, error.description, fields: JSONObject([.init(key: "operationId", value: .string(id))]))
+            case .tooMany: return APIError(503, error.description, headers: [("Retry-After", "5")])
+            case .deadlineExceeded: return APIError(504, error.description)
+            }
+        case let error as StoreError:
+            switch error {
+            case .noSpace: return APIError(507, error.description)
+            case .configUnparsable, .configIO, .corrupt: return APIError(503, error.description)
+            }
+        default:
+            return nil
+        }
+    }
+}

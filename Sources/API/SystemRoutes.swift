@@ -1,0 +1,53 @@
+import Foundation
+import HTTPKit
+import JSON
+import Stores
+
+/// Health, settings and the operations API.
+struct SystemRoutes: Sendable {
+    let deps: Dependencies
+
+    func health(_ context: RequestContext) throws -> HTTPResponse {
+        let stateDir = deps.settings.stateDir
+        let writable = access(stateDir, W_OK) == 0
+        let databaseOK = deps.database.isUsable()
+        let ok = writable && databaseOK
+        let body: JSONValue = [
+            "ok": .bool(ok),
+            "version": .string(deps.version),
+            "stateDir": ["usable": .bool(writable)],
+            "database": ["usable": .bool(databaseOK)],
+        ]
+        return .json(body, status: ok ? 200 : 503)
+    }
+
+    func settings(_ context: RequestContext) throws -> HTTPResponse {
+        .json(["settings": deps.settings.redactedJSON()])
+    }
+
+    func listOperations(_ context: RequestContext) throws -> HTTPResponse {
+        var state: OperationRecord.State?
+        if let text = context.query["state"] {
+            guard let parsed = OperationRecord.State(rawValue: text) else {
+                throw APIError.badRequest("state must be running, succeeded or failed.")
+            }
+            state = parsed
+        }
+        var limit = 100
+        if let text = context.query["limit"] {
+            guard let n = Int(text), n >= 1 else { throw APIError.badRequest("limit must be a positive whole number.") }
+            limit = min(n, 500)
+        }
+        let target = context.query["target"].flatMap { $0.isEmpty ? nil : $0 }
+        let records = try deps.operations.store.list(target: target, state: state, limit: limit)
+        return .json(["operations": .array(records.map(\.json))])
+    }
+
+    func operation(_ context: RequestContext) throws -> HTTPResponse {
+        let id = context.parameter("id").lowercased()
+        guard let record = try deps.operations.store.get(id) else {
+            throw APIError.notFound("No operation has the id \(context.parameter("id").prefix(64)).")
+        }
+        return .json(["operation": record.json])
+    }
+}

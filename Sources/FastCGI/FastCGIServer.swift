@@ -1,0 +1,251 @@
+import CFastCGI
+import Foundation
+import Glibc
+import HTTPKit
+import Logging
+import Synchronization
+
+/// The FastCGI responder: a fixed pool of OS threads, each with one libfcgi request struct
+/// allocated once and never moved, taking turns in `FCGX_Accept_r`.
+public final class FastCGIServer: Sendable {
+    public struct Options: Sendable {
+        public var threads: Int = 16
+        /// Each worker's stack; Swift code on deep JSON needs more than the default.
+        public var stackBytes: Int = 4 << 20
+        public var maxBodyBytes: Int = 1 << 20
+        /// How long requests in flight may take to finish after SIGTERM.
+        public var drainTimeout: Duration = .seconds(30)
+        public init() {}
+    }
+
+    public typealias Responder = @Sendable (HTTPRequest) -> HTTPResponse
+
+    private let listener: Listener
+    private let options: Options
+    private let responder: Responder
+    private let logger: Logger
+    private let acceptLock = Mutex(())
+    private let stopping = Atomic<Bool>(false)
+    private let waitingInAccept = Atomic<Int>(0)
+    private let running = Atomic<Int>(0)
+    /// Proves a wake-up request came from this process, not a client.
+    private let wakeNonce: String
+
+    private static let libraryInit: Int32 = FCGX_Init()
+
+    public init(source: ListenSource, options: Options, logger: Logger, responder: @escaping Responder) throws {
+        precondition(options.threads > 0)
+        guard Self.libraryInit == 0 else { throw ListenError(description: "FCGX_Init failed (\(Self.libraryInit)).") }
+        self.listener = try Listener.open(source)
+        self.options = options
+        self.logger = logger
+        self.responder = responder
+        self.wakeNonce = RequestID.make() + RequestID.make()
+    }
+
+    /// Serves until SIGTERM or SIGINT, then drains and returns.
+    public func run() {
+        signal(SIGPIPE, SIG_IGN)
+        // Block the stop signals in every thread (workers inherit the mask) so only sigwait sees them;
+        // libfcgi's own handlers would otherwise swallow SIGTERM.
+        var stopSignals = sigset_t()
+        sigemptyset(&stopSignals)
+        sigaddset(&stopSignals, SIGTERM)
+        sigaddset(&stopSignals, SIGINT)
+        pthread_sigmask(SIG_BLOCK, &stopSignals, nil)
+
+        running.store(options.threads, ordering: .sequentiallyConsistent)
+        for index in 0..<options.threads {
+            let thread = Thread { [self] in self.work() }
+            thread.stackSize = options.stackBytes
+            thread.name = "fcgi-\(index)"
+            thread.start()
+        }
+        logger.info("listening", metadata: ["fd": "\(listener.fd)", "threads": "\(options.threads)"])
+
+        var received: Int32 = 0
+        sigwait(&stopSignals, &received)
+        logger.info("stopping: no new requests; finishing those in flight", metadata: ["signal": "\(received)"])
+        stop()
+    }
+
+    /// Stops accepting, lets requests in flight finish (bounded), removes a socket it created.
+    public func stop() {
+        stopping.store(true, ordering: .sequentiallyConsistent)
+        let deadline = ContinuousClock.now + options.drainTimeout
+        while running.load(ordering: .sequentiallyConsistent) > 0 && ContinuousClock.now < deadline {
+            if waitingInAccept.load(ordering: .sequentiallyConsistent) > 0 {
+                wakeOneWorker()
+            } else {
+                usleep(10_000)
+            }
+        }
+        let left = running.load(ordering: .sequentiallyConsistent)
+        if left > 0 { logger.warning("drain timeout: \(left) worker(s) still busy") }
+        if let path = listener.createdPath {
+            unlink(path)
+            close(listener.fd)
+        }
+    }
+
+    private func work() {
+        defer { running.subtract(1, ordering: .sequentiallyConsistent) }
+        let request = UnsafeMutablePointer<FCGX_Request>.allocate(capacity: 1)
+        defer { request.deallocate() }
+        guard FCGX_InitRequest(request, listener.fd, 0) == 0 else {
+            logger.error("FCGX_InitRequest failed")
+            return
+        }
+        while !stopping.load(ordering: .sequentiallyConsistent) {
+            waitingInAccept.add(1, ordering: .sequentiallyConsistent)
+            let accepted = acceptLock.withLock { _ in FCGX_Accept_r(request) }
+            waitingInAccept.subtract(1, ordering: .sequentiallyConsistent)
+            if accepted < 0 {
+                if stopping.load(ordering: .sequentiallyConsistent) { break }
+                logger.error("FCGX_Accept_r failed", metadata: ["code": "\(accepted)"])
+                usleep(50_000)
+                continue
+            }
+            let params = Self.parameters(request)
+            if params["PLUGIND_WAKE"] == wakeNonce {
+                FCGX_PutS("Status: 204 No Content\r\n\r\n", request.pointee.out)
+                FCGX_Finish_r(request)
+                break
+            }
+            handle(request, params: params)
+            FCGX_Finish_r(request)
+        }
+        FCGX_Free(request, 1)
+    }
+
+    private func handle(_ request: UnsafeMutablePointer<FCGX_Request>, params: [String: String]) {
+        var headers: [String: String] = [:]
+        for (name, value) in params {
+            if name.hasPrefix("HTTP_") {
+                headers[name.dropFirst(5).lowercased().replacingOccurrences(of: "_", with: "-")] = value
+            } else if name == "CONTENT_TYPE" {
+                headers["content-type"] = value
+            } else if name == "CONTENT_LENGTH" {
+                headers["content-length"] = value
+            }
+        }
+        let (body, tooLarge) = readBody(request.pointee.in, declaredLength: params["CONTENT_LENGTH"].flatMap(Int.init))
+        let value = HTTPRequest(
+            method: params["REQUEST_METHOD"] ?? "GET",
+            uri: params["REQUEST_URI"] ?? params["SCRIPT_NAME"].map { $0 + (params["PATH_INFO"] ?? "") } ?? "/",
+            headers: headers, body: body, bodyTooLarge: tooLarge,
+            remoteAddress: params["REMOTE_ADDR"] ?? "", origin: params["PLUGIND_ORIGIN"])
+        let response = responder(value)
+        write(response, to: request.pointee.out)
+    }
+
+    /// Reads the body up to the limit; a larger one is drained unkept so the peer sees a clean answer.
+    private func readBody(_ stream: UnsafeMutablePointer<FCGX_Stream>?, declaredLength: Int?) -> ([UInt8], Bool) {
+        let limit = options.maxBodyBytes
+        if let declared = declaredLength, declared > limit {
+            drain(stream, upTo: 64 << 20)
+            return ([], true)
+        }
+        var body: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 64 << 10)
+        while true {
+            let n = chunk.withUnsafeMutableBufferPointer { buffer in
+                buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buffer.count) {
+                    FCGX_GetStr($0, Int32(buffer.count), stream)
+                }
+            }
+            if n <= 0 { break }
+            body.append(contentsOf: chunk[0..<Int(n)])
+            if body.count > limit {
+                drain(stream, upTo: 64 << 20)
+                return ([], true)
+            }
+        }
+        return (body, false)
+    }
+
+    private func drain(_ stream: UnsafeMutablePointer<FCGX_Stream>?, upTo cap: Int) {
+        var chunk = [CChar](repeating: 0, count: 64 << 10)
+        var total = 0
+        while total < cap {
+            let n = FCGX_GetStr(&chunk, Int32(chunk.count), stream)
+            if n <= 0 { return }
+            total += Int(n)
+        }
+    }
+
+    /// CGI response: a `Status:` header, never an `HTTP/1.1` line.
+    private func write(_ response: HTTPResponse, to stream: UnsafeMutablePointer<FCGX_Stream>?) {
+        var head = "Status: \(response.status) \(HTTPStatus.reason(response.status))\r\n"
+        var hasLength = false
+        for (name, value) in response.headers {
+            // A header must not be able to split the response.
+            let clean = value.filter { $0 != "\r" && $0 != "\n" }
+            head += "\(name): \(clean)\r\n"
+            if name.lowercased() == "content-length" { hasLength = true }
+        }
+        if !hasLength && response.status != 204 && response.status != 304 {
+            head += "Content-Length: \(response.body.count)\r\n"
+        }
+        head += "\r\n"
+        var bytes = Array(head.utf8)
+        bytes.append(contentsOf: response.body)
+        // A client that went away makes this fail; nothing else to do about it.
+        _ = bytes.withUnsafeBufferPointer { buffer in
+            buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buffer.count) {
+                FCGX_PutStr($0, Int32(buffer.count), stream)
+            }
+        }
+    }
+
+    private static func parameters(_ request: UnsafeMutablePointer<FCGX_Request>) -> [String: String] {
+        var result: [String: String] = [:]
+        guard var pointer = request.pointee.envp else { return result }
+        while let entry = pointer.pointee {
+            let text = String(cString: entry)
+            if let eq = text.firstIndex(of: "=") {
+                result[String(text[..<eq])] = String(text[text.index(after: eq)...])
+            }
+            pointer += 1
+        }
+        return result
+    }
+
+    /// Sends one well-formed FastCGI request to our own socket so a worker blocked in accept returns.
+    private func wakeOneWorker() {
+        guard let fd = listener.connectToSelf() else {
+            usleep(10_000)
+            return
+        }
+        defer { close(fd) }
+        let message = FastCGIRecords.wakeRequest(nonce: wakeNonce)
+        _ = message.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+        var sink = [UInt8](repeating: 0, count: 512)
+        while Glibc.read(fd, &sink, sink.count) > 0 {}
+    }
+}
+
+/// The few FastCGI records plugind writes itself (web-server side), per the FastCGI 1.0 spec.
+enum FastCGIRecords {
+    static func record(type: UInt8, requestId: UInt16 = 1, content: [UInt8]) -> [UInt8] {
+        let padding = (8 - content.count % 8) % 8
+        var bytes: [UInt8] = [1, type, UInt8(requestId >> 8), UInt8(requestId & 0xFF),
+                              UInt8(content.count >> 8), UInt8(content.count & 0xFF), UInt8(padding), 0]
+        bytes += content
+        bytes += [UInt8](repeating: 0, count: padding)
+        return bytes
+    }
+
+    static func nameValue(_ name: String, _ value: String) -> [UInt8] {
+        func length(_ n: Int) -> [UInt8] {
+            n < 128 ? [UInt8(n)] : [UInt8((n >> 24) | 0x80), UInt8((n >> 16) & 0xFF), UInt8((n >> 8) & 0xFF), UInt8(n & 0xFF)]
+        }
+        return length(name.utf8.count) + length(value.utf8.count) + Array(name.utf8) + Array(value.utf8)
+    }
+
+    static func wakeRequest(nonce: String) -> [UInt8] {
+        let begin = record(type: 1, content: [0, 1, 0, 0, 0, 0, 0, 0])  // FCGI_RESPONDER, no keep-alive
+        let params = nameValue("PLUGIND_WAKE", nonce) + nameValue("REQUEST_METHOD", "GET") + nameValue("REQUEST_URI", "/")
+        return begin + record(type: 4, content: params) + record(type: 4, content: []) + record(type: 5, content: [])
+    }
+}

@@ -1,0 +1,212 @@
+import JSON
+import Logging
+
+/// Runs every request through the contract's checks, in the contract's order, then its handler.
+/// The order decides the status code a client sees, so it lives in exactly one place.
+public struct Gatekeeper: Sendable {
+    public let router: Router
+    public let tokens: any TokenVerifier
+    /// Origins the dashboard may be served from besides the one the request arrived on.
+    public let publicOrigins: Set<String>
+    /// The prefix every route lives under.
+    public let prefix: String
+    public let maxJSONDepth: Int
+    /// Turns errors of the layers below into client errors; anything it leaves is a 500.
+    public let translate: @Sendable (any Error) -> (any HTTPResponseError)?
+    public let logger: Logger
+
+    public init(
+        router: Router, tokens: any TokenVerifier, publicOrigins: [String] = [], prefix: String = "/api",
+        maxJSONDepth: Int = 64, translate: @escaping @Sendable (any Error) -> (any HTTPResponseError)? = { _ in nil },
+        logger: Logger
+    ) {
+        self.translate = translate
+        self.router = router
+        self.tokens = tokens
+        self.publicOrigins = Set(publicOrigins.map { Self.normalise(origin: $0) })
+        self.prefix = prefix
+        self.maxJSONDepth = maxJSONDepth
+        self.logger = logger
+    }
+
+    /// Answers one request. Never throws: every failure becomes a JSON error response.
+    public func respond(to request: HTTPRequest, requestId: String = RequestID.make()) -> HTTPResponse {
+        let started = ContinuousClock.now
+        var response: HTTPResponse
+        do {
+            response = try process(request, requestId: requestId)
+        } catch let error as any HTTPResponseError {
+            response = .error(error)
+        } catch let error where translate(error) != nil {
+            response = .error(translate(error)!)
+        } catch {
+            logger.error("unexpected error", metadata: ["requestId": "\(requestId)", "error": "\(String(describing: error))"])
+            response = .error(APIError(500, "Something went wrong on our side; the log has the details under request id \(requestId)."))
+        }
+        if response.header("Content-Type") == nil && !response.body.isEmpty {
+            response.setHeader("Content-Type", HTTPResponse.jsonContentType)
+        }
+        response.setHeader("X-Request-Id", requestId)
+        if request.method == "HEAD" {
+            response.setHeader("Content-Length", String(response.body.count))
+            response.body = []
+        }
+        let elapsed = started.duration(to: .now)
+        let ms = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+        logger.info(
+            "\(request.method) \(Self.loggablePath(request)) \(response.status) \(Double(Int(ms * 10)) / 10)ms",
+            metadata: ["requestId": "\(requestId)"])
+        return response
+    }
+
+    private func process(_ request: HTTPRequest, requestId: String) throws -> HTTPResponse {
+        // 0. Size and hostile path segments, before anything else.
+        if request.bodyTooLarge {
+            throw APIError(413, "The request body is larger than this server accepts.")
+        }
+        let rawPath = request.rawPath
+        let prefixSegments = try RequestPath.segments(of: Substring(prefix))
+        let allSegments = try RequestPath.segments(of: rawPath)
+        guard allSegments.starts(with: prefixSegments) else {
+            throw APIError.notFound("No API route has this path.")
+        }
+        let path = Array(allSegments.dropFirst(prefixSegments.count))
+
+        // 1. Tokens, unless the route is open.
+        let role: Role?
+        if case .found(let route, _) = router.match(method: request.method, path: path), case .open = route.access {
+            role = nil
+        } else {
+            role = try authenticate(request)
+        }
+        let mutating = !["GET", "HEAD", "OPTIONS"].contains(request.method)
+        // 2. Read tokens only look.
+        if let role, role < .admin, mutating {
+            throw APIError(403, "This token may only read; use an admin token to make changes.")
+        }
+        // 3. No cross-site changes.
+        if mutating { try checkOrigin(request) }
+
+        // 4. Route lookup.
+        if request.method == "OPTIONS" {
+            guard let allowed = router.allowedMethods(path: path) else { throw APIError.notFound("No API route has this path.") }
+            return HTTPResponse(status: 204, headers: [("Allow", allowed.joined(separator: ", "))])
+        }
+        let route: Route
+        let parameters: [String: String]
+        switch router.match(method: request.method, path: path) {
+        case .notFound:
+            throw APIError.notFound("No API route has this path.")
+        case .methodNotAllowed(let allowed):
+            throw APIError(405, "This path does not answer to \(request.method).", headers: [("Allow", allowed.joined(separator: ", "))])
+        case .found(let r, let p):
+            route = r
+            parameters = p
+        }
+        if case .role(let needed) = route.access, let role, role < needed {
+            throw APIError(403, "This token may not use this route.")
+        }
+
+        // 5. The body.
+        let body = try decodeBody(request, rule: route.body)
+        let query = try QueryItems(request.rawQuery)
+        let context = RequestContext(request: request, parameters: parameters, query: query, body: body, requestId: requestId, role: role)
+        return try route.handler(context)
+    }
+
+    private func authenticate(_ request: HTTPRequest) throws -> Role {
+        let challenge = [(name: "WWW-Authenticate", value: "Bearer realm=\"plugind\"")]
+        guard let header = request.header("authorization") else {
+            throw APIError(401, "This route needs a token: send 'Authorization: Bearer <token>'.", headers: challenge)
+        }
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer",
+            let role = tokens.role(forToken: parts[1].trimming(" \t"))
+        else {
+            throw APIError(401, "The token is not valid; create one with 'plugind token create'.", headers: challenge)
+        }
+        return role
+    }
+
+    private func checkOrigin(_ request: HTTPRequest) throws {
+        if request.header("sec-fetch-site")?.lowercased() == "cross-site" {
+            throw APIError(403, "Cross-site requests may not change anything.")
+        }
+        guard let origin = request.header("origin") else { return }  // curl and other non-browser clients
+        let normalised = Self.normalise(origin: origin)
+        if normalised == "null" {
+            throw APIError(403, "Requests from an opaque origin may not change anything.")
+        }
+        if let own = request.origin, Self.normalise(origin: own) == normalised { return }
+        if publicOrigins.contains(normalised) { return }
+        throw APIError(403, "Requests from another origin may not change anything; add it to 'publicOrigins' if it is yours.")
+    }
+
+    private func decodeBody(_ request: HTTPRequest, rule: BodyRule) throws -> JSONObject {
+        let allowed: Set<String>
+        let required: Bool
+        switch rule {
+        case .none: return JSONObject()
+        case .optionalObject(let names): allowed = names; required = false
+        case .object(let names): allowed = names; required = true
+        }
+        if request.body.isEmpty || request.body.allSatisfy({ [0x20, 0x09, 0x0A, 0x0D].contains($0) }) {
+            if required { throw APIError.badRequest("This route needs a JSON object body.") }
+            return JSONObject()
+        }
+        let type = request.header("content-type")?.split(separator: ";").first?.trimming(" \t").lowercased() ?? ""
+        guard type == "application/json" || (type.hasPrefix("application/") && type.hasSuffix("+json")) else {
+            throw APIError(415, "Send the body as JSON with 'Content-Type: application/json'.")
+        }
+        let value: JSONValue
+        do {
+            value = try JSONParser.parse(request.body, maxDepth: maxJSONDepth)
+        } catch {
+            throw APIError.badRequest("The body is not valid JSON: \(error.description).")
+        }
+        guard case .object(let object) = value else {
+            throw APIError.badRequest("The body must be a JSON object, not \(value.kindName).")
+        }
+        let unknown = object.keys.filter { !allowed.contains($0) }
+        if !unknown.isEmpty {
+            let list = unknown.prefix(5).map { "'\($0)'" }.joined(separator: ", ")
+            throw APIError.badRequest("Unknown field(s) \(list); this route accepts: \(allowed.sorted().joined(separator: ", ")).")
+        }
+        return object
+    }
+
+    static func normalise(origin: String) -> String {
+        var o = origin.trimming(" \t").lowercased()
+        while o.hasSuffix("/") { o.removeLast() }
+        return o
+    }
+
+    /// The path for the log: never the query, which could carry something private.
+    static func loggablePath(_ request: HTTPRequest) -> String {
+        String(request.rawPath.prefix(200))
+    }
+}
+
+/// Request ids: short, random, safe to show.
+public enum RequestID {
+    public static func make() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let value = generator.next() as UInt64
+        let hex = String(value, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
+    }
+}
+
+extension String {
+    func trimming(_ set: String) -> String {
+        let chars = Set(set)
+        var s = Substring(self)
+        while let f = s.first, chars.contains(f) { s.removeFirst() }
+        while let l = s.last, chars.contains(l) { s.removeLast() }
+        return String(s)
+    }
+}
+
+extension Substring {
+    func trimming(_ set: String) -> String { String(self).trimming(set) }
+}

@@ -1,0 +1,38 @@
+/// A request as the transport received it: nothing here is decoded or trusted yet.
+public struct HTTPRequest: Sendable {
+    public var method: String
+    /// The raw `REQUEST_URI`, query included, exactly as the client sent it.
+    public var uri: String
+    /// Header names lowercased with `-` (from `HTTP_*`, `CONTENT_TYPE`, `CONTENT_LENGTH`).
+    public var headers: [String: String]
+    public var body: [UInt8]
+    /// The declared body was over the limit and was not read.
+    public var bodyTooLarge: Bool
+    public var remoteAddress: String
+    /// The origin the front end received the request on (`$scheme://$http_host`), if it said.
+    public var origin: String?
+
+    public init(
+        method: String, uri: String, headers: [String: String] = [:], body: [UInt8] = [],
+        bodyTooLarge: Bool = false, remoteAddress: String = "", origin: String? = nil
+    ) {
+        self.method = method.uppercased()
+        self.uri = uri
+        self.headers = headers
+        self.body = body
+        self.bodyTooLarge = bodyTooLarge
+        self.remoteAddress = remoteAddress
+        self.origin = origin
+    }
+
+    public func header(_ name: String) -> String? { headers[name.lowercased()] }
+
+    /// The path part of the URI, before `?`.
+    public var rawPath: Substring { uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? "" }
+
+    /// The query part of the URI, after `?`.
+    public var rawQuery: Substring {
+        guard let q = uri.firstIndex(of: "?") else { return "" }
+        return uri[uri.index(after: q)...]
+    }
+}

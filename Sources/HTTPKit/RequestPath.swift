@@ -1,0 +1,76 @@
+/// Splits a raw request path into percent-decoded segments, refusing the ones that could escape a
+/// directory or smuggle control bytes. Decoding happens after splitting, so `%2F` stays inside its segment.
+public enum RequestPath {
+    public static func segments(of rawPath: Substring) throws(APIError) -> [String] {
+        var parts = rawPath.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
+        // A trailing slash names the same resource as none.
+        if parts.last == "" { parts = parts.dropLast() }
+        var segments: [String] = []
+        segments.reserveCapacity(parts.count)
+        for part in parts {
+            guard let decoded = percentDecode(part) else {
+                throw APIError.badRequest("The request path has a segment that is not valid percent-encoded UTF-8.")
+            }
+            if decoded == "." || decoded == ".." {
+                throw APIError.badRequest("The request path may not contain '.' or '..' segments.")
+            }
+            if decoded.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+                throw APIError.badRequest("The request path may not contain NUL or control characters.")
+            }
+            segments.append(decoded)
+        }
+        return segments
+    }
+
+    /// Percent-decodes one segment; nil for a malformed escape or bytes that are not UTF-8.
+    public static func percentDecode<S: StringProtocol>(_ text: S, plusIsSpace: Bool = false) -> String? {
+        let utf8 = Array(text.utf8)
+        if !utf8.contains(UInt8(ascii: "%")) && !(plusIsSpace && utf8.contains(UInt8(ascii: "+"))) {
+            return String(text)
+        }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(utf8.count)
+        var i = 0
+        while i < utf8.count {
+            let b = utf8[i]
+            if b == UInt8(ascii: "%") {
+                guard i + 2 < utf8.count, let hi = hexValue(utf8[i + 1]), let lo = hexValue(utf8[i + 2]) else { return nil }
+                bytes.append(hi << 4 | lo)
+                i += 3
+            } else {
+                bytes.append(plusIsSpace && b == UInt8(ascii: "+") ? 0x20 : b)
+                i += 1
+            }
+        }
+        return String(validating: bytes, as: UTF8.self)
+    }
+
+    private static func hexValue(_ b: UInt8) -> UInt8? {
+        switch b {
+        case 0x30...0x39: b - 0x30
+        case 0x41...0x46: b - 0x41 + 10
+        case 0x61...0x66: b - 0x61 + 10
+        default: nil
+        }
+    }
+}
+
+/// `application/x-www-form-urlencoded` query items, in order.
+public struct QueryItems: Sendable {
+    public let items: [(name: String, value: String)]
+
+    public init(_ rawQuery: Substring) throws(APIError) {
+        var items: [(String, String)] = []
+        for pair in rawQuery.split(separator: "&") where !pair.isEmpty {
+            let halves = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard let name = RequestPath.percentDecode(halves[0], plusIsSpace: true),
+                let value = RequestPath.percentDecode(halves.count > 1 ? halves[1] : "", plusIsSpace: true)
+            else { throw APIError.badRequest("The query string is not valid percent-encoded UTF-8.") }
+            items.append((name, value))
+        }
+        self.items = items
+    }
+
+    /// The last value given for `name`.
+    public subscript(name: String) -> String? { items.last { $0.name == name }?.value }
+}

@@ -1,0 +1,23 @@
+/// Why an operation could not start or did not finish, each mapped to one status by the API.
+public enum OperationError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// `X-Operation-Id` is not a UUID.
+    case invalidId(String)
+    /// `X-Operation-Id` names an operation that already exists.
+    case duplicateId(String)
+    /// Another operation is already working on this target.
+    case busy(target: String, operationId: String)
+    /// The cap on concurrent long operations is reached.
+    case tooMany(limit: Int)
+    /// The operation ran past its overall deadline.
+    case deadlineExceeded(step: String)
+
+    public var description: String {
+        switch self {
+        case .invalidId(let id): "X-Operation-Id must be a UUID, not '\(id.prefix(64))'."
+        case .duplicateId(let id): "An operation with id \(id) already exists; send a fresh X-Operation-Id."
+        case .busy(let target, let id): "Another operation (\(id)) is already working on \(target); wait for it to finish."
+        case .tooMany(let limit): "\(limit) long operations are already running; try again shortly."
+        case .deadlineExceeded(let step): "The operation ran out of time during \(step)."
+        }
+    }
+}

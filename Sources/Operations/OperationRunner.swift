@@ -1,0 +1,164 @@
+import Foundation
+import Glibc
+import JSON
+import Logging
+import Stores
+import Synchronization
+
+/// What a running operation can do: report its phase and progress, log, checkpoint, and ask for time left.
+public final class OperationContext: @unchecked Sendable {
+    public let id: String
+    public let target: String
+    public let deadline: ContinuousClock.Instant
+    private let store: OperationStore
+    private let scrub: @Sendable (String) -> String
+    // Touched only by the thread running the operation.
+    private var phase = "starting"
+    private var progress: Double?
+    private(set) var logTail: [String] = []
+    private var checkpoint: JSONValue?
+    static let tailLength = 50
+
+    init(id: String, target: String, deadline: ContinuousClock.Instant, store: OperationStore, scrub: @escaping @Sendable (String) -> String) {
+        self.id = id
+        self.target = target
+        self.deadline = deadline
+        self.store = store
+        self.scrub = scrub
+    }
+
+    /// Moves to a named phase; progress is 0…1 or nil when unknown.
+    public func phase(_ name: String, progress: Double? = nil) {
+        phase = name
+        self.progress = progress.map { min(1, max(0, $0)) }
+        persist()
+    }
+
+    public func log(_ line: String) {
+        for part in scrub(line).split(separator: "\n", omittingEmptySubsequences: true) {
+            logTail.append(String(part.prefix(500)))
+        }
+        if logTail.count > Self.tailLength { logTail.removeFirst(logTail.count - Self.tailLength) }
+        persist()
+    }
+
+    /// Records how far the work got, so recovery after a crash knows what to undo.
+    public func checkpoint(_ value: JSONValue) {
+        checkpoint = value
+        persist()
+    }
+
+    /// The time left before the deadline; a step's timeout is the smaller of its own and this.
+    public var timeLeft: Duration { max(.zero, ContinuousClock.now.duration(to: deadline)) }
+
+    /// The smaller of a step's default timeout and the time left, in milliseconds.
+    public func stepTimeoutMs(_ defaultMs: Int) -> Int {
+        let left = timeLeft.components
+        let leftMs = Int(left.seconds) * 1000 + Int(left.attoseconds / 1_000_000_000_000_000)
+        return max(0, min(defaultMs, leftMs))
+    }
+
+    /// Throws when the deadline has passed.
+    public func checkDeadline(_ step: String) throws {
+        if ContinuousClock.now >= deadline { throw OperationError.deadlineExceeded(step: step) }
+    }
+
+    var currentPhase: String { phase }
+
+    private func persist() {
+        try? store.update(id: id, phase: phase, progress: progress, logTail: logTail, checkpoint: checkpoint)
+    }
+}
+
+/// Puts back what a crashed operation of one kind left behind; answers whether its commit point was reached.
+public protocol OperationRecovery: Sendable {
+    func recover(_ record: OperationRecord) -> Bool
+}
+
+/// Runs operations: registers them before work starts, one at a time per target, a bounded number
+/// at once, each with an overall deadline, and recovers the ones a crash interrupted.
+public final class OperationRunner: Sendable {
+    public let store: OperationStore
+    public let maxConcurrent: Int
+    public let deadline: Duration
+    private let owner: OperationOwner
+    private let running = Mutex<Int>(0)
+    private let recoveries: [String: any OperationRecovery]
+    private let scrub: @Sendable (String) -> String
+    private let logger: Logger
+
+    public init(
+        store: OperationStore, maxConcurrent: Int, deadline: Duration, recoveries: [String: any OperationRecovery] = [:],
+        scrub: @escaping @Sendable (String) -> String = { $0 }, logger: Logger
+    ) {
+        self.store = store
+        self.maxConcurrent = maxConcurrent
+        self.deadline = deadline
+        self.recoveries = recoveries
+        self.scrub = scrub
+        self.logger = logger
+        self.owner = OperationOwner(pid: getpid(), token: UUID().uuidString)
+    }
+
+    /// Runs `work` as an operation and returns its final record. Errors thrown by `work` finish the
+    /// operation as failed and are rethrown, so the route answers with them.
+    @discardableResult
+    public func run(
+        kind: String, target: String, operationId: String? = nil, requestId: String? = nil,
+        _ work: (OperationContext) throws -> JSONValue
+    ) throws -> OperationRecord {
+        let id: String
+        if let given = operationId {
+            guard let uuid = UUID(uuidString: given) else { throw OperationError.invalidId(given) }
+            id = uuid.uuidString.lowercased()
+        } else {
+            id = UUID().uuidString.lowercased()
+        }
+        let admitted = running.withLock { count -> Bool in
+            guard count < maxConcurrent else { return false }
+            count += 1
+            return true
+        }
+        guard admitted else { throw OperationError.tooMany(limit: maxConcurrent) }
+        defer { running.withLock { $0 -= 1 } }
+
+        switch try store.begin(OperationRecord(id: id, kind: kind, target: target, requestId: requestId), owner: owner) {
+        case .duplicateId: throw OperationError.duplicateId(id)
+        case .busy(let other): throw OperationError.busy(target: target, operationId: other)
+        case .started: break
+        }
+        let context = OperationContext(id: id, target: target, deadline: .now + deadline, store: store, scrub: scrub)
+        do {
+            let result = try work(context)
+            try store.finish(id: id, state: .succeeded, phase: "done", error: nil, result: result, logTail: context.logTail)
+        } catch {
+            let message = scrub(String(describing: error))
+            context.log("failed: \(message)")
+            try? store.finish(id: id, state: .failed, phase: "failed", error: message, result: nil, logTail: context.logTail)
+            throw error
+        }
+        return try store.get(id) ?? OperationRecord(id: id, kind: kind, target: target, requestId: requestId)
+    }
+
+    /// At start: every operation whose process died is settled — its kind's recovery puts things back
+    /// and says whether the commit point was reached; without one it is marked failed.
+    @discardableResult
+    public func recoverInterrupted() throws -> [OperationRecord] {
+        let me = owner
+        let orphans = try store.orphans { other in
+            if other.pid == me.pid { return other.token == me.token }
+            return kill(other.pid, 0) == 0 || errno == EPERM
+        }
+        for record in orphans {
+            let committed = recoveries[record.kind]?.recover(record) ?? false
+            let note = committed
+                ? "plugind stopped after the change was committed; it is complete."
+                : "plugind stopped before the change was committed; the previous state was restored."
+            try store.finish(
+                id: record.id, state: committed ? .succeeded : .failed, phase: committed ? "done" : "failed",
+                error: committed ? nil : "Interrupted: \(note)", result: nil, logTail: record.logTail + [note])
+            logger.warning("recovered an interrupted operation", metadata: ["id": "\(record.id)", "kind": "\(record.kind)", "committed": "\(committed)"])
+        }
+        return orphans
+    }
+}

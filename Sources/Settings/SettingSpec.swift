@@ -1,0 +1,100 @@
+import JSON
+
+/// One setting: its name in the settings file, its environment variable, its kind and default.
+public struct SettingSpec: Sendable {
+    public enum Kind: Sendable {
+        case string
+        case optionalString
+        case path
+        case optionalPath
+        case integer(ClosedRange<Int>)
+        case boolean
+        /// An absolute http(s) URL; http only for loopback unless `insecureAllowed`.
+        case url
+        case urlList
+        /// `scheme://host[:port]` with nothing after it.
+        case originList
+        case fileMode
+        case choice([String])
+    }
+
+    public let key: String
+    public let environment: String
+    public let kind: Kind
+    public let defaultValue: JSONValue
+    /// Shown as `****` by `GET /api/settings`.
+    public let secret: Bool
+    public let summary: String
+
+    init(_ key: String, _ kind: Kind, _ defaultValue: JSONValue, secret: Bool = false, env: String? = nil, _ summary: String) {
+        self.key = key
+        self.kind = kind
+        self.defaultValue = defaultValue
+        self.secret = secret
+        self.summary = summary
+        self.environment = env ?? "PLUGIND_" + SettingSpec.snake(key)
+    }
+
+    /// `timeouts.connectMs` → `TIMEOUT_CONNECT_MS`.
+    static func snake(_ key: String) -> String {
+        var out = ""
+        let parts = key.split(separator: ".")
+        for (index, part) in parts.enumerated() {
+            var word = String(part)
+            if index == 0 && parts.count > 1 && word.hasSuffix("s") { word.removeLast() }  // timeouts → TIMEOUT
+            if !out.isEmpty { out += "_" }
+            for ch in word {
+                if ch.isUppercase { out += "_" }
+                out += ch.uppercased()
+            }
+        }
+        return out
+    }
+}
+
+/// Every setting plugind has, with its default. This table is the settings reference.
+public enum SettingsTable {
+    static let ms = 1...86_400_000
+
+    public static let all: [SettingSpec] = [
+        SettingSpec("stateDir", .path, "/var/lib/plugind", "Directory for the database, tokens, installed and ejected plugins."),
+        SettingSpec("socket", .path, "/run/plugind/plugind.sock", "Unix socket path plugind creates when no socket is inherited (systemd or fd 0)."),
+        SettingSpec("socketMode", .fileMode, "0660", "Permission bits of a socket plugind creates (octal)."),
+        SettingSpec("socketGroup", .optionalString, nil, "Group given to a socket plugind creates (nginx's workers must be able to write to it)."),
+        SettingSpec("threads", .integer(1...256), 16, "Worker threads answering FastCGI requests."),
+        SettingSpec("maxBodyBytes", .integer(1024...(64 << 20)), .number(1 << 20), "Largest request body accepted; keep nginx's client_max_body_size equal."),
+        SettingSpec("publicOrigins", .originList, [], "Origins besides the request's own from which changes are accepted (scheme://host:port)."),
+        SettingSpec("agentConfigPath", .optionalPath, nil, env: "PLUGIND_AGENT_CONFIG", "The agent's JSON config file; default <stateDir>/milady.json."),
+        SettingSpec("catalogue", .optionalPath, nil, "Bundled plugin catalogue (plugin-index-v1); default: the one shipped with plugind."),
+        SettingSpec("bundledPluginsDir", .optionalPath, nil, "The agent's own node_modules; catalogue plugins found there are available."),
+        SettingSpec("npmRegistry", .url, "https://registry.npmjs.org/", "npm registry for packuments and tarballs (may have a path prefix)."),
+        SettingSpec("npmRegistryToken", .optionalString, nil, secret: true, "Bearer token for the npm registry; written only to a temporary .npmrc."),
+        SettingSpec("pluginRegistryUrls", .urlList, [
+            "https://plugins.elizacloud.ai/generated-registry.json",
+            "https://raw.githubusercontent.com/elizaos-plugins/registry/next/generated-registry.json",
+            "https://plugins.elizacloud.ai/index.json",
+            "https://raw.githubusercontent.com/elizaos-plugins/registry/next/index.json",
+        ], "Community plugin registry documents, tried in order."),
+        SettingSpec("allowUnlistedPackages", .boolean, false, "Allow installing npm packages the plugin registry does not list."),
+        SettingSpec("requireSignatures", .boolean, false, "Refuse packages without npm registry signatures."),
+        SettingSpec("gitBaseUrl", .url, "https://github.com/", "Base URL that registry git repositories (owner/repo) are resolved against."),
+        SettingSpec("agentRegistryUrl", .url, "https://registry.elizaos.com", "Agent registry this agent may register with."),
+        SettingSpec("runtimeBridge", .string, "unix:/run/plugind-agent/bridge.sock", "Runtime bridge address: unix:<path> or http://127.0.0.1:<port>."),
+        SettingSpec("caFile", .optionalPath, nil, "Extra CA bundle for outbound HTTPS (tests use a local CA)."),
+        SettingSpec("maxConcurrentOperations", .integer(1...64), 4, "Long operations (install, eject, …) allowed at once; keep below threads."),
+        SettingSpec("logLevel", .choice(["trace", "debug", "info", "notice", "warning", "error", "critical"]), "info", "Least severe log level written to stderr."),
+        SettingSpec("timeouts.connectMs", .integer(ms), 5_000, "Connecting to an outside service."),
+        SettingSpec("timeouts.fetchMs", .integer(ms), 30_000, "A metadata or JSON fetch, in total."),
+        SettingSpec("timeouts.tarballMs", .integer(ms), 120_000, "A tarball download, in total."),
+        SettingSpec("timeouts.tarballIdleMs", .integer(ms), 20_000, "A tarball download without a byte."),
+        SettingSpec("timeouts.npmMs", .integer(ms), 300_000, "One npm run."),
+        SettingSpec("timeouts.gitMs", .integer(ms), 300_000, "One git run."),
+        SettingSpec("timeouts.buildMs", .integer(ms), 600_000, "One plugin build."),
+        SettingSpec("timeouts.checkMs", .integer(ms), 15_000, "One plugin check (test connection)."),
+        SettingSpec("timeouts.bridgeMs", .integer(ms), 1_000, "A runtime bridge status or restart call."),
+        SettingSpec("timeouts.operationMs", .integer(ms), 840_000, "A whole operation; keep below nginx's fastcgi_read_timeout."),
+        SettingSpec("timeouts.shutdownMs", .integer(ms), 30_000, "How long requests in flight may finish after SIGTERM."),
+    ]
+
+    public static func spec(_ key: String) -> SettingSpec? { all.first { $0.key == key } }
+}

@@ -1,0 +1,112 @@
+import Foundation
+import Glibc
+import JSON
+
+/// The agent's JSON config file (Milady-compatible). Every write is a fresh read-modify-write under
+/// an exclusive cross-process lock, written to a temp file, fsynced and renamed into place.
+/// Keys plugind does not own keep their place and their number literals.
+public final class AgentConfigFile: Sendable {
+    public let path: String
+    private var lockPath: String { path + ".lock" }
+
+    public init(path: String) {
+        self.path = path
+    }
+
+    /// The current document; a missing file reads as `{}`.
+    public func read() throws(StoreError) -> JSONObject {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            if FileManager.default.fileExists(atPath: path) {
+                throw .configIO(path: path, reason: "permission denied")
+            }
+            return JSONObject()
+        }
+        return try parse(Array(data))
+    }
+
+    /// The raw bytes (for caches keyed on content).
+    public func modificationStamp() -> String? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return "\(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec).\(info.st_size).\(info.st_ino)"
+    }
+
+    private func parse(_ bytes: [UInt8]) throws(StoreError) -> JSONObject {
+        if bytes.allSatisfy({ [0x20, 0x09, 0x0A, 0x0D].contains($0) }) { return JSONObject() }
+        let value: JSONValue
+        do {
+            value = try JSONParser.parse(bytes, maxDepth: 256)
+        } catch {
+            throw .configUnparsable(path: path, reason: error.description)
+        }
+        guard case .object(let object) = value else {
+            throw .configUnparsable(path: path, reason: "the top level is \(value.kindName), not an object")
+        }
+        if object.contains("$include") {
+            throw .configUnparsable(path: path, reason: "it uses $include")
+        }
+        return object
+    }
+
+    /// Reads the file under the lock, lets `change` edit it, and writes it back only if it changed.
+    /// Nothing is written when `change` throws.
+    @discardableResult
+    public func update<T>(_ change: (inout JSONObject) throws -> T) throws -> T {
+        let lockFD = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard lockFD >= 0 else { throw StoreError.configIO(path: lockPath, reason: String(cString: strerror(errno))) }
+        defer { close(lockFD) }  // closing releases the flock
+        while flock(lockFD, LOCK_EX) != 0 {
+            guard errno == EINTR else { throw StoreError.configIO(path: lockPath, reason: String(cString: strerror(errno))) }
+        }
+        let original = try read()
+        var document = original
+        let result = try change(&document)
+        if document != original {
+            try write(document)
+        }
+        return result
+    }
+
+    private func write(_ document: JSONObject) throws {
+        let text = JSONWriter.pretty(.object(document)) + "\n"
+        let directory = (path as NSString).deletingLastPathComponent
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let temp = (directory as NSString).appendingPathComponent(".\((path as NSString).lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw Self.ioError(path: temp) }
+        var ok = false
+        defer {
+            if !ok { unlink(temp) }
+        }
+        let bytes = Array(text.utf8)
+        var written = 0
+        while written < bytes.count {
+            let n = bytes.withUnsafeBufferPointer { Glibc.write(fd, $0.baseAddress! + written, $0.count - written) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                let error = Self.ioError(path: path)
+                close(fd)
+                throw error
+            }
+            written += n
+        }
+        guard fsync(fd) == 0 else {
+            let error = Self.ioError(path: path)
+            close(fd)
+            throw error
+        }
+        close(fd)
+        guard rename(temp, path) == 0 else { throw Self.ioError(path: path) }
+        ok = true
+        let dirFD = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if dirFD >= 0 {
+            fsync(dirFD)
+            close(dirFD)
+        }
+    }
+
+    static func ioError(path: String) -> StoreError {
+        if errno == ENOSPC || errno == EDQUOT { return .noSpace(path: path) }
+        return .configIO(path: path, reason: String(cString: strerror(errno)))
+    }
+}

@@ -1,0 +1,85 @@
+import Foundation
+import GRDB
+
+/// The SQLite database under the state directory: operations, restart reasons and, later,
+/// registry cache, install history and registration. WAL mode, so readers never wait for writers.
+public final class StateDB: Sendable {
+    public let path: String
+    public let pool: DatabasePool
+
+    public init(path: String) throws {
+        self.path = path
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        pool = try DatabasePool(path: path, configuration: configuration)
+        try chmod0600(path)
+        try Self.migrator.migrate(pool)
+        let check = try pool.read { db in try String.fetchOne(db, sql: "PRAGMA quick_check") }
+        guard check == "ok" else { throw StoreError.corrupt(path: path, detail: check ?? "no answer") }
+    }
+
+    private func chmod0600(_ path: String) throws {
+        for suffix in ["", "-wal", "-shm"] where FileManager.default.fileExists(atPath: path + suffix) {
+            _ = Foundation.chmod(path + suffix, 0o600)
+        }
+    }
+
+    /// Whether the database answers a trivial query.
+    public func isUsable() -> Bool {
+        (try? pool.read { db in try Int.fetchOne(db, sql: "SELECT 1") }) == 1
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: operations and restart reasons") { db in
+            try db.create(table: "operation") { t in
+                t.primaryKey("id", .text)
+                t.column("kind", .text).notNull()
+                t.column("target", .text).notNull()
+                t.column("state", .text).notNull()
+                t.column("phase", .text).notNull()
+                t.column("progress", .double)
+                t.column("startedAt", .text).notNull()
+                t.column("finishedAt", .text)
+                t.column("requestId", .text)
+                t.column("error", .text)
+                t.column("logTail", .text).notNull().defaults(to: "[]")
+                t.column("result", .text)
+                t.column("ownerPid", .integer).notNull()
+                t.column("ownerToken", .text).notNull()
+                t.column("checkpoint", .text)
+            }
+            try db.create(index: "operation_target_state", on: "operation", columns: ["target", "state"])
+            try db.create(index: "operation_startedAt", on: "operation", columns: ["startedAt"])
+            try db.create(table: "restartReason") { t in
+                t.primaryKey("reason", .text)
+                t.column("addedAt", .text).notNull()
+            }
+        }
+        return migrator
+    }
+}
+
+/// Failures of the stores, each with a sentence a person can act on.
+public enum StoreError: Error, CustomStringConvertible, Sendable {
+    /// The database failed its integrity check.
+    case corrupt(path: String, detail: String)
+    /// The agent config file is not strict JSON (JSON5, `$include`, or broken); plugind will not rewrite it.
+    case configUnparsable(path: String, reason: String)
+    /// The agent config file could not be read or written.
+    case configIO(path: String, reason: String)
+    /// The state directory's file system is full.
+    case noSpace(path: String)
+
+    public var description: String {
+        switch self {
+        case .corrupt(let path, let detail): "The database \(path) failed its integrity check (\(detail)); restore it from a backup."
+        case .configUnparsable(let path, let reason): "The agent config \(path) is not strict JSON (\(reason)); plugind will not rewrite it. Fix or convert it by hand."
+        case .configIO(let path, let reason): "The agent config \(path) could not be read or written: \(reason)."
+        case .noSpace(let path): "No space left on the device holding \(path)."
+        }
+    }
+}

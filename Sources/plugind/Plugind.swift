@@ -1,0 +1,100 @@
+import API
+import ArgumentParser
+import FastCGI
+import Foundation
+import HTTPKit
+import Logging
+import Operations
+import Settings
+import Stores
+
+@main
+struct Plugind: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "plugind",
+        abstract: "The plugin manager of an agent: a FastCGI responder for nginx.",
+        version: PlugindVersion.current,
+        subcommands: [Serve.self, CheckConfig.self, Token.self],
+        defaultSubcommand: Serve.self)
+}
+
+struct Serve: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Answer /api requests on the FastCGI socket until SIGTERM.")
+
+    @OptionGroup var options: CommonOptions
+
+    func run() throws {
+        let settings = try options.load()
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = Logger.Level(rawValue: settings.logLevel) ?? .info
+            return handler
+        }
+        let logger = Logger(label: "plugind")
+        let wiring = try Wiring(settings: settings, logger: logger)
+        try wiring.operations.recoverInterrupted()
+
+        var serverOptions = FastCGIServer.Options()
+        serverOptions.threads = settings.threads
+        serverOptions.maxBodyBytes = settings.maxBodyBytes
+        serverOptions.drainTimeout = .milliseconds(settings.timeout("shutdownMs"))
+        let source = ListenSource.detect(configuredPath: settings.socket, mode: settings.socketMode, group: settings.socketGroup)
+        let gatekeeper = wiring.gatekeeper
+        let server: FastCGIServer
+        do {
+            server = try FastCGIServer(source: source, options: serverOptions, logger: logger) { request in
+                gatekeeper.respond(to: request)
+            }
+        } catch let error as ListenError {
+            throw ValidationError("Cannot listen: \(error.description)")
+        }
+        logger.info("plugind \(PlugindVersion.current) serving", metadata: ["stateDir": "\(settings.stateDir)"])
+        server.run()
+        logger.info("stopped")
+    }
+}
+
+struct CheckConfig: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "check-config", abstract: "Validate the settings and exit non-zero on a bad value.")
+
+    @OptionGroup var options: CommonOptions
+
+    func run() throws {
+        let settings = try options.load()
+        print("settings are valid (state directory \(settings.stateDir))")
+    }
+}
+
+struct Token: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Create or rotate API tokens. The token is printed once and never stored in plain text.",
+        subcommands: [Create.self, Rotate.self])
+
+    struct Create: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Add a token for a role; existing tokens keep working.")
+        @OptionGroup var options: CommonOptions
+        @Option(help: "admin or read") var role: String
+
+        func run() throws { try issue(role: role, options: options, replacing: false) }
+    }
+
+    struct Rotate: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Replace every token of a role with one new token.")
+        @OptionGroup var options: CommonOptions
+        @Option(help: "admin or read") var role: String
+
+        func run() throws { try issue(role: role, options: options, replacing: true) }
+    }
+
+    static func issue(role text: String, options: CommonOptions, replacing: Bool) throws {
+        guard let role = TokenStore.Role(rawValue: text) else { throw ValidationError("--role must be admin or read.") }
+        let settings = try options.load()
+        try FileManager.default.createDirectory(atPath: settings.stateDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let token = try TokenStore(path: settings.tokensPath).create(role: role, replacing: replacing)
+        print(token)
+    }
+}
+
+private func issue(role: String, options: CommonOptions, replacing: Bool) throws {
+    try Token.issue(role: role, options: options, replacing: replacing)
+}

@@ -1,0 +1,3 @@
+enum PlugindVersion {
+    static let current = "0.1.0"
+}
