@@ -52,6 +52,7 @@ public final class AgentConfigFile: Sendable {
     /// Nothing is written when `change` throws.
     @discardableResult
     public func update<T>(_ change: (inout JSONObject) throws -> T) throws -> T {
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         let lockFD = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard lockFD >= 0 else { throw StoreError.configIO(path: lockPath, reason: String(cString: strerror(errno))) }
         defer { close(lockFD) }  // closing releases the flock
@@ -70,7 +71,6 @@ public final class AgentConfigFile: Sendable {
     private func write(_ document: JSONObject) throws {
         let text = JSONWriter.pretty(.object(document)) + "\n"
         let directory = (path as NSString).deletingLastPathComponent
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let temp = (directory as NSString).appendingPathComponent(".\((path as NSString).lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
         let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw Self.ioError(path: temp) }

@@ -1,0 +1,149 @@
+import JSON
+import Logging
+import Testing
+@testable import HTTPKit
+
+struct FixedTokens: TokenVerifier {
+    func role(forToken token: String) -> Role? {
+        switch token {
+        case "admin-token": .admin
+        case "read-token": .read
+        default: nil
+        }
+    }
+}
+
+struct Boom: Error {}
+
+@Suite struct GateOrderTests {
+    let gate: Gatekeeper = {
+        let echo: Handler = { context in .json(.object(context.body)) }
+        let routes = [
+            Route("GET", "/health", .open) { _ in .json(["ok": true]) },
+            Route("GET", "/things", .role(.read)) { _ in .json(["things": []]) },
+            Route("POST", "/things", .role(.admin), body: .object(allowed: ["name", "count"]), echo),
+            Route("POST", "/things/:id/poke", .role(.admin), body: .none) { _ in .json(["poked": true]) },
+            Route("GET", "/boom", .role(.read)) { _ in throw Boom() },
+        ]
+        return Gatekeeper(router: Router(routes), tokens: FixedTokens(), publicOrigins: ["https://dash.example:8443"], logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+    }()
+
+    func send(_ method: String, _ uri: String, token: String? = "admin-token", headers: [String: String] = [:], body: String = "", tooLarge: Bool = false) -> HTTPResponse {
+        var all = headers
+        if let token { all["authorization"] = "Bearer \(token)" }
+        if !body.isEmpty && all["content-type"] == nil { all["content-type"] = "application/json" }
+        return gate.respond(to: HTTPRequest(method: method, uri: uri, headers: all, body: Array(body.utf8), bodyTooLarge: tooLarge, origin: "https://127.0.0.1:8443"))
+    }
+
+    func error(_ response: HTTPResponse) -> String? {
+        (try? JSONParser.parse(response.body))?["error"]?.stringValue
+    }
+
+    /// 413 and hostile segments come before authentication.
+    @Test func sizeAndSegmentsFirst() {
+        #expect(send("POST", "/api/things", token: nil, tooLarge: true).status == 413)
+        #expect(send("GET", "/api/%2e%2e/x", token: nil).status == 400)
+    }
+
+    /// Without or with a wrong token: 401 with a Bearer challenge, even on unknown paths; health is open.
+    @Test func authentication() {
+        for response in [send("GET", "/api/things", token: nil), send("GET", "/api/nowhere", token: "wrong"), send("GET", "/api/things", token: "")] {
+            #expect(response.status == 401)
+            #expect(response.header("WWW-Authenticate")?.hasPrefix("Bearer") == true)
+            #expect(error(response) != nil)
+        }
+        #expect(send("GET", "/api/health", token: nil).status == 200)
+        #expect(send("HEAD", "/api/health", token: nil).status == 200)
+    }
+
+    /// A read token may look but never change, on any path, before route lookup.
+    @Test func readRole() {
+        #expect(send("GET", "/api/things", token: "read-token").status == 200)
+        #expect(send("POST", "/api/things", token: "read-token", body: #"{"name":"a"}"#).status == 403)
+        #expect(send("POST", "/api/no/such/route", token: "read-token").status == 403)
+        #expect(send("DELETE", "/api/health", token: "read-token").status == 403)
+    }
+
+    /// Foreign origins, opaque origins and cross-site fetches may not change anything; own and public origins may.
+    @Test func origins() {
+        let body = #"{"name":"a"}"#
+        #expect(send("POST", "/api/things", headers: ["origin": "https://evil.example"], body: body).status == 403)
+        #expect(send("POST", "/api/things", headers: ["origin": "null"], body: body).status == 403)
+        #expect(send("POST", "/api/things", headers: ["sec-fetch-site": "cross-site"], body: body).status == 403)
+        #expect(send("POST", "/api/things", headers: ["origin": "https://127.0.0.1:8443"], body: body).status == 200)
+        #expect(send("POST", "/api/things", headers: ["origin": "https://DASH.example:8443/"], body: body).status == 200)
+        #expect(send("POST", "/api/things", body: body).status == 200)  // curl sends no Origin
+        // Reads are not origin-checked.
+        #expect(send("GET", "/api/things", headers: ["origin": "https://evil.example"]).status == 200)
+        // Origin comes before route lookup.
+        #expect(send("POST", "/api/nowhere", headers: ["origin": "https://evil.example"]).status == 403)
+    }
+
+    /// After the gates: 404, then 405 with Allow, OPTIONS with Allow.
+    @Test func lookup() {
+        #expect(send("GET", "/api/nowhere").status == 404)
+        #expect(send("GET", "/elsewhere").status == 404)
+        let notAllowed = send("DELETE", "/api/things")
+        #expect(notAllowed.status == 405)
+        #expect(notAllowed.header("Allow") == "GET, HEAD, OPTIONS, POST")
+        let options = send("OPTIONS", "/api/things")
+        #expect(options.status == 204)
+        #expect(options.header("Allow")?.contains("POST") == true)
+    }
+
+    /// Body rules: 415 for a non-JSON type, 400 for empty, invalid, non-object, too deep or unknown fields.
+    @Test func bodies() {
+        #expect(send("POST", "/api/things", headers: ["content-type": "text/plain"], body: #"{"name":"a"}"#).status == 415)
+        #expect(send("POST", "/api/things", body: "").status == 400)
+        #expect(send("POST", "/api/things", body: "{").status == 400)
+        #expect(send("POST", "/api/things", body: "[1]").status == 400)
+        let deep = String(repeating: "[", count: 70) + String(repeating: "]", count: 70)
+        #expect(send("POST", "/api/things", body: #"{"name":"# + deep + "}").status == 400)
+        let unknown = send("POST", "/api/things", body: #"{"name":"a","evil":1}"#)
+        #expect(unknown.status == 400)
+        #expect(error(unknown)?.contains("evil") == true)
+        #expect(send("POST", "/api/things", headers: ["content-type": "application/json; charset=utf-8"], body: #"{"count":2}"#).status == 200)
+        // A route without a body ignores one of any type.
+        #expect(send("POST", "/api/things/1/poke", headers: ["content-type": "text/plain"], body: "whatever").status == 200)
+    }
+
+    /// Every response carries a request id; a bug becomes a generic 500 naming it, never the detail.
+    @Test func requestIdAndUnexpectedErrors() {
+        let response = send("GET", "/api/boom")
+        #expect(response.status == 500)
+        let id = response.header("X-Request-Id")
+        #expect(id?.count == 16)
+        #expect(error(response)?.contains(id ?? "-") == true)
+        #expect(error(response)?.contains("Boom") == false)
+        #expect(send("GET", "/api/health", token: nil).header("X-Request-Id") != nil)
+    }
+
+    /// HEAD answers like GET without a body.
+    @Test func head() {
+        let response = send("HEAD", "/api/things")
+        #expect(response.status == 200)
+        #expect(response.body.isEmpty)
+        #expect(response.header("Content-Length") == String(#"{"things":[]}"#.utf8.count))
+    }
+}
+
+@Suite struct ErrorMappingTests {
+    /// An error body is {"error": sentence} plus its fields; headers carry over.
+    @Test func errorBody() throws {
+        let error = APIError(409, "Busy.", fields: JSONObject([.init(key: "operationId", value: "abc")]), headers: [("Retry-After", "5")])
+        let response = HTTPResponse.error(error)
+        #expect(response.status == 409)
+        #expect(String(decoding: response.body, as: UTF8.self) == #"{"error":"Busy.","operationId":"abc"}"#)
+        #expect(response.header("Retry-After") == "5")
+        #expect(response.header("Content-Type") == "application/json; charset=utf-8")
+    }
+
+    /// Errors of lower layers are translated when the translator knows them.
+    @Test func translation() {
+        struct Lower: Error {}
+        let gate = Gatekeeper(
+            router: Router([Route("GET", "/x", .open) { _ in throw Lower() }]), tokens: FixedTokens(),
+            translate: { $0 is Lower ? APIError(507, "Full.") : nil }, logger: Logger(label: "t", factory: { _ in SwiftLogNoOpLogHandler() }))
+        #expect(gate.respond(to: HTTPRequest(method: "GET", uri: "/api/x")).status == 507)
+    }
+}

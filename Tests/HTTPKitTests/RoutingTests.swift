@@ -1,0 +1,74 @@
+import Testing
+@testable import HTTPKit
+
+@Suite struct RequestPathTests {
+    /// Segments are split on literal slashes first, then decoded, so %2F stays inside one segment.
+    @Test func encodedSlashStaysInSegment() throws {
+        #expect(try RequestPath.segments(of: "/api/plugins/%40elizaos%2Fplugin-x") == ["api", "plugins", "@elizaos/plugin-x"])
+        #expect(try RequestPath.segments(of: "/api/plugins/") == ["api", "plugins"])
+    }
+
+    /// Dot segments, NUL and control characters are refused with 400, in any encoding.
+    @Test(arguments: ["/api/%2e%2e", "/api/..", "/api/%2E", "/api/a/./b", "/api/%00", "/api/a%0Ab", "/api/%7f", "/api/%zz", "/api/%c3"])
+    func hostileSegments(_ path: String) {
+        do {
+            _ = try RequestPath.segments(of: Substring(path))
+            Issue.record("\(path) was accepted")
+        } catch {
+            #expect(error.status == 400)
+        }
+    }
+
+    /// Query items decode `+` and percent escapes; the last value wins.
+    @Test func queryItems() throws {
+        let query = try QueryItems("q=hello+world&x=1&x=%2F")
+        #expect(query["q"] == "hello world")
+        #expect(query["x"] == "/")
+        #expect(throws: APIError.self) { try QueryItems("q=%ZZ") }
+    }
+}
+
+@Suite struct RouterTests {
+    static let ok: Handler = { _ in .json(["ok": true]) }
+    let router = Router([
+        Route("GET", "/plugins/:id", .role(.read), ok),
+        Route("PUT", "/plugins/:id", .role(.admin), ok),
+        Route("GET", "/plugins/installed", .role(.read), ok),
+        Route("POST", "/plugins/:id/test", .role(.admin), ok),
+        Route("GET", "/registry/plugins/*name", .role(.read), ok),
+    ])
+
+    /// A literal segment beats a parameter, whatever the table's order.
+    @Test func literalWins() {
+        guard case .found(let route, let params) = router.match(method: "GET", path: ["plugins", "installed"]) else {
+            Issue.record("no match"); return
+        }
+        #expect(route.pattern == "/plugins/installed")
+        #expect(params.isEmpty)
+    }
+
+    /// Parameters capture decoded segments; the rest pattern takes an unencoded scoped name.
+    @Test func parameters() {
+        guard case .found(_, let params) = router.match(method: "PUT", path: ["plugins", "@elizaos/plugin-x"]) else { Issue.record("no match"); return }
+        #expect(params["id"] == "@elizaos/plugin-x")
+        guard case .found(_, let rest) = router.match(method: "GET", path: ["registry", "plugins", "@elizaos", "plugin-x"]) else { Issue.record("no match"); return }
+        #expect(rest["name"] == "@elizaos/plugin-x")
+    }
+
+    /// A known path with the wrong method is 405 with the allowed methods; HEAD rides on GET.
+    @Test func methodNotAllowedAndHead() {
+        guard case .methodNotAllowed(let allowed) = router.match(method: "DELETE", path: ["plugins", "x"]) else { Issue.record("expected 405"); return }
+        #expect(allowed == ["GET", "HEAD", "OPTIONS", "PUT"])
+        guard case .found(let route, _) = router.match(method: "HEAD", path: ["plugins", "x"]) else { Issue.record("HEAD not served"); return }
+        #expect(route.method == "GET")
+        // The literal route owns its path: PUT there is 405, not the :id route.
+        guard case .methodNotAllowed(let onLiteral) = router.match(method: "PUT", path: ["plugins", "installed"]) else { Issue.record("expected 405"); return }
+        #expect(onLiteral == ["GET", "HEAD", "OPTIONS"])
+    }
+
+    /// Unknown paths are 404.
+    @Test func notFound() {
+        guard case .notFound = router.match(method: "GET", path: ["nothing"]) else { Issue.record("expected 404"); return }
+        guard case .notFound = router.match(method: "GET", path: ["plugins", "x", "y", "z"]) else { Issue.record("expected 404"); return }
+    }
+}

@@ -1,0 +1,65 @@
+import Testing
+@testable import JSON
+
+@Suite struct JSONParsingTests {
+    /// Member order and number literals survive a parse and a write.
+    @Test func roundTripKeepsOrderAndLiterals() throws {
+        let text = #"{"z":1,"a":{"y":1e3,"b":10.50,"c":-0},"m":[true,false,null,"x"]}"#
+        let value = try JSONParser.parse(text)
+        #expect(JSONWriter.compact(value) == text)
+        #expect(value["a"]?.objectValue?.keys == ["y", "b", "c"])
+    }
+
+    /// Pretty output matches JavaScript's JSON.stringify(value, null, 2).
+    @Test func prettyMatchesJavaScript() throws {
+        let value = try JSONParser.parse(#"{"a":[1,{"b":"c"}],"e":{},"f":[]}"#)
+        #expect(JSONWriter.pretty(value) == "{\n  \"a\": [\n    1,\n    {\n      \"b\": \"c\"\n    }\n  ],\n  \"e\": {},\n  \"f\": []\n}")
+    }
+
+    /// Nesting one level over the limit is refused; at the limit it is accepted.
+    @Test func depthLimit() throws {
+        let atLimit = String(repeating: "[", count: 64) + String(repeating: "]", count: 64)
+        let over = String(repeating: "[", count: 65) + String(repeating: "]", count: 65)
+        _ = try JSONParser.parse(atLimit, maxDepth: 64)
+        #expect(throws: JSONParseError.self) { try JSONParser.parse(over, maxDepth: 64) }
+        let deepObject = String(repeating: "{\"a\":", count: 65) + "1" + String(repeating: "}", count: 65)
+        do {
+            _ = try JSONParser.parse(deepObject, maxDepth: 64)
+            Issue.record("expected a depth error")
+        } catch {
+            #expect(error.reason == .tooDeep(limit: 64))
+        }
+    }
+
+    /// Things JSON5 or sloppy writers produce are refused, not guessed at.
+    @Test(arguments: [
+        "{a: 1}", "{'a': 1}", "{\"a\": 1,}", "[1,]", "// c\n{}", "01", "1.", ".5", "+1", "NaN", "\"\u{01}\"",
+        "\"\\x41\"", "\"\\ud800\"", "{} {}", "", "tru", "\"abc",
+    ])
+    func refusesNonStrictJSON(_ text: String) {
+        #expect(throws: JSONParseError.self) { try JSONParser.parse(text) }
+    }
+
+    /// Escapes decode, surrogate pairs join, and writing escapes only what JSON needs.
+    @Test func stringsAndEscapes() throws {
+        let value = try JSONParser.parse(#""a\"b\\c\/d\n\u00e9\ud83d\ude00""#)
+        #expect(value == .string("a\"b\\c/d\né😀"))
+        #expect(JSONWriter.compact(.string("é\u{01}\t\"")) == "\"é\\u0001\\t\\\"\"")
+    }
+
+    /// Setting a key keeps its position; a new key goes last; duplicates collapse to the new value.
+    @Test func objectEditsKeepPlaces() throws {
+        guard case .object(var object) = try JSONParser.parse(#"{"a":1,"b":2,"a":3}"#) else { Issue.record("not an object"); return }
+        #expect(object["a"] == .number("3"))
+        object["a"] = "x"
+        object["c"] = true
+        #expect(JSONWriter.compact(.object(object)) == #"{"a":"x","b":2,"c":true}"#)
+        object["b"] = nil
+        #expect(object.keys == ["a", "c"])
+    }
+
+    /// Invalid UTF-8 inside a string is refused.
+    @Test func invalidUTF8() {
+        #expect(throws: JSONParseError.self) { try JSONParser.parse([0x22, 0xFF, 0x22]) }
+    }
+}

@@ -1,0 +1,161 @@
+import Foundation
+import JSON
+import Logging
+import Synchronization
+import Testing
+@testable import Operations
+@testable import Stores
+
+func makeRunner(maxConcurrent: Int = 4, deadline: Duration = .seconds(30), recoveries: [String: any OperationRecovery] = [:]) throws -> (OperationRunner, StateDB) {
+    let dir = NSTemporaryDirectory() + "plugind-ops-" + UUID().uuidString
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    let db = try StateDB(path: dir + "/state.db")
+    let runner = OperationRunner(
+        store: OperationStore(db: db), maxConcurrent: maxConcurrent, deadline: deadline, recoveries: recoveries,
+        scrub: { $0.replacingOccurrences(of: "hunter2", with: "****") }, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+    return (runner, db)
+}
+
+/// A latch a test opens to let a blocked operation finish.
+final class Gate: Sendable {
+    let entered = DispatchSemaphore(value: 0)
+    let release = DispatchSemaphore(value: 0)
+}
+
+/// Starts a "test" operation on another thread that holds until the gate is released.
+func startBlocking(_ runner: OperationRunner, target: String, gate: Gate) -> Thread {
+    let thread = Thread {
+        _ = try? runner.run(kind: "test", target: target) { _ in
+            gate.entered.signal()
+            gate.release.wait()
+            return ["done": true]
+        }
+    }
+    thread.start()
+    gate.entered.wait()
+    return thread
+}
+
+@Suite struct OperationRunnerTests {
+    /// A finished operation is recorded with its result, phase, progress and scrubbed log.
+    @Test func recordsSuccess() throws {
+        let (runner, _) = try makeRunner()
+        let id = UUID().uuidString
+        let record = try runner.run(kind: "test", target: "pkg-a", operationId: id, requestId: "r1") { ctx in
+            ctx.phase("downloading", progress: 0.5)
+            ctx.log("password hunter2 used")
+            return ["value": 42]
+        }
+        #expect(record.id == id.lowercased())
+        #expect(record.state == .succeeded)
+        #expect(record.phase == "done")
+        #expect(record.progress == 1.0)
+        #expect(record.result == ["value": 42])
+        #expect(record.logTail == ["password **** used"])
+        #expect(record.finishedAt != nil)
+        #expect(try runner.store.list(target: "pkg-a").map(\.id) == [id.lowercased()])
+    }
+
+    /// The operation is visible as running while its work runs, under the id the client chose.
+    @Test func visibleWhileRunning() throws {
+        let (runner, _) = try makeRunner()
+        let gate = Gate()
+        _ = startBlocking(runner, target: "pkg-b", gate: gate)
+        let running = try runner.store.list(state: .running)
+        #expect(running.count == 1 && running[0].target == "pkg-b")
+        gate.release.signal()
+        while try runner.store.list(state: .running).count > 0 { usleep(5_000) }
+        #expect(try runner.store.list(state: .succeeded).count == 1)
+    }
+
+    /// A second operation on the same target is refused with the running one's id; other targets proceed.
+    @Test func exclusionPerTarget() throws {
+        let (runner, _) = try makeRunner()
+        let gate = Gate()
+        _ = startBlocking(runner, target: "pkg-c", gate: gate)
+        let runningId = try #require(try runner.store.list(state: .running).first?.id)
+        #expect(throws: OperationError.busy(target: "pkg-c", operationId: runningId)) {
+            try runner.run(kind: "test", target: "pkg-c") { _ in nil }
+        }
+        #expect(try runner.run(kind: "test", target: "pkg-d") { _ in nil }.state == .succeeded)
+        gate.release.signal()
+    }
+
+    /// Beyond the cap of long operations the next one is refused at once.
+    @Test func cap() throws {
+        let (runner, _) = try makeRunner(maxConcurrent: 2)
+        let gates = [Gate(), Gate()]
+        _ = startBlocking(runner, target: "x1", gate: gates[0])
+        _ = startBlocking(runner, target: "x2", gate: gates[1])
+        #expect(throws: OperationError.tooMany(limit: 2)) { try runner.run(kind: "test", target: "x3") { _ in nil } }
+        gates.forEach { $0.release.signal() }
+        while try runner.store.list(state: .running).count > 0 { usleep(5_000) }
+        #expect(try runner.run(kind: "test", target: "x3") { _ in nil }.state == .succeeded)
+    }
+
+    /// Work past the deadline fails as such, and the record says so; step timeouts shrink to the time left.
+    @Test func deadline() throws {
+        let (runner, _) = try makeRunner(deadline: .milliseconds(150))
+        #expect(throws: OperationError.deadlineExceeded(step: "npm")) {
+            try runner.run(kind: "test", target: "slow") { ctx in
+                #expect(ctx.stepTimeoutMs(300_000) <= 150)
+                usleep(200_000)
+                try ctx.checkDeadline("npm")
+                return nil
+            }
+        }
+        let record = try #require(try runner.store.list(target: "slow").first)
+        #expect(record.state == .failed)
+        #expect(record.error?.contains("ran out of time") == true)
+    }
+
+    /// A client-chosen id must be a UUID and unused.
+    @Test func operationIds() throws {
+        let (runner, _) = try makeRunner()
+        #expect(throws: OperationError.invalidId("not-a-uuid")) { try runner.run(kind: "test", target: "t", operationId: "not-a-uuid") { _ in nil } }
+        let id = UUID().uuidString
+        try runner.run(kind: "test", target: "t", operationId: id) { _ in nil }
+        #expect(throws: OperationError.duplicateId(id.lowercased())) { try runner.run(kind: "test", target: "t2", operationId: id) { _ in nil } }
+    }
+
+    /// After a crash: a dead owner's operation is settled by its kind's recovery; a live owner's is left alone.
+    @Test func recovery() throws {
+        final class CommittedIfCheckpointSaysSo: OperationRecovery {
+            let seen = Mutex<[String]>([])
+            func recover(_ record: OperationRecord) -> Bool {
+                seen.withLock { $0.append(record.id) }
+                return record.checkpoint?["committed"] == .bool(true)
+            }
+        }
+        let recovery = CommittedIfCheckpointSaysSo()
+        let (runner, db) = try makeRunner(recoveries: ["test": recovery])
+        let store = OperationStore(db: db)
+        let dead = OperationOwner(pid: 999_999, token: "gone")
+        for (id, committed) in [("11111111-1111-1111-1111-111111111111", true), ("22222222-2222-2222-2222-222222222222", false)] {
+            #expect(try store.begin(OperationRecord(id: id, kind: "test", target: "t-\(id.prefix(1))", requestId: nil), owner: dead) == .started)
+            try store.update(id: id, phase: "installing", progress: 0.8, logTail: [], checkpoint: ["committed": .bool(committed)])
+        }
+        let otherKind = "33333333-3333-3333-3333-333333333333"
+        #expect(try store.begin(OperationRecord(id: otherKind, kind: "unknown-kind", target: "t3", requestId: nil), owner: dead) == .started)
+        let live = "44444444-4444-4444-4444-444444444444"
+        #expect(try store.begin(OperationRecord(id: live, kind: "test", target: "t4", requestId: nil), owner: OperationOwner(pid: 1, token: "init")) == .started)
+
+        let recovered = try runner.recoverInterrupted()
+        #expect(Set(recovered.map(\.id)) == ["11111111-1111-1111-1111-111111111111", "22222222-2222-2222-2222-222222222222", otherKind])
+        #expect(try store.get("11111111-1111-1111-1111-111111111111")?.state == .succeeded)
+        #expect(try store.get("22222222-2222-2222-2222-222222222222")?.state == .failed)
+        #expect(try store.get(otherKind)?.state == .failed)
+        #expect(try store.get(live)?.state == .running)
+        #expect(recovery.seen.withLock { $0.count } == 2)
+    }
+
+    /// Filters by target and state, newest first.
+    @Test func listing() throws {
+        let (runner, _) = try makeRunner()
+        try runner.run(kind: "test", target: "a") { _ in nil }
+        _ = try? runner.run(kind: "test", target: "b") { _ in throw CancellationError() }
+        #expect(try runner.store.list(state: .failed).map(\.target) == ["b"])
+        #expect(try runner.store.list(target: "a").map(\.state) == [.succeeded])
+        #expect(try runner.store.list().count == 2)
+    }
+}
