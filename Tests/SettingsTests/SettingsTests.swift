@@ -83,3 +83,14 @@ import Testing
         #expect(text.contains(#""connectMs":5000"#))
     }
 }
+
+@Suite struct SettingsDocumentationTests {
+    /// docs/configuration.md names every setting and its environment variable, so the reference stays true.
+    @Test func everySettingIsDocumented() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let doc = try String(contentsOf: root.appendingPathComponent("docs/configuration.md"), encoding: .utf8)
+        for spec in SettingsTable.all {
+            #expect(doc.contains("| `\(spec.key)` | `\(spec.environment)` |"), "\(spec.key) is missing from docs/configuration.md")
+        }
+    }
+}
