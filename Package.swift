@@ -34,11 +34,12 @@ let package = Package(
         .target(name: "Settings", dependencies: ["JSON"]),
         // Layer 5: services.
         .target(name: "Operations", dependencies: ["Stores", "JSON", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "Plugins", dependencies: ["Stores", "JSON"]),
         // Layer 4: the route table and its thin handlers.
-        .target(name: "API", dependencies: ["HTTPKit", "JSON", "Stores", "Settings", "Operations", "Adapters"]),
+        .target(name: "API", dependencies: ["HTTPKit", "JSON", "Stores", "Settings", "Operations", "Plugins", "Adapters"]),
         // Layer 7: the executable wires everything.
         .executableTarget(name: "plugind", dependencies: [
-            "API", "FastCGI", "HTTPKit", "Stores", "Settings", "Operations", "Adapters",
+            "API", "FastCGI", "HTTPKit", "Stores", "Settings", "Operations", "Plugins", "Adapters",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -51,6 +52,7 @@ let package = Package(
         .testTarget(name: "AdaptersTests", dependencies: ["Adapters"]),
         .testTarget(name: "SettingsTests", dependencies: ["Settings"]),
         .testTarget(name: "OperationsTests", dependencies: ["Operations", "Stores"]),
+        .testTarget(name: "PluginsTests", dependencies: ["Plugins", "Stores", "JSON"]),
     ],
     swiftLanguageModes: [.v6]
 )

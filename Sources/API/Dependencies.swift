@@ -1,4 +1,5 @@
 import Operations
+import Plugins
 import Settings
 import Stores
 
@@ -10,8 +11,13 @@ public struct Dependencies: Sendable {
     public let agentConfig: AgentConfigFile
     public let operations: OperationRunner
     public let restartReasons: RestartReasonStore
+    public let plugins: PluginService
 
-    public init(version: String, settings: PlugindSettings, database: StateDB, agentConfig: AgentConfigFile, operations: OperationRunner) {
+    public init(
+        version: String, settings: PlugindSettings, database: StateDB, agentConfig: AgentConfigFile, operations: OperationRunner,
+        plugins: PluginService
+    ) {
+        self.plugins = plugins
         self.version = version
         self.settings = settings
         self.database = database

@@ -1,6 +1,7 @@
 import HTTPKit
 import JSON
 import Operations
+import Plugins
 import Stores
 
 /// How errors from the layers below reach a client. One place, so every route answers alike.
@@ -20,6 +21,17 @@ public enum ErrorTranslation {
             switch error {
             case .noSpace: return APIError(507, error.description)
             case .configUnparsable, .configIO, .corrupt: return APIError(503, error.description)
+            }
+        case let error as PluginError:
+            switch error {
+            case .notFound: return APIError(404, error.description)
+            case .ambiguous(_, let candidates):
+                return APIError(409, error.description, fields: JSONObject([.init(key: "candidates", value: .strings(candidates))]))
+            case .invalid(let issues):
+                return APIError(422, error.description, fields: JSONObject([.init(key: "validationErrors", value: .array(issues.map(\.json)))]))
+            case .coreAlwaysEnabled: return APIError(409, error.description)
+            case .badRequest: return APIError(400, error.description)
+            case .catalogueUnreadable: return APIError(503, error.description)
             }
         default:
             return nil

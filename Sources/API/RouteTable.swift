@@ -5,11 +5,22 @@ import HTTPKit
 public enum RouteTable {
     public static func routes(_ deps: Dependencies) -> [Route] {
         let system = SystemRoutes(deps: deps)
+        let plugins = PluginRoutes(service: deps.plugins, cache: ResponseCache())
         return [
             Route("GET", "/health", .open, system.health),
             Route("GET", "/settings", .role(.read), system.settings),
             Route("GET", "/operations", .role(.read), system.listOperations),
             Route("GET", "/operations/:id", .role(.read), system.operation),
+
+            Route("GET", "/plugins", .role(.read), plugins.list),
+            Route("GET", "/plugins/:id", .role(.read), plugins.get),
+            Route("PUT", "/plugins/:id", .role(.admin), body: .object(allowed: ["enabled", "config"]), plugins.update),
+
+            Route("GET", "/core/status", .role(.read), plugins.coreStatus),
+            Route("GET", "/plugins/core", .role(.read), plugins.coreList),
+            Route("POST", "/plugins/core/toggle", .role(.admin), body: .object(allowed: ["name", "npmName", "enabled"]), plugins.coreToggle),
+
+            Route("GET", "/runtime", .role(.read), plugins.runtime),
         ]
     }
 }

@@ -15,4 +15,16 @@ static inline CURLcode plugind_curl_setopt_data_cb(CURL *h, CURLoption o, plugin
 static inline CURLcode plugind_curl_setopt_xferinfo_cb(CURL *h, CURLoption o, plugind_curl_xferinfo_cb v) { return curl_easy_setopt(h, o, v); }
 static inline CURLcode plugind_curl_getinfo_long(CURL *h, CURLINFO i, long *v) { return curl_easy_getinfo(h, i, v); }
 static inline CURLcode plugind_curl_getinfo_string(CURL *h, CURLINFO i, char **v) { return curl_easy_getinfo(h, i, v); }
+
+// Process spawning for Adapters.ChildProcess: glibc's GNU extensions, which Swift's Glibc module hides
+// (it is built without _GNU_SOURCE): declared here, called through the plugind_ wrappers below.
+#include <fcntl.h>
+#include <spawn.h>
+#include <unistd.h>
+extern int pipe2(int pipefd[2], int flags);
+extern int posix_spawn_file_actions_addchdir_np(posix_spawn_file_actions_t *file_actions, const char *path);
+extern int posix_spawn_file_actions_addclosefrom_np(posix_spawn_file_actions_t *file_actions, int from);
+static inline int plugind_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
+static inline int plugind_spawn_addchdir(posix_spawn_file_actions_t *fa, const char *path) { return posix_spawn_file_actions_addchdir_np(fa, path); }
+static inline int plugind_spawn_addclosefrom(posix_spawn_file_actions_t *fa, int from) { return posix_spawn_file_actions_addclosefrom_np(fa, from); }
 #endif

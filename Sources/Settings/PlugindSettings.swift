@@ -127,7 +127,7 @@ public struct PlugindSettings: Sendable {
             case "0", "false", "no", "off": return false
             default: throw SettingsError("\(source) must be true or false, not '\(text)'.")
             }
-        case .urlList, .originList:
+        case .urlList, .originList, .stringList:
             return .strings(text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
         case .optionalString, .optionalPath:
             return text.isEmpty ? .null : .string(text)
@@ -178,6 +178,11 @@ public struct PlugindSettings: Sendable {
         case .fileMode:
             guard let s = value.stringValue, let mode = Int(s, radix: 8), (0...0o777).contains(mode) else {
                 throw SettingsError("\(name) must be octal permission bits such as \"0660\".")
+            }
+            return value
+        case .stringList:
+            guard let list = value.arrayValue, list.allSatisfy({ ($0.stringValue ?? "").isEmpty == false }) else {
+                throw SettingsError("\(name) must be a list of non-empty strings.")
             }
             return value
         case .choice(let options):

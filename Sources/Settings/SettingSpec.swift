@@ -16,6 +16,7 @@ public struct SettingSpec: Sendable {
         case originList
         case fileMode
         case choice([String])
+        case stringList
     }
 
     public let key: String
@@ -65,7 +66,7 @@ public enum SettingsTable {
         SettingSpec("maxBodyBytes", .integer(1024...(64 << 20)), .number(1 << 20), "Largest request body accepted; keep nginx's client_max_body_size equal."),
         SettingSpec("publicOrigins", .originList, [], "Origins besides the request's own from which changes are accepted (scheme://host:port)."),
         SettingSpec("agentConfigPath", .optionalPath, nil, env: "PLUGIND_AGENT_CONFIG", "The agent's JSON config file; default <stateDir>/milady.json."),
-        SettingSpec("catalogue", .optionalPath, nil, "Bundled plugin catalogue (plugin-index-v1); default: the one shipped with plugind."),
+        SettingSpec("catalogue", .optionalPath, nil, "Bundled plugin catalogue (plugin-index-v1); default: the one shipped with plugind (share/plugind/plugins.json beside the binary, or the repository's catalogue/plugins.json)."),
         SettingSpec("bundledPluginsDir", .optionalPath, nil, "The agent's own node_modules; catalogue plugins found there are available."),
         SettingSpec("npmRegistry", .url, "https://registry.npmjs.org/", "npm registry for packuments and tarballs (may have a path prefix)."),
         SettingSpec("npmRegistryToken", .optionalString, nil, secret: true, "Bearer token for the npm registry; written only to a temporary .npmrc."),
@@ -81,6 +82,8 @@ public enum SettingsTable {
         SettingSpec("agentRegistryUrl", .url, "https://registry.elizaos.com", "Agent registry this agent may register with."),
         SettingSpec("runtimeBridge", .string, "unix:/run/plugind-agent/bridge.sock", "Runtime bridge address: unix:<path> or http://127.0.0.1:<port>."),
         SettingSpec("caFile", .optionalPath, nil, "Extra CA bundle for outbound HTTPS (tests use a local CA)."),
+        SettingSpec("corePlugins", .stringList, .strings(coreDefaults), "Core plugins (npm names): always loaded, cannot be disabled."),
+        SettingSpec("optionalCorePlugins", .stringList, .strings(optionalDefaults), "Optional-core plugins (npm names): off unless enabled (plugins.allow)."),
         SettingSpec("maxConcurrentOperations", .integer(1...64), 4, "Long operations (install, eject, …) allowed at once; keep below threads."),
         SettingSpec("logLevel", .choice(["trace", "debug", "info", "notice", "warning", "error", "critical"]), "info", "Least severe log level written to stderr."),
         SettingSpec("timeouts.connectMs", .integer(ms), 5_000, "Connecting to an outside service."),
@@ -95,6 +98,15 @@ public enum SettingsTable {
         SettingSpec("timeouts.operationMs", .integer(ms), 840_000, "A whole operation; keep below nginx's fastcgi_read_timeout."),
         SettingSpec("timeouts.shutdownMs", .integer(ms), 30_000, "How long requests in flight may finish after SIGTERM."),
     ]
+
+    static let coreDefaults = [
+        "sql", "local-embedding", "secrets-manager", "form", "knowledge", "rolodex", "trajectory-logger", "agent-orchestrator",
+        "coding-agent", "cron", "shell", "plugin-manager", "agent-skills", "pdf", "trust", "todo", "personality", "experience",
+    ].map { "@elizaos/plugin-" + $0 }
+    static let optionalDefaults = [
+        "cua", "obsidian", "code", "repoprompt", "claude-code-workbench", "computeruse", "browser", "vision", "cli", "discord",
+        "telegram", "twitch", "edge-tts", "elevenlabs",
+    ].map { "@elizaos/plugin-" + $0 }
 
     public static func spec(_ key: String) -> SettingSpec? { all.first { $0.key == key } }
 }

@@ -3,6 +3,8 @@ import Foundation
 import HTTPKit
 import Logging
 import Operations
+import Plugins
+import Adapters
 import Settings
 import Stores
 
@@ -20,12 +22,37 @@ struct Wiring {
         operations = OperationRunner(
             store: OperationStore(db: database), maxConcurrent: settings.maxConcurrentOperations,
             deadline: .milliseconds(settings.timeout("operationMs")), logger: logger)
+        let agentConfig = AgentConfigFile(path: settings.agentConfigPath)
+        let scrubber = SecretScrubber(secrets: settings.secrets)
+        let plugins = PluginService(
+            catalogue: CatalogueSource(path: settings.string("catalogue") ?? Self.shippedCatalogue()),
+            paths: PluginPaths(stateDir: settings.stateDir, bundledPluginsDir: settings.string("bundledPluginsDir")),
+            core: CorePolicy(core: settings.strings("corePlugins"), optional: settings.strings("optionalCorePlugins")),
+            configFile: agentConfig, runtime: NoRuntime(), restartReasons: RestartReasonStore(db: database),
+            scrub: { scrubber.scrub($0) })
         let deps = Dependencies(
             version: PlugindVersion.current, settings: settings, database: database,
-            agentConfig: AgentConfigFile(path: settings.agentConfigPath), operations: operations)
+            agentConfig: agentConfig, operations: operations, plugins: plugins)
         gatekeeper = Gatekeeper(
             router: Router(RouteTable.routes(deps)), tokens: TokenVerification(store: TokenStore(path: settings.tokensPath)),
             publicOrigins: settings.publicOrigins, translate: ErrorTranslation.translate, logger: logger)
+    }
+}
+
+extension Wiring {
+    /// The catalogue shipped with plugind: `share/plugind/plugins.json` beside an installed binary,
+    /// else `catalogue/plugins.json` of the source tree the binary was built in.
+    static func shippedCatalogue() -> String? {
+        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        var directory = executable.deletingLastPathComponent()
+        let installed = directory.deletingLastPathComponent().appendingPathComponent("share/plugind/plugins.json").path
+        if FileManager.default.fileExists(atPath: installed) { return installed }
+        for _ in 0..<5 {
+            let candidate = directory.appendingPathComponent("catalogue/plugins.json").path
+            if FileManager.default.fileExists(atPath: candidate) { return candidate }
+            directory.deleteLastPathComponent()
+        }
+        return nil
     }
 }
 

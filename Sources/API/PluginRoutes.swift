@@ -1,0 +1,66 @@
+import HTTPKit
+import JSON
+import Plugins
+
+/// GET/PUT /api/plugins, the core routes and /api/runtime: decode, call the plugin service, encode.
+struct PluginRoutes: Sendable {
+    let service: PluginService
+    let cache: ResponseCache
+
+    func list(_ context: RequestContext) throws -> HTTPResponse {
+        var enabled: Bool?
+        if let text = context.query["enabled"] {
+            guard let value = ["true": true, "false": false][text.lowercased()] else {
+                throw APIError.badRequest("enabled must be true or false.")
+            }
+            enabled = value
+        }
+        let category = context.query["category"].flatMap { $0.isEmpty ? nil : $0 }
+        let stamp = service.stamp() + "|\(category ?? "")|\(enabled.map(String.init) ?? "")"
+        let body = try cache.body(for: stamp) { try JSONWriter.compactBytes(service.list(category: category, enabled: enabled)) }
+        return HTTPResponse.jsonBytes(body).conditional(on: context.request)
+    }
+
+    func get(_ context: RequestContext) throws -> HTTPResponse {
+        HTTPResponse.json(try service.get(context.parameter("id"))).conditional(on: context.request)
+    }
+
+    func update(_ context: RequestContext) throws -> HTTPResponse {
+        let body = context.body
+        if body.isEmpty { throw APIError.badRequest("Send at least one of 'enabled' and 'config'.") }
+        var enabled: Bool?
+        if let value = body["enabled"] {
+            guard let flag = value.boolValue else { throw APIError.badRequest("enabled must be true or false, not \(value.kindName).") }
+            enabled = flag
+        }
+        var config: JSONObject?
+        if let value = body["config"] {
+            guard let object = value.objectValue else { throw APIError.badRequest("config must be an object of KEY: value, not \(value.kindName).") }
+            config = object
+        }
+        return .json(try service.update(context.parameter("id"), enabled: enabled, config: config))
+    }
+
+    func coreStatus(_ context: RequestContext) throws -> HTTPResponse {
+        .json(service.coreStatus())
+    }
+
+    func coreList(_ context: RequestContext) throws -> HTTPResponse {
+        .json(try service.coreList())
+    }
+
+    func coreToggle(_ context: RequestContext) throws -> HTTPResponse {
+        let nameValue = context.body["name"] ?? context.body["npmName"]
+        guard let name = nameValue?.stringValue, !name.isEmpty else {
+            throw APIError.badRequest("name is required: the short id or npm name of an optional-core plugin.")
+        }
+        guard let enabled = context.body["enabled"]?.boolValue else {
+            throw APIError.badRequest("enabled is required and must be true or false.")
+        }
+        return .json(try service.coreToggle(name: name, enabled: enabled))
+    }
+
+    func runtime(_ context: RequestContext) throws -> HTTPResponse {
+        .json(try service.runtimeState())
+    }
+}

@@ -1,0 +1,197 @@
+import Foundation
+import JSON
+
+/// Everything known about the plugins at one moment — inventory, agent config and runtime —
+/// and the one set of rules that turns it into what the API shows.
+struct PluginBoard {
+    let plugins: [KnownPlugin]
+    let keys: [String]
+    let ids: [String: String]
+    let config: JSONObject
+    let runtime: RuntimeSnapshot?
+    let core: CorePolicy
+    /// Keys any plugin declares sensitive, or that look sensitive: masked everywhere.
+    let sensitiveKeys: Set<String>
+    /// Config key → the plugins declaring it.
+    let declaredBy: [String: [String]]
+    private let index: [String: Int]
+
+    init(plugins: [KnownPlugin], config: JSONObject, runtime: RuntimeSnapshot?, core: CorePolicy) {
+        self.plugins = plugins
+        self.keys = plugins.map(\.key)
+        self.ids = PluginIdentity.assignIds(keys)
+        self.config = config
+        self.runtime = runtime
+        self.core = core
+        var sensitive: Set<String> = []
+        var declared: [String: [String]] = [:]
+        for plugin in plugins {
+            for parameter in plugin.parameters {
+                if parameter.sensitive { sensitive.insert(parameter.key) }
+                declared[parameter.key, default: []].append(plugin.key)
+            }
+        }
+        self.sensitiveKeys = sensitive
+        self.declaredBy = declared
+        self.index = Dictionary(plugins.enumerated().map { ($1.key, $0) }, uniquingKeysWith: { a, _ in a })
+    }
+
+    func plugin(_ key: String) -> KnownPlugin? { index[key].map { plugins[$0] } }
+    func id(_ plugin: KnownPlugin) -> String { ids[plugin.key] ?? plugin.key }
+
+    func resolve(_ text: String) throws(PluginError) -> KnownPlugin {
+        switch PluginIdentity.resolve(text, keys: keys, ids: ids) {
+        case .found(let key): return plugin(key)!
+        case .ambiguous(let candidates): throw .ambiguous(text, candidates: candidates)
+        case .notFound: throw .notFound(text)
+        }
+    }
+
+    // MARK: The one enabled rule
+
+    var allowList: [String] { config["plugins"]?["allow"]?.arrayValue?.compactMap(\.stringValue) ?? [] }
+
+    func isAllowed(_ npmName: String) -> Bool {
+        allowList.contains { PluginIdentity.npmName(fromConfigKey: $0) == npmName }
+    }
+
+    func isEnabled(_ plugin: KnownPlugin) -> Bool {
+        if core.isCore(plugin.key) { return true }
+        if core.isOptionalCore(plugin.key) { return isAllowed(plugin.key) }
+        return config["plugins"]?["entries"]?[PluginIdentity.configKey(plugin.key)]?["enabled"]?.boolValue ?? false
+    }
+
+    func isLoaded(_ plugin: KnownPlugin) -> Bool {
+        guard let npm = plugin.npmName else { return false }
+        return runtime?.plugin(npm)?.loaded ?? false
+    }
+
+    // MARK: Values
+
+    /// The stored value of an env key as a string, nil when unset or empty.
+    func storedValue(_ key: String) -> String? {
+        guard let value = config["env"]?[key] else { return nil }
+        let text: String?
+        switch value {
+        case .string(let s): text = s
+        case .number(let n): text = n
+        case .bool(let b): text = b ? "true" : "false"
+        case .array, .object: text = JSONWriter.compact(value)
+        case .null: text = nil
+        }
+        return text?.isEmpty == true ? nil : text
+    }
+
+    /// Stored sensitive values never leave in a runtime's error text.
+    func scrubStoredSecrets(_ text: String) -> String {
+        var result = text
+        for member in config["env"]?.objectValue ?? JSONObject() where isSensitive(member.key) {
+            if let value = member.value.stringValue, value.count >= 4 { result = result.replacingOccurrences(of: value, with: "****") }
+        }
+        return result
+    }
+
+    func isSensitive(_ key: String) -> Bool { sensitiveKeys.contains(key) || ParameterRules.looksSensitive(key) }
+
+    func shown(_ key: String) -> String? {
+        guard let value = storedValue(key) else { return nil }
+        return isSensitive(key) ? ParameterRules.mask(value) : value
+    }
+
+    // MARK: Validation
+
+    static let knownPrefixes: [String: String] = [
+        "ANTHROPIC_API_KEY": "sk-ant-", "OPENAI_API_KEY": "sk-", "GROQ_API_KEY": "gsk_", "XAI_API_KEY": "xai-", "OPENROUTER_API_KEY": "sk-or-",
+    ]
+
+    func validation(_ plugin: KnownPlugin) -> (errors: [FieldIssue], warnings: [FieldIssue]) {
+        var errors: [FieldIssue] = []
+        var warnings: [FieldIssue] = []
+        for parameter in plugin.parameters where !ParameterRules.isBlocked(parameter.key) {
+            guard let value = storedValue(parameter.key) else {
+                if parameter.required {
+                    if let fallback = parameter.defaultValue {
+                        warnings.append(FieldIssue(field: parameter.key, message: "not set; the default \(isSensitive(parameter.key) ? "value" : "'\(fallback)'") is used"))
+                    } else {
+                        errors.append(FieldIssue(field: parameter.key, message: "is required"))
+                    }
+                }
+                continue
+            }
+            if !ParameterRules.parses(value, as: parameter.type) {
+                errors.append(FieldIssue(field: parameter.key, message: Self.typeMessage(parameter.type)))
+            } else if let options = parameter.options, !options.isEmpty, !options.contains(value) {
+                errors.append(FieldIssue(field: parameter.key, message: "must be one of: \(options.joined(separator: ", "))"))
+            }
+            if let prefix = Self.knownPrefixes[parameter.key], !value.hasPrefix(prefix) {
+                warnings.append(FieldIssue(field: parameter.key, message: "usually starts with '\(prefix)'"))
+            }
+            if isSensitive(parameter.key) && value.unicodeScalars.count < 10 {
+                warnings.append(FieldIssue(field: parameter.key, message: "looks too short for a secret"))
+            }
+        }
+        return (errors, warnings)
+    }
+
+    static func typeMessage(_ type: ParameterType) -> String {
+        switch type {
+        case .number: "must be a number"
+        case .boolean: "must be true or false"
+        case .json: "must be valid JSON"
+        case .string, .array: "must be text"
+        }
+    }
+
+    func isConfigured(_ plugin: KnownPlugin) -> Bool {
+        plugin.parameters.allSatisfy { p in
+            !p.required || ParameterRules.isBlocked(p.key) || storedValue(p.key) != nil || p.hasDefault
+        }
+    }
+
+    // MARK: What the API shows
+
+    func entry(_ plugin: KnownPlugin, scrub: (String) -> String) -> JSONValue {
+        let enabled = isEnabled(plugin)
+        let runtimeEntry = plugin.npmName.flatMap { runtime?.plugin($0) }
+        var loadError: JSONValue = .null
+        if let error = runtimeEntry?.error, !error.isEmpty {
+            loadError = .string(scrubStoredSecrets(scrub(error)))
+        } else if enabled && !plugin.available {
+            loadError = "not installed"
+        }
+        let (errors, warnings) = validation(plugin)
+        return [
+            "id": .string(id(plugin)),
+            "name": .string(plugin.name),
+            "description": .string(plugin.description),
+            "category": .string(plugin.category),
+            "enabled": .bool(enabled),
+            "isActive": .bool(runtimeEntry?.loaded ?? false),
+            "configured": .bool(isConfigured(plugin)),
+            "loadError": loadError,
+            "parameters": .array(plugin.parameters.map(parameterEntry)),
+            "validationErrors": .array(errors.map(\.json)),
+            "validationWarnings": .array(warnings.map(\.json)),
+            "npmName": .string(plugin.npmName),
+            "version": .string(plugin.version),
+            "source": .string(plugin.source.rawValue),
+            "available": .bool(plugin.available),
+        ]
+    }
+
+    func parameterEntry(_ parameter: PluginParameter) -> JSONValue {
+        let sensitive = isSensitive(parameter.key)
+        return [
+            "key": .string(parameter.key),
+            "type": .string(parameter.type.rawValue),
+            "description": .string(parameter.description),
+            "required": .bool(parameter.required),
+            "sensitive": .bool(sensitive),
+            "default": .string(parameter.defaultValue.map { sensitive ? ParameterRules.mask($0) : $0 }),
+            "options": parameter.options.map(JSONValue.strings) ?? .null,
+            "isSet": .bool(storedValue(parameter.key) != nil),
+            "currentValue": .string(shown(parameter.key)),
+            "blocked": .bool(ParameterRules.isBlocked(parameter.key)),
+        ]
+    }
+}

@@ -1,0 +1,167 @@
+import Foundation
+import JSON
+import Synchronization
+
+/// Where plugin code lives on disk.
+public struct PluginPaths: Sendable {
+    /// `<stateDir>/plugins/installed`: one directory per package, npm's tree inside.
+    public let installRoot: String
+    /// `<stateDir>/plugins/ejected`: one git checkout per plugin.
+    public let ejectedRoot: String
+    /// The agent's own node_modules, if configured.
+    public let bundledPluginsDir: String?
+
+    public init(stateDir: String, bundledPluginsDir: String?) {
+        self.installRoot = stateDir + "/plugins/installed"
+        self.ejectedRoot = stateDir + "/plugins/ejected"
+        self.bundledPluginsDir = bundledPluginsDir
+    }
+
+    /// The package directory inside an install directory.
+    public static func packageDirectory(installPath: String, npmName: String) -> String {
+        installPath + "/node_modules/" + npmName
+    }
+}
+
+/// Gathers every known plugin: the catalogue, installed packages, ejected copies, and plugins named
+/// only in the agent config. An ejected copy overrides an installed package, which overrides the catalogue.
+public struct PluginInventory: Sendable {
+    public let catalogue: Catalogue
+    public let paths: PluginPaths
+    public let core: CorePolicy
+
+    public init(catalogue: Catalogue, paths: PluginPaths, core: CorePolicy) {
+        self.catalogue = catalogue
+        self.paths = paths
+        self.core = core
+    }
+
+    public func plugins(config: JSONObject) -> [KnownPlugin] {
+        var byKey: [String: KnownPlugin] = [:]
+        var order: [String] = []
+        func add(_ plugin: KnownPlugin) {
+            if let existing = byKey[plugin.key] {
+                guard existing.source <= plugin.source else { return }
+                var merged = plugin
+                // A package that declares nothing keeps the catalogue's description of its keys.
+                if merged.parameters.isEmpty { merged.parameters = existing.parameters }
+                if merged.description.isEmpty { merged.description = existing.description }
+                if merged.category == "feature" { merged.category = existing.category }
+                if merged.name == KnownPlugin.displayName(forShortId: PluginIdentity.shortId(merged.key)) { merged.name = existing.name }
+                byKey[plugin.key] = merged
+            } else {
+                byKey[plugin.key] = plugin
+                order.append(plugin.key)
+            }
+        }
+        for var plugin in catalogue.plugins {
+            if let dir = paths.bundledPluginsDir, let npm = plugin.npmName {
+                plugin.available = FileManager.default.fileExists(atPath: dir + "/" + npm + "/package.json")
+            }
+            add(plugin)
+        }
+        for npm in core.core + core.optional where byKey[npm] == nil {
+            add(KnownPlugin(
+                key: npm, npmName: npm, name: KnownPlugin.displayName(forShortId: PluginIdentity.shortId(npm)), description: "",
+                category: "feature", version: nil, source: .bundled, parameters: [],
+                available: paths.bundledPluginsDir.map { FileManager.default.fileExists(atPath: $0 + "/" + npm + "/package.json") } ?? false))
+        }
+        for plugin in installed(config: config) { add(plugin) }
+        for plugin in ejected() { add(plugin) }
+        for npm in configOnly(config: config) where byKey[npm] == nil {
+            add(KnownPlugin(
+                key: npm, npmName: npm, name: KnownPlugin.displayName(forShortId: PluginIdentity.shortId(npm)), description: "",
+                category: "feature", version: nil, source: .config, parameters: [], available: false))
+        }
+        return order.compactMap { byKey[$0] }
+    }
+
+    /// Install records from the agent config, plus install directories no record names.
+    func installed(config: JSONObject) -> [KnownPlugin] {
+        var result: [KnownPlugin] = []
+        var recorded: Set<String> = []
+        if let installs = config["plugins"]?["installs"]?.objectValue {
+            for record in installs {
+                let npm = record.key
+                let installPath = record.value["installPath"]?.stringValue ?? paths.installRoot + "/" + PluginIdentity.directoryName(npm)
+                recorded.insert(installPath)
+                result.append(package(npm: npm, at: PluginPaths.packageDirectory(installPath: installPath, npmName: npm), source: .installed, recordedVersion: record.value["version"]?.stringValue, path: installPath))
+            }
+        }
+        for directory in (try? FileManager.default.contentsOfDirectory(atPath: paths.installRoot)) ?? [] where !directory.hasPrefix(".") {
+            let installPath = paths.installRoot + "/" + directory
+            guard !recorded.contains(installPath), let manifest = readJSON(installPath + "/package.json"),
+                let dependencies = manifest["dependencies"]?.objectValue
+            else { continue }
+            for npm in dependencies.keys where PluginIdentity.directoryName(npm) == directory {
+                result.append(package(npm: npm, at: PluginPaths.packageDirectory(installPath: installPath, npmName: npm), source: .installed, recordedVersion: nil, path: installPath))
+            }
+        }
+        return result
+    }
+
+    func ejected() -> [KnownPlugin] {
+        var result: [KnownPlugin] = []
+        for directory in (try? FileManager.default.contentsOfDirectory(atPath: paths.ejectedRoot)) ?? [] where !directory.hasPrefix(".") {
+            let path = paths.ejectedRoot + "/" + directory
+            guard let manifest = readJSON(path + "/package.json"), let npm = manifest["name"]?.stringValue else { continue }
+            result.append(package(npm: npm, at: path, source: .ejected, recordedVersion: nil, path: path))
+        }
+        return result
+    }
+
+    private func package(npm: String, at directory: String, source: PluginSource, recordedVersion: String?, path: String) -> KnownPlugin {
+        let manifest = readJSON(directory + "/package.json")
+        return KnownPlugin(
+            key: npm, npmName: npm,
+            name: manifest?["agentConfig"]?["displayName"]?.stringValue ?? KnownPlugin.displayName(forShortId: PluginIdentity.shortId(npm)),
+            description: manifest?["description"]?.stringValue ?? "",
+            category: KnownPlugin.normalisedCategory(manifest?["agentConfig"]?["category"]?.stringValue),
+            version: manifest?["version"]?.stringValue ?? recordedVersion, source: source,
+            parameters: manifest.map(KnownPlugin.parameters(fromPackage:)) ?? [], available: manifest != nil, path: path)
+    }
+
+    /// Plugins the agent config names (entries and allow) that nothing else describes.
+    func configOnly(config: JSONObject) -> [String] {
+        var names: [String] = []
+        for key in config["plugins"]?["entries"]?.objectValue?.keys ?? [] { names.append(PluginIdentity.npmName(fromConfigKey: key)) }
+        for item in config["plugins"]?["allow"]?.arrayValue ?? [] {
+            if let key = item.stringValue { names.append(PluginIdentity.npmName(fromConfigKey: key)) }
+        }
+        return names
+    }
+
+    private func readJSON(_ path: String) -> JSONValue? {
+        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        return try? JSONParser.parse(Array(data), maxDepth: 64)
+    }
+}
+
+/// The catalogue file, re-read when it changes on disk.
+public final class CatalogueSource: Sendable {
+    public let path: String?
+    private let cache = Mutex<(stamp: String, catalogue: Catalogue)>(("", .empty))
+
+    public init(path: String?) {
+        self.path = path
+    }
+
+    public func current() throws(PluginError) -> Catalogue {
+        guard let path else { return .empty }
+        var info = stat()
+        guard stat(path, &info) == 0 else { throw .catalogueUnreadable(path: path, reason: "the file does not exist") }
+        let stamp = "\(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec).\(info.st_size).\(info.st_ino)"
+        if let hit = cache.withLock({ $0.stamp == stamp ? $0.catalogue : nil }) { return hit }
+        let loaded = try Catalogue.load(path: path)
+        cache.withLock { $0 = (stamp, loaded) }
+        return loaded
+    }
+
+    /// Changes whenever the file does.
+    public func stamp() -> String {
+        guard let path else { return "none" }
+        var info = stat()
+        guard stat(path, &info) == 0 else { return "missing" }
+        return "\(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec).\(info.st_size)"
+    }
+}

@@ -1,0 +1,240 @@
+import Foundation
+import JSON
+import Stores
+
+/// The plugin list, one plugin, configuration changes and the core toggles (contract sections 2, 4, 5).
+public struct PluginService: Sendable {
+    let catalogue: CatalogueSource
+    let paths: PluginPaths
+    let core: CorePolicy
+    let configFile: AgentConfigFile
+    let runtime: any RuntimeView
+    let restartReasons: RestartReasonStore
+    let scrub: @Sendable (String) -> String
+
+    public init(
+        catalogue: CatalogueSource, paths: PluginPaths, core: CorePolicy, configFile: AgentConfigFile, runtime: any RuntimeView,
+        restartReasons: RestartReasonStore, scrub: @escaping @Sendable (String) -> String
+    ) {
+        self.catalogue = catalogue
+        self.paths = paths
+        self.core = core
+        self.configFile = configFile
+        self.runtime = runtime
+        self.restartReasons = restartReasons
+        self.scrub = scrub
+    }
+
+    func board(config: JSONObject) throws -> PluginBoard {
+        let inventory = PluginInventory(catalogue: try catalogue.current(), paths: paths, core: core)
+        return PluginBoard(plugins: inventory.plugins(config: config), config: config, runtime: runtime.snapshot(), core: core)
+    }
+
+    func currentBoard() throws -> PluginBoard { try board(config: try configFile.read()) }
+
+    // MARK: Reading
+
+    /// `{"plugins": [...]}`, optionally only one category or one enabled state.
+    public func list(category: String? = nil, enabled: Bool? = nil) throws -> JSONValue {
+        let board = try currentBoard()
+        let entries = board.plugins.filter { plugin in
+            (category == nil || plugin.category == category) && (enabled == nil || board.isEnabled(plugin) == enabled)
+        }.map { board.entry($0, scrub: scrub) }
+        return ["plugins": .array(entries)]
+    }
+
+    public func get(_ id: String) throws -> JSONValue {
+        let board = try currentBoard()
+        return ["plugin": board.entry(try board.resolve(id), scrub: scrub)]
+    }
+
+    /// A stamp that changes whenever anything the list depends on may have changed.
+    public func stamp() -> String {
+        [catalogue.stamp(), configFile.modificationStamp() ?? "none", Self.directoryStamp(paths.installRoot), Self.directoryStamp(paths.ejectedRoot)].joined(separator: "|")
+    }
+
+    static func directoryStamp(_ path: String) -> String {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return "none" }
+        return "\(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec)"
+    }
+
+    // MARK: PUT /api/plugins/:id
+
+    public struct UpdateResult: Sendable {
+        public let response: JSONValue
+    }
+
+    /// Applies `enabled` and `config` all at once or not at all.
+    public func update(_ idText: String, enabled: Bool?, config: JSONObject?) throws -> JSONValue {
+        struct Change {
+            var key = ""
+            var enabledChanged = false
+            var changedKeys: [String] = []
+        }
+        let change = try configFile.update { document -> Change in
+            let board = try self.board(config: document)
+            let plugin = try board.resolve(idText)
+            var change = Change(key: plugin.key)
+            var issues: [FieldIssue] = []
+            var writes: [(String, String?)] = []
+            for member in config ?? JSONObject() {
+                let key = member.key
+                if ParameterRules.isBlocked(key) {
+                    issues.append(FieldIssue(field: key, message: "is blocked: it changes how the agent process itself runs"))
+                    continue
+                }
+                guard let parameter = plugin.parameters.first(where: { $0.key == key }) else {
+                    if let other = plugin.parameters.first(where: { $0.key.lowercased() == key.lowercased() }) {
+                        issues.append(FieldIssue(field: key, message: "is declared as \(other.key); keys are case-sensitive"))
+                    } else {
+                        issues.append(FieldIssue(field: key, message: "is not a parameter of \(board.id(plugin))"))
+                    }
+                    continue
+                }
+                let stored = board.storedValue(key)
+                // Sending back the mask GET showed keeps the secret.
+                if case .string(let text) = member.value, let stored, board.isSensitive(key), text == ParameterRules.mask(stored) {
+                    continue
+                }
+                let canonical: String?
+                do {
+                    canonical = try ParameterRules.canonical(member.value, as: parameter.type)
+                } catch let refusal as ParameterRules.Refusal {
+                    issues.append(FieldIssue(field: key, message: refusal.message))
+                    continue
+                }
+                if let canonical, let options = parameter.options, !options.isEmpty, !options.contains(canonical) {
+                    issues.append(FieldIssue(field: key, message: "must be one of: \(options.joined(separator: ", "))"))
+                    continue
+                }
+                if canonical != stored { writes.append((key, canonical)) }
+            }
+            if !issues.isEmpty { throw PluginError.invalid(issues) }
+
+            if let enabled {
+                if core.isCore(plugin.key) {
+                    if !enabled { throw PluginError.coreAlwaysEnabled(board.id(plugin)) }
+                } else if board.isEnabled(plugin) != enabled {
+                    Self.setEnabled(plugin.key, enabled, optionalCore: core.isOptionalCore(plugin.key), in: &document)
+                    change.enabledChanged = true
+                }
+            }
+            if !writes.isEmpty {
+                var env = document["env"]?.objectValue ?? JSONObject()
+                for (key, value) in writes { env[key] = value.map(JSONValue.string) }
+                document["env"] = .object(env)
+                change.changedKeys = writes.map(\.0)
+            }
+            return change
+        }
+
+        let board = try currentBoard()
+        guard let plugin = board.plugin(change.key) else { throw PluginError.notFound(idText) }
+        var affected: Set<String> = change.enabledChanged ? [board.id(plugin)] : []
+        var requiresRestart = change.enabledChanged
+        for key in change.changedKeys {
+            for declaring in board.declaredBy[key] ?? [] {
+                guard let other = board.plugin(declaring) else { continue }
+                affected.insert(board.id(other))
+                if board.isEnabled(other) || board.isLoaded(other) { requiresRestart = true }
+            }
+        }
+        if change.enabledChanged {
+            try restartReasons.add("\(board.id(plugin)) was \(board.isEnabled(plugin) ? "enabled" : "disabled")")
+        } else if requiresRestart {
+            try restartReasons.add("configuration of \(board.id(plugin)) changed")
+        }
+        return [
+            "ok": true,
+            "plugin": board.entry(plugin, scrub: scrub),
+            "requiresRestart": .bool(requiresRestart),
+            "affectedPlugins": .strings(affected.sorted()),
+        ]
+    }
+
+    /// Writes the one enabled rule: `plugins.allow` for optional-core, `plugins.entries` for the rest,
+    /// and `features.<id>` for the three Milady keeps there too.
+    static func setEnabled(_ npmName: String, _ enabled: Bool, optionalCore: Bool, in document: inout JSONObject) {
+        var plugins = document["plugins"]?.objectValue ?? JSONObject()
+        let configKey = PluginIdentity.configKey(npmName)
+        if optionalCore {
+            var allow = plugins["allow"]?.arrayValue ?? []
+            allow.removeAll { $0.stringValue.map(PluginIdentity.npmName(fromConfigKey:)) == npmName }
+            if enabled { allow.append(.string(npmName)) }
+            plugins["allow"] = .array(allow)
+        } else {
+            var entries = plugins["entries"]?.objectValue ?? JSONObject()
+            var entry = entries[configKey]?.objectValue ?? JSONObject()
+            entry["enabled"] = .bool(enabled)
+            entries[configKey] = .object(entry)
+            plugins["entries"] = .object(entries)
+        }
+        document["plugins"] = .object(plugins)
+        let shortId = PluginIdentity.shortId(npmName)
+        if npmName.hasPrefix("@elizaos/plugin-"), CorePolicy.featureFlagged.contains(shortId) {
+            var features = document["features"]?.objectValue ?? JSONObject()
+            if var object = features[shortId]?.objectValue {
+                object["enabled"] = .bool(enabled)
+                features[shortId] = .object(object)
+            } else {
+                features[shortId] = .bool(enabled)
+            }
+            document["features"] = .object(features)
+        }
+    }
+
+    // MARK: Core plugins (section 4)
+
+    public func coreStatus() -> JSONValue {
+        [
+            "available": true,
+            "corePlugins": .strings(core.core.map(PluginIdentity.shortId)),
+            "optionalCorePlugins": .strings(core.optional.map(PluginIdentity.shortId)),
+        ]
+    }
+
+    public func coreList() throws -> JSONValue {
+        let board = try currentBoard()
+        func loaded(_ npm: String) -> Bool { board.runtime?.plugin(npm)?.loaded ?? false }
+        return [
+            "core": .array(core.core.map { npm in
+                ["name": .string(PluginIdentity.shortId(npm)), "npmName": .string(npm), "loaded": .bool(loaded(npm)), "required": true]
+            }),
+            "optionalCore": .array(core.optional.map { npm in
+                ["name": .string(PluginIdentity.shortId(npm)), "npmName": .string(npm), "loaded": .bool(loaded(npm)), "required": false, "enabled": .bool(board.isAllowed(npm))]
+            }),
+        ]
+    }
+
+    /// Turns an optional-core plugin on or off (`plugins.allow`); core plugins cannot be toggled.
+    public func coreToggle(name: String, enabled: Bool) throws -> JSONValue {
+        let all = core.core + core.optional
+        let npm = all.first { $0 == name || PluginIdentity.shortId($0) == name || $0 == "@elizaos/" + name }
+        guard let npm else { throw PluginError.notFound(name) }
+        if core.isCore(npm) {
+            throw PluginError.badRequest("\(PluginIdentity.shortId(npm)) is a core plugin: it is always loaded and cannot be toggled.")
+        }
+        let changed = try configFile.update { document -> Bool in
+            let board = try self.board(config: document)
+            guard board.isAllowed(npm) != enabled else { return false }
+            Self.setEnabled(npm, enabled, optionalCore: true, in: &document)
+            return true
+        }
+        if changed { try restartReasons.add("\(PluginIdentity.shortId(npm)) was \(enabled ? "enabled" : "disabled")") }
+        return ["ok": true, "requiresRestart": .bool(changed)]
+    }
+
+    // MARK: Runtime (section 6, until the bridge exists)
+
+    public func runtimeState() throws -> JSONValue {
+        let reasons = try restartReasons.all()
+        let snapshot = runtime.snapshot()
+        return [
+            "attached": .bool(runtime.attached),
+            "state": .string(snapshot?.state),
+            "pendingRestart": .bool(!reasons.isEmpty),
+            "pendingRestartReasons": .strings(reasons),
+        ]
+    }
+}
