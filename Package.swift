@@ -35,11 +35,12 @@ let package = Package(
         // Layer 5: services.
         .target(name: "Operations", dependencies: ["Stores", "JSON", .product(name: "Logging", package: "swift-log")]),
         .target(name: "Plugins", dependencies: ["Stores", "JSON"]),
+        .target(name: "Runtime", dependencies: ["Adapters", "Plugins", "Stores", "JSON", .product(name: "Logging", package: "swift-log")]),
         // Layer 4: the route table and its thin handlers.
-        .target(name: "API", dependencies: ["HTTPKit", "JSON", "Stores", "Settings", "Operations", "Plugins", "Adapters"]),
+        .target(name: "API", dependencies: ["HTTPKit", "JSON", "Stores", "Settings", "Operations", "Plugins", "Runtime", "Adapters"]),
         // Layer 7: the executable wires everything.
         .executableTarget(name: "plugind", dependencies: [
-            "API", "FastCGI", "HTTPKit", "Stores", "Settings", "Operations", "Plugins", "Adapters",
+            "API", "FastCGI", "HTTPKit", "Stores", "Settings", "Operations", "Plugins", "Runtime", "Adapters",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -49,10 +50,13 @@ let package = Package(
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "HTTPKitTests", dependencies: ["HTTPKit", "JSON"]),
         .testTarget(name: "StoresTests", dependencies: ["Stores", "JSON", "config-writer-probe"]),
-        .testTarget(name: "AdaptersTests", dependencies: ["Adapters"]),
+        // Loopback fakes shared by the test targets.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "AdaptersTests", dependencies: ["Adapters", "TestSupport"]),
         .testTarget(name: "SettingsTests", dependencies: ["Settings"]),
         .testTarget(name: "OperationsTests", dependencies: ["Operations", "Stores"]),
         .testTarget(name: "PluginsTests", dependencies: ["Plugins", "Stores", "JSON"]),
+        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Plugins", "Stores", "JSON", "Adapters", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,5 +1,6 @@
 import Operations
 import Plugins
+import Runtime
 import Settings
 import Stores
 
@@ -12,12 +13,14 @@ public struct Dependencies: Sendable {
     public let operations: OperationRunner
     public let restartReasons: RestartReasonStore
     public let plugins: PluginService
+    public let runtime: RuntimeService
 
     public init(
         version: String, settings: PlugindSettings, database: StateDB, agentConfig: AgentConfigFile, operations: OperationRunner,
-        plugins: PluginService
+        plugins: PluginService, runtime: RuntimeService
     ) {
         self.plugins = plugins
+        self.runtime = runtime
         self.version = version
         self.settings = settings
         self.database = database

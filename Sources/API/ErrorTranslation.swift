@@ -33,6 +33,13 @@ public enum ErrorTranslation {
             case .badRequest: return APIError(400, error.description)
             case .catalogueUnreadable: return APIError(503, error.description)
             }
+        case let error as RuntimeError:
+            switch error {
+            case .notAttached, .unreachable: return APIError(503, error.description)
+            case .notLoaded: return APIError(409, error.description)
+            case .timedOut: return APIError(504, error.description)
+            case .protocolError: return APIError(502, error.description)
+            }
         default:
             return nil
         }

@@ -60,7 +60,7 @@ struct PluginRoutes: Sendable {
         return .json(try service.coreToggle(name: name, enabled: enabled))
     }
 
-    func runtime(_ context: RequestContext) throws -> HTTPResponse {
-        .json(try service.runtimeState())
+    func test(_ context: RequestContext) throws -> HTTPResponse {
+        .json(try service.test(context.parameter("id")))
     }
 }

@@ -6,6 +6,7 @@ public enum RouteTable {
     public static func routes(_ deps: Dependencies) -> [Route] {
         let system = SystemRoutes(deps: deps)
         let plugins = PluginRoutes(service: deps.plugins, cache: ResponseCache())
+        let runtime = RuntimeRoutes(service: deps.runtime)
         return [
             Route("GET", "/health", .open, system.health),
             Route("GET", "/settings", .role(.read), system.settings),
@@ -15,12 +16,14 @@ public enum RouteTable {
             Route("GET", "/plugins", .role(.read), plugins.list),
             Route("GET", "/plugins/:id", .role(.read), plugins.get),
             Route("PUT", "/plugins/:id", .role(.admin), body: .object(allowed: ["enabled", "config"]), plugins.update),
+            Route("POST", "/plugins/:id/test", .role(.admin), plugins.test),
 
             Route("GET", "/core/status", .role(.read), plugins.coreStatus),
             Route("GET", "/plugins/core", .role(.read), plugins.coreList),
             Route("POST", "/plugins/core/toggle", .role(.admin), body: .object(allowed: ["name", "npmName", "enabled"]), plugins.coreToggle),
 
-            Route("GET", "/runtime", .role(.read), plugins.runtime),
+            Route("GET", "/runtime", .role(.read), runtime.state),
+            Route("POST", "/runtime/restart", .role(.admin), runtime.restart),
         ]
     }
 }

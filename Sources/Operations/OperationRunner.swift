@@ -120,7 +120,10 @@ public final class OperationRunner: Sendable {
             return true
         }
         guard admitted else { throw OperationError.tooMany(limit: maxConcurrent) }
-        defer { running.withLock { $0 -= 1 } }
+        // The slot is free before the record says finished, so a client that saw it finish can start the next.
+        let released = Atomic<Bool>(false)
+        let release = { if !released.exchange(true, ordering: .relaxed) { self.running.withLock { $0 -= 1 } } }
+        defer { release() }
 
         switch try store.begin(OperationRecord(id: id, kind: kind, target: target, requestId: requestId), owner: owner) {
         case .duplicateId: throw OperationError.duplicateId(id)
@@ -130,8 +133,10 @@ public final class OperationRunner: Sendable {
         let context = OperationContext(id: id, target: target, deadline: .now + deadline, store: store, scrub: scrub)
         do {
             let result = try work(context)
+            release()
             try store.finish(id: id, state: .succeeded, phase: "done", error: nil, result: result, logTail: context.logTail)
         } catch {
+            release()
             let message = scrub(String(describing: error))
             context.log("failed: \(message)")
             try? store.finish(id: id, state: .failed, phase: "failed", error: message, result: nil, logTail: context.logTail)

@@ -225,16 +225,22 @@ public struct PluginService: Sendable {
         return ["ok": true, "requiresRestart": .bool(changed)]
     }
 
-    // MARK: Runtime (section 6, until the bridge exists)
+    // MARK: POST /api/plugins/:id/test
 
-    public func runtimeState() throws -> JSONValue {
-        let reasons = try restartReasons.all()
-        let snapshot = runtime.snapshot()
-        return [
-            "attached": .bool(runtime.attached),
-            "state": .string(snapshot?.state),
-            "pendingRestart": .bool(!reasons.isEmpty),
-            "pendingRestartReasons": .strings(reasons),
-        ]
+    /// Runs the plugin's own check in the runtime. Order: unknown 404, no runtime 503, not loaded 409, timeout 504.
+    public func test(_ idText: String) throws -> JSONValue {
+        let board = try currentBoard()
+        let plugin = try board.resolve(idText)
+        guard runtime.attached else { throw RuntimeError.notAttached }
+        guard let snapshot = board.runtime else { throw RuntimeError.unreachable("no status answer") }
+        guard let npm = plugin.npmName, snapshot.plugin(npm)?.loaded == true else { throw RuntimeError.notLoaded(board.id(plugin)) }
+        let result = try runtime.check(package: npm)
+        var details = JSONObject()
+        details["message"] = .string(board.scrubStoredSecrets(scrub(result.message)))
+        details["durationMs"] = .number(result.durationMs)
+        if let extra = result.details {
+            details["details"] = (try? JSONParser.parse(board.scrubStoredSecrets(scrub(JSONWriter.compact(extra))))) ?? .null
+        }
+        return ["ok": .bool(result.ok), "result": .object(details)]
     }
 }

@@ -38,6 +38,12 @@ public struct PlugindSettings: Sendable {
         if maxConcurrentOperations >= threads {
             throw SettingsError("maxConcurrentOperations (\(maxConcurrentOperations)) must be below threads (\(threads)) so short requests always find a worker.")
         }
+        let bridge = string("runtimeBridge") ?? ""
+        if bridge != "none" && !bridge.hasPrefix("unix:/") {
+            guard let url = URLComponents(string: bridge), url.scheme == "http", let host = url.host, Self.isLoopback(host) else {
+                throw SettingsError("runtimeBridge must be unix:/absolute/path, http://127.0.0.1:PORT or none, not '\(bridge)'.")
+            }
+        }
         if timeout("operationMs") >= 900_000 {
             throw SettingsError("timeouts.operationMs must stay below nginx's fastcgi_read_timeout of 900 s.")
         }

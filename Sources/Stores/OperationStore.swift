@@ -170,6 +170,10 @@ public struct RestartReasonStore: Sendable {
         try db.pool.read { db in try String.fetchAll(db, sql: "SELECT reason FROM restartReason ORDER BY addedAt, reason") }
     }
 
+    public func remove(_ reason: String) throws {
+        try db.pool.write { db in try db.execute(sql: "DELETE FROM restartReason WHERE reason = ?", arguments: [reason]) }
+    }
+
     public func clear() throws {
         try db.pool.write { db in try db.execute(sql: "DELETE FROM restartReason") }
     }

@@ -33,6 +33,7 @@ struct Serve: ParsableCommand {
         let logger = Logger(label: "plugind")
         let wiring = try Wiring(settings: settings, logger: logger)
         try wiring.operations.recoverInterrupted()
+        wiring.scheduler?.start()
 
         var serverOptions = FastCGIServer.Options()
         serverOptions.threads = settings.threads

@@ -4,6 +4,7 @@ import HTTPKit
 import Logging
 import Operations
 import Plugins
+import Runtime
 import Adapters
 import Settings
 import Stores
@@ -14,6 +15,7 @@ struct Wiring {
     let database: StateDB
     let operations: OperationRunner
     let gatekeeper: Gatekeeper
+    let scheduler: RestartScheduler?
 
     init(settings: PlugindSettings, logger: Logger) throws {
         self.settings = settings
@@ -24,15 +26,29 @@ struct Wiring {
             deadline: .milliseconds(settings.timeout("operationMs")), logger: logger)
         let agentConfig = AgentConfigFile(path: settings.agentConfigPath)
         let scrubber = SecretScrubber(secrets: settings.secrets)
+        let reasons = RestartReasonStore(db: database)
+        let runtimeView: any RuntimeView
+        if settings.string("runtimeBridge") == "none" {
+            runtimeView = NoRuntime()
+            scheduler = nil
+        } else {
+            let bridge = BridgeRuntime(client: RuntimeBridgeClient(
+                endpoint: settings.string("runtimeBridge")!, callTimeoutMs: settings.timeout("bridgeMs"), checkTimeoutMs: settings.timeout("checkMs")))
+            runtimeView = bridge
+            scheduler = RestartScheduler(
+                reasons: reasons, runtime: bridge, debounce: .milliseconds(settings.integer("restartDebounceMs")),
+                automatic: settings.bool("autoRestart"), logger: logger)
+        }
         let plugins = PluginService(
             catalogue: CatalogueSource(path: settings.string("catalogue") ?? Self.shippedCatalogue()),
             paths: PluginPaths(stateDir: settings.stateDir, bundledPluginsDir: settings.string("bundledPluginsDir")),
             core: CorePolicy(core: settings.strings("corePlugins"), optional: settings.strings("optionalCorePlugins")),
-            configFile: agentConfig, runtime: NoRuntime(), restartReasons: RestartReasonStore(db: database),
+            configFile: agentConfig, runtime: runtimeView, restartReasons: reasons,
             scrub: { scrubber.scrub($0) })
         let deps = Dependencies(
             version: PlugindVersion.current, settings: settings, database: database,
-            agentConfig: agentConfig, operations: operations, plugins: plugins)
+            agentConfig: agentConfig, operations: operations, plugins: plugins,
+            runtime: RuntimeService(runtime: runtimeView, scheduler: scheduler, reasons: reasons))
         gatekeeper = Gatekeeper(
             router: Router(RouteTable.routes(deps)), tokens: TokenVerification(store: TokenStore(path: settings.tokensPath)),
             publicOrigins: settings.publicOrigins, translate: ErrorTranslation.translate, logger: logger)

@@ -1,6 +1,7 @@
 import Adapters
 import Foundation
 import Synchronization
+import TestSupport
 import Testing
 
 /// The error a call threw, or nil when it returned.

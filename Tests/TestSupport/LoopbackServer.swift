@@ -3,19 +3,19 @@ import Glibc
 import Synchronization
 
 /// A tiny blocking HTTP/1.1 server for tests: on 127.0.0.1 (a free port) or a unix socket, one thread per connection.
-final class LoopbackServer: Sendable {
-    struct Request: Sendable {
-        var method: String
-        var path: String
-        var headers: [(name: String, value: String)]
-        var body: [UInt8]
+public final class LoopbackServer: Sendable {
+    public struct Request: Sendable {
+        public var method: String
+        public var path: String
+        public var headers: [(name: String, value: String)]
+        public var body: [UInt8]
 
-        func header(_ name: String) -> String? {
+        public func header(_ name: String) -> String? {
             headers.first { $0.name.lowercased() == name.lowercased() }?.value
         }
     }
 
-    enum Reply: Sendable {
+    public enum Reply: Sendable {
         /// A complete response with Content-Length.
         case respond(status: Int, headers: [(String, String)] = [], body: [UInt8] = [])
         /// Bytes written as they are, then the connection is closed.
@@ -24,22 +24,22 @@ final class LoopbackServer: Sendable {
         case stall(after: [UInt8] = [])
     }
 
-    struct Failure: Error {
+    public struct Failure: Error {
         let call: String
         let code: Int32
     }
 
-    let port: UInt16
-    let socketPath: String?
+    public let port: UInt16
+    public let socketPath: String?
     private let listenFD: Int32
     private let stopped = Mutex(false)
 
-    var baseURL: String {
+    public var baseURL: String {
         "http://127.0.0.1:\(port)"
     }
 
     /// Starts listening; `handler` runs on the connection's thread.
-    init(unixSocketPath: String? = nil, handler: @escaping @Sendable (Request) -> Reply) throws {
+    public init(unixSocketPath: String? = nil, handler: @escaping @Sendable (Request) -> Reply) throws {
         let family = unixSocketPath == nil ? AF_INET : AF_UNIX
         let fd = socket(family, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw Failure(call: "socket", code: errno) }
@@ -88,14 +88,14 @@ final class LoopbackServer: Sendable {
     }
 
     /// A port on 127.0.0.1 where nothing listens.
-    static func closedPort() throws -> UInt16 {
+    public static func closedPort() throws -> UInt16 {
         let server = try LoopbackServer { _ in .respond(status: 200) }
         let port = server.port
         server.stop()
         return port
     }
 
-    func stop() {
+    public func stop() {
         guard stopped.withLock({ stopped in defer { stopped = true }; return !stopped }) else { return }
         shutdown(listenFD, Int32(SHUT_RDWR))
         if let socketPath { unlink(socketPath) }

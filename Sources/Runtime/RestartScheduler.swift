@@ -1,0 +1,115 @@
+import Foundation
+import JSON
+import Logging
+import Plugins
+import Stores
+import Synchronization
+
+/// Sends the pending restart reasons to the runtime after a short quiet period, so several changes
+/// in a row cost one restart, and clears them once the runtime reports it is running again.
+public final class RestartScheduler: Sendable {
+    let reasons: RestartReasonStore
+    let runtime: BridgeRuntime
+    let debounce: Duration
+    let automatic: Bool
+    let logger: Logger
+
+    private struct State {
+        var lastSeen: [String] = []
+        var changedAt = ContinuousClock.now
+        /// Reasons sent with the last restart, cleared once the runtime is back.
+        var sent: [String] = []
+        var sentAt: ContinuousClock.Instant?
+        var lastRestartAt: String?
+    }
+    private let state = Mutex(State())
+    private let stopping = Atomic<Bool>(false)
+
+    public init(reasons: RestartReasonStore, runtime: BridgeRuntime, debounce: Duration, automatic: Bool, logger: Logger) {
+        self.reasons = reasons
+        self.runtime = runtime
+        self.debounce = debounce
+        self.automatic = automatic
+        self.logger = logger
+    }
+
+    public var lastRestartAt: String? { state.withLock { $0.lastRestartAt } }
+
+    /// Starts the background loop (its own thread; it only sleeps, reads the database and calls the bridge).
+    public func start() {
+        let thread = Thread { [self] in
+            while !stopping.load(ordering: .relaxed) {
+                tick()
+                Thread.sleep(forTimeInterval: 0.2)
+            }
+        }
+        thread.name = "restart-scheduler"
+        thread.start()
+    }
+
+    public func stop() { stopping.store(true, ordering: .relaxed) }
+
+    func tick() {
+        guard let pending = try? reasons.all() else { return }
+        let now = ContinuousClock.now
+        let due: [String]? = state.withLock { s in
+            if pending != s.lastSeen {
+                s.lastSeen = pending
+                s.changedAt = now
+            }
+            // Waiting for the runtime to come back from the last restart.
+            if s.sentAt != nil { return nil }
+            let unsent = pending.filter { !s.sent.contains($0) }
+            guard automatic, !unsent.isEmpty, s.changedAt.duration(to: now) >= debounce else { return nil }
+            return pending
+        }
+        if let due { send(due) }
+        settle(now: now)
+    }
+
+    /// After a restart: once the runtime runs again, the reasons it was restarted for are done.
+    private func settle(now: ContinuousClock.Instant) {
+        let waiting = state.withLock { $0.sentAt }
+        guard let sentAt = waiting, sentAt.duration(to: now) > .milliseconds(300) else { return }
+        runtime.invalidate()
+        guard let snapshot = runtime.snapshot() else {
+            // Down for long: give up waiting so a later change can try again.
+            if sentAt.duration(to: now) > .seconds(60) { state.withLock { $0.sentAt = nil } }
+            return
+        }
+        guard snapshot.state == "running" || snapshot.state == "failed" else { return }
+        let done = state.withLock { s -> [String] in
+            let sent = s.sent
+            s.sent = []
+            s.sentAt = nil
+            return sent
+        }
+        for reason in done { try? reasons.remove(reason) }
+    }
+
+    /// Restarts now with whatever is pending (an operator asked).
+    public func restartNow() throws(RuntimeError) {
+        let pending = (try? reasons.all()) ?? []
+        try performRestart(pending.isEmpty ? ["requested by an operator"] : pending)
+    }
+
+    private func send(_ pending: [String]) {
+        do {
+            try performRestart(pending)
+        } catch {
+            logger.warning("restarting the agent failed; will retry on the next change", metadata: ["error": "\(error)"])
+            state.withLock { $0.changedAt = .now }
+        }
+    }
+
+    private func performRestart(_ pending: [String]) throws(RuntimeError) {
+        try runtime.client.restart(reasons: pending)
+        runtime.invalidate()
+        logger.info("asked the agent to restart", metadata: ["reasons": "\(pending.count)"])
+        state.withLock { s in
+            s.sent = pending
+            s.sentAt = .now
+            s.lastRestartAt = ISOTime.string()
+        }
+    }
+}

@@ -1,0 +1,78 @@
+import Adapters
+import JSON
+import Plugins
+
+/// plugind's side of the runtime bridge (docs/runtime-bridge.md): JSON over HTTP on a unix socket
+/// or a loopback port. Every call is bounded, so a dead runtime never stalls a request.
+public struct RuntimeBridgeClient: Sendable {
+    public static let protocolVersion = 1
+
+    /// `unix:/path/to/bridge.sock` or `http://127.0.0.1:PORT`.
+    public let endpoint: String
+    let quick: HTTPClient
+    let checking: HTTPClient
+    let checkTimeoutMs: Int
+
+    /// `callTimeoutMs` bounds status and restart; a check may take `checkTimeoutMs`, plus a second for the answer.
+    public init(endpoint: String, callTimeoutMs: Int, checkTimeoutMs: Int) {
+        self.endpoint = endpoint
+        self.checkTimeoutMs = checkTimeoutMs
+        quick = HTTPClient(configuration: .init(
+            connectTimeout: .milliseconds(callTimeoutMs), totalTimeout: .milliseconds(callTimeoutMs),
+            idleTimeout: .milliseconds(callTimeoutMs), maxResponseBytes: 4 << 20, maxRedirects: 0))
+        checking = HTTPClient(configuration: .init(
+            connectTimeout: .milliseconds(callTimeoutMs), totalTimeout: .milliseconds(checkTimeoutMs + 1000),
+            idleTimeout: .milliseconds(checkTimeoutMs + 1000), maxResponseBytes: 1 << 20, maxRedirects: 0))
+    }
+
+    public func status() throws(RuntimeError) -> RuntimeSnapshot {
+        let document = try call(quick, "GET", "/v1/status", body: nil)
+        guard let state = document["state"]?.stringValue, let list = document["plugins"]?.arrayValue else {
+            throw .protocolError("the status has no state or plugins")
+        }
+        let plugins = list.compactMap { item -> RuntimeSnapshot.LoadedPlugin? in
+            guard let package = item["package"]?.stringValue else { return nil }
+            return RuntimeSnapshot.LoadedPlugin(
+                package: package, pluginName: item["pluginName"]?.stringValue, loaded: item["loaded"]?.boolValue ?? false,
+                error: item["error"]?.stringValue)
+        }
+        return RuntimeSnapshot(state: state, pid: document["pid"]?.intValue, startedAt: document["startedAt"]?.stringValue, plugins: plugins)
+    }
+
+    public func check(package: String) throws(RuntimeError) -> PluginCheckResult {
+        let body: JSONValue = ["package": .string(package), "timeoutMs": .number(checkTimeoutMs)]
+        let document = try call(checking, "POST", "/v1/plugins/check", body: body)
+        guard let ok = document["ok"]?.boolValue else { throw .protocolError("the check answer has no 'ok'") }
+        return PluginCheckResult(
+            ok: ok, message: document["message"]?.stringValue ?? "", durationMs: document["durationMs"]?.intValue ?? 0,
+            details: document["details"].flatMap { $0.isNull ? nil : $0 })
+    }
+
+    public func restart(reasons: [String]) throws(RuntimeError) {
+        _ = try call(quick, "POST", "/v1/restart", body: ["reasons": .strings(reasons)])
+    }
+
+    private func call(_ client: HTTPClient, _ method: String, _ path: String, body: JSONValue?) throws(RuntimeError) -> JSONValue {
+        var headers: [(name: String, value: String)] = [("Accept", "application/json"), ("X-Bridge-Protocol", String(Self.protocolVersion))]
+        if body != nil { headers.append(("Content-Type", "application/json")) }
+        let request = HTTPClientRequest(endpoint: endpoint, path: path, method: method, headers: headers, body: body.map(JSONWriter.compactBytes))
+        let response: HTTPClientResponse
+        do {
+            response = try client.send(request)
+        } catch {
+            if case .timedOut = error, path == "/v1/plugins/check" { throw .timedOut(checkTimeoutMs) }
+            throw .unreachable(error.description)
+        }
+        let document = try? JSONParser.parse(response.body, maxDepth: 64)
+        switch response.status {
+        case 200..<300:
+            guard let document, document.objectValue != nil else { throw .protocolError("the body is not a JSON object") }
+            return document
+        case 409: throw .notLoaded(document?["error"]?.stringValue ?? "the plugin")
+        case 504: throw .timedOut(checkTimeoutMs)
+        case 503: throw .unreachable(document?["error"]?.stringValue ?? "the runtime is not running")
+        default:
+            throw .protocolError("status \(response.status)\(document?["error"]?.stringValue.map { ": " + $0 } ?? "")")
+        }
+    }
+}
