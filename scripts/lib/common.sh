@@ -1,0 +1,152 @@
+# shellcheck shell=bash
+# Shared helpers for scripts/run, scripts/test and scripts/bench. Source it; do not run it.
+#
+#   source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+#
+# Sets PLUGIND_ROOT (the repository root, found from this file's own path) unless already set.
+
+if [[ -z "${PLUGIND_ROOT:-}" ]]; then
+    PLUGIND_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)"
+fi
+PLUGIND_SCRIPT="${PLUGIND_SCRIPT:-$(basename "$0")}"
+
+# Messages go to stderr so that a script's stdout stays machine-readable.
+say()  { printf '[%s] %s\n' "$PLUGIND_SCRIPT" "$*" >&2; }
+warn() { printf '[%s] warning: %s\n' "$PLUGIND_SCRIPT" "$*" >&2; }
+die()  { printf '[%s] error: %s\n' "$PLUGIND_SCRIPT" "$*" >&2; exit 1; }
+
+# abs_path PATH — absolute path without requiring it to exist (relative to the current directory).
+abs_path() {
+    local p="$1"
+    [[ "$p" == /* ]] || p="$PWD/$p"
+    realpath -m -- "$p"
+}
+
+# require_nginx_safe_path WHAT PATH — a path that goes into an nginx config unquoted.
+require_nginx_safe_path() {
+    [[ "$2" =~ ^[A-Za-z0-9._/+@:,=~-]+$ ]] \
+        || die "$1 '$2' contains characters nginx configs cannot take unquoted (spaces, quotes, ; { } \$ ...)"
+}
+
+# pid_alive PID — true while PID runs (a zombie counts as dead).
+pid_alive() {
+    local pid="$1" stat
+    [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null || return 1
+    stat="$(cat "/proc/$pid/stat" 2>/dev/null)" || return 1
+    stat="${stat##*) }"
+    [[ "${stat%% *}" != Z ]]
+}
+
+# stop_pid PID NAME [TIMEOUT_SECONDS] [SIGNAL] — signal one process we started, wait for it,
+# SIGKILL it after the timeout, and reap it if it is our child. Never fails.
+stop_pid() {
+    local pid="$1" name="$2" timeout="${3:-30}" sig="${4:-TERM}" i
+    [[ -n "$pid" ]] || return 0
+    if pid_alive "$pid"; then
+        kill "-$sig" "$pid" 2>/dev/null || true
+        for ((i = 0; i < timeout * 10; i++)); do
+            pid_alive "$pid" || break
+            sleep 0.1
+        done
+        if pid_alive "$pid"; then
+            warn "$name (pid $pid) did not stop within ${timeout}s; sending SIGKILL"
+            kill -KILL "$pid" 2>/dev/null || true
+        fi
+    fi
+    wait "$pid" 2>/dev/null || true
+}
+
+# spawn_own_group — run "$@" as the leader of a new session and process group (util-linux setsid
+# execs without forking when the caller is not a group leader, as a background job of a script is
+# not), so that $! is the process itself and stop_group can reach its children (nginx workers)
+# even after the leader has died. A terminal's Ctrl-C then reaches only the script, which stops it.
+spawn_own_group() {
+    exec setsid "$@"
+}
+
+# stop_group PID NAME [TIMEOUT_SECONDS] [SIGNAL] — like stop_pid for a process started with
+# spawn_own_group: signals the whole group, and SIGKILLs what is left of it after the timeout.
+stop_group() {
+    local pid="$1" name="$2" timeout="${3:-30}" sig="${4:-TERM}" i
+    [[ -n "$pid" ]] || return 0
+    kill "-$sig" -- "-$pid" 2>/dev/null || kill "-$sig" "$pid" 2>/dev/null || true
+    for ((i = 0; i < timeout * 10; i++)); do
+        pid_alive "$pid" || break
+        sleep 0.1
+    done
+    if pid_alive "$pid"; then
+        warn "$name (pid $pid) did not stop within ${timeout}s; sending SIGKILL"
+    fi
+    # Whatever is left of the group (the leader, or orphaned workers of a leader that died).
+    kill -KILL -- "-$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
+
+# port_in_use PORT [HOST] — something accepts TCP connections there.
+port_in_use() {
+    (exec 3<>"/dev/tcp/${2:-127.0.0.1}/$1") 2>/dev/null
+}
+
+# free_port — a TCP port on 127.0.0.1 that nothing listens on right now.
+free_port() {
+    local p i
+    for ((i = 0; i < 200; i++)); do
+        p=$((20000 + RANDOM % 40000))
+        port_in_use "$p" || { echo "$p"; return 0; }
+    done
+    die "no free port found"
+}
+
+# log_tail FILE [LINES] — show the end of a log on stderr.
+log_tail() {
+    local file="$1" n="${2:-40}"
+    if [[ -s "$file" ]]; then
+        printf -- '----- last %s lines of %s -----\n' "$n" "$file" >&2
+        tail -n "$n" -- "$file" >&2
+        printf -- '-----\n' >&2
+    else
+        printf -- '(%s is empty or missing)\n' "$file" >&2
+    fi
+}
+
+# json_escape STRING — the string as a JSON string literal, quotes included.
+json_escape() {
+    local s="$1" out="" c i code
+    for ((i = 0; i < ${#s}; i++)); do
+        c="${s:i:1}"
+        case "$c" in
+            '"') out+='\"' ;;
+            '\') out+='\\' ;;
+            $'\n') out+='\n' ;;
+            $'\t') out+='\t' ;;
+            $'\r') out+='\r' ;;
+            *)
+                printf -v code '%d' "'$c"
+                if ((code >= 0 && code < 32)); then
+                    printf -v c '\\u%04x' "$code"
+                fi
+                out+="$c"
+                ;;
+        esac
+    done
+    printf '"%s"' "$out"
+}
+
+# json_string_field FILE KEY — the value of "KEY": "value" in a JSON file that this project wrote
+# itself (one key per line, values without escapes, e.g. tokens). Empty when absent.
+json_string_field() {
+    [[ -r "$1" ]] || return 0
+    sed -n "s/^[[:space:]]*\"$2\"[[:space:]]*:[[:space:]]*\"\\([^\"\\\\]*\\)\".*/\\1/p" -- "$1" | head -n 1
+}
+
+# curl_local ARGS... — curl for loopback: no proxies, no certificate checks, no retries.
+curl_local() {
+    curl --noproxy '*' -sk "$@"
+}
+
+# http_status URL [CURL ARGS...] — the HTTP status code (000 when nothing answered).
+http_status() {
+    local url="$1"
+    shift
+    curl_local -o /dev/null -w '%{http_code}' --max-time 5 "$@" -- "$url" 2>/dev/null || true
+}

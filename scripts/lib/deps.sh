@@ -1,0 +1,53 @@
+# shellcheck shell=bash
+# Installing what is missing, without prompting (Debian 12). Source after common.sh.
+#
+#   ensure_apt_packages PKG...   install those of PKG... that are not installed
+#   ensure_node                  nodejs and npm, only when `node`/`npm` are not on PATH
+#   ensure_swift                 fail with a clear message when there is no Swift toolchain
+#
+# Set PLUGIND_SKIP_DEPS=1 to skip all of it (a machine managed some other way).
+
+PLUGIND_APT_UPDATED="${PLUGIND_APT_UPDATED:-0}"
+
+# The packages scripts/run needs on a fresh Debian 12 (Swift itself comes from swift.org).
+# shellcheck disable=SC2034  # used by scripts/run
+PLUGIND_RUN_PACKAGES=(libfcgi-dev libfcgi-bin libcurl4-openssl-dev nginx-light openssl ca-certificates git sqlite3 curl)
+
+apt_is_installed() {
+    dpkg -s "$1" 2>/dev/null | grep -qx 'Status: install ok installed'
+}
+
+_apt_install() {
+    if [[ "$(id -u)" != 0 ]]; then
+        die "missing Debian packages: $* — run as root, or install them: apt-get install $*"
+    fi
+    if [[ "$PLUGIND_APT_UPDATED" != 1 ]]; then
+        say "apt-get update"
+        DEBIAN_FRONTEND=noninteractive apt-get update -q >&2
+        PLUGIND_APT_UPDATED=1
+    fi
+    say "installing: $*"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@" >&2
+}
+
+ensure_apt_packages() {
+    [[ "${PLUGIND_SKIP_DEPS:-0}" == 1 ]] && return 0
+    local missing=() p
+    for p in "$@"; do
+        apt_is_installed "$p" || missing+=("$p")
+    done
+    ((${#missing[@]} == 0)) || _apt_install "${missing[@]}"
+}
+
+ensure_node() {
+    [[ "${PLUGIND_SKIP_DEPS:-0}" == 1 ]] && return 0
+    local missing=()
+    command -v node >/dev/null 2>&1 || missing+=(nodejs)
+    command -v npm >/dev/null 2>&1 || missing+=(npm)
+    ((${#missing[@]} == 0)) || _apt_install "${missing[@]}"
+}
+
+ensure_swift() {
+    command -v swift >/dev/null 2>&1 \
+        || die "no Swift toolchain on PATH: install Swift 6 (swift.org) or pass --no-build --binary PATH"
+}
