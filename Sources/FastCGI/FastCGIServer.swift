@@ -43,22 +43,32 @@ public final class FastCGIServer: Sendable {
         self.wakeNonce = RequestID.make() + RequestID.make()
     }
 
+    /// Blocks SIGTERM and SIGINT in this thread and every thread started after it, so only `run()`'s
+    /// sigwait sees them (libfcgi's own handlers would swallow SIGTERM). Call first thing at start,
+    /// so a stop that arrives while plugind is still opening its stores waits for the drain.
+    public static func holdStopSignals() {
+        signal(SIGPIPE, SIG_IGN)
+        var stopSignals = stopSignalSet()
+        pthread_sigmask(SIG_BLOCK, &stopSignals, nil)
+    }
+
+    static func stopSignalSet() -> sigset_t {
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGTERM)
+        sigaddset(&set, SIGINT)
+        return set
+    }
+
     /// Serves until SIGTERM or SIGINT, then drains and returns.
     public func run() {
-        signal(SIGPIPE, SIG_IGN)
-        // Block the stop signals in every thread (workers inherit the mask) so only sigwait sees them;
-        // libfcgi's own handlers would otherwise swallow SIGTERM.
-        var stopSignals = sigset_t()
-        sigemptyset(&stopSignals)
-        sigaddset(&stopSignals, SIGTERM)
-        sigaddset(&stopSignals, SIGINT)
-        pthread_sigmask(SIG_BLOCK, &stopSignals, nil)
+        Self.holdStopSignals()
+        var stopSignals = Self.stopSignalSet()
 
         running.store(options.threads, ordering: .sequentiallyConsistent)
         for index in 0..<options.threads {
-            let thread = Thread { [self] in self.work() }
+            let thread = Thread { [self] in self.work(index: index) }
             thread.stackSize = options.stackBytes
-            thread.name = "fcgi-\(index)"
             thread.start()
         }
         logger.info("listening", metadata: ["fd": "\(listener.fd)", "threads": "\(options.threads)"])
@@ -88,7 +98,8 @@ public final class FastCGIServer: Sendable {
         }
     }
 
-    private func work() {
+    private func work(index: Int) {
+        plugind_name_current_thread("fcgi-\(index)")
         defer { running.subtract(1, ordering: .sequentiallyConsistent) }
         let request = UnsafeMutablePointer<FCGX_Request>.allocate(capacity: 1)
         defer { request.deallocate() }
@@ -104,6 +115,11 @@ public final class FastCGIServer: Sendable {
                 if stopping.load(ordering: .sequentiallyConsistent) { break }
                 logger.error("FCGX_Accept_r failed", metadata: ["code": "\(accepted)"])
                 usleep(50_000)
+                continue
+            }
+            // A peer that hung up before sending all its parameters leaves a protocol error behind.
+            if FCGX_GetError(request.pointee.in) != 0 {
+                FCGX_Finish_r(request)
                 continue
             }
             let params = Self.parameters(request)
@@ -129,18 +145,27 @@ public final class FastCGIServer: Sendable {
                 headers["content-length"] = value
             }
         }
-        let (body, tooLarge) = readBody(request.pointee.in, declaredLength: params["CONTENT_LENGTH"].flatMap(Int.init))
+        let declared = params["CONTENT_LENGTH"].flatMap(Int.init)
+        guard let (body, tooLarge) = readBody(request.pointee.in, declaredLength: declared) else {
+            return  // the peer went away mid-body: nobody to answer, and a partial body must not act
+        }
+        guard let method = params["REQUEST_METHOD"], let uri = params["REQUEST_URI"], !method.isEmpty, uri.hasPrefix("/") else {
+            logger.warning("a FastCGI request without REQUEST_METHOD or REQUEST_URI; check the fastcgi_params")
+            write(HTTPResponse(status: 400, headers: [("Content-Type", HTTPResponse.jsonContentType)],
+                               body: Array(#"{"error":"The front end sent no request method or URI."}"#.utf8)), to: request.pointee.out)
+            return
+        }
         let value = HTTPRequest(
-            method: params["REQUEST_METHOD"] ?? "GET",
-            uri: params["REQUEST_URI"] ?? params["SCRIPT_NAME"].map { $0 + (params["PATH_INFO"] ?? "") } ?? "/",
-            headers: headers, body: body, bodyTooLarge: tooLarge,
-            remoteAddress: params["REMOTE_ADDR"] ?? "", origin: params["PLUGIND_ORIGIN"])
+            method: method, uri: uri, headers: headers, body: body, bodyTooLarge: tooLarge,
+            remoteAddress: params["REMOTE_ADDR"] ?? "", origin: params["PLUGIND_ORIGIN"],
+            frontEndRequestId: params["PLUGIND_REQUEST_ID"])
         let response = responder(value)
         write(response, to: request.pointee.out)
     }
 
     /// Reads the body up to the limit; a larger one is drained unkept so the peer sees a clean answer.
-    private func readBody(_ stream: UnsafeMutablePointer<FCGX_Stream>?, declaredLength: Int?) -> ([UInt8], Bool) {
+    /// nil when the peer hung up before the whole body arrived.
+    private func readBody(_ stream: UnsafeMutablePointer<FCGX_Stream>?, declaredLength: Int?) -> ([UInt8], Bool)? {
         let limit = options.maxBodyBytes
         if let declared = declaredLength, declared > limit {
             drain(stream, upTo: 64 << 20)
@@ -161,6 +186,8 @@ public final class FastCGIServer: Sendable {
                 return ([], true)
             }
         }
+        if FCGX_GetError(stream) != 0 { return nil }
+        if let declared = declaredLength, body.count < declared { return nil }
         return (body, false)
     }
 

@@ -30,7 +30,11 @@ public struct Gatekeeper: Sendable {
     }
 
     /// Answers one request. Never throws: every failure becomes a JSON error response.
-    public func respond(to request: HTTPRequest, requestId: String = RequestID.make()) -> HTTPResponse {
+    public func respond(to request: HTTPRequest) -> HTTPResponse {
+        respond(to: request, requestId: RequestID.adopt(request.frontEndRequestId) ?? RequestID.make())
+    }
+
+    public func respond(to request: HTTPRequest, requestId: String) -> HTTPResponse {
         let started = ContinuousClock.now
         var response: HTTPResponse
         do {
@@ -189,6 +193,14 @@ public struct Gatekeeper: Sendable {
 
 /// Request ids: short, random, safe to show.
 public enum RequestID {
+    /// The front end's id when it is plain hex of a sane length; anything else is not trusted into logs.
+    public static func adopt(_ candidate: String?) -> String? {
+        guard let candidate, (16...64).contains(candidate.count),
+            candidate.unicodeScalars.allSatisfy({ ("0"..."9").contains($0) || ("a"..."f").contains($0) })
+        else { return nil }
+        return candidate
+    }
+
     public static func make() -> String {
         var generator = SystemRandomNumberGenerator()
         let value = generator.next() as UInt64

@@ -11,11 +11,14 @@ public struct HTTPRequest: Sendable {
     public var remoteAddress: String
     /// The origin the front end received the request on (`$scheme://$http_host`), if it said.
     public var origin: String?
+    /// The front end's own id for this request (nginx's `$request_id`), so both logs name it alike.
+    public var frontEndRequestId: String?
 
     public init(
         method: String, uri: String, headers: [String: String] = [:], body: [UInt8] = [],
-        bodyTooLarge: Bool = false, remoteAddress: String = "", origin: String? = nil
+        bodyTooLarge: Bool = false, remoteAddress: String = "", origin: String? = nil, frontEndRequestId: String? = nil
     ) {
+        self.frontEndRequestId = frontEndRequestId
         self.method = method.uppercased()
         self.uri = uri
         self.headers = headers

@@ -30,6 +30,11 @@ public struct PlugindSettings: Sendable {
         for spec in SettingsTable.all {
             values[spec.key] = try Self.validate(values[spec.key] ?? .null, spec: spec)
         }
+        let explicit = Set((try file.map(Self.readFile) ?? []).map(\.0)).union(overrides.map(\.key))
+            .union(SettingsTable.all.filter { environment[$0.environment] != nil }.map(\.key))
+        if !explicit.contains("maxConcurrentOperations"), let threads = values["threads"]?.intValue {
+            values["maxConcurrentOperations"] = .number(min(4, threads - 1))
+        }
         self.values = values
         try checkConsistency()
     }

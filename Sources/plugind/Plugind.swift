@@ -24,6 +24,7 @@ struct Serve: ParsableCommand {
     @OptionGroup var options: CommonOptions
 
     func run() throws {
+        FastCGIServer.holdStopSignals()
         let settings = try options.load()
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
