@@ -141,9 +141,12 @@ public struct PluginInventory: Sendable {
 public final class CatalogueSource: Sendable {
     public let path: String?
     private let cache = Mutex<(stamp: String, catalogue: Catalogue)>(("", .empty))
+    /// Told about a loaded catalogue's warnings (a wrong count, skipped entries), once per load.
+    private let onWarnings: @Sendable ([String]) -> Void
 
-    public init(path: String?) {
+    public init(path: String?, onWarnings: @escaping @Sendable ([String]) -> Void = { _ in }) {
         self.path = path
+        self.onWarnings = onWarnings
     }
 
     public func current() throws(PluginError) -> Catalogue {
@@ -154,6 +157,7 @@ public final class CatalogueSource: Sendable {
         if let hit = cache.withLock({ $0.stamp == stamp ? $0.catalogue : nil }) { return hit }
         let loaded = try Catalogue.load(path: path)
         cache.withLock { $0 = (stamp, loaded) }
+        if !loaded.warnings.isEmpty { onWarnings(loaded.warnings) }
         return loaded
     }
 

@@ -41,7 +41,7 @@ public struct RuntimeBridgeClient: Sendable {
 
     public func check(package: String) throws(RuntimeError) -> PluginCheckResult {
         let body: JSONValue = ["package": .string(package), "timeoutMs": .number(checkTimeoutMs)]
-        let document = try call(checking, "POST", "/v1/plugins/check", body: body)
+        let document = try call(checking, "POST", "/v1/plugins/check", body: body, notLoadedName: package)
         guard let ok = document["ok"]?.boolValue else { throw .protocolError("the check answer has no 'ok'") }
         return PluginCheckResult(
             ok: ok, message: document["message"]?.stringValue ?? "", durationMs: document["durationMs"]?.intValue ?? 0,
@@ -52,7 +52,9 @@ public struct RuntimeBridgeClient: Sendable {
         _ = try call(quick, "POST", "/v1/restart", body: ["reasons": .strings(reasons)])
     }
 
-    private func call(_ client: HTTPClient, _ method: String, _ path: String, body: JSONValue?) throws(RuntimeError) -> JSONValue {
+    private func call(
+        _ client: HTTPClient, _ method: String, _ path: String, body: JSONValue?, notLoadedName: String = "the plugin"
+    ) throws(RuntimeError) -> JSONValue {
         var headers: [(name: String, value: String)] = [("Accept", "application/json"), ("X-Bridge-Protocol", String(Self.protocolVersion))]
         if body != nil { headers.append(("Content-Type", "application/json")) }
         let request = HTTPClientRequest(endpoint: endpoint, path: path, method: method, headers: headers, body: body.map(JSONWriter.compactBytes))
@@ -68,7 +70,7 @@ public struct RuntimeBridgeClient: Sendable {
         case 200..<300:
             guard let document, document.objectValue != nil else { throw .protocolError("the body is not a JSON object") }
             return document
-        case 409: throw .notLoaded(document?["error"]?.stringValue ?? "the plugin")
+        case 409: throw .notLoaded(notLoadedName)
         case 504: throw .timedOut(checkTimeoutMs)
         case 503: throw .unreachable(document?["error"]?.stringValue ?? "the runtime is not running")
         default:

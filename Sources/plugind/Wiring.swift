@@ -39,8 +39,17 @@ struct Wiring {
                 reasons: reasons, runtime: bridge, debounce: .milliseconds(settings.integer("restartDebounceMs")),
                 automatic: settings.bool("autoRestart"), logger: logger)
         }
+        let catalogue = CatalogueSource(path: settings.string("catalogue") ?? Self.shippedCatalogue()) { warnings in
+            for warning in warnings { logger.warning("catalogue: \(warning)") }
+        }
+        // Loaded at start, so a broken catalogue or its warnings show up in the log right away.
+        do {
+            _ = try catalogue.current()
+        } catch {
+            logger.error("\(error)")
+        }
         let plugins = PluginService(
-            catalogue: CatalogueSource(path: settings.string("catalogue") ?? Self.shippedCatalogue()),
+            catalogue: catalogue,
             paths: PluginPaths(stateDir: settings.stateDir, bundledPluginsDir: settings.string("bundledPluginsDir")),
             core: CorePolicy(core: settings.strings("corePlugins"), optional: settings.strings("optionalCorePlugins")),
             configFile: agentConfig, runtime: runtimeView, restartReasons: reasons,

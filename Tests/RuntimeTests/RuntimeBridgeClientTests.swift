@@ -85,7 +85,7 @@ let healthyStatus: JSONValue = [
         }
         defer { server.stop() }
         let client = RuntimeBridgeClient(endpoint: server.baseURL, callTimeoutMs: 500, checkTimeoutMs: 700)
-        #expect(throws: RuntimeError.notLoaded("not loaded")) { try client.check(package: "x") }
+        #expect(throws: RuntimeError.notLoaded("x")) { try client.check(package: "x") }
         #expect(throws: RuntimeError.timedOut(700)) { try client.check(package: "slow") }
     }
 

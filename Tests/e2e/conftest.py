@@ -76,8 +76,11 @@ def _ca_for(cert: Path) -> str | bool:
     return str(cert) if cert.exists() else False
 
 
-@pytest.fixture(scope="session")
-def stack() -> Stack:
+def _run_stack(extra_env: dict[str, str] | None = None, prepare=None):
+    """Starts `scripts/run` on a fresh state directory and a free port, yields the ready `Stack`,
+    then stops it with SIGTERM and checks that nothing of it outlives it. `extra_env` is added to
+    the environment plugind gets; `prepare(state_dir)` runs before the stack starts (to seed files
+    such as the agent config)."""
     binary = plugind_binary()
     run_script = REPO / "scripts" / "run"
     deadline = time.monotonic() + STACK_TIMEOUT
@@ -88,9 +91,13 @@ def stack() -> Stack:
 
     base = Path(tempfile.mkdtemp(prefix="plugind-e2e-"))
     state = base / "state"
+    if prepare is not None:
+        state.mkdir(mode=0o700)
+        prepare(state)
     port = free_port()
     env = dict(os.environ)
     env["PLUGIND_NPM_REGISTRY_TOKEN"] = NPM_TOKEN_SECRET
+    env.update(extra_env or {})
     process = Process(
         [run_script, "--no-build", "--binary", binary, "--state", state, "--port", str(port)],
         log_path=base / "run.out",
@@ -157,6 +164,45 @@ def stack() -> Stack:
                 pytest.fail(f"{name} (pid {pid}) still runs after scripts/run stopped")
         if not failed and not os.environ.get("PLUGIND_E2E_KEEP"):
             shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def stack() -> Stack:
+    yield from _run_stack()
+
+
+# Milady's own plugins.json (104 entries, `count` 99); CI has ../shared beside the clone.
+MILADY_CATALOGUE = (REPO / ".." / "shared" / "data" / "catalogue" / "milady-plugins.json").resolve()
+# The agent config the Milady stack starts with: packages named only in the config, so that a short
+# id is shared (`discord`: @elizaos/plugin-discord and @acme/plugin-discord) and one is ambiguous
+# (`foo`: @x/plugin-foo and @y/plugin-foo, neither from @elizaos/).
+MILADY_SEED_CONFIG = {
+    "plugins": {
+        "entries": {
+            "@acme/plugin-discord": {"enabled": False},
+            "@x/plugin-foo": {"enabled": False},
+            "@y/plugin-foo": {"enabled": False},
+        }
+    }
+}
+
+
+def _seed_milady_config(state: Path) -> None:
+    path = state / "milady.json"
+    path.write_text(json.dumps(MILADY_SEED_CONFIG, indent=2) + "\n")
+    path.chmod(0o600)
+
+
+@pytest.fixture(scope="module")
+def milady_stack() -> Stack:
+    """A second stack with Milady's catalogue (`PLUGIND_CATALOGUE`), no runtime bridge, and the
+    agent config `MILADY_SEED_CONFIG` written before plugind first reads it."""
+    if not MILADY_CATALOGUE.is_file():
+        pytest.fail(f"Milady's catalogue is not at {MILADY_CATALOGUE} (../shared beside the clone)")
+    yield from _run_stack(
+        {"PLUGIND_CATALOGUE": str(MILADY_CATALOGUE), "PLUGIND_RUNTIME_BRIDGE": "none"},
+        prepare=_seed_milady_config,
+    )
 
 
 def _not_zombie(pid: int) -> bool:
