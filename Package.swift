@@ -18,15 +18,17 @@ let package = Package(
         .systemLibrary(name: "CFastCGI", pkgConfig: "fcgi", providers: [.apt(["libfcgi-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
 
+        // A pthread-mutex-protected value for the per-request paths.
+        .target(name: "Locking"),
         // Order-preserving JSON: request bodies and the agent config file.
         .target(name: "JSON"),
         // Layer 3: HTTP vocabulary, routing, gates. Knows nothing of plugins or FastCGI.
         .target(name: "HTTPKit", dependencies: ["JSON", .product(name: "Logging", package: "swift-log")]),
         // Layer 2: the FastCGI transport. Knows nothing of plugins.
-        .target(name: "FastCGI", dependencies: ["CFastCGI", "HTTPKit", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "FastCGI", dependencies: ["CFastCGI", "HTTPKit", "Locking", .product(name: "Logging", package: "swift-log")]),
         // Layer 6: stores (SQLite, agent config, tokens) and adapters (HTTP client, child processes).
         .target(name: "Stores", dependencies: [
-            "JSON",
+            "JSON", "Locking",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
@@ -34,13 +36,17 @@ let package = Package(
         .target(name: "Settings", dependencies: ["JSON"]),
         // Layer 5: services.
         .target(name: "Operations", dependencies: ["Stores", "JSON", .product(name: "Logging", package: "swift-log")]),
-        .target(name: "Plugins", dependencies: ["Stores", "JSON"]),
-        .target(name: "Runtime", dependencies: ["Adapters", "Plugins", "Stores", "JSON", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "Plugins", dependencies: ["Stores", "JSON", "Locking"]),
+        .target(name: "Registry", dependencies: [
+            "JSON", "Locking", "Stores", "Adapters", "Plugins",
+            .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "Runtime", dependencies: ["Adapters", "Plugins", "Stores", "JSON", "Locking", .product(name: "Logging", package: "swift-log")]),
         // Layer 4: the route table and its thin handlers.
-        .target(name: "API", dependencies: ["HTTPKit", "JSON", "Stores", "Settings", "Operations", "Plugins", "Runtime", "Adapters"]),
+        .target(name: "API", dependencies: ["HTTPKit", "JSON", "Locking", "Stores", "Settings", "Operations", "Plugins", "Runtime", "Registry", "Adapters"]),
         // Layer 7: the executable wires everything.
         .executableTarget(name: "plugind", dependencies: [
-            "API", "FastCGI", "HTTPKit", "Stores", "Settings", "Operations", "Plugins", "Runtime", "Adapters",
+            "API", "FastCGI", "HTTPKit", "Stores", "Settings", "Operations", "Plugins", "Runtime", "Registry", "Adapters",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -56,6 +62,9 @@ let package = Package(
         .testTarget(name: "SettingsTests", dependencies: ["Settings"]),
         .testTarget(name: "OperationsTests", dependencies: ["Operations", "Stores"]),
         .testTarget(name: "PluginsTests", dependencies: ["Plugins", "Stores", "JSON"]),
+        .testTarget(name: "RegistryTests", dependencies: [
+            "Registry", "Stores", "Adapters", "JSON", "TestSupport", .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Plugins", "Stores", "JSON", "Adapters", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,5 +1,6 @@
 import Operations
 import Plugins
+import Registry
 import Runtime
 import Settings
 import Stores
@@ -14,11 +15,13 @@ public struct Dependencies: Sendable {
     public let restartReasons: RestartReasonStore
     public let plugins: PluginService
     public let runtime: RuntimeService
+    public let registry: RegistryService
 
     public init(
         version: String, settings: PlugindSettings, database: StateDB, agentConfig: AgentConfigFile, operations: OperationRunner,
-        plugins: PluginService, runtime: RuntimeService
+        plugins: PluginService, runtime: RuntimeService, registry: RegistryService
     ) {
+        self.registry = registry
         self.plugins = plugins
         self.runtime = runtime
         self.version = version

@@ -2,6 +2,7 @@ import HTTPKit
 import JSON
 import Operations
 import Plugins
+import Registry
 import Stores
 
 /// How errors from the layers below reach a client. One place, so every route answers alike.
@@ -32,6 +33,15 @@ public enum ErrorTranslation {
             case .coreAlwaysEnabled: return APIError(409, error.description)
             case .badRequest: return APIError(400, error.description)
             case .catalogueUnreadable: return APIError(503, error.description)
+            }
+        case let error as RegistryError:
+            switch error {
+            case .noSnapshot: return APIError(503, error.description)
+            case .fetchFailed: return APIError(502, error.description)
+            case .notFound: return APIError(404, error.description)
+            case .ambiguous(_, let candidates):
+                return APIError(409, error.description, fields: JSONObject([.init(key: "candidates", value: .strings(candidates))]))
+            case .badQuery: return APIError(400, error.description)
             }
         case let error as RuntimeError:
             switch error {

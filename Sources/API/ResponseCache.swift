@@ -1,9 +1,9 @@
-import Synchronization
+import Locking
 
 /// Keeps the last encoded body per stamp: a stamp names everything the body depends on,
 /// so a hit is always current.
 final class ResponseCache: Sendable {
-    private let entries = Mutex<[String: [UInt8]]>([:])
+    private let entries = Locked<[String: [UInt8]]>([:])
     private let limit: Int
 
     init(limit: Int = 16) {
@@ -18,5 +18,26 @@ final class ResponseCache: Sendable {
             entries[stamp] = made
         }
         return made
+    }
+}
+
+/// One value, recomputed when older than `freshFor`.
+final class TimedCache<Value: Sendable>: Sendable {
+    private let entry = Locked<(at: ContinuousClock.Instant, value: Value)?>(nil)
+    private let freshFor: Duration
+
+    init(freshFor: Duration) {
+        self.freshFor = freshFor
+    }
+
+    func body(make: () -> Value) -> Value {
+        let now = ContinuousClock.now
+        if let hit = entry.withLock({ e -> Value? in
+            guard let e, e.at.duration(to: now) < freshFor else { return nil }
+            return e.value
+        }) { return hit }
+        let value = make()
+        entry.withLock { $0 = (now, value) }
+        return value
     }
 }

@@ -7,6 +7,7 @@ public enum RouteTable {
         let system = SystemRoutes(deps: deps)
         let plugins = PluginRoutes(service: deps.plugins, cache: ResponseCache())
         let runtime = RuntimeRoutes(service: deps.runtime)
+        let registry = RegistryRoutes(registry: deps.registry, plugins: deps.plugins, operations: deps.operations, cache: ResponseCache())
         return [
             Route("GET", "/health", .open, system.health),
             Route("GET", "/settings", .role(.read), system.settings),
@@ -21,6 +22,11 @@ public enum RouteTable {
             Route("GET", "/core/status", .role(.read), plugins.coreStatus),
             Route("GET", "/plugins/core", .role(.read), plugins.coreList),
             Route("POST", "/plugins/core/toggle", .role(.admin), body: .object(allowed: ["name", "npmName", "enabled"]), plugins.coreToggle),
+
+            Route("GET", "/registry/plugins", .role(.read), registry.list),
+            Route("GET", "/registry/plugins/*name", .role(.read), registry.details),
+            Route("GET", "/registry/search", .role(.read), registry.search),
+            Route("POST", "/registry/refresh", .role(.admin), registry.refresh),
 
             Route("GET", "/runtime", .role(.read), runtime.state),
             Route("POST", "/runtime/restart", .role(.admin), runtime.restart),

@@ -6,19 +6,23 @@ import Stores
 /// Health, settings and the operations API.
 struct SystemRoutes: Sendable {
     let deps: Dependencies
+    /// Monitors poll health often; the answer is checked at most twice a second.
+    let healthCache = TimedCache<(Int, [UInt8])>(freshFor: .milliseconds(500))
 
     func health(_ context: RequestContext) throws -> HTTPResponse {
-        let stateDir = deps.settings.stateDir
-        let writable = access(stateDir, W_OK) == 0
-        let databaseOK = deps.database.isUsable()
-        let ok = writable && databaseOK
-        let body: JSONValue = [
-            "ok": .bool(ok),
-            "version": .string(deps.version),
-            "stateDir": ["usable": .bool(writable)],
-            "database": ["usable": .bool(databaseOK)],
-        ]
-        return .json(body, status: ok ? 200 : 503)
+        let (status, body) = healthCache.body {
+            let writable = access(deps.settings.stateDir, W_OK) == 0
+            let databaseOK = deps.database.isUsable()
+            let ok = writable && databaseOK
+            let body: JSONValue = [
+                "ok": .bool(ok),
+                "version": .string(deps.version),
+                "stateDir": ["usable": .bool(writable)],
+                "database": ["usable": .bool(databaseOK)],
+            ]
+            return (ok ? 200 : 503, JSONWriter.compactBytes(body))
+        }
+        return .jsonBytes(body, status: status)
     }
 
     func settings(_ context: RequestContext) throws -> HTTPResponse {

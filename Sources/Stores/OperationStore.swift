@@ -160,9 +160,26 @@ public struct RestartReasonStore: Sendable {
     let db: StateDB
     public init(db: StateDB) { self.db = db }
 
+    /// Adds a reason, or moves an existing one's time forward (a repeated change restarts the quiet period).
     public func add(_ reason: String) throws {
         try db.pool.write { db in
-            try db.execute(sql: "INSERT OR IGNORE INTO restartReason (reason, addedAt) VALUES (?, ?)", arguments: [reason, ISOTime.string()])
+            try db.execute(
+                sql: "INSERT INTO restartReason (reason, addedAt) VALUES (?, ?) ON CONFLICT(reason) DO UPDATE SET addedAt = excluded.addedAt",
+                arguments: [reason, ISOTime.string()])
+        }
+    }
+
+    /// Every pending reason with the time it was last added, oldest first.
+    public func entries() throws -> [(reason: String, addedAt: String)] {
+        try db.pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT reason, addedAt FROM restartReason ORDER BY addedAt, reason").map { ($0["reason"], $0["addedAt"]) }
+        }
+    }
+
+    /// Removes a reason unless it was added again after `before` (that change still needs a restart).
+    public func remove(_ reason: String, addedNoLaterThan before: String) throws {
+        try db.pool.write { db in
+            try db.execute(sql: "DELETE FROM restartReason WHERE reason = ? AND addedAt <= ?", arguments: [reason, before])
         }
     }
 
@@ -176,5 +193,54 @@ public struct RestartReasonStore: Sendable {
 
     public func clear() throws {
         try db.pool.write { db in try db.execute(sql: "DELETE FROM restartReason") }
+    }
+}
+
+/// What was installed when, with which integrity: the database half of an install's commit.
+public struct InstallHistoryStore: Sendable {
+    let db: StateDB
+    public init(db: StateDB) { self.db = db }
+
+    public func record(name: String, version: String, integrity: String?, operationId: String) throws {
+        try db.pool.write { db in
+            try db.execute(
+                sql: "INSERT INTO installHistory (name, version, integrity, installedAt, operationId) VALUES (?, ?, ?, ?, ?)",
+                arguments: [name, version, integrity, ISOTime.string(), operationId])
+        }
+    }
+
+    /// The integrity of the newest install of each package.
+    public func latestIntegrity() throws -> [String: String] {
+        try db.pool.read { db in
+            var result: [String: String] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT name, integrity FROM installHistory ORDER BY rowid") {
+                if let integrity: String = row["integrity"] { result[row["name"]] = integrity }
+            }
+            return result
+        }
+    }
+}
+
+/// Secrets replaced or cleared while the runtime may still hold them: scrubbed from everything the
+/// runtime says until it has restarted after they were retired.
+public struct RetiredSecretStore: Sendable {
+    let db: StateDB
+    public init(db: StateDB) { self.db = db }
+
+    public func add(_ value: String) throws {
+        try db.pool.write { db in
+            try db.execute(
+                sql: "INSERT INTO retiredSecret (value, retiredAt) VALUES (?, ?) ON CONFLICT(value) DO UPDATE SET retiredAt = excluded.retiredAt",
+                arguments: [value, ISOTime.string()])
+        }
+    }
+
+    public func all() throws -> [String] {
+        try db.pool.read { db in try String.fetchAll(db, sql: "SELECT value FROM retiredSecret") }
+    }
+
+    /// Forgets the ones retired before the runtime (re)started.
+    public func prune(runtimeStartedAt: String) throws {
+        try db.pool.write { db in try db.execute(sql: "DELETE FROM retiredSecret WHERE retiredAt < ?", arguments: [runtimeStartedAt]) }
     }
 }

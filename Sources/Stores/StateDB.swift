@@ -59,6 +59,36 @@ public final class StateDB: Sendable {
                 t.column("addedAt", .text).notNull()
             }
         }
+        migrator.registerMigration("installs: history") { db in
+            try db.create(table: "installHistory") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("name", .text).notNull().indexed()
+                t.column("version", .text).notNull()
+                t.column("integrity", .text)
+                t.column("installedAt", .text).notNull()
+                t.column("operationId", .text)
+            }
+        }
+        migrator.registerMigration("v2: registry cache") { db in
+            // One row (id 1): the last good plugin registry document as fetched, and how the last fetch went.
+            try db.create(table: "registryCache") { t in
+                t.primaryKey("id", .integer)
+                t.column("document", .blob)
+                t.column("format", .text)
+                t.column("url", .text)
+                t.column("fetchedAt", .double)
+                t.column("etag", .text)
+                t.column("lastModified", .text)
+                t.column("lastError", .text)
+                t.column("lastErrorAt", .double)
+            }
+        }
+        migrator.registerMigration("secrets: retired") { db in
+            try db.create(table: "retiredSecret") { t in
+                t.primaryKey("value", .text)
+                t.column("retiredAt", .text).notNull()
+            }
+        }
         return migrator
     }
 }

@@ -1,7 +1,7 @@
 import Crypto
 import Foundation
 import JSON
-import Synchronization
+import Locking
 
 /// Bearer tokens: only their SHA-256 hashes are kept (`tokens.json`, mode 0600).
 /// The file is re-read when it changes, so a rotation takes effect without a restart.
@@ -17,7 +17,7 @@ public final class TokenStore: Sendable {
     }
 
     public let path: String
-    private let cache = Mutex<(stamp: String, entries: [Entry])>(("", []))
+    private let cache = Locked<(stamp: String, entries: [Entry])>(("", []))
 
     public init(path: String) {
         self.path = path

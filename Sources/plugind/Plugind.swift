@@ -26,15 +26,13 @@ struct Serve: ParsableCommand {
     func run() throws {
         FastCGIServer.holdStopSignals()
         let settings = try options.load()
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = Logger.Level(rawValue: settings.logLevel) ?? .info
-            return handler
-        }
+        let level = Logger.Level(rawValue: settings.logLevel) ?? .info
+        LoggingSystem.bootstrap { label in LineLogHandler(label: label, logLevel: level) }
         let logger = Logger(label: "plugind")
         let wiring = try Wiring(settings: settings, logger: logger)
         try wiring.operations.recoverInterrupted()
         wiring.scheduler?.start()
+        wiring.registry.warmUp()
 
         var serverOptions = FastCGIServer.Options()
         serverOptions.threads = settings.threads

@@ -4,6 +4,7 @@ import HTTPKit
 import Logging
 import Operations
 import Plugins
+import Registry
 import Runtime
 import Adapters
 import Settings
@@ -16,6 +17,7 @@ struct Wiring {
     let operations: OperationRunner
     let gatekeeper: Gatekeeper
     let scheduler: RestartScheduler?
+    let registry: RegistryService
 
     init(settings: PlugindSettings, logger: Logger) throws {
         self.settings = settings
@@ -52,12 +54,24 @@ struct Wiring {
             catalogue: catalogue,
             paths: PluginPaths(stateDir: settings.stateDir, bundledPluginsDir: settings.string("bundledPluginsDir")),
             core: CorePolicy(core: settings.strings("corePlugins"), optional: settings.strings("optionalCorePlugins")),
-            configFile: agentConfig, runtime: runtimeView, restartReasons: reasons,
+            configFile: agentConfig, runtime: runtimeView, restartReasons: reasons, retiredSecrets: RetiredSecretStore(db: database),
             scrub: { scrubber.scrub($0) })
+        guard let channel = ChannelPolicy(settings.string("registryChannel") ?? "auto") else {
+            throw SettingsError("registryChannel must be auto or a channel name such as v1, not '\(settings.string("registryChannel") ?? "")'.")
+        }
+        registry = RegistryService(
+            configuration: RegistryConfiguration(
+                urls: settings.strings("pluginRegistryUrls"), ttl: Double(settings.integer("registryTtlSeconds")),
+                retryInterval: Double(settings.integer("registryRetrySeconds")), channel: channel,
+                maxDocumentBytes: settings.integer("registryMaxBytes"), gitBaseURL: settings.string("gitBaseUrl") ?? "https://github.com/"),
+            client: HTTPClient(configuration: .init(
+                connectTimeout: .milliseconds(settings.timeout("connectMs")), totalTimeout: .milliseconds(settings.timeout("fetchMs")),
+                idleTimeout: .milliseconds(settings.timeout("fetchMs")), caFile: settings.string("caFile"))),
+            database: database, logger: logger)
         let deps = Dependencies(
             version: PlugindVersion.current, settings: settings, database: database,
             agentConfig: agentConfig, operations: operations, plugins: plugins,
-            runtime: RuntimeService(runtime: runtimeView, scheduler: scheduler, reasons: reasons))
+            runtime: RuntimeService(runtime: runtimeView, scheduler: scheduler, reasons: reasons), registry: registry)
         gatekeeper = Gatekeeper(
             router: Router(RouteTable.routes(deps)), tokens: TokenVerification(store: TokenStore(path: settings.tokensPath)),
             publicOrigins: settings.publicOrigins, translate: ErrorTranslation.translate, logger: logger)

@@ -1,0 +1,56 @@
+import Foundation
+import HTTPKit
+import JSON
+import Operations
+import Plugins
+import Registry
+
+/// The community plugin registry: list, details, search, refresh.
+struct RegistryRoutes: Sendable {
+    let registry: RegistryService
+    let plugins: PluginService
+    let operations: OperationRunner
+    let cache: ResponseCache
+
+    /// What plugind knows about each registry package: installed, loaded, bundled.
+    func status() -> RegistryService.StatusLookup {
+        let lookup = plugins.statusLookup()
+        return { name in
+            let known = lookup(name)
+            return RegistryPluginStatus(
+                installed: known.installedVersion != nil, installedVersion: known.installedVersion ?? nil, loaded: known.loaded,
+                bundled: known.bundled)
+        }
+    }
+
+    func list(_ context: RequestContext) throws -> HTTPResponse {
+        let (limit, offset) = try RegistryService.page(limit: context.query["limit"], offset: context.query["offset"])
+        let kind = context.query["kind"].flatMap { $0.isEmpty ? nil : $0 }
+        let stamp = [registry.stamp(), plugins.stamp(), "\(limit.map(String.init) ?? "")|\(offset)|\(kind ?? "")"].joined(separator: "|")
+        let body = try cache.body(for: stamp) { try JSONWriter.compactBytes(registry.list(limit: limit, offset: offset, kind: kind, status: status())) }
+        return HTTPResponse.jsonBytes(body).conditional(on: context.request)
+    }
+
+    func details(_ context: RequestContext) throws -> HTTPResponse {
+        HTTPResponse.json(try registry.details(context.parameter("name"), status: status())).conditional(on: context.request)
+    }
+
+    func search(_ context: RequestContext) throws -> HTTPResponse {
+        guard let query = context.query["q"], !query.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw APIError.badRequest("q is required: the words to search the plugin registry for.")
+        }
+        let limit = try RegistryService.searchLimit(context.query["limit"])
+        return .json(try registry.search(query, limit: limit, status: status()))
+    }
+
+    func refresh(_ context: RequestContext) throws -> HTTPResponse {
+        let record = try operations.run(
+            kind: "registry-refresh", target: "plugin-registry", operationId: context.request.header("x-operation-id"),
+            requestId: context.requestId
+        ) { ctx in
+            ctx.phase("fetching", progress: nil)
+            return try registry.refresh()
+        }
+        return .json(record.result ?? ["ok": true])
+    }
+}

@@ -1,0 +1,28 @@
+/// Why a registry request was refused. The API maps each case to one status (see `docs/registry.md`).
+public enum RegistryError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// No snapshot in memory or in the database, and upstream could not be reached or read (503).
+    case noSnapshot(upstreamFailure: String)
+    /// A forced refresh failed; the previous snapshot, if any, is still served (502).
+    case fetchFailed(String)
+    /// No registry entry matches the name (404).
+    case notFound(String)
+    /// Several registry entries match the name; the client must use an npm name (409 with `candidates`).
+    case ambiguous(String, candidates: [String])
+    /// A search or list parameter that cannot be used (400).
+    case badQuery(String)
+
+    public var description: String {
+        switch self {
+        case .noSnapshot(let failure):
+            "The plugin registry is not available yet: no copy is cached and upstream failed (\(failure))."
+        case .fetchFailed(let failure):
+            "Refreshing the plugin registry failed (\(failure)); the previous copy is still served."
+        case .notFound(let name):
+            "The plugin registry lists no plugin named '\(name.prefix(200))'."
+        case .ambiguous(let name, let candidates):
+            "'\(name.prefix(200))' matches \(candidates.count) registry plugins; use one of their npm names."
+        case .badQuery(let message):
+            message
+        }
+    }
+}

@@ -1,0 +1,348 @@
+import Plugins
+
+/// An inverted index over one snapshot, built once, so a query costs a few dictionary look-ups and
+/// scans of the vocabulary rather than a pass over every entry's text.
+///
+/// Ranking, per query word: a match in the name (or app display name) outweighs any match in topics,
+/// description or owner; exact beats prefix beats substring beats a one-edit typo. Words add up, an
+/// entry matching every word gets a bonus, and the whole query equal to the npm name, id, short id or
+/// display name puts the entry first. Stars break ties.
+struct RegistrySearchIndex: Sendable {
+    struct Hit: Sendable, Equatable {
+        var entry: Int
+        var score: Int
+    }
+
+    /// Where a token was seen in an entry (bit set).
+    enum Field {
+        static let name: UInt8 = 1
+        static let topic: UInt8 = 2
+        static let description: UInt8 = 4
+        static let owner: UInt8 = 8
+    }
+
+    /// How a query word met a token.
+    enum Match: Int {
+        case exact = 0, prefix, substring, typo
+    }
+
+    // Weights by match kind: name matches always outrank the best topic/description/owner match.
+    static let nameWeight: [Int32] = [60, 45, 38, 34]
+    static let topicWeight: [Int32] = [14, 10, 0, 7]
+    static let descriptionWeight: [Int32] = [10, 7, 0, 4]
+    static let ownerWeight: [Int32] = [12, 6, 0, 0]
+    static let everyWordBonus: Int32 = 30
+    /// A whole-query name match reached through a typo ranks below any exact one.
+    static let typoKeyPenalty: Int32 = 500
+    static let minPrefixLength = 3
+    static let minSubstringLength = 4
+    static let minTypoLength = 4
+    static let maxQueryWords = 8
+
+    /// Query words ignored when the query has other words.
+    static let stopWords: Set<[UInt8]> = Set(
+        [
+            "a", "an", "the", "and", "or", "for", "with", "to", "of", "in", "on", "by", "from", "via", "into", "your", "is", "it",
+            "as", "at", "be", "that", "this", "plugin", "plugins", "eliza", "elizaos",
+        ].map { Array($0.utf8) })
+
+    let count: Int
+    let stars: [Int]
+    let sortNames: [String]
+    /// Sorted tokens; a token's id is its position.
+    let vocabulary: [[UInt8]]
+    let tokenIds: [[UInt8]: Int32]
+    /// Postings of token `t` are `postingEntries[postingStart[t]..<postingStart[t + 1]]` (and their fields).
+    let postingStart: [Int32]
+    let postingEntries: [Int32]
+    let postingFields: [UInt8]
+    /// Ids of tokens seen in some name, for substring matches.
+    let nameTokens: [Int32]
+    /// Ids of tokens with letters, by byte length, for typo matches.
+    let tokensByLength: [[Int32]]
+    /// Whole-query keys (npm name, id, short id, display name; lowercased) → entries and their bonus.
+    let exactKeys: [String: [(entry: Int32, bonus: Int32)]]
+
+    init(entries: [RegistryEntry], ids: [String: String]) {
+        count = entries.count
+        stars = entries.map(\.stars)
+        sortNames = entries.map { $0.name.lowercased() }
+        var postings: [[UInt8]: [(Int32, UInt8)]] = [:]
+        var exact: [String: [(entry: Int32, bonus: Int32)]] = [:]
+        for (position, entry) in entries.enumerated() {
+            let index = Int32(position)
+            var fields: [[UInt8]: UInt8] = [:]
+            func add(_ text: String, _ field: UInt8) {
+                for token in Self.tokens(text, splitCamelCase: true) where !token.isEmpty {
+                    fields[token, default: 0] |= field
+                }
+            }
+            let short = Self.unscoped(entry.name)
+            add(short, Field.name)
+            if entry.app != nil || entry.displayName != RegistryEntry.words(of: entry.name) { add(entry.displayName, Field.name) }
+            for tag in entry.tags { add(tag, Field.topic) }
+            add(entry.description, Field.description)
+            if let scope = RegistryDocumentParser.scope(of: entry.name) { add(scope, Field.owner) }
+            if let owner = entry.gitRepo.map(RegistryDocumentParser.owner(of:)) { add(owner, Field.owner) }
+            if let author = entry.author { add(author, Field.owner) }
+            for (token, mask) in fields { postings[token, default: []].append((index, mask)) }
+
+            func key(_ text: String, _ bonus: Int32) {
+                let lowered = text.lowercased()
+                var holders = exact[lowered, default: []]
+                if let i = holders.firstIndex(where: { $0.entry == index }) {
+                    holders[i].bonus = max(holders[i].bonus, bonus)
+                } else {
+                    holders.append((index, bonus))
+                }
+                exact[lowered] = holders
+            }
+            key(entry.name, 1000)
+            if let id = ids[entry.name] { key(id, 950) }
+            key(PluginIdentity.shortId(entry.name), 900)
+            key(short, 880)
+            key(entry.displayName, 850)
+            if entry.npmPackage != entry.name { key(entry.npmPackage, 1000) }
+        }
+        exactKeys = exact
+
+        let sorted = postings.keys.sorted { $0.lexicographicallyPrecedes($1) }
+        vocabulary = sorted
+        var ids: [[UInt8]: Int32] = [:]
+        ids.reserveCapacity(sorted.count)
+        var start: [Int32] = [0]
+        var postingEntries: [Int32] = []
+        var postingFields: [UInt8] = []
+        var nameTokens: [Int32] = []
+        var byLength: [[Int32]] = []
+        for (position, token) in sorted.enumerated() {
+            let id = Int32(position)
+            ids[token] = id
+            var union: UInt8 = 0
+            for (entry, mask) in postings[token]! {
+                postingEntries.append(entry)
+                postingFields.append(mask)
+                union |= mask
+            }
+            start.append(Int32(postingEntries.count))
+            // Numbers only ever match exactly: a version or an index in a name is no word to search inside.
+            let hasLetter = token.contains { !($0 >= 0x30 && $0 <= 0x39) }
+            if union & Field.name != 0, hasLetter, token.count > Self.minSubstringLength { nameTokens.append(id) }
+            if token.count >= Self.minTypoLength - 1, hasLetter {
+                while byLength.count <= token.count { byLength.append([]) }
+                byLength[token.count].append(id)
+            }
+        }
+        tokenIds = ids
+        postingStart = start
+        self.postingEntries = postingEntries
+        self.postingFields = postingFields
+        self.nameTokens = nameTokens
+        tokensByLength = byLength
+    }
+
+    // MARK: Querying
+
+    /// The best `limit` entries for `query`, best first.
+    func search(_ query: String, limit: Int) -> [Hit] {
+        guard count > 0, limit > 0 else { return [] }
+        let lowered = query.lowercased()
+        var words: [[UInt8]] = []
+        for token in Self.tokens(lowered, splitCamelCase: false) where !words.contains(token) { words.append(token) }
+        let meaningful = words.filter { !Self.stopWords.contains($0) }
+        if !meaningful.isEmpty { words = meaningful }
+        if words.count > Self.maxQueryWords { words.removeLast(words.count - Self.maxQueryWords) }
+
+        var total = [Int32](repeating: 0, count: count)
+        var wordsMatched = [UInt8](repeating: 0, count: count)
+        var seen = [Bool](repeating: false, count: count)
+        var touched: [Int32] = []
+        func award(_ entry: Int32, atLeast bonus: Int32) {
+            let e = Int(entry)
+            if !seen[e] {
+                seen[e] = true
+                touched.append(entry)
+            }
+            total[e] = max(total[e], bonus)
+        }
+
+        // The whole query naming an entry, as typed or with its words joined by '-' (`google chat`).
+        let collapsed = lowered.split(whereSeparator: { $0 == " " || $0 == "\t" }).joined(separator: " ")
+        var keys = [collapsed]
+        if words.count > 1 { keys.append(words.map { String(decoding: $0, as: UTF8.self) }.joined(separator: "-")) }
+        for key in keys {
+            for (entry, bonus) in exactKeys[key] ?? [] { award(entry, atLeast: bonus) }
+        }
+
+        var nameBest = [Int32](repeating: 0, count: count)
+        var otherBest = [Int32](repeating: 0, count: count)
+        var wordTouched: [Int32] = []
+        var typoKeys: [(entry: Int32, bonus: Int32)] = []
+        for word in words {
+            func apply(_ token: Int32, _ match: Match) {
+                let kind = match.rawValue
+                for p in Int(postingStart[Int(token)])..<Int(postingStart[Int(token) + 1]) {
+                    let entry = Int(postingEntries[p])
+                    let fields = postingFields[p]
+                    var name: Int32 = 0
+                    var other: Int32 = 0
+                    if fields & Field.name != 0 { name = Self.nameWeight[kind] }
+                    if fields & Field.topic != 0 { other = max(other, Self.topicWeight[kind]) }
+                    if fields & Field.description != 0 { other = max(other, Self.descriptionWeight[kind]) }
+                    if fields & Field.owner != 0 { other = max(other, Self.ownerWeight[kind]) }
+                    if name == 0 && other == 0 { continue }
+                    if nameBest[entry] == 0 && otherBest[entry] == 0 { wordTouched.append(Int32(entry)) }
+                    if name > nameBest[entry] { nameBest[entry] = name }
+                    if other > otherBest[entry] { otherBest[entry] = other }
+                }
+            }
+
+            let exactId = tokenIds[word]
+            if let exactId { apply(exactId, .exact) }
+            if word.count >= Self.minPrefixLength {
+                // Tokens starting with the word sit together in the sorted vocabulary.
+                var low = 0
+                var high = vocabulary.count
+                while low < high {
+                    let mid = (low + high) / 2
+                    if vocabulary[mid].lexicographicallyPrecedes(word) { low = mid + 1 } else { high = mid }
+                }
+                var id = low
+                while id < vocabulary.count, vocabulary[id].starts(with: word) {
+                    if Int32(id) != exactId { apply(Int32(id), .prefix) }
+                    id += 1
+                }
+            }
+            if word.count >= Self.minSubstringLength {
+                for id in nameTokens {
+                    let token = vocabulary[Int(id)]
+                    if token.count > word.count, !token.starts(with: word), Self.contains(token, word) { apply(id, .substring) }
+                }
+            }
+            if exactId == nil, word.count >= Self.minTypoLength {
+                for length in (word.count - 1)...(word.count + 1) where length < tokensByLength.count {
+                    for id in tokensByLength[length] where Self.withinOneEdit(vocabulary[Int(id)], word) {
+                        apply(id, .typo)
+                        // A one-word query one typo away from a name still puts that plugin first (`twiter`).
+                        if words.count == 1 {
+                            for (entry, bonus) in exactKeys[String(decoding: vocabulary[Int(id)], as: UTF8.self)] ?? [] {
+                                typoKeys.append((entry, bonus - Self.typoKeyPenalty))
+                            }
+                        }
+                    }
+                }
+            }
+
+            for entry in wordTouched {
+                let e = Int(entry)
+                award(entry, atLeast: 0)
+                total[e] += nameBest[e] + otherBest[e]
+                wordsMatched[e] += 1
+                nameBest[e] = 0
+                otherBest[e] = 0
+            }
+            wordTouched.removeAll(keepingCapacity: true)
+        }
+        for (entry, bonus) in typoKeys { award(entry, atLeast: bonus) }
+
+        if words.count > 1 {
+            for entry in touched where Int(wordsMatched[Int(entry)]) == words.count { total[Int(entry)] += Self.everyWordBonus }
+        }
+
+        // Keep the best `limit` in order: score, then stars, then name.
+        func better(_ a: Int, _ b: Int) -> Bool {
+            if total[a] != total[b] { return total[a] > total[b] }
+            if stars[a] != stars[b] { return stars[a] > stars[b] }
+            return sortNames[a] < sortNames[b]
+        }
+        var best: [Int] = []
+        best.reserveCapacity(limit + 1)
+        for entry in touched {
+            let e = Int(entry)
+            guard total[e] > 0 else { continue }
+            if best.count == limit, !better(e, best[limit - 1]) { continue }
+            var low = 0
+            var high = best.count
+            while low < high {
+                let mid = (low + high) / 2
+                if better(best[mid], e) { low = mid + 1 } else { high = mid }
+            }
+            best.insert(e, at: low)
+            if best.count > limit { best.removeLast() }
+        }
+        return best.map { Hit(entry: $0, score: Int(total[$0])) }
+    }
+
+    // MARK: Text
+
+    /// Lowercased words: runs of ASCII letters and digits or non-ASCII characters. With `splitCamelCase`,
+    /// `lensNetwork` also yields `lens` and `network`.
+    static func tokens(_ text: String, splitCamelCase: Bool) -> [[UInt8]] {
+        var result: [[UInt8]] = []
+        let bytes = Array(text.utf8)
+        var start = 0
+        func isWordByte(_ b: UInt8) -> Bool { b.isASCIIAlphanumeric || b >= 0x80 }
+        while start < bytes.count {
+            while start < bytes.count, !isWordByte(bytes[start]) { start += 1 }
+            var end = start
+            while end < bytes.count, isWordByte(bytes[end]) { end += 1 }
+            guard end > start else { break }
+            let word = bytes[start..<end]
+            if word.allSatisfy({ $0 < 0x80 }) {
+                result.append(word.map(lowercase))
+                if splitCamelCase {
+                    var partStart = start
+                    var parts: [[UInt8]] = []
+                    for i in (start + 1)..<max(end, start + 1) where isLower(bytes[i - 1]) && isUpper(bytes[i]) {
+                        parts.append(bytes[partStart..<i].map(lowercase))
+                        partStart = i
+                    }
+                    if !parts.isEmpty {
+                        parts.append(bytes[partStart..<end].map(lowercase))
+                        result.append(contentsOf: parts)
+                    }
+                }
+            } else {
+                result.append(Array(String(decoding: word, as: UTF8.self).lowercased().utf8))
+            }
+            start = end
+        }
+        return result
+    }
+
+    private static func lowercase(_ b: UInt8) -> UInt8 { isUpper(b) ? b + 32 : b }
+    private static func isUpper(_ b: UInt8) -> Bool { b >= 0x41 && b <= 0x5A }
+    private static func isLower(_ b: UInt8) -> Bool { b >= 0x61 && b <= 0x7A }
+
+    /// The name without its `@scope/`.
+    static func unscoped(_ name: String) -> String {
+        guard name.hasPrefix("@"), let slash = name.firstIndex(of: "/") else { return name }
+        return String(name[name.index(after: slash)...])
+    }
+
+    static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
+        guard let first = needle.first, needle.count <= haystack.count else { return false }
+        var i = 0
+        let last = haystack.count - needle.count
+        while i <= last {
+            if haystack[i] == first, haystack[i..<(i + needle.count)].elementsEqual(needle) { return true }
+            i += 1
+        }
+        return false
+    }
+
+    /// Whether one insertion, deletion, substitution or swap of neighbours turns `a` into `b`.
+    static func withinOneEdit(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        let (m, n) = (a.count, b.count)
+        guard abs(m - n) <= 1 else { return false }
+        var i = 0
+        while i < m, i < n, a[i] == b[i] { i += 1 }
+        if i == m && i == n { return true }
+        if m == n {
+            if a[(i + 1)...].elementsEqual(b[(i + 1)...]) { return true }
+            return i + 1 < m && a[i] == b[i + 1] && a[i + 1] == b[i] && a[(i + 2)...].elementsEqual(b[(i + 2)...])
+        }
+        if m == n + 1 { return a[(i + 1)...].elementsEqual(b[i...]) }
+        return a[i...].elementsEqual(b[(i + 1)...])
+    }
+}

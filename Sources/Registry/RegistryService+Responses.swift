@@ -1,0 +1,204 @@
+import JSON
+import Stores
+
+/// The API's shapes: list, details, search and refresh, each a `JSONValue` the route writes as it is.
+extension RegistryService {
+    public typealias StatusLookup = (String) -> RegistryPluginStatus
+
+    /// Search results returned when `limit` is not given, and the most a query may ask for.
+    public static let defaultSearchLimit = 15
+    public static let maxSearchLimit = 50
+    /// Longer queries are refused.
+    public static let maxQueryLength = 256
+
+    // MARK: Parameters as the routes receive them
+
+    /// `limit` of a search: default 15, clamped to 1...50; not a whole number → `badQuery`.
+    public static func searchLimit(_ text: String?) throws(RegistryError) -> Int {
+        guard let text, !text.isEmpty else { return defaultSearchLimit }
+        guard let value = Int(text) else { throw .badQuery("limit must be a whole number, not '\(text.prefix(50))'.") }
+        return min(max(value, 1), maxSearchLimit)
+    }
+
+    /// `limit` and `offset` of the list: both optional whole numbers, `limit` at least 1, `offset` at least 0.
+    public static func page(limit: String?, offset: String?) throws(RegistryError) -> (limit: Int?, offset: Int) {
+        var page: (limit: Int?, offset: Int) = (nil, 0)
+        if let limit, !limit.isEmpty {
+            guard let value = Int(limit), value >= 1 else { throw .badQuery("limit must be a whole number of at least 1.") }
+            page.limit = value
+        }
+        if let offset, !offset.isEmpty {
+            guard let value = Int(offset), value >= 0 else { throw .badQuery("offset must be a whole number of at least 0.") }
+            page.offset = value
+        }
+        return page
+    }
+
+    // MARK: GET /api/registry/plugins
+
+    /// `{count, total, plugins, source}`: `total` counts the entries of `kind` (all when nil), `count` those returned.
+    public func list(
+        limit: Int? = nil, offset: Int = 0, kind: String? = nil, status: StatusLookup = { _ in .unknown }
+    ) throws(RegistryError) -> JSONValue {
+        guard limit.map({ $0 >= 1 }) ?? true else { throw .badQuery("limit must be at least 1.") }
+        guard offset >= 0 else { throw .badQuery("offset must be at least 0.") }
+        let snapshot = try snapshot()
+        let wanted = kind.flatMap { $0.isEmpty ? nil : $0.lowercased() }
+        let matching = wanted.map { wanted in snapshot.entries.filter { $0.kind == wanted } } ?? snapshot.entries
+        let start = min(offset, matching.count)
+        let end = limit.map { min(matching.count, start + min($0, matching.count)) } ?? matching.count
+        let ids = snapshot.catalog.ids
+        let plugins = matching[start..<end].map { entry in
+            Self.summary(entry, id: ids[entry.name], status: status(entry.name))
+        }
+        return [
+            "count": .number(plugins.count),
+            "total": .number(matching.count),
+            "plugins": .array(plugins),
+            "source": sourceJSON(snapshot),
+        ]
+    }
+
+    // MARK: GET /api/registry/plugins/:name
+
+    /// `{plugin}` with everything the registry knows, found by section 2's resolution over registry names.
+    public func details(_ name: String, status: StatusLookup = { _ in .unknown }) throws(RegistryError) -> JSONValue {
+        let snapshot = try snapshot()
+        let entry = try Self.resolve(name, in: snapshot)
+        return ["plugin": Self.details(entry, id: snapshot.catalog.ids[entry.name], status: status(entry.name))]
+    }
+
+    /// The entry `text` names, by section 2's resolution (id, npm name, `@elizaos/plugin-<x>`, …).
+    public func resolve(_ text: String) throws(RegistryError) -> RegistryEntry {
+        try Self.resolve(text, in: try snapshot())
+    }
+
+    /// The entry listed under exactly this npm name, nil when the registry does not list it; `noSnapshot` when
+    /// there is no registry to ask.
+    public func entry(named name: String) throws(RegistryError) -> RegistryEntry? {
+        try snapshot().catalog.entry(name)
+    }
+
+    /// Whether the registry lists exactly this npm name; nil when there is no snapshot to tell.
+    public func isListed(_ name: String) -> Bool? {
+        guard let snapshot = try? snapshot() else { return nil }
+        return snapshot.catalog.byName[name] != nil
+    }
+
+    // MARK: GET /api/registry/search
+
+    /// `{query, count, results}`, best first. `q` must have something to search for and at most 256 characters.
+    public func search(_ query: String, limit: Int = defaultSearchLimit, status: StatusLookup = { _ in .unknown }) throws(RegistryError)
+        -> JSONValue
+    {
+        let trimmed = query.trimmingASCIIWhitespace()
+        guard !trimmed.isEmpty else { throw .badQuery("q is required: the words to search the plugin registry for.") }
+        guard trimmed.count <= Self.maxQueryLength else { throw .badQuery("q is longer than \(Self.maxQueryLength) characters.") }
+        let limit = min(max(limit, 1), Self.maxSearchLimit)
+        let snapshot = try snapshot()
+        let hits = snapshot.catalog.search.search(trimmed, limit: limit)
+        let top = Double(hits.first?.score ?? 1)
+        let entries = snapshot.entries
+        let results: [JSONValue] = hits.map { hit in
+            let entry = entries[hit.entry]
+            let status = status(entry.name)
+            return [
+                "name": .string(entry.name),
+                "id": .string(snapshot.catalog.ids[entry.name]),
+                "displayName": .string(entry.displayName),
+                "description": .string(entry.description),
+                "npmPackage": .string(entry.npmPackage),
+                "version": .string(entry.version),
+                "kind": .string(entry.kind),
+                "tags": .strings(entry.tags),
+                "stars": .number(entry.stars),
+                "repository": .string(entry.repository),
+                "installed": .bool(status.installed),
+                "loaded": .bool(status.loaded),
+                "bundled": .bool(status.bundled),
+                "score": .number((Double(hit.score) / top * 1000).rounded() / 1000),
+            ]
+        }
+        return ["query": .string(query), "count": .number(results.count), "results": .array(results)]
+    }
+
+    // MARK: POST /api/registry/refresh
+
+    /// `{ok: true, count, source}` after a forced fetch (a `304` counts); `fetchFailed` otherwise.
+    public func refresh() throws(RegistryError) -> JSONValue {
+        let snapshot = try forceRefresh()
+        return ["ok": true, "count": .number(snapshot.entries.count), "source": sourceJSON(snapshot)]
+    }
+
+    // MARK: Shapes
+
+    /// `{url, format, fetchedAt, lastUpdatedAt, lastError, skipped}` of the snapshot served.
+    func sourceJSON(_ snapshot: RegistrySnapshot) -> JSONValue {
+        [
+            "url": .string(snapshot.source.url),
+            "format": .string(snapshot.format.rawValue),
+            "fetchedAt": .string(ISOTime.string(from: snapshot.source.fetchedAt)),
+            "lastUpdatedAt": .string(snapshot.document.lastUpdatedAt),
+            "lastError": .string(state.withLock { $0.lastError }),
+            "skipped": .number(snapshot.skipped),
+        ]
+    }
+
+    static func resolve(_ text: String, in snapshot: RegistrySnapshot) throws(RegistryError) -> RegistryEntry {
+        switch snapshot.catalog.resolve(text) {
+        case .found(let name): return snapshot.catalog.entry(name)!
+        case .ambiguous(let candidates): throw .ambiguous(text, candidates: candidates)
+        case .notFound: throw .notFound(text)
+        }
+    }
+
+    static func summary(_ entry: RegistryEntry, id: String?, status: RegistryPluginStatus) -> JSONValue {
+        [
+            "name": .string(entry.name),
+            "id": .string(id),
+            "displayName": .string(entry.displayName),
+            "description": .string(entry.description),
+            "npm": entry.npmJSON(),
+            "kind": .string(entry.kind),
+            "tags": .strings(entry.tags),
+            "stars": .number(entry.stars),
+            "repository": .string(entry.repository),
+            "installed": .bool(status.installed),
+            "installedVersion": .string(status.installedVersion),
+            "loaded": .bool(status.loaded),
+            "bundled": .bool(status.bundled),
+        ]
+    }
+
+    static func details(_ entry: RegistryEntry, id: String?, status: RegistryPluginStatus) -> JSONValue {
+        var members: [JSONObject.Member] = [
+            .init(key: "name", value: .string(entry.name)),
+            .init(key: "id", value: .string(id)),
+            .init(key: "displayName", value: .string(entry.displayName)),
+            .init(key: "description", value: .string(entry.description)),
+            .init(key: "npm", value: entry.npmJSON()),
+            .init(key: "channel", value: .string(entry.versionChannel)),
+            .init(key: "versions", value: entry.versionsJSON()),
+            .init(key: "supports", value: entry.supportsJSON()),
+            .init(key: "author", value: .string(entry.author)),
+            .init(key: "repository", value: .string(entry.repository)),
+            .init(key: "homepage", value: .string(entry.homepage)),
+            .init(key: "tags", value: .strings(entry.tags)),
+            .init(key: "stars", value: .number(entry.stars)),
+            .init(key: "language", value: .string(entry.language)),
+            .init(key: "kind", value: .string(entry.kind)),
+            .init(key: "origin", value: .string(entry.origin)),
+            .init(key: "support", value: .string(entry.support)),
+            .init(key: "git", value: entry.gitJSON()),
+            .init(key: "directory", value: .string(entry.directory)),
+        ]
+        if let app = entry.app { members.append(.init(key: "app", value: app)) }
+        members += [
+            .init(key: "installed", value: .bool(status.installed)),
+            .init(key: "installedVersion", value: .string(status.installedVersion)),
+            .init(key: "loaded", value: .bool(status.loaded)),
+            .init(key: "bundled", value: .bool(status.bundled)),
+        ]
+        return .object(JSONObject(members))
+    }
+}

@@ -1,0 +1,320 @@
+import Adapters
+import Dispatch
+import Foundation
+import Locking
+import Logging
+import Stores
+
+/// The community plugin registry (contract section 7): fetched from upstream, cached in memory and in
+/// the database, served stale while a background refresh runs, and searched through a prebuilt index.
+///
+/// Every method blocks its thread (it may fetch): call it from a worker thread, never from Swift concurrency.
+public final class RegistryService: Sendable {
+    enum RefreshOutcome: Sendable {
+        case updated(RegistrySnapshot)
+        case unchanged(RegistrySnapshot)
+        case failed(String)
+    }
+
+    /// One refresh in flight; everyone who wants a refresh meanwhile waits for this one.
+    final class RefreshTicket: Sendable {
+        private let group = DispatchGroup()
+        private let outcome = Locked<RefreshOutcome?>(nil)
+
+        init() { group.enter() }
+
+        func finish(_ result: RefreshOutcome) {
+            outcome.withLock { $0 = result }
+            group.leave()
+        }
+
+        @discardableResult
+        func wait() -> RefreshOutcome {
+            group.wait()
+            return outcome.withLock { $0! }
+        }
+    }
+
+    struct State: Sendable {
+        var loaded = false
+        var snapshot: RegistrySnapshot?
+        /// Counts snapshot replacements, for response caches.
+        var generation = 0
+        var lastError: String?
+        var lastErrorAt: Date?
+        /// When an automatic refresh last failed in this process (reads back off from upstream after it).
+        var failedAt: Date?
+        var inflight: RefreshTicket?
+        /// Upstream fetch rounds started (each tries the URLs in order).
+        var fetches = 0
+    }
+
+    public let configuration: RegistryConfiguration
+    let fetcher: RegistryFetcher
+    let store: RegistryCacheStore
+    let logger: Logger
+    let now: @Sendable () -> Date
+    let state = Locked(State())
+    /// Held while the database copy is read, so concurrent first requests read it once.
+    private let loadGate = Locked(())
+
+    /// `client` gives the timeouts, CA file and user agent; its response size limit is set to
+    /// `configuration.maxDocumentBytes`. `now` is the clock (tests move it).
+    public init(
+        configuration: RegistryConfiguration, client: HTTPClient, database: StateDB, logger: Logger = Logger(label: "plugind.registry"),
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        var limits = client.configuration
+        limits.maxResponseBytes = Int64(configuration.maxDocumentBytes)
+        self.configuration = configuration
+        self.fetcher = RegistryFetcher(
+            client: HTTPClient(configuration: limits), urls: configuration.urls, parser: configuration.parser)
+        self.store = RegistryCacheStore(db: database)
+        self.logger = logger
+        self.now = now
+    }
+
+    // MARK: Snapshot for reading
+
+    /// The snapshot to answer from. Fresh: as is. Stale: as is, with a background refresh started (unless
+    /// one runs, or one failed less than `retryInterval` ago). None at all: fetched now, or `noSnapshot`.
+    public func snapshot() throws(RegistryError) -> RegistrySnapshot {
+        loadStoredSnapshotOnce()
+        enum Plan {
+            case serve(RegistrySnapshot)
+            case serveAndRefresh(RegistrySnapshot, RefreshTicket)
+            case fetch(RefreshTicket, owner: Bool)
+            case fail(String)
+        }
+        let time = now()
+        let plan = state.withLock { state -> Plan in
+            let backingOff = state.failedAt.map { time.timeIntervalSince($0) < configuration.retryInterval } ?? false
+            if let snapshot = state.snapshot {
+                if time.timeIntervalSince(snapshot.source.fetchedAt) < configuration.ttl || state.inflight != nil || backingOff {
+                    return .serve(snapshot)
+                }
+                let ticket = RefreshTicket()
+                state.inflight = ticket
+                return .serveAndRefresh(snapshot, ticket)
+            }
+            if let ticket = state.inflight { return .fetch(ticket, owner: false) }
+            if backingOff, let error = state.lastError { return .fail(error) }
+            let ticket = RefreshTicket()
+            state.inflight = ticket
+            return .fetch(ticket, owner: true)
+        }
+        switch plan {
+        case .serve(let snapshot):
+            return snapshot
+        case .serveAndRefresh(let snapshot, let ticket):
+            Thread.detachNewThread { self.run(ticket, force: false) }
+            return snapshot
+        case .fetch(let ticket, let owner):
+            if owner { run(ticket, force: false) } else { ticket.wait() }
+            let (snapshot, error) = state.withLock { ($0.snapshot, $0.lastError) }
+            if let snapshot { return snapshot }
+            throw .noSnapshot(upstreamFailure: error ?? "no upstream answered")
+        case .fail(let error):
+            throw .noSnapshot(upstreamFailure: error)
+        }
+    }
+
+    /// The snapshot without fetching or refreshing: nil when there is none yet.
+    public func cachedSnapshot() -> RegistrySnapshot? {
+        loadStoredSnapshotOnce()
+        return state.withLock { $0.snapshot }
+    }
+
+    /// Changes whenever anything a registry response shows may have changed (snapshot or last error).
+    /// Reading it also starts the refresh a stale snapshot needs, so a cached response never pins old data.
+    public func stamp() -> String {
+        _ = try? snapshot()
+        return state.withLock { state in
+            "registry-\(state.generation)-\(state.lastErrorAt?.timeIntervalSince1970 ?? 0)"
+        }
+    }
+
+    /// The last upstream failure, until a fetch succeeds.
+    public var lastError: String? {
+        loadStoredSnapshotOnce()
+        return state.withLock { $0.lastError }
+    }
+
+    // MARK: Refreshing
+
+    /// Forces a fetch (sharing one already in flight). Succeeds on new content and on `304 Not Modified`;
+    /// on failure throws `fetchFailed` and the previous snapshot stays in service.
+    @discardableResult
+    public func forceRefresh() throws(RegistryError) -> RegistrySnapshot {
+        loadStoredSnapshotOnce()
+        let (ticket, owner) = state.withLock { state -> (RefreshTicket, Bool) in
+            if let ticket = state.inflight { return (ticket, false) }
+            let ticket = RefreshTicket()
+            state.inflight = ticket
+            return (ticket, true)
+        }
+        if owner { run(ticket, force: true) }
+        switch ticket.wait() {
+        case .updated(let snapshot), .unchanged(let snapshot): return snapshot
+        case .failed(let message): throw .fetchFailed(message)
+        }
+    }
+
+    /// For start-up: reads the database copy now and, when it is missing or stale, starts fetching in the
+    /// background, so the first request neither parses the stored document nor waits for upstream alone.
+    public func warmUp() {
+        loadStoredSnapshotOnce()
+        let time = now()
+        let ticket = state.withLock { state -> RefreshTicket? in
+            if state.inflight != nil { return nil }
+            if let snapshot = state.snapshot, time.timeIntervalSince(snapshot.source.fetchedAt) < configuration.ttl { return nil }
+            let ticket = RefreshTicket()
+            state.inflight = ticket
+            return ticket
+        }
+        if let ticket { Thread.detachNewThread { self.run(ticket, force: false) } }
+    }
+
+    /// Waits for the refresh in flight, if any (tests, and an orderly shutdown).
+    public func waitForRefresh() {
+        state.withLock { $0.inflight }?.wait()
+    }
+
+    /// How many upstream fetch rounds this service has started.
+    var fetchCount: Int { state.withLock { $0.fetches } }
+
+    private func run(_ ticket: RefreshTicket, force: Bool) {
+        let outcome = refresh(force: force)
+        state.withLock { $0.inflight = nil }
+        ticket.finish(outcome)
+    }
+
+    private func refresh(force: Bool) -> RefreshOutcome {
+        var current = state.withLock { $0.snapshot }
+        // Another plugind process on the same state directory may have fetched in the meantime.
+        if let newer = newerStoredSnapshot(than: current) {
+            install(newer, lastError: nil)
+            current = newer
+            if !force, now().timeIntervalSince(newer.source.fetchedAt) < configuration.ttl { return .unchanged(newer) }
+        }
+        state.withLock { $0.fetches += 1 }
+        let conditional = current.map {
+            RegistryFetcher.Conditional(url: $0.source.url, etag: $0.source.etag, lastModified: $0.source.lastModified)
+        }
+        switch fetcher.fetch(conditional: conditional) {
+        case .fetched(let fetched):
+            if fetched.document.format == .index, let current, current.format == .full {
+                let earlier = fetched.earlierFailures.joined(separator: "; ")
+                return failed(
+                    "\(earlier); only the index at \(fetched.url) answered, so the full copy fetched \(ISOTime.string(from: current.source.fetchedAt)) is kept"
+                )
+            }
+            let source = RegistrySource(url: fetched.url, fetchedAt: now(), etag: fetched.etag, lastModified: fetched.lastModified)
+            let snapshot = RegistrySnapshot(catalog: RegistryCatalog(document: fetched.document), source: source)
+            persist("save the registry snapshot") {
+                try store.save(document: fetched.body, format: fetched.document.format.rawValue, source: source)
+            }
+            for warning in fetched.document.warnings { logger.notice("registry \(fetched.url): \(warning)") }
+            if fetched.document.skipped > 0 {
+                logger.notice(
+                    "registry \(fetched.url): skipped \(fetched.document.skipped) entries: \(fetched.document.skippedReasons.joined(separator: "; "))")
+            }
+            if !fetched.earlierFailures.isEmpty {
+                logger.warning("registry: fell back to \(fetched.url) after: \(fetched.earlierFailures.joined(separator: "; "))")
+            }
+            logger.info("registry: \(fetched.document.entries.count) entries from \(fetched.url)")
+            install(snapshot, lastError: nil)
+            return .updated(snapshot)
+        case .notModified(let url, let etag, let lastModified):
+            guard let current, current.source.url == url else { return failed("\(url): 304 Not Modified without a copy to keep") }
+            let snapshot = current.confirmed(at: now(), etag: etag, lastModified: lastModified)
+            persist("mark the registry snapshot fresh") { try store.confirm(snapshot.source) }
+            install(snapshot, lastError: nil)
+            return .unchanged(snapshot)
+        case .failed(let failures):
+            return failed(failures.joined(separator: "; "))
+        }
+    }
+
+    private func failed(_ message: String) -> RefreshOutcome {
+        let message = message.count > 2000 ? String(message.prefix(2000)) + "…" : message
+        let time = now()
+        logger.warning("registry refresh failed: \(message)")
+        persist("record the registry failure") { try store.recordFailure(message, at: time) }
+        state.withLock { state in
+            state.lastError = message
+            state.lastErrorAt = time
+            state.failedAt = time
+        }
+        return .failed(message)
+    }
+
+    private func install(_ snapshot: RegistrySnapshot, lastError: String?) {
+        state.withLock { state in
+            state.snapshot = snapshot
+            state.generation += 1
+            state.lastError = lastError
+            state.lastErrorAt = nil
+            state.failedAt = nil
+        }
+    }
+
+    // MARK: The database copy
+
+    private func loadStoredSnapshotOnce() {
+        if state.withLock({ $0.loaded }) { return }
+        loadGate.withLock { _ in
+            if state.withLock({ $0.loaded }) { return }
+            var snapshot: RegistrySnapshot?
+            var record: RegistryCacheStore.Record?
+            do {
+                record = try store.load()
+                snapshot = record.flatMap(storedSnapshot)
+            } catch {
+                logger.error("registry: cannot read the cached snapshot: \(error)")
+            }
+            state.withLock { state in
+                if state.snapshot == nil, let snapshot {
+                    state.snapshot = snapshot
+                    state.generation += 1
+                }
+                if state.lastError == nil, let record {
+                    state.lastError = record.lastError
+                    state.lastErrorAt = record.lastErrorAt
+                }
+                state.loaded = true
+            }
+        }
+    }
+
+    private func storedSnapshot(_ record: RegistryCacheStore.Record) -> RegistrySnapshot? {
+        guard let bytes = record.document, let url = record.url, let fetchedAt = record.fetchedAt else { return nil }
+        do {
+            let document = try configuration.parser.parse(bytes)
+            let source = RegistrySource(url: url, fetchedAt: fetchedAt, etag: record.etag, lastModified: record.lastModified)
+            return RegistrySnapshot(catalog: RegistryCatalog(document: document), source: source)
+        } catch {
+            logger.error("registry: the cached snapshot no longer reads (\(error)); fetching anew")
+            return nil
+        }
+    }
+
+    private func newerStoredSnapshot(than current: RegistrySnapshot?) -> RegistrySnapshot? {
+        do {
+            guard let storedAt = try store.fetchedAt(), storedAt > (current?.source.fetchedAt ?? .distantPast) else { return nil }
+            return try store.load().flatMap(storedSnapshot)
+        } catch {
+            logger.error("registry: cannot read the cached snapshot: \(error)")
+            return nil
+        }
+    }
+
+    /// A database failure never costs the fetched data: memory still serves it, and the log says why.
+    private func persist(_ what: String, _ body: () throws -> Void) {
+        do {
+            try body()
+        } catch {
+            logger.error("registry: cannot \(what): \(error)")
+        }
+    }
+}

@@ -1,0 +1,106 @@
+import Foundation
+import Plugins
+
+/// Where a snapshot came from and how to ask that upstream whether it changed.
+public struct RegistrySource: Sendable, Equatable {
+    /// The upstream URL that served the document.
+    public var url: String
+    /// When upstream last confirmed the content (a `200`, or a `304 Not Modified`).
+    public var fetchedAt: Date
+    public var etag: String?
+    public var lastModified: String?
+
+    public init(url: String, fetchedAt: Date, etag: String? = nil, lastModified: String? = nil) {
+        self.url = url
+        self.fetchedAt = fetchedAt
+        self.etag = etag
+        self.lastModified = lastModified
+    }
+}
+
+/// One parsed registry document with its look-up tables and search index, built once and then only read.
+final class RegistryCatalog: Sendable {
+    let document: RegistryDocument
+    let byName: [String: Int]
+    /// npm name → id (section 2: the short id unless shared, where the `@elizaos/` one keeps it).
+    let ids: [String: String]
+    let byId: [String: Int]
+    let names: [String]
+    /// Case-insensitive fallback: lowercased names, their ids, and the names each stands for.
+    let foldedNames: [String]
+    let foldedIds: [String: String]
+    let unfold: [String: [String]]
+    let search: RegistrySearchIndex
+
+    init(document: RegistryDocument) {
+        self.document = document
+        names = document.entries.map(\.name)
+        var byName: [String: Int] = [:]
+        for (position, name) in names.enumerated() { byName[name] = position }
+        self.byName = byName
+        ids = PluginIdentity.assignIds(names)
+        var byId: [String: Int] = [:]
+        for (name, id) in ids { byId[id] = byName[name] }
+        self.byId = byId
+        var unfold: [String: [String]] = [:]
+        var foldedIds: [String: String] = [:]
+        for name in names {
+            let folded = name.lowercased()
+            unfold[folded, default: []].append(name)
+            foldedIds[folded] = ids[name]?.lowercased()
+        }
+        self.unfold = unfold
+        self.foldedIds = foldedIds
+        foldedNames = unfold.keys.sorted()
+        search = RegistrySearchIndex(entries: document.entries, ids: ids)
+    }
+
+    /// Section 2's order over registry names, then the same ignoring case (legacy capitalised names).
+    func resolve(_ text: String) -> PluginIdentity.Resolution {
+        if let position = byId[text] ?? byName[text] { return .found(names[position]) }
+        let exact = PluginIdentity.resolve(text, keys: names, ids: ids)
+        guard exact == .notFound else { return exact }
+        switch PluginIdentity.resolve(text.lowercased(), keys: foldedNames, ids: foldedIds) {
+        case .found(let folded):
+            let originals = unfold[folded] ?? []
+            return originals.count == 1 ? .found(originals[0]) : .ambiguous(originals.sorted())
+        case .ambiguous(let folded):
+            return .ambiguous(folded.flatMap { unfold[$0] ?? [] }.sorted())
+        case .notFound:
+            return .notFound
+        }
+    }
+
+    func entry(_ name: String) -> RegistryEntry? { byName[name].map { document.entries[$0] } }
+}
+
+/// What the registry service serves: a catalogue and where it came from. Immutable; a refresh makes a new one.
+public final class RegistrySnapshot: Sendable {
+    let catalog: RegistryCatalog
+    public let source: RegistrySource
+
+    init(catalog: RegistryCatalog, source: RegistrySource) {
+        self.catalog = catalog
+        self.source = source
+    }
+
+    public var entries: [RegistryEntry] { catalog.document.entries }
+    public var format: RegistryDocument.Format { catalog.document.format }
+    public var skipped: Int { catalog.document.skipped }
+    public var document: RegistryDocument { catalog.document }
+
+    /// The entry listed under exactly this npm name.
+    public func entry(named name: String) -> RegistryEntry? { catalog.entry(name) }
+
+    /// The entry's id (section 2): its short id, unless another entry shares it and the `@elizaos/` one keeps it.
+    public func id(of name: String) -> String? { catalog.ids[name] }
+
+    /// The same catalogue, confirmed again by upstream (a `304`).
+    func confirmed(at date: Date, etag: String?, lastModified: String?) -> RegistrySnapshot {
+        var source = self.source
+        source.fetchedAt = date
+        if let etag { source.etag = etag }
+        if let lastModified { source.lastModified = lastModified }
+        return RegistrySnapshot(catalog: catalog, source: source)
+    }
+}

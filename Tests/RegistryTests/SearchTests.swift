@@ -1,0 +1,127 @@
+import Foundation
+import Testing
+@testable import Registry
+
+private func names(_ query: String, limit: Int = 15) -> [String] {
+    realSnapshot.catalog.search.search(query, limit: limit).map { realSnapshot.entries[$0.entry].name }
+}
+
+@Suite struct SearchTests {
+    /// What a person types finds what they meant, on the real snapshot: the expected plugins lead the results.
+    @Test(arguments: [
+        ("openai", ["@elizaos/plugin-openai"]),
+        ("discord", ["@elizaos/plugin-discord", "@elizaos/client-discord"]),
+        ("solana", ["@elizaos/plugin-solana", "@elizaos/plugin-solana-agent-kit"]),
+        ("twitter bot", ["@elizaos/client-twitter-api-access", "@elizaos/plugin-twitter"]),
+        ("twiter", ["@elizaos/plugin-twitter"]),
+        ("discrod", ["@elizaos/plugin-discord", "@elizaos/client-discord"]),
+        ("telegarm", ["@elizaos/plugin-telegram"]),
+        ("TELEGRAM", ["@elizaos/plugin-telegram", "@elizaos/client-telegram"]),
+        ("postgres", ["@elizaos/adapter-postgres"]),
+        ("sql", ["@elizaos/plugin-sql", "@elizaos/adapter-sqlite"]),
+        ("google chat", ["@elizaos/plugin-google-chat"]),
+        ("image generation", ["@elizaos/plugin-image-generation"]),
+        ("attps", ["@elizaos/plugin-ATTPs"]),
+        ("farcaster", ["@elizaos/plugin-farcaster"]),
+        ("evm", ["@elizaos/plugin-evm"]),
+        ("@elizaos/plugin-twitter", ["@elizaos/plugin-twitter"]),
+        ("plugin-solana", ["@elizaos/plugin-solana"]),
+        ("anthropic claude", ["@elizaos/plugin-anthropic"]),
+        ("ollama", ["@elizaos/plugin-ollama"]),
+        ("bealers", ["@bealers/plugin-mattermost"]),
+        ("mattermost", ["@elizaos/plugin-mattermost", "@bealers/plugin-mattermost"]),
+        ("lens network", ["@elizaos/plugin-lensNetwork"]),
+        ("hyperfy", ["@elizaos/app-hyperfy"]),
+    ])
+    func relevance(query: String, expected: [String]) {
+        let results = names(query)
+        #expect(Array(results.prefix(expected.count)) == expected, "\(query): \(results.prefix(5))")
+    }
+
+    /// A query equal to a plugin's short id ranks that plugin first, far above partial matches.
+    @Test func exactShortIdFirst() {
+        let hits = realSnapshot.catalog.search.search("telegram", limit: 5)
+        #expect(hits.count >= 2)
+        #expect(hits[0].score >= 10 * hits[1].score)
+    }
+
+    /// Name matches rank above description and topic matches.
+    @Test func nameAboveDescription() {
+        let results = names("voice", limit: 50)
+        let nameMatches = results.filter { $0.lowercased().contains("voice") }
+        #expect(nameMatches.count == 2)
+        #expect(Array(results.prefix(2)).sorted() == nameMatches.sorted())
+        #expect(results.count > 2)
+    }
+
+    /// Every query word counts: an entry matching both words outranks one matching only one of them equally well.
+    @Test func everyWordCounts() {
+        let results = names("discord voice", limit: 10)
+        #expect(Array(results.prefix(2)) == ["@elizaos/client-discord", "@elizaos/plugin-discord"] || Array(results.prefix(2)) == ["@elizaos/plugin-discord", "@elizaos/client-discord"])
+        let nft = names("nft solana", limit: 5)
+        #expect(nft.first == "@elizaos/plugin-nft-generation")
+    }
+
+    /// Equal scores are ordered by stars, most first.
+    @Test func starsBreakTies() {
+        let hits = realSnapshot.catalog.search.search("wallet", limit: 50)
+        #expect(hits.count > 5)
+        for (a, b) in zip(hits, hits.dropFirst()) where a.score == b.score {
+            #expect(realSnapshot.entries[a.entry].stars >= realSnapshot.entries[b.entry].stars)
+        }
+    }
+
+    /// Typos are tolerated only for words of four letters or more, and a word that exists is not "corrected".
+    @Test func typoLimits() {
+        #expect(names("evn").isEmpty)
+        #expect(!names("solanna").isEmpty)
+        #expect(names("zzqqxxkk").isEmpty)
+        // "chat" exists, so it is not also read as "char" or "that".
+        for name in names("chat", limit: 50) {
+            let entry = realSnapshot.entries.first { $0.name == name }!
+            #expect(([entry.name, entry.description] + entry.tags).joined(separator: " ").lowercased().contains("chat"), "\(name)")
+        }
+    }
+
+    /// Stop words are ignored next to real words but still searched on their own.
+    @Test func stopWords() {
+        #expect(names("the openai plugin").first == "@elizaos/plugin-openai")
+        #expect(!names("plugin").isEmpty)
+    }
+
+    /// Camel-case names are searchable by their parts.
+    @Test func camelCaseParts() {
+        #expect(names("network").contains("@elizaos/plugin-lensNetwork"))
+        #expect(names("pro").contains("@elizaos/plugin-ferePro"))
+    }
+
+    /// The edit-distance check: one insertion, deletion, substitution or swap of neighbours.
+    @Test func withinOneEdit() {
+        func check(_ a: String, _ b: String) -> Bool { RegistrySearchIndex.withinOneEdit(Array(a.utf8), Array(b.utf8)) }
+        #expect(check("twitter", "twiter"))
+        #expect(check("discord", "discrod"))
+        #expect(check("solana", "solanas"))
+        #expect(check("solana", "selana"))
+        #expect(!check("solana", "slaona"))
+        #expect(!check("discord", "dsicrod"))
+        #expect(!check("abcd", "abcdef"))
+    }
+
+    /// Search on a synthetic 10,000-entry registry stays fast across 1,000+ distinct queries (words, pairs, typos).
+    @Test func largeRegistryIsFast() throws {
+        let document = try RegistryDocumentParser().parse(try syntheticRegistry(count: 10_000))
+        #expect(document.entries.count == 10_000)
+        let catalog = RegistryCatalog(document: document)
+        let queries = benchmarkQueries()
+        #expect(queries.count >= 1_000)
+        let clock = ContinuousClock()
+        var found = 0
+        let elapsed = clock.measure {
+            for query in queries { found += catalog.search.search(query, limit: 15).count }
+        }
+        #expect(found > queries.count)
+        let perQuery = elapsed / queries.count
+        // Generous enough for a debug build on a busy machine; release builds run in tens of microseconds.
+        #expect(perQuery < .milliseconds(25), "\(perQuery) per query")
+    }
+}
