@@ -15,8 +15,11 @@ struct PluginBoard {
     /// Config key → the plugins declaring it.
     let declaredBy: [String: [String]]
     private let index: [String: Int]
+    /// Secrets replaced while the runtime may still hold them.
+    let retiredSecrets: [String]
 
-    init(plugins: [KnownPlugin], config: JSONObject, runtime: RuntimeSnapshot?, core: CorePolicy) {
+    init(plugins: [KnownPlugin], config: JSONObject, runtime: RuntimeSnapshot?, core: CorePolicy, retiredSecrets: [String] = []) {
+        self.retiredSecrets = retiredSecrets
         self.plugins = plugins
         self.keys = plugins.map(\.key)
         self.ids = PluginIdentity.assignIds(keys)
@@ -84,9 +87,14 @@ struct PluginBoard {
 
     /// Stored sensitive values never leave in a runtime's error text.
     func scrubStoredSecrets(_ text: String) -> String {
-        var result = text
+        var secrets = retiredSecrets
         for member in config["env"]?.objectValue ?? JSONObject() where isSensitive(member.key) {
-            if let value = member.value.stringValue, value.count >= 4 { result = result.replacingOccurrences(of: value, with: "****") }
+            if let value = member.value.stringValue { secrets.append(value) }
+        }
+        var result = text
+        // Longest first, so a secret that contains another is replaced whole.
+        for secret in secrets.filter({ $0.count >= 4 }).sorted(by: { $0.count > $1.count }) {
+            result = result.replacingOccurrences(of: secret, with: "****")
         }
         return result
     }

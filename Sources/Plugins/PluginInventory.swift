@@ -1,6 +1,6 @@
 import Foundation
 import JSON
-import Synchronization
+import Locking
 
 /// Where plugin code lives on disk.
 public struct PluginPaths: Sendable {
@@ -140,7 +140,7 @@ public struct PluginInventory: Sendable {
 /// The catalogue file, re-read when it changes on disk.
 public final class CatalogueSource: Sendable {
     public let path: String?
-    private let cache = Mutex<(stamp: String, catalogue: Catalogue)>(("", .empty))
+    private let cache = Locked<(stamp: String, catalogue: Catalogue)>(("", .empty))
     /// Told about a loaded catalogue's warnings (a wrong count, skipped entries), once per load.
     private let onWarnings: @Sendable ([String]) -> Void
 

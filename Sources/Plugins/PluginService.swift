@@ -10,12 +10,14 @@ public struct PluginService: Sendable {
     let configFile: AgentConfigFile
     let runtime: any RuntimeView
     let restartReasons: RestartReasonStore
+    let retiredSecrets: RetiredSecretStore
     let scrub: @Sendable (String) -> String
 
     public init(
         catalogue: CatalogueSource, paths: PluginPaths, core: CorePolicy, configFile: AgentConfigFile, runtime: any RuntimeView,
-        restartReasons: RestartReasonStore, scrub: @escaping @Sendable (String) -> String
+        restartReasons: RestartReasonStore, retiredSecrets: RetiredSecretStore, scrub: @escaping @Sendable (String) -> String
     ) {
+        self.retiredSecrets = retiredSecrets
         self.catalogue = catalogue
         self.paths = paths
         self.core = core
@@ -27,7 +29,11 @@ public struct PluginService: Sendable {
 
     func board(config: JSONObject) throws -> PluginBoard {
         let inventory = PluginInventory(catalogue: try catalogue.current(), paths: paths, core: core)
-        return PluginBoard(plugins: inventory.plugins(config: config), config: config, runtime: runtime.snapshot(), core: core)
+        let snapshot = runtime.snapshot()
+        if let started = snapshot?.startedAt, snapshot?.state == "running" { try? retiredSecrets.prune(runtimeStartedAt: started) }
+        return PluginBoard(
+            plugins: inventory.plugins(config: config), config: config, runtime: snapshot, core: core,
+            retiredSecrets: (try? retiredSecrets.all()) ?? [])
     }
 
     func currentBoard() throws -> PluginBoard { try board(config: try configFile.read()) }
@@ -50,7 +56,24 @@ public struct PluginService: Sendable {
 
     /// A stamp that changes whenever anything the list depends on may have changed.
     public func stamp() -> String {
-        [catalogue.stamp(), configFile.modificationStamp() ?? "none", Self.directoryStamp(paths.installRoot), Self.directoryStamp(paths.ejectedRoot)].joined(separator: "|")
+        [
+            catalogue.stamp(), configFile.modificationStamp() ?? "none", Self.directoryStamp(paths.installRoot),
+            Self.directoryStamp(paths.ejectedRoot), Self.runtimeStamp(runtime.snapshot()),
+        ].joined(separator: "|")
+    }
+
+    /// Changes whenever what the runtime reports does (state, start, each plugin's load state and error).
+    static func runtimeStamp(_ snapshot: RuntimeSnapshot?) -> String {
+        guard let snapshot else { return "down" }
+        var hasher = Hasher()
+        hasher.combine(snapshot.state)
+        hasher.combine(snapshot.startedAt)
+        for plugin in snapshot.plugins {
+            hasher.combine(plugin.package)
+            hasher.combine(plugin.loaded)
+            hasher.combine(plugin.error)
+        }
+        return String(hasher.finalize())
     }
 
     static func directoryStamp(_ path: String) -> String {
@@ -71,6 +94,7 @@ public struct PluginService: Sendable {
             var key = ""
             var enabledChanged = false
             var changedKeys: [String] = []
+            var retired: [String] = []
         }
         let change = try configFile.update { document -> Change in
             let board = try self.board(config: document)
@@ -116,16 +140,21 @@ public struct PluginService: Sendable {
                 if core.isCore(plugin.key) {
                     if !enabled { throw PluginError.coreAlwaysEnabled(board.id(plugin)) }
                 } else if board.isEnabled(plugin) != enabled {
-                    Self.setEnabled(plugin.key, enabled, optionalCore: core.isOptionalCore(plugin.key), in: &document)
+                    AgentConfigEdits.setEnabled(plugin.key, enabled, optionalCore: core.isOptionalCore(plugin.key), in: &document)
                     change.enabledChanged = true
                 }
             }
             if !writes.isEmpty {
                 var env = document["env"]?.objectValue ?? JSONObject()
-                for (key, value) in writes { env[key] = value.map(JSONValue.string) }
+                for (key, value) in writes {
+                    if board.isSensitive(key), let old = board.storedValue(key) { change.retired.append(old) }
+                    env[key] = value.map(JSONValue.string)
+                }
                 document["env"] = .object(env)
                 change.changedKeys = writes.map(\.0)
             }
+            // Kept before the file changes: the runtime may go on quoting the old value until it restarts.
+            for old in change.retired { try retiredSecrets.add(old) }
             return change
         }
 
@@ -151,37 +180,6 @@ public struct PluginService: Sendable {
             "requiresRestart": .bool(requiresRestart),
             "affectedPlugins": .strings(affected.sorted()),
         ]
-    }
-
-    /// Writes the one enabled rule: `plugins.allow` for optional-core, `plugins.entries` for the rest,
-    /// and `features.<id>` for the three Milady keeps there too.
-    static func setEnabled(_ npmName: String, _ enabled: Bool, optionalCore: Bool, in document: inout JSONObject) {
-        var plugins = document["plugins"]?.objectValue ?? JSONObject()
-        let configKey = PluginIdentity.configKey(npmName)
-        if optionalCore {
-            var allow = plugins["allow"]?.arrayValue ?? []
-            allow.removeAll { $0.stringValue.map(PluginIdentity.npmName(fromConfigKey:)) == npmName }
-            if enabled { allow.append(.string(npmName)) }
-            plugins["allow"] = .array(allow)
-        } else {
-            var entries = plugins["entries"]?.objectValue ?? JSONObject()
-            var entry = entries[configKey]?.objectValue ?? JSONObject()
-            entry["enabled"] = .bool(enabled)
-            entries[configKey] = .object(entry)
-            plugins["entries"] = .object(entries)
-        }
-        document["plugins"] = .object(plugins)
-        let shortId = PluginIdentity.shortId(npmName)
-        if npmName.hasPrefix("@elizaos/plugin-"), CorePolicy.featureFlagged.contains(shortId) {
-            var features = document["features"]?.objectValue ?? JSONObject()
-            if var object = features[shortId]?.objectValue {
-                object["enabled"] = .bool(enabled)
-                features[shortId] = .object(object)
-            } else {
-                features[shortId] = .bool(enabled)
-            }
-            document["features"] = .object(features)
-        }
     }
 
     // MARK: Core plugins (section 4)
@@ -218,11 +216,28 @@ public struct PluginService: Sendable {
         let changed = try configFile.update { document -> Bool in
             let board = try self.board(config: document)
             guard board.isAllowed(npm) != enabled else { return false }
-            Self.setEnabled(npm, enabled, optionalCore: true, in: &document)
+            AgentConfigEdits.setEnabled(npm, enabled, optionalCore: true, in: &document)
             return true
         }
         if changed { try restartReasons.add("\(PluginIdentity.shortId(npm)) was \(enabled ? "enabled" : "disabled")") }
         return ["ok": true, "requiresRestart": .bool(changed)]
+    }
+
+    // MARK: What other listings need to know
+
+    /// Per npm name: the install record's version, whether the runtime loaded it, whether the
+    /// bundled catalogue has it — read once, answered many times.
+    public func statusLookup() -> @Sendable (String) -> (installedVersion: String??, loaded: Bool, bundled: Bool) {
+        let document = (try? configFile.read()) ?? JSONObject()
+        let installs = document["plugins"]?["installs"]?.objectValue ?? JSONObject()
+        var versions: [String: String?] = [:]
+        for record in installs { versions[record.key] = .some(record.value["version"]?.stringValue) }
+        let bundled = Set(((try? catalogue.current())?.plugins ?? []).compactMap(\.npmName))
+        let snapshot = runtime.snapshot()
+        let frozenVersions = versions
+        return { name in
+            (frozenVersions[name], snapshot?.plugin(name)?.loaded ?? false, bundled.contains(name))
+        }
     }
 
     // MARK: POST /api/plugins/:id/test

@@ -1,13 +1,13 @@
 import Foundation
 import Plugins
-import Synchronization
+import Locking
 
 /// The runtime as the plugin routes see it: the bridge's status, cached for about a second so a
 /// busy dashboard does not turn into a stream of bridge calls, and nil whenever the runtime is down.
 public final class BridgeRuntime: RuntimeView {
     public let client: RuntimeBridgeClient
     let freshFor: Duration
-    private let cache = Mutex<(at: ContinuousClock.Instant, snapshot: RuntimeSnapshot?)?>(nil)
+    private let cache = Locked<(at: ContinuousClock.Instant, snapshot: RuntimeSnapshot?)?>(nil)
 
     public init(client: RuntimeBridgeClient, freshFor: Duration = .seconds(1)) {
         self.client = client

@@ -17,9 +17,9 @@ public final class RestartScheduler: Sendable {
     private struct State {
         var lastSeen: [String] = []
         var changedAt = ContinuousClock.now
-        /// Reasons sent with the last restart, cleared once the runtime is back.
-        var sent: [String] = []
-        var sentAt: ContinuousClock.Instant?
+        /// When the last restart was sent (ISO, comparable with the reasons' addedAt), until the runtime is back.
+        var sentAt: String?
+        var sentClock: ContinuousClock.Instant?
         var lastRestartAt: String?
     }
     private let state = Mutex(State())
@@ -50,41 +50,37 @@ public final class RestartScheduler: Sendable {
     public func stop() { stopping.store(true, ordering: .relaxed) }
 
     func tick() {
-        guard let pending = try? reasons.all() else { return }
+        guard let pending = try? reasons.entries() else { return }
+        // A reason added again moves its time, so every change restarts the quiet period.
+        let fingerprint = pending.map { $0.reason + "\u{0}" + $0.addedAt }
         let now = ContinuousClock.now
         let due: [String]? = state.withLock { s in
-            if pending != s.lastSeen {
-                s.lastSeen = pending
+            if fingerprint != s.lastSeen {
+                s.lastSeen = fingerprint
                 s.changedAt = now
             }
-            // Waiting for the runtime to come back from the last restart.
-            if s.sentAt != nil { return nil }
-            let unsent = pending.filter { !s.sent.contains($0) }
-            guard automatic, !unsent.isEmpty, s.changedAt.duration(to: now) >= debounce else { return nil }
-            return pending
+            if s.sentAt != nil { return nil }  // waiting for the runtime to come back from the last restart
+            guard automatic, !pending.isEmpty, s.changedAt.duration(to: now) >= debounce else { return nil }
+            return pending.map(\.reason)
         }
         if let due { send(due) }
         settle(now: now)
     }
 
-    /// After a restart: once the runtime runs again, the reasons it was restarted for are done.
+    /// After a restart: once the runtime runs again, the reasons sent with it are done — except
+    /// those added again after the restart was sent, which need another one.
     private func settle(now: ContinuousClock.Instant) {
-        let waiting = state.withLock { $0.sentAt }
-        guard let sentAt = waiting, sentAt.duration(to: now) > .milliseconds(300) else { return }
+        let waiting = state.withLock { ($0.sentAt, $0.sentClock) }
+        guard let sentAt = waiting.0, let sentClock = waiting.1, sentClock.duration(to: now) > .milliseconds(300) else { return }
         runtime.invalidate()
         guard let snapshot = runtime.snapshot() else {
             // Down for long: give up waiting so a later change can try again.
-            if sentAt.duration(to: now) > .seconds(60) { state.withLock { $0.sentAt = nil } }
+            if sentClock.duration(to: now) > .seconds(60) { state.withLock { $0.sentAt = nil; $0.sentClock = nil } }
             return
         }
         guard snapshot.state == "running" || snapshot.state == "failed" else { return }
-        let done = state.withLock { s -> [String] in
-            let sent = s.sent
-            s.sent = []
-            s.sentAt = nil
-            return sent
-        }
-        for reason in done { try? reasons.remove(reason) }
+        state.withLock { $0.sentAt = nil; $0.sentClock = nil }
+        for entry in (try? reasons.entries()) ?? [] { try? reasons.remove(entry.reason, addedNoLaterThan: sentAt) }
     }
 
     /// Restarts now with whatever is pending (an operator asked).
@@ -103,13 +99,14 @@ public final class RestartScheduler: Sendable {
     }
 
     private func performRestart(_ pending: [String]) throws(RuntimeError) {
+        let sentAt = ISOTime.string()
         try runtime.client.restart(reasons: pending)
         runtime.invalidate()
         logger.info("asked the agent to restart", metadata: ["reasons": "\(pending.count)"])
         state.withLock { s in
-            s.sent = pending
-            s.sentAt = .now
-            s.lastRestartAt = ISOTime.string()
+            s.sentAt = sentAt
+            s.sentClock = .now
+            s.lastRestartAt = sentAt
         }
     }
 }

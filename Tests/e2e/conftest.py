@@ -76,11 +76,12 @@ def _ca_for(cert: Path) -> str | bool:
     return str(cert) if cert.exists() else False
 
 
-def _run_stack(extra_env: dict[str, str] | None = None, prepare=None):
+def _run_stack(extra_env: dict[str, str] | None = None, prepare=None, plugind_args=None):
     """Starts `scripts/run` on a fresh state directory and a free port, yields the ready `Stack`,
     then stops it with SIGTERM and checks that nothing of it outlives it. `extra_env` is added to
     the environment plugind gets; `prepare(state_dir)` runs before the stack starts (to seed files
-    such as the agent config)."""
+    such as the agent config); `plugind_args(state_dir)` returns extra `plugind serve` arguments
+    (given to scripts/run after `--`)."""
     binary = plugind_binary()
     run_script = REPO / "scripts" / "run"
     deadline = time.monotonic() + STACK_TIMEOUT
@@ -98,8 +99,11 @@ def _run_stack(extra_env: dict[str, str] | None = None, prepare=None):
     env = dict(os.environ)
     env["PLUGIND_NPM_REGISTRY_TOKEN"] = NPM_TOKEN_SECRET
     env.update(extra_env or {})
+    argv = [run_script, "--no-build", "--binary", binary, "--state", state, "--port", str(port)]
+    if plugind_args is not None:
+        argv += ["--", *plugind_args(state)]
     process = Process(
-        [run_script, "--no-build", "--binary", binary, "--state", state, "--port", str(port)],
+        argv,
         log_path=base / "run.out",
         env=env,
         cwd=REPO,

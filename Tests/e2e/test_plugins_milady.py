@@ -266,6 +266,26 @@ def test_the_runtime_lists_the_pending_restart_after_an_enable(admin, reader):
     put(admin, "bluesky", enabled=False)
 
 
+# No runtime attached (this stack has PLUGIND_RUNTIME_BRIDGE=none); with the agent host these routes
+# are tested in test_runtime_host.py.
+
+
+def test_plugin_test_order_unknown_then_no_runtime(admin, reader):
+    assert expect(reader.get("/api/runtime"), 200)["attached"] is False
+    error(reader.post("/api/plugins/openai/test"), 403)
+    error(admin.post("/api/plugins/no-such-plugin-e2e/test"), 404)
+    body = error(admin.post("/api/plugins/openai/test"), 503)
+    assert "runtime" in body["error"].lower()
+
+
+def test_restart_without_a_runtime_is_503(admin, reader):
+    error(reader.post("/api/runtime/restart"), 403)
+    body = error(admin.post("/api/runtime/restart"), 503)
+    assert "runtime" in body["error"].lower()
+    runtime = expect(reader.get("/api/runtime"), 200)
+    assert runtime["attached"] is False and runtime["state"] is None and runtime["lastRestartAt"] is None
+
+
 # --- PUT /api/plugins/:id: secrets -----------------------------------------------------------------
 
 
