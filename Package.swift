@@ -17,6 +17,7 @@ let package = Package(
         // Layer 1: C modules over Debian's libraries (shim headers only).
         .systemLibrary(name: "CFastCGI", pkgConfig: "fcgi", providers: [.apt(["libfcgi-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
         // A pthread-mutex-protected value for the per-request paths.
         .target(name: "Locking"),
@@ -34,6 +35,8 @@ let package = Package(
         ]),
         .target(name: "Adapters", dependencies: ["CCurl", .product(name: "Logging", package: "swift-log")]),
         .target(name: "Settings", dependencies: ["JSON"]),
+        // gzip + tar inspection of npm tarballs before npm sees them.
+        .target(name: "Tarball", dependencies: ["CZlib"]),
         // Layer 5: services.
         .target(name: "Operations", dependencies: ["Stores", "JSON", .product(name: "Logging", package: "swift-log")]),
         .target(name: "Plugins", dependencies: ["Stores", "JSON", "Locking"]),
@@ -65,6 +68,7 @@ let package = Package(
         .testTarget(name: "RegistryTests", dependencies: [
             "Registry", "Stores", "Adapters", "JSON", "TestSupport", .product(name: "Logging", package: "swift-log"),
         ]),
+        .testTarget(name: "TarballTests", dependencies: ["Tarball", "CZlib"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Plugins", "Stores", "JSON", "Adapters", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
