@@ -1,5 +1,6 @@
 import Operations
 import Plugins
+import Install
 import Registry
 import Runtime
 import Settings
@@ -16,11 +17,13 @@ public struct Dependencies: Sendable {
     public let plugins: PluginService
     public let runtime: RuntimeService
     public let registry: RegistryService
+    public let install: InstallService
 
     public init(
         version: String, settings: PlugindSettings, database: StateDB, agentConfig: AgentConfigFile, operations: OperationRunner,
-        plugins: PluginService, runtime: RuntimeService, registry: RegistryService
+        plugins: PluginService, runtime: RuntimeService, registry: RegistryService, install: InstallService
     ) {
+        self.install = install
         self.registry = registry
         self.plugins = plugins
         self.runtime = runtime

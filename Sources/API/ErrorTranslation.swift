@@ -2,6 +2,7 @@ import HTTPKit
 import JSON
 import Operations
 import Plugins
+import Install
 import Registry
 import Stores
 
@@ -33,6 +34,17 @@ public enum ErrorTranslation {
             case .coreAlwaysEnabled: return APIError(409, error.description)
             case .badRequest: return APIError(400, error.description)
             case .catalogueUnreadable: return APIError(503, error.description)
+            }
+        case let error as InstallError:
+            switch error {
+            case .badRequest: return APIError(400, error.description)
+            case .notFound: return APIError(404, error.description)
+            case .conflict: return APIError(409, error.description)
+            case .unlisted, .refused: return APIError(422, error.description)
+            case .upstream: return APIError(502, error.description)
+            case .noRegistrySnapshot: return APIError(503, error.description)
+            case .timedOut: return APIError(504, error.description)
+            case .noSpace: return APIError(507, error.description)
             }
         case let error as RegistryError:
             switch error {

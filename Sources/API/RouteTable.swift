@@ -7,6 +7,7 @@ public enum RouteTable {
         let system = SystemRoutes(deps: deps)
         let plugins = PluginRoutes(service: deps.plugins, cache: ResponseCache())
         let runtime = RuntimeRoutes(service: deps.runtime)
+        let install = InstallRoutes(service: deps.install)
         let registry = RegistryRoutes(registry: deps.registry, plugins: deps.plugins, operations: deps.operations, cache: ResponseCache())
         return [
             Route("GET", "/health", .open, system.health),
@@ -15,6 +16,10 @@ public enum RouteTable {
             Route("GET", "/operations/:id", .role(.read), system.operation),
 
             Route("GET", "/plugins", .role(.read), plugins.list),
+            Route("GET", "/plugins/installed", .role(.read), install.installed),
+            Route("POST", "/plugins/install", .role(.admin), body: .object(allowed: ["name", "version", "enable"]), install.install),
+            Route("POST", "/plugins/uninstall", .role(.admin), body: .object(allowed: ["name", "purgeConfig"]), install.uninstall),
+
             Route("GET", "/plugins/:id", .role(.read), plugins.get),
             Route("PUT", "/plugins/:id", .role(.admin), body: .object(allowed: ["enabled", "config"]), plugins.update),
             Route("POST", "/plugins/:id/test", .role(.admin), plugins.test),

@@ -83,18 +83,16 @@ public final class OperationRunner: Sendable {
     public let deadline: Duration
     private let owner: OperationOwner
     private let running = Mutex<Int>(0)
-    private let recoveries: [String: any OperationRecovery]
     private let scrub: @Sendable (String) -> String
     private let logger: Logger
 
     public init(
-        store: OperationStore, maxConcurrent: Int, deadline: Duration, recoveries: [String: any OperationRecovery] = [:],
+        store: OperationStore, maxConcurrent: Int, deadline: Duration,
         scrub: @escaping @Sendable (String) -> String = { $0 }, logger: Logger
     ) {
         self.store = store
         self.maxConcurrent = maxConcurrent
         self.deadline = deadline
-        self.recoveries = recoveries
         self.scrub = scrub
         self.logger = logger
         self.owner = OperationOwner(pid: getpid(), token: UUID().uuidString)
@@ -148,7 +146,7 @@ public final class OperationRunner: Sendable {
     /// At start: every operation whose process died is settled — its kind's recovery puts things back
     /// and says whether the commit point was reached; without one it is marked failed.
     @discardableResult
-    public func recoverInterrupted() throws -> [OperationRecord] {
+    public func recoverInterrupted(using recoveries: [String: any OperationRecovery] = [:]) throws -> [OperationRecord] {
         let me = owner
         let orphans = try store.orphans { other in
             if other.pid == me.pid { return other.token == me.token }

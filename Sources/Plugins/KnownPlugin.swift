@@ -58,7 +58,7 @@ public struct KnownPlugin: Sendable {
     }
 
     /// Parameters declared in a package.json: `agentConfig.pluginParameters`, else `elizaos.configKeys`.
-    static func parameters(fromPackage package: JSONValue) -> [PluginParameter] {
+    public static func parameters(fromPackage package: JSONValue) -> [PluginParameter] {
         if let declared = package["agentConfig"]?["pluginParameters"]?.objectValue {
             return declared.map { PluginParameter(key: $0.key, declaration: $0.value) }
         }

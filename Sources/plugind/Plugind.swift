@@ -3,6 +3,7 @@ import ArgumentParser
 import FastCGI
 import Foundation
 import HTTPKit
+import Install
 import Logging
 import Operations
 import Settings
@@ -30,7 +31,10 @@ struct Serve: ParsableCommand {
         LoggingSystem.bootstrap { label in LineLogHandler(label: label, logLevel: level) }
         let logger = Logger(label: "plugind")
         let wiring = try Wiring(settings: settings, logger: logger)
-        try wiring.operations.recoverInterrupted()
+        let recovered = try wiring.operations.recoverInterrupted(using: ["install": InstallRecovery(service: wiring.install), "uninstall": InstallRecovery(service: wiring.install)])
+        let stillRunning = Set(try wiring.operations.store.list(state: .running).map(\.id))
+        wiring.install.clearLeftovers(running: stillRunning)
+        if !recovered.isEmpty { logger.warning("settled \(recovered.count) operation(s) interrupted by a stop") }
         wiring.scheduler?.start()
         wiring.registry.warmUp()
 

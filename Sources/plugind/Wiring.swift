@@ -4,6 +4,7 @@ import HTTPKit
 import Logging
 import Operations
 import Plugins
+import Install
 import Registry
 import Runtime
 import Adapters
@@ -18,6 +19,7 @@ struct Wiring {
     let gatekeeper: Gatekeeper
     let scheduler: RestartScheduler?
     let registry: RegistryService
+    let install: InstallService
 
     init(settings: PlugindSettings, logger: Logger) throws {
         self.settings = settings
@@ -68,10 +70,23 @@ struct Wiring {
                 connectTimeout: .milliseconds(settings.timeout("connectMs")), totalTimeout: .milliseconds(settings.timeout("fetchMs")),
                 idleTimeout: .milliseconds(settings.timeout("fetchMs")), caFile: settings.string("caFile"))),
             database: database, logger: logger)
+        let environment = ProcessInfo.processInfo.environment
+        install = InstallService(
+            layout: InstallLayout(stateDir: settings.stateDir),
+            registry: NpmRegistryClient(
+                base: settings.string("npmRegistry")!, token: settings.string("npmRegistryToken"), connectTimeoutMs: settings.timeout("connectMs"),
+                fetchTimeoutMs: settings.timeout("fetchMs"), tarballTimeoutMs: settings.timeout("tarballMs"),
+                tarballIdleMs: settings.timeout("tarballIdleMs"), caFile: settings.string("caFile")),
+            npm: NpmRunner(path: environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin", timeoutMs: settings.timeout("npmMs")),
+            configFile: agentConfig, operations: operations, reasons: reasons, history: InstallHistoryStore(db: database),
+            listing: RegistryListingAdapter(registry: registry), core: CorePolicy(core: settings.strings("corePlugins"), optional: settings.strings("optionalCorePlugins")),
+            catalogue: catalogue, allowUnlisted: settings.bool("allowUnlistedPackages"), requireSignatures: settings.bool("requireSignatures"),
+            scrubber: scrubber, logger: logger)
         let deps = Dependencies(
             version: PlugindVersion.current, settings: settings, database: database,
             agentConfig: agentConfig, operations: operations, plugins: plugins,
-            runtime: RuntimeService(runtime: runtimeView, scheduler: scheduler, reasons: reasons), registry: registry)
+            runtime: RuntimeService(runtime: runtimeView, scheduler: scheduler, reasons: reasons), registry: registry,
+            install: install)
         gatekeeper = Gatekeeper(
             router: Router(RouteTable.routes(deps)), tokens: TokenVerification(store: TokenStore(path: settings.tokensPath)),
             publicOrigins: settings.publicOrigins, translate: ErrorTranslation.translate, logger: logger)
@@ -93,6 +108,14 @@ extension Wiring {
         }
         return nil
     }
+}
+
+/// The plugin registry, as installing asks about it.
+struct RegistryListingAdapter: RegistryListing {
+    let registry: RegistryService
+    func isListed(_ npmName: String) -> Bool? { registry.isListed(npmName) }
+    var unavailableReason: String { registry.lastError ?? "no snapshot has been fetched yet" }
+    func latestVersion(_ npmName: String) -> String? { (try? registry.entry(named: npmName))??.version }
 }
 
 /// The token file, as the gates ask about it.

@@ -6,12 +6,12 @@ import Testing
 @testable import Operations
 @testable import Stores
 
-func makeRunner(maxConcurrent: Int = 4, deadline: Duration = .seconds(30), recoveries: [String: any OperationRecovery] = [:]) throws -> (OperationRunner, StateDB) {
+func makeRunner(maxConcurrent: Int = 4, deadline: Duration = .seconds(30)) throws -> (OperationRunner, StateDB) {
     let dir = NSTemporaryDirectory() + "plugind-ops-" + UUID().uuidString
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     let db = try StateDB(path: dir + "/state.db")
     let runner = OperationRunner(
-        store: OperationStore(db: db), maxConcurrent: maxConcurrent, deadline: deadline, recoveries: recoveries,
+        store: OperationStore(db: db), maxConcurrent: maxConcurrent, deadline: deadline,
         scrub: { $0.replacingOccurrences(of: "hunter2", with: "****") }, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
     return (runner, db)
 }
@@ -128,7 +128,7 @@ func startBlocking(_ runner: OperationRunner, target: String, gate: Gate) -> Thr
             }
         }
         let recovery = CommittedIfCheckpointSaysSo()
-        let (runner, db) = try makeRunner(recoveries: ["test": recovery])
+        let (runner, db) = try makeRunner()
         let store = OperationStore(db: db)
         let dead = OperationOwner(pid: 999_999, token: "gone")
         for (id, committed) in [("11111111-1111-1111-1111-111111111111", true), ("22222222-2222-2222-2222-222222222222", false)] {
@@ -140,7 +140,7 @@ func startBlocking(_ runner: OperationRunner, target: String, gate: Gate) -> Thr
         let live = "44444444-4444-4444-4444-444444444444"
         #expect(try store.begin(OperationRecord(id: live, kind: "test", target: "t4", requestId: nil), owner: OperationOwner(pid: 1, token: "init")) == .started)
 
-        let recovered = try runner.recoverInterrupted()
+        let recovered = try runner.recoverInterrupted(using: ["test": recovery])
         #expect(Set(recovered.map(\.id)) == ["11111111-1111-1111-1111-111111111111", "22222222-2222-2222-2222-222222222222", otherKind])
         #expect(try store.get("11111111-1111-1111-1111-111111111111")?.state == .succeeded)
         #expect(try store.get("22222222-2222-2222-2222-222222222222")?.state == .failed)

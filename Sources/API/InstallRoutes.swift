@@ -1,0 +1,27 @@
+import HTTPKit
+import Install
+import JSON
+
+/// POST /api/plugins/install, POST /api/plugins/uninstall, GET /api/plugins/installed.
+struct InstallRoutes: Sendable {
+    let service: InstallService
+
+    func install(_ context: RequestContext) throws -> HTTPResponse {
+        let name = try context.body.requiredString("name", "the npm package name")
+        let version = try context.body.optionalString("version")
+        let enable = try context.body.optionalBool("enable") ?? true
+        return .json(try service.install(
+            name: name, version: version, enable: enable, operationId: context.request.header("x-operation-id"), requestId: context.requestId))
+    }
+
+    func uninstall(_ context: RequestContext) throws -> HTTPResponse {
+        let name = try context.body.requiredString("name", "the npm package name")
+        let purge = try context.body.optionalBool("purgeConfig") ?? false
+        return .json(try service.uninstall(
+            name: name, purgeConfig: purge, operationId: context.request.header("x-operation-id"), requestId: context.requestId))
+    }
+
+    func installed(_ context: RequestContext) throws -> HTTPResponse {
+        .json(try service.installed())
+    }
+}

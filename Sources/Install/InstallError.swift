@@ -1,0 +1,29 @@
+/// Why an install or uninstall was refused or failed; the API maps each case to one status.
+public enum InstallError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The name or version is not acceptable (400).
+    case badRequest(String)
+    /// The package or plugin is unknown (404).
+    case notFound(String)
+    /// The plugin registry does not list the package (422).
+    case unlisted(String)
+    /// No plugin registry snapshot exists to check the listing against (503).
+    case noRegistrySnapshot(String)
+    /// Well-formed but unacceptable: no satisfying version, integrity, signatures, tarball content, staged name (422).
+    case refused(String)
+    /// A state conflict: bundled without a record, ejected, directory clash (409).
+    case conflict(String)
+    /// The npm registry or npm itself failed (502).
+    case upstream(String)
+    /// The npm registry or a child process ran out of time (504).
+    case timedOut(String)
+    /// The state directory is full (507).
+    case noSpace(String)
+
+    public var description: String {
+        switch self {
+        case .badRequest(let m), .notFound(let m), .unlisted(let m), .noRegistrySnapshot(let m), .refused(let m),
+            .conflict(let m), .upstream(let m), .timedOut(let m), .noSpace(let m):
+            m
+        }
+    }
+}

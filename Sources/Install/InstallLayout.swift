@@ -1,0 +1,40 @@
+import Foundation
+import Plugins
+
+/// Where installs live, and the scratch places beside them (same file system, so moves are renames).
+public struct InstallLayout: Sendable {
+    public let stateDir: String
+    public var pluginsRoot: String { stateDir + "/plugins" }
+    public var installRoot: String { pluginsRoot + "/installed" }
+    /// One directory per running operation; left over only by a crash, and cleared at start.
+    public var stagingRoot: String { pluginsRoot + "/.staging" }
+    /// Previous versions kept aside until an install is committed.
+    public var asideRoot: String { pluginsRoot + "/.aside" }
+    public var downloadRoot: String { stateDir + "/tmp" }
+    public var npmCache: String { stateDir + "/cache/npm" }
+
+    public init(stateDir: String) {
+        self.stateDir = stateDir
+    }
+
+    /// `<installRoot>/<npm name with unsafe characters as _>`, refused if it would leave the root.
+    public func installPath(for npmName: String) throws(InstallError) -> String {
+        let directory = PluginIdentity.directoryName(npmName)
+        guard !directory.isEmpty, directory != ".", directory != "..", !directory.hasPrefix(".") else {
+            throw .badRequest("\(npmName) cannot be installed under a safe directory name.")
+        }
+        return installRoot + "/" + directory
+    }
+
+    /// Whether `path` lies inside the install root (uninstall never touches anything else).
+    public func isInsideInstallRoot(_ path: String) -> Bool {
+        let standard = (path as NSString).standardizingPath
+        return standard.hasPrefix(installRoot + "/") && !standard.dropFirst(installRoot.count + 1).contains("/")
+    }
+
+    func prepare() throws {
+        for directory in [installRoot, stagingRoot, asideRoot, downloadRoot, npmCache] {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        }
+    }
+}

@@ -1,0 +1,191 @@
+import Foundation
+import JSON
+import Operations
+import Plugins
+import Stores
+
+extension InstallService {
+    // MARK: POST /api/plugins/uninstall
+
+    /// Removes an installed package: renamed away first, then the record and the enablement go, then the files.
+    public func uninstall(name: String, purgeConfig: Bool, operationId: String?, requestId: String?) throws -> JSONValue {
+        try PackageNames.check(name, legacyAllowed: true)
+        let document = try configFile.read()
+        let record = AgentConfigEdits.installRecord(name, in: document)
+        let installPath = try record?["installPath"]?.stringValue ?? layout.installPath(for: name)
+        let onDisk = FileManager.default.fileExists(atPath: installPath)
+        if ejectedCopyExists(name) {
+            throw InstallError.conflict("\(name) has an ejected copy; reinject it first, then uninstall.")
+        }
+        if record == nil && !onDisk {
+            if (try? catalogue.current())?.plugins.contains(where: { $0.key == name }) == true || core.isCore(name) || core.isOptionalCore(name) {
+                throw InstallError.conflict("\(name) is bundled with the agent, not installed; disable it instead.")
+            }
+            throw InstallError.notFound("\(name) is not installed.")
+        }
+        guard layout.isInsideInstallRoot(installPath) else {
+            throw InstallError.conflict("The install record of \(name) points outside the install root (\(installPath)); plugind will not delete it.")
+        }
+        try layout.prepare()
+        var response: JSONValue = .null
+        try operations.run(kind: "uninstall", target: name, operationId: operationId, requestId: requestId) { ctx in
+            ctx.phase("removing", progress: 0.2)
+            let aside = layout.asideRoot + "/\(ctx.id)"
+            ctx.checkpoint(["step": "moving", "installPath": .string(installPath), "aside": .string(aside)])
+            if onDisk { try move(installPath, to: aside) }
+            ctx.checkpoint(["step": "moved", "installPath": .string(installPath), "aside": .string(aside)])
+            let wasEnabled: Bool
+            do {
+                wasEnabled = try configFile.update { document -> Bool in
+                    let optional = core.isOptionalCore(name)
+                    let enabled = AgentConfigEdits.isEnabled(name, optionalCore: optional, in: document)
+                    AgentConfigEdits.setInstallRecord(name, nil, in: &document)
+                    AgentConfigEdits.removeEnablement(name, in: &document)
+                    if purgeConfig { purgeKeys(of: name, packageDirectory: aside, in: &document) }
+                    return enabled
+                }
+            } catch {
+                if onDisk { try? move(aside, to: installPath) }
+                throw error
+            }
+            ctx.checkpoint(["step": "committed", "installPath": .string(installPath), "aside": .string(aside)])
+            try? FileManager.default.removeItem(atPath: aside)
+            if wasEnabled { try reasons.add("\(name) was uninstalled") }
+            ctx.log("uninstalled \(name)")
+            response = ["ok": true, "requiresRestart": .bool(wasEnabled)]
+            return response
+        }
+        return response
+    }
+
+    /// Removes the env keys only this package declares (other plugins' keys stay).
+    private func purgeKeys(of name: String, packageDirectory aside: String, in document: inout JSONObject) {
+        let manifestPath = PluginPaths.packageDirectory(installPath: aside, npmName: name) + "/package.json"
+        guard let data = FileManager.default.contents(atPath: manifestPath), let manifest = try? JSONParser.parse(Array(data), maxDepth: 64) else { return }
+        let own = Set(KnownPlugin.parameters(fromPackage: manifest).map(\.key))
+        let inventory = PluginInventory(catalogue: (try? catalogue.current()) ?? .empty, paths: PluginPaths(stateDir: layout.stateDir, bundledPluginsDir: nil), core: core)
+        var others: Set<String> = []
+        for plugin in inventory.plugins(config: document) where plugin.key != name {
+            for parameter in plugin.parameters { others.insert(parameter.key) }
+        }
+        guard var env = document["env"]?.objectValue else { return }
+        for key in own.subtracting(others) { env[key] = nil }
+        document["env"] = .object(env)
+    }
+
+    func ejectedCopyExists(_ name: String) -> Bool {
+        let root = layout.pluginsRoot + "/ejected"
+        for directory in (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? [] {
+            guard let data = FileManager.default.contents(atPath: root + "/" + directory + "/package.json"),
+                let manifest = try? JSONParser.parse(Array(data), maxDepth: 64)
+            else { continue }
+            if manifest["name"]?.stringValue == name { return true }
+        }
+        return false
+    }
+
+    // MARK: GET /api/plugins/installed
+
+    /// Records plus what is on disk: a record whose directory is gone shows `missing: true`.
+    public func installed() throws -> JSONValue {
+        let document = try configFile.read()
+        var rows: [String: JSONValue] = [:]
+        let integrity = (try? history.latestIntegrity()) ?? [:]
+        for record in document["plugins"]?["installs"]?.objectValue ?? JSONObject() {
+            let name = record.key
+            let installPath = record.value["installPath"]?.stringValue ?? ((try? layout.installPath(for: name)) ?? "")
+            let manifest = FileManager.default.contents(atPath: PluginPaths.packageDirectory(installPath: installPath, npmName: name) + "/package.json")
+                .flatMap { try? JSONParser.parse(Array($0), maxDepth: 64) }
+            let version = manifest?["version"]?.stringValue ?? record.value["version"]?.stringValue
+            rows[name] = row(name: name, version: version, installedAt: record.value["installedAt"]?.stringValue, installPath: installPath,
+                             integrity: integrity[name], source: record.value["source"]?.stringValue ?? "npm", missing: manifest == nil)
+        }
+        // Install directories without a record still count.
+        for directory in (try? FileManager.default.contentsOfDirectory(atPath: layout.installRoot)) ?? [] where !directory.hasPrefix(".") {
+            let installPath = layout.installRoot + "/" + directory
+            guard let data = FileManager.default.contents(atPath: installPath + "/package.json"),
+                let manifest = try? JSONParser.parse(Array(data), maxDepth: 64), let deps = manifest["dependencies"]?.objectValue
+            else { continue }
+            for name in deps.keys where rows[name] == nil && PluginIdentity.directoryName(name) == directory {
+                let package = FileManager.default.contents(atPath: PluginPaths.packageDirectory(installPath: installPath, npmName: name) + "/package.json")
+                    .flatMap { try? JSONParser.parse(Array($0), maxDepth: 64) }
+                rows[name] = row(name: name, version: package?["version"]?.stringValue, installedAt: nil, installPath: installPath,
+                                 integrity: integrity[name], source: "npm", missing: package == nil)
+            }
+        }
+        return ["plugins": .array(rows.keys.sorted().compactMap { rows[$0] })]
+    }
+
+    private func row(name: String, version: String?, installedAt: String?, installPath: String, integrity: String?, source: String, missing: Bool) -> JSONValue {
+        let latest = listing.latestVersion(name)
+        var updateAvailable: JSONValue = .null
+        if let latest, let version, let a = try? VersionChoice.parse(latest), a.isExact, let newer = VersionChoice.isNewer(latest, than: version) {
+            updateAvailable = .bool(newer)
+        }
+        var object: JSONValue = [
+            "name": .string(name), "version": .string(version), "installedAt": .string(installedAt), "installPath": .string(installPath),
+            "integrity": .string(integrity), "source": .string(source), "latestVersion": .string(latest), "updateAvailable": updateAvailable,
+        ]
+        if missing, case .object(var o) = object {
+            o["missing"] = true
+            object = .object(o)
+        }
+        return object
+    }
+
+    // MARK: After a crash
+
+    /// Settles an install or uninstall whose process died: committed if the agent config says so,
+    /// otherwise the previous tree goes back. Answers whether the commit point was reached.
+    public func recover(_ record: OperationRecord) -> Bool {
+        let checkpoint = record.checkpoint
+        let step = checkpoint?["step"]?.stringValue
+        let installPath = checkpoint?["installPath"]?.stringValue
+        let aside = checkpoint?["aside"]?.stringValue
+        let staging = checkpoint?["staging"]?.stringValue ?? layout.stagingRoot + "/\(record.id)"
+        defer {
+            try? FileManager.default.removeItem(atPath: staging)
+            unlink(layout.downloadRoot + "/\(record.id).tgz")
+        }
+        guard let step, let installPath, layout.isInsideInstallRoot(installPath) else { return false }
+        let document = (try? configFile.read()) ?? JSONObject()
+        let recorded = AgentConfigEdits.installRecord(record.target, in: document)
+        let committed: Bool
+        if record.kind == "uninstall" {
+            committed = step == "committed" || (step == "moved" && recorded == nil)
+        } else {
+            committed = step == "committed" || (step == "swapped" && recorded?["version"]?.stringValue == checkpoint?["version"]?.stringValue && recorded != nil)
+        }
+        if committed {
+            if let aside { try? FileManager.default.removeItem(atPath: aside) }
+            return true
+        }
+        // Not committed: whatever is in the install path is the new tree; the old one goes back.
+        if let aside, FileManager.default.fileExists(atPath: aside) {
+            if record.kind == "install" { try? FileManager.default.removeItem(atPath: installPath) }
+            if !FileManager.default.fileExists(atPath: installPath) { try? move(aside, to: installPath) }
+        } else if record.kind == "install", checkpoint?["hadPrevious"] == .bool(false), step == "swapped" {
+            try? FileManager.default.removeItem(atPath: installPath)
+        }
+        return false
+    }
+
+    /// At start, after recovery: staging folders, set-aside trees and downloads no running operation owns.
+    public func clearLeftovers(running: Set<String>) {
+        for root in [layout.stagingRoot, layout.asideRoot] {
+            for entry in (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? [] where !running.contains(entry) {
+                try? FileManager.default.removeItem(atPath: root + "/" + entry)
+            }
+        }
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: layout.downloadRoot)) ?? [] where entry.hasSuffix(".tgz") {
+            if !running.contains(String(entry.dropLast(4))) { unlink(layout.downloadRoot + "/" + entry) }
+        }
+    }
+}
+
+/// The recovery hook the operations runner calls for install and uninstall operations.
+public struct InstallRecovery: OperationRecovery {
+    let service: InstallService
+    public init(service: InstallService) { self.service = service }
+    public func recover(_ record: OperationRecord) -> Bool { service.recover(record) }
+}

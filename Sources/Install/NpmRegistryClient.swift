@@ -1,0 +1,122 @@
+import Adapters
+import Foundation
+import JSON
+
+/// The npm registry, spoken to the way npm does: packuments at `<base>/<name with / as %2f>`
+/// (the base may carry a path prefix), signing keys at `<base>/-/npm/v1/keys`, tarballs by URL.
+public struct NpmRegistryClient: Sendable {
+    public let base: String
+    let token: String?
+    let metadata: HTTPClient
+    let tarballs: HTTPClient
+
+    public init(base: String, token: String?, connectTimeoutMs: Int, fetchTimeoutMs: Int, tarballTimeoutMs: Int, tarballIdleMs: Int, caFile: String?) {
+        self.base = base.hasSuffix("/") ? base : base + "/"
+        self.token = token
+        metadata = HTTPClient(configuration: .init(
+            connectTimeout: .milliseconds(connectTimeoutMs), totalTimeout: .milliseconds(fetchTimeoutMs),
+            idleTimeout: .milliseconds(fetchTimeoutMs), maxResponseBytes: 64 << 20, caFile: caFile, userAgent: "plugind (npm-compatible)"))
+        tarballs = HTTPClient(configuration: .init(
+            connectTimeout: .milliseconds(connectTimeoutMs), totalTimeout: .milliseconds(tarballTimeoutMs),
+            idleTimeout: .milliseconds(tarballIdleMs), maxResponseBytes: 200 << 20, caFile: caFile, userAgent: "plugind (npm-compatible)"))
+    }
+
+    /// `@scope/name` → `@scope%2fname`, as npm requests it.
+    static func escapedName(_ name: String) -> String {
+        name.replacingOccurrences(of: "/", with: "%2f")
+    }
+
+    private func headers(for url: String) -> [(name: String, value: String)] {
+        var headers: [(name: String, value: String)] = [("Accept", "application/json")]
+        // The token goes only to the registry itself, never to a tarball host elsewhere.
+        if let token, url.hasPrefix(base) { headers.append(("Authorization", "Bearer \(token)")) }
+        return headers
+    }
+
+    public func packument(_ name: String, timeoutMs: Int) throws(InstallError) -> Packument {
+        let url = base + Self.escapedName(name)
+        let response = try send(metadata.limited(timeoutMs), url: url, what: "the packument of \(name)")
+        switch response.status {
+        case 200:
+            guard let document = try? JSONParser.parse(response.body, maxDepth: 128) else {
+                throw .upstream("The npm registry sent a packument for \(name) that is not JSON.")
+            }
+            return try Packument(json: document)
+        case 404: throw .notFound("The npm registry has no package named \(name).")
+        default: throw .upstream("The npm registry answered \(response.status) for \(name).")
+        }
+    }
+
+    /// The registry's signing keys; nil when it has no keys endpoint (404).
+    public func signingKeys(timeoutMs: Int) throws(InstallError) -> [SigningKey]? {
+        let response = try send(metadata.limited(timeoutMs), url: base + "-/npm/v1/keys", what: "the registry's signing keys")
+        if response.status == 404 { return nil }
+        guard response.status == 200, let document = try? JSONParser.parse(response.body, maxDepth: 16),
+            let keys = document["keys"]?.arrayValue
+        else { throw .upstream("The npm registry's keys endpoint answered \(response.status).") }
+        return keys.compactMap(SigningKey.init)
+    }
+
+    /// Streams the tarball to `path`, reporting progress (0…1 when the size is known).
+    public func download(_ url: String, to path: String, timeoutMs: Int, progress: @escaping (Double?) -> Void) throws(InstallError) {
+        guard url.hasPrefix("https://") || (url.hasPrefix("http://") && Self.isLoopbackURL(url)) else {
+            throw .refused("The tarball URL \(SecretScrubber().scrub(url)) is not https.")
+        }
+        let response: HTTPClientResponse
+        do {
+            response = try tarballs.limited(timeoutMs).download(HTTPClientRequest(url: url, headers: headers(for: url)), toFile: path) { p in
+                progress(p.expectedBytes.map { Double(p.receivedBytes) / Double(max(1, $0)) })
+            }
+        } catch {
+            throw Self.map(error, what: "the tarball")
+        }
+        guard response.status == 200 else { throw .upstream("Downloading the tarball answered \(response.status).") }
+    }
+
+    private func send(_ client: HTTPClient, url: String, what: String) throws(InstallError) -> HTTPClientResponse {
+        do {
+            return try client.send(HTTPClientRequest(url: url, headers: headers(for: url)))
+        } catch {
+            throw Self.map(error, what: what)
+        }
+    }
+
+    static func map(_ error: HTTPClientError, what: String) -> InstallError {
+        switch error {
+        case .timedOut: .timedOut("The npm registry did not deliver \(what) in time.")
+        case .tooLarge(let limit): .refused("\(what.prefix(1).uppercased() + what.dropFirst()) is larger than \(limit) bytes.")
+        default: .upstream("The npm registry could not be reached for \(what): \(error.description)")
+        }
+    }
+
+    static func isLoopbackURL(_ url: String) -> Bool {
+        guard let host = URLComponents(string: url)?.host?.lowercased() else { return false }
+        return host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
+    }
+}
+
+extension HTTPClient {
+    /// The same client with its total time cut to what the operation has left.
+    func limited(_ timeoutMs: Int) -> HTTPClient {
+        var configuration = self.configuration
+        configuration.totalTimeout = min(configuration.totalTimeout, .milliseconds(max(1, timeoutMs)))
+        return HTTPClient(configuration: configuration)
+    }
+}
+
+/// One key of the registry's `/-/npm/v1/keys`.
+public struct SigningKey: Sendable {
+    public let keyid: String
+    /// base64 of the SPKI DER public key.
+    public let key: String
+    public let expires: String?
+    public let scheme: String?
+
+    init?(_ json: JSONValue) {
+        guard let keyid = json["keyid"]?.stringValue, let key = json["key"]?.stringValue else { return nil }
+        self.keyid = keyid
+        self.key = key
+        self.expires = json["expires"]?.stringValue
+        self.scheme = json["scheme"]?.stringValue
+    }
+}
