@@ -1,6 +1,7 @@
 import Operations
 import Plugins
 import Install
+import Eject
 import Registry
 import Runtime
 import Settings
@@ -18,11 +19,13 @@ public struct Dependencies: Sendable {
     public let runtime: RuntimeService
     public let registry: RegistryService
     public let install: InstallService
+    public let eject: EjectService
 
     public init(
         version: String, settings: PlugindSettings, database: StateDB, agentConfig: AgentConfigFile, operations: OperationRunner,
-        plugins: PluginService, runtime: RuntimeService, registry: RegistryService, install: InstallService
+        plugins: PluginService, runtime: RuntimeService, registry: RegistryService, install: InstallService, eject: EjectService
     ) {
+        self.eject = eject
         self.install = install
         self.registry = registry
         self.plugins = plugins

@@ -3,6 +3,7 @@ import JSON
 import Operations
 import Plugins
 import Install
+import Eject
 import Registry
 import Stores
 
@@ -45,6 +46,16 @@ public enum ErrorTranslation {
             case .noRegistrySnapshot: return APIError(503, error.description)
             case .timedOut: return APIError(504, error.description)
             case .noSpace: return APIError(507, error.description)
+            }
+        case let error as EjectError:
+            switch error {
+            case .notFound: return APIError(404, error.description)
+            case .conflict(_, let conflicts):
+                return APIError(409, error.description, fields: conflicts.isEmpty ? JSONObject() : JSONObject([.init(key: "conflicts", value: .strings(conflicts))]))
+            case .refused(_, let tail):
+                return APIError(422, error.description, fields: tail.isEmpty ? JSONObject() : JSONObject([.init(key: "logTail", value: .strings(tail))]))
+            case .upstream: return APIError(502, error.description)
+            case .timedOut: return APIError(504, error.description)
             }
         case let error as RegistryError:
             switch error {

@@ -8,6 +8,7 @@ public enum RouteTable {
         let plugins = PluginRoutes(service: deps.plugins, cache: ResponseCache())
         let runtime = RuntimeRoutes(service: deps.runtime)
         let install = InstallRoutes(service: deps.install)
+        let eject = EjectRoutes(service: deps.eject, plugins: deps.plugins)
         let registry = RegistryRoutes(registry: deps.registry, plugins: deps.plugins, operations: deps.operations, cache: ResponseCache())
         return [
             Route("GET", "/health", .open, system.health),
@@ -19,6 +20,11 @@ public enum RouteTable {
             Route("GET", "/plugins/installed", .role(.read), install.installed),
             Route("POST", "/plugins/install", .role(.admin), body: .object(allowed: ["name", "version", "enable"]), install.install),
             Route("POST", "/plugins/uninstall", .role(.admin), body: .object(allowed: ["name", "purgeConfig"]), install.uninstall),
+
+            Route("GET", "/plugins/ejected", .role(.read), eject.ejected),
+            Route("POST", "/plugins/:id/eject", .role(.admin), eject.eject),
+            Route("POST", "/plugins/:id/sync", .role(.admin), body: .optionalObject(allowed: ["pull"]), eject.sync),
+            Route("POST", "/plugins/:id/reinject", .role(.admin), body: .optionalObject(allowed: ["force"]), eject.reinject),
 
             Route("GET", "/plugins/:id", .role(.read), plugins.get),
             Route("PUT", "/plugins/:id", .role(.admin), body: .object(allowed: ["enabled", "config"]), plugins.update),

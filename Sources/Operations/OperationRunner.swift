@@ -16,6 +16,8 @@ public final class OperationContext: @unchecked Sendable {
     private var phase = "starting"
     private var progress: Double?
     private(set) var logTail: [String] = []
+    /// The scrubbed log so far (the last lines), for error bodies.
+    public var logLines: [String] { logTail }
     private var checkpoint: JSONValue?
     static let tailLength = 50
 

@@ -223,6 +223,13 @@ public struct PluginService: Sendable {
         return ["ok": true, "requiresRestart": .bool(changed)]
     }
 
+    /// The npm name and id a path's `:id` resolves to (404/409 as for every plugin route).
+    public func resolve(_ idText: String) throws -> (npmName: String, id: String) {
+        let board = try currentBoard()
+        let plugin = try board.resolve(idText)
+        return (plugin.key, board.id(plugin))
+    }
+
     // MARK: What other listings need to know
 
     /// Per npm name: the install record's version, whether the runtime loaded it, whether the

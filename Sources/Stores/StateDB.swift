@@ -89,6 +89,29 @@ public final class StateDB: Sendable {
                 t.column("retiredAt", .text).notNull()
             }
         }
+        migrator.registerMigration("agent registry: registration and lease") { db in
+            // One row (id 1): this agent's registration with the agent registry (the secret is stored like the
+            // database's other secrets, in this 0600 file) and how the last exchange went. Times are Unix seconds.
+            try db.create(table: "agentRegistration") { t in
+                t.primaryKey("id", .integer)
+                t.column("registryUrl", .text)
+                t.column("agentId", .text)
+                t.column("secret", .text)
+                t.column("registeredAt", .double)
+                t.column("uri", .text)
+                t.column("lastSyncAt", .double)
+                t.column("lastError", .text)
+                t.column("lastErrorAt", .double)
+                t.column("nextSyncAt", .double)
+            }
+            // One row (id 1): the plugind process that sends heartbeats, until the lease expires.
+            try db.create(table: "agentHeartbeatLease") { t in
+                t.primaryKey("id", .integer)
+                t.column("ownerPid", .integer).notNull()
+                t.column("ownerToken", .text).notNull()
+                t.column("expiresAt", .double).notNull()
+            }
+        }
         return migrator
     }
 }

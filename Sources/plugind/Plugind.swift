@@ -4,6 +4,7 @@ import FastCGI
 import Foundation
 import HTTPKit
 import Install
+import Eject
 import Logging
 import Operations
 import Settings
@@ -31,7 +32,8 @@ struct Serve: ParsableCommand {
         LoggingSystem.bootstrap { label in LineLogHandler(label: label, logLevel: level) }
         let logger = Logger(label: "plugind")
         let wiring = try Wiring(settings: settings, logger: logger)
-        let recovered = try wiring.operations.recoverInterrupted(using: ["install": InstallRecovery(service: wiring.install), "uninstall": InstallRecovery(service: wiring.install)])
+        let recovered = try wiring.operations.recoverInterrupted(using: ["install": InstallRecovery(service: wiring.install), "uninstall": InstallRecovery(service: wiring.install),
+            "sync": EjectRecovery(service: wiring.eject)])
         let stillRunning = Set(try wiring.operations.store.list(state: .running).map(\.id))
         wiring.install.clearLeftovers(running: stillRunning)
         if !recovered.isEmpty { logger.warning("settled \(recovered.count) operation(s) interrupted by a stop") }

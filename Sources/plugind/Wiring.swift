@@ -5,6 +5,7 @@ import Logging
 import Operations
 import Plugins
 import Install
+import Eject
 import Registry
 import Runtime
 import Adapters
@@ -20,6 +21,7 @@ struct Wiring {
     let scheduler: RestartScheduler?
     let registry: RegistryService
     let install: InstallService
+    let eject: EjectService
 
     init(settings: PlugindSettings, logger: Logger) throws {
         self.settings = settings
@@ -82,11 +84,26 @@ struct Wiring {
             listing: RegistryListingAdapter(registry: registry), core: CorePolicy(core: settings.strings("corePlugins"), optional: settings.strings("optionalCorePlugins")),
             catalogue: catalogue, allowUnlisted: settings.bool("allowUnlistedPackages"), requireSignatures: settings.bool("requireSignatures"),
             scrubber: scrubber, logger: logger)
+        let npmClient = NpmRegistryClient(
+            base: settings.string("npmRegistry")!, token: settings.string("npmRegistryToken"), connectTimeoutMs: settings.timeout("connectMs"),
+            fetchTimeoutMs: settings.timeout("fetchMs"), tarballTimeoutMs: settings.timeout("tarballMs"),
+            tarballIdleMs: settings.timeout("tarballIdleMs"), caFile: settings.string("caFile"))
+        let registryForEject = registry
+        eject = EjectService(
+            stateDir: settings.stateDir, gitBaseUrl: settings.string("gitBaseUrl") ?? "https://github.com/", configFile: agentConfig,
+            operations: operations, reasons: reasons, npmRegistry: npmClient,
+            npm: NpmRunner(path: environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin", timeoutMs: settings.timeout("npmMs")),
+            gitTimeoutMs: settings.timeout("gitMs"), buildTimeoutMs: settings.timeout("buildMs"), scrubber: scrubber
+        ) { name in
+            guard let entry = try? registryForEject.entry(named: name) else { return nil }
+            let branch = entry.channels.first { $0.name == entry.versionChannel }?.gitBranch ?? entry.channels.compactMap(\.gitBranch).first
+            return PluginSource(gitRepo: entry.gitRepo, branch: branch, directory: entry.directory)
+        }
         let deps = Dependencies(
             version: PlugindVersion.current, settings: settings, database: database,
             agentConfig: agentConfig, operations: operations, plugins: plugins,
             runtime: RuntimeService(runtime: runtimeView, scheduler: scheduler, reasons: reasons), registry: registry,
-            install: install)
+            install: install, eject: eject)
         gatekeeper = Gatekeeper(
             router: Router(RouteTable.routes(deps)), tokens: TokenVerification(store: TokenStore(path: settings.tokensPath)),
             publicOrigins: settings.publicOrigins, translate: ErrorTranslation.translate, logger: logger)

@@ -1,0 +1,170 @@
+import Foundation
+import JSON
+import Operations
+import Plugins
+import Stores
+
+extension EjectService {
+    // MARK: POST /api/plugins/:id/sync
+
+    /// Optionally merges upstream (keeping uncommitted edits and local commits), then always reinstalls
+    /// and rebuilds. A conflict puts the working tree, index and commits back exactly as they were.
+    public func sync(npmName: String, pull: Bool, operationId: String?, requestId: String?) throws -> JSONValue {
+        let repo = ejectedPath(npmName)
+        guard FileManager.default.fileExists(atPath: repo + "/.git") else { throw EjectError.notFound("\(npmName) is not ejected.") }
+        var result: JSONValue = .null
+        try operations.run(kind: "sync", target: npmName, operationId: operationId, requestId: requestId) { ctx in
+            let upstream = readUpstream(repo)
+            let branch = try upstream["branch"]?.stringValue ?? git.must(["rev-parse", "--abbrev-ref", "HEAD"], in: repo, timeoutMs: 10_000, what: "branch")
+            let before = try git.must(["rev-parse", "HEAD"], in: repo, timeoutMs: 10_000, what: "HEAD")
+            var upstreamCommits = 0
+            if pull {
+                ctx.phase("fetching", progress: 0.1)
+                try git.must(["fetch", "origin", branch], in: repo, timeoutMs: ctx.stepTimeoutMs(gitTimeoutMs), what: "fetch")
+                upstreamCommits = Int(try git.must(["rev-list", "--count", "HEAD..origin/\(branch)"], in: repo, timeoutMs: 10_000, what: "count")) ?? 0
+                if upstreamCommits > 0 {
+                    ctx.phase("merging", progress: 0.3)
+                    ctx.checkpoint(["step": "merging", "head": .string(before)])
+                    try merge(repo: repo, branch: branch, before: before, ctx: ctx)
+                }
+            }
+            let after = try git.must(["rev-parse", "HEAD"], in: repo, timeoutMs: 10_000, what: "HEAD")
+            ctx.checkpoint(["step": "merged", "head": .string(after)])
+            ctx.phase("building", progress: 0.6)
+            do {
+                try installAndBuild(repo, ctx: ctx)
+            } catch let error as EjectError {
+                if case .refused(let message, let tail) = error, upstreamCommits > 0 {
+                    throw EjectError.refused(message + " The merge of \(upstreamCommits) upstream commit(s) was kept; fix the build and sync again.", logTail: tail)
+                }
+                throw error
+            }
+            let localChanges = !(try git.must(["status", "--porcelain"], in: repo, timeoutMs: 10_000, what: "status")).isEmpty
+            let localCommits = Int(try git.run(["rev-list", "--count", "origin/\(branch)..HEAD"], in: repo, timeoutMs: 10_000, what: "count").text
+                .trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+            var updated = upstream
+            updated["commitHash"] = .string(after)
+            updated["lastSyncAt"] = .string(ISOTime.string())
+            updated["localCommits"] = .number(localCommits)
+            try writeUpstream(repo, .object(updated))
+            let changed = after != before || localChanges
+            if changed { try reasons.add("\(npmName) was synced") }
+            result = [
+                "ok": true, "requiresRestart": .bool(changed), "upstreamCommits": .number(upstreamCommits), "localChanges": .bool(localChanges),
+                "commit": .string(after),
+            ]
+            return result
+        }
+        return result
+    }
+
+    /// Stash uncommitted edits, merge, and put them back; on any conflict, restore exactly the old state.
+    private func merge(repo: String, branch: String, before: String, ctx: OperationContext) throws {
+        let dirty = !(try git.must(["status", "--porcelain"], in: repo, timeoutMs: 10_000, what: "status")).isEmpty
+        if dirty {
+            try git.must(["stash", "push", "--include-untracked", "-m", "plugind-sync"], in: repo, timeoutMs: 30_000, what: "stash")
+        }
+        let merged = try git.run(["merge", "--no-edit", "origin/\(branch)"], in: repo, timeoutMs: ctx.stepTimeoutMs(gitTimeoutMs), what: "merge")
+        if merged.status != 0 {
+            let conflicts = (try? git.run(["diff", "--name-only", "--diff-filter=U"], in: repo, timeoutMs: 10_000, what: "conflicts"))?.text
+                .split(separator: "\n").map(String.init) ?? []
+            _ = try? git.run(["merge", "--abort"], in: repo, timeoutMs: 30_000, what: "merge --abort")
+            _ = try? git.run(["reset", "--hard", "-q", before], in: repo, timeoutMs: 30_000, what: "reset")
+            if dirty { _ = try? git.run(["stash", "pop", "--index"], in: repo, timeoutMs: 30_000, what: "stash pop") }
+            throw EjectError.conflict("Upstream changes conflict with the local copy; nothing was changed.", conflicts: conflicts)
+        }
+        if dirty {
+            let popped = try git.run(["stash", "pop", "--index"], in: repo, timeoutMs: 30_000, what: "stash pop")
+            if popped.status != 0 {
+                let conflicts = (try? git.run(["diff", "--name-only", "--diff-filter=U"], in: repo, timeoutMs: 10_000, what: "conflicts"))?.text
+                    .split(separator: "\n").map(String.init) ?? []
+                // Back to exactly before: the old commit, then the edits on top of it (they applied there once).
+                _ = try? git.run(["reset", "--hard", "-q", before], in: repo, timeoutMs: 30_000, what: "reset")
+                _ = try? git.run(["stash", "pop", "--index"], in: repo, timeoutMs: 30_000, what: "stash pop")
+                throw EjectError.conflict("Upstream changes conflict with uncommitted local edits; nothing was changed.", conflicts: conflicts)
+            }
+        }
+        ctx.log("merged upstream into \(branch)")
+    }
+
+    // MARK: POST /api/plugins/:id/reinject
+
+    /// Back to the published package: refused with local edits or commits unless forced; the copy is archived, never deleted.
+    public func reinject(npmName: String, force: Bool, operationId: String?, requestId: String?) throws -> JSONValue {
+        let repo = ejectedPath(npmName)
+        guard FileManager.default.fileExists(atPath: repo) else { throw EjectError.notFound("\(npmName) is not ejected.") }
+        var result: JSONValue = .null
+        try operations.run(kind: "reinject", target: npmName, operationId: operationId, requestId: requestId) { ctx in
+            let state = localState(repo)
+            if !force && (state.changes || state.commits > 0) {
+                throw EjectError.conflict(
+                    "The ejected copy has \(state.changes ? "uncommitted edits" : "")\(state.changes && state.commits > 0 ? " and " : "")\(state.commits > 0 ? "\(state.commits) local commit(s)" : ""); send {\"force\": true} to archive it anyway.",
+                    conflicts: [])
+            }
+            try FileManager.default.createDirectory(atPath: archiveRoot, withIntermediateDirectories: true)
+            let stamp = ISOTime.string().replacingOccurrences(of: ":", with: "-")
+            let archived = archiveRoot + "/" + PluginIdentity.directoryName(npmName) + "-" + stamp
+            guard rename(repo, archived) == 0 else { throw EjectError.upstream("Cannot move the ejected copy to \(archived).") }
+            try reasons.add("\(npmName) was reinjected")
+            ctx.log("archived the ejected copy to \(archived)")
+            result = ["ok": true, "requiresRestart": true, "archivedTo": .string(archived)]
+            return result
+        }
+        return result
+    }
+
+    func localState(_ repo: String) -> (changes: Bool, commits: Int) {
+        let branch = readUpstream(repo)["branch"]?.stringValue ?? "HEAD"
+        let status = (try? git.run(["status", "--porcelain"], in: repo, timeoutMs: 10_000, what: "status"))
+        let count = (try? git.run(["rev-list", "--count", "origin/\(branch)..HEAD"], in: repo, timeoutMs: 10_000, what: "count"))
+        return (!(status?.text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty ?? true),
+                Int(count?.text.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 0)
+    }
+
+    // MARK: GET /api/plugins/ejected
+
+    public func ejected() -> JSONValue {
+        var rows: [JSONValue] = []
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: ejectedRoot)) ?? []).filter { !$0.hasPrefix(".") }.sorted()
+        for directory in names {
+            let repo = ejectedRoot + "/" + directory
+            guard let data = FileManager.default.contents(atPath: repo + "/package.json"),
+                let manifest = try? JSONParser.parse(Array(data), maxDepth: 64), let name = manifest["name"]?.stringValue
+            else { continue }
+            let upstream = readUpstream(repo)
+            let state = localState(repo)
+            rows.append([
+                "name": .string(name), "localPath": .string(repo), "version": .string(manifest["version"]?.stringValue),
+                "upstream": [
+                    "gitUrl": upstream["gitUrl"] ?? .null, "branch": upstream["branch"] ?? .null, "commit": upstream["commitHash"] ?? .null,
+                    "ejectedAt": upstream["ejectedAt"] ?? .null, "lastSyncAt": upstream["lastSyncAt"] ?? .null,
+                ],
+                "localChanges": .bool(state.changes), "localCommits": .number(state.commits),
+            ])
+        }
+        return ["plugins": .array(rows)]
+    }
+
+    // MARK: After a crash
+
+    /// A sync interrupted mid-merge: abort the merge and restore the edits, as a conflict would.
+    public func recover(_ record: OperationRecord) -> Bool {
+        guard record.kind == "sync", record.checkpoint?["step"]?.stringValue == "merging", let head = record.checkpoint?["head"]?.stringValue else {
+            return record.checkpoint?["step"]?.stringValue == "merged"
+        }
+        let repo = ejectedPath(record.target)
+        _ = try? git.run(["merge", "--abort"], in: repo, timeoutMs: 30_000, what: "merge --abort")
+        _ = try? git.run(["reset", "--hard", "-q", head], in: repo, timeoutMs: 30_000, what: "reset")
+        if let list = try? git.run(["stash", "list"], in: repo, timeoutMs: 10_000, what: "stash list"), list.text.contains("plugind-sync") {
+            _ = try? git.run(["stash", "pop", "--index"], in: repo, timeoutMs: 30_000, what: "stash pop")
+        }
+        return false
+    }
+}
+
+/// The recovery hook for sync operations.
+public struct EjectRecovery: OperationRecovery {
+    let service: EjectService
+    public init(service: EjectService) { self.service = service }
+    public func recover(_ record: OperationRecord) -> Bool { service.recover(record) }
+}

@@ -1,0 +1,201 @@
+import Adapters
+import Foundation
+import Install
+import JSON
+import Operations
+import Plugins
+import Stores
+
+/// Where a plugin's source lives, as the plugin registry says.
+public struct PluginSource: Sendable {
+    public let gitRepo: String?
+    public let branch: String?
+    public let directory: String?
+    public init(gitRepo: String?, branch: String?, directory: String?) {
+        self.gitRepo = gitRepo
+        self.branch = branch
+        self.directory = directory
+    }
+}
+
+/// Ejecting plugins to a local git checkout, syncing them with upstream, and putting them back
+/// (contract section 3). Every step runs in an operation and never loses a local edit.
+public struct EjectService: Sendable {
+    let stateDir: String
+    let gitBaseUrl: String
+    let configFile: AgentConfigFile
+    let operations: OperationRunner
+    let reasons: RestartReasonStore
+    let npmRegistry: NpmRegistryClient
+    let npm: NpmRunner
+    let gitTimeoutMs: Int
+    let buildTimeoutMs: Int
+    let sources: @Sendable (String) -> PluginSource?
+    let git: Git
+    let scrubber: SecretScrubber
+
+    public init(
+        stateDir: String, gitBaseUrl: String, configFile: AgentConfigFile, operations: OperationRunner, reasons: RestartReasonStore,
+        npmRegistry: NpmRegistryClient, npm: NpmRunner, gitTimeoutMs: Int, buildTimeoutMs: Int, scrubber: SecretScrubber,
+        sources: @escaping @Sendable (String) -> PluginSource?
+    ) {
+        self.stateDir = stateDir
+        self.gitBaseUrl = gitBaseUrl.hasSuffix("/") ? gitBaseUrl : gitBaseUrl + "/"
+        self.configFile = configFile
+        self.operations = operations
+        self.reasons = reasons
+        self.npmRegistry = npmRegistry
+        self.npm = npm
+        self.gitTimeoutMs = gitTimeoutMs
+        self.buildTimeoutMs = buildTimeoutMs
+        self.sources = sources
+        self.scrubber = scrubber
+        self.git = Git(path: npm.path, home: stateDir, scrubber: scrubber)
+    }
+
+    var ejectedRoot: String { stateDir + "/plugins/ejected" }
+    var archiveRoot: String { stateDir + "/plugins/ejected-archive" }
+    var stagingRoot: String { stateDir + "/plugins/.staging" }
+
+    public func ejectedPath(_ npmName: String) -> String { ejectedRoot + "/" + PluginIdentity.directoryName(npmName) }
+
+    // MARK: POST /api/plugins/:id/eject
+
+    public func eject(npmName: String, operationId: String?, requestId: String?) throws -> JSONValue {
+        let target = ejectedPath(npmName)
+        if FileManager.default.fileExists(atPath: target) {
+            throw EjectError.conflict("\(npmName) is already ejected at \(target).", conflicts: [])
+        }
+        let document = try configFile.read()
+        let version = AgentConfigEdits.installRecord(npmName, in: document)?["version"]?.stringValue
+        let source = sources(npmName)
+        if let directory = source?.directory, !directory.isEmpty {
+            throw EjectError.refused(
+                "\(npmName) lives in the monorepo folder '\(directory)' of \(source?.gitRepo ?? "its repository"); ejecting monorepo plugins is not supported (a sparse checkout cannot be synced safely).",
+                logTail: [])
+        }
+        var result: JSONValue = .null
+        try operations.run(kind: "eject", target: npmName, operationId: operationId, requestId: requestId) { ctx in
+            ctx.phase("resolving", progress: 0.05)
+            var gitHead: String?
+            var packageRepository: String?
+            if let version, let packument = try? npmRegistry.packument(npmName, timeoutMs: ctx.stepTimeoutMs(30_000)) {
+                gitHead = packument.versions[version]?.gitHead
+                packageRepository = packument.versions[version]?.repository
+            }
+            guard let url = repositoryURL(source: source, packageRepository: packageRepository) else {
+                throw EjectError.refused("\(npmName) names no source repository, in the plugin registry or its package.json.", logTail: [])
+            }
+            let staging = stagingRoot + "/\(ctx.id)"
+            try FileManager.default.createDirectory(atPath: stagingRoot, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: staging) }
+
+            ctx.phase("cloning", progress: 0.15)
+            ctx.log("cloning \(scrubber.scrub(url))")
+            try git.must(["clone", "--no-checkout", "--", url, staging], in: nil, timeoutMs: ctx.stepTimeoutMs(gitTimeoutMs), what: "clone")
+            let branch = try source?.branch ?? defaultBranch(in: staging, ctx: ctx)
+            let (commit, how) = try chooseCommit(in: staging, branch: branch, gitHead: gitHead, version: version, npmName: npmName, ctx: ctx)
+            try git.must(["checkout", "-q", "-B", branch, commit], in: staging, timeoutMs: ctx.stepTimeoutMs(gitTimeoutMs), what: "checkout")
+            _ = try? git.run(["branch", "-q", "--set-upstream-to=origin/\(branch)", branch], in: staging, timeoutMs: 10_000, what: "track")
+            ctx.log("checked out \(commit.prefix(12)) (\(how))")
+            try writeExcludes(staging)
+
+            ctx.phase("building", progress: 0.5)
+            try installAndBuild(staging, ctx: ctx)
+
+            let now = ISOTime.string()
+            try writeUpstream(staging, [
+                "$schema": "milaidy-upstream-v1", "source": .string(source?.gitRepo.map { "github:" + $0 } ?? url), "gitUrl": .string(scrubber.scrub(url)),
+                "branch": .string(branch), "commitHash": .string(commit), "ejectedAt": .string(now), "npmPackage": .string(npmName),
+                "npmVersion": .string(version), "lastSyncAt": .null, "localCommits": 0,
+            ])
+            ctx.phase("activating", progress: 0.9)
+            try FileManager.default.createDirectory(atPath: ejectedRoot, withIntermediateDirectories: true)
+            guard rename(staging, target) == 0 else { throw EjectError.upstream("Cannot move the checkout into \(target).") }
+            try reasons.add("\(npmName) was ejected")
+            result = ["ok": true, "localPath": .string(target), "requiresRestart": true, "commit": .string(commit), "checkedOut": .string(how)]
+            return result
+        }
+        return result
+    }
+
+    func repositoryURL(source: PluginSource?, packageRepository: String?) -> String? {
+        if let repo = source?.gitRepo, !repo.isEmpty { return gitBaseUrl + repo }
+        guard var text = packageRepository, !text.isEmpty else { return nil }
+        if text.hasPrefix("git+") { text.removeFirst(4) }
+        if text.hasPrefix("github:") { return gitBaseUrl + text.dropFirst("github:".count) }
+        if !text.contains(":") && text.split(separator: "/").count == 2 { return gitBaseUrl + text }
+        guard text.hasPrefix("https://") || text.hasPrefix("file://") || text.hasPrefix("http://127.0.0.1") else { return nil }
+        return text
+    }
+
+    func defaultBranch(in repo: String, ctx: OperationContext) throws -> String {
+        let head = try git.run(["symbolic-ref", "--short", "refs/remotes/origin/HEAD"], in: repo, timeoutMs: 10_000, what: "remote head")
+        if head.status == 0, let name = head.text.split(separator: "\n").first, name.hasPrefix("origin/") { return String(name.dropFirst(7)) }
+        for candidate in ["main", "master", "next"] {
+            if try git.run(["rev-parse", "--verify", "-q", "origin/\(candidate)"], in: repo, timeoutMs: 10_000, what: "branch").status == 0 { return candidate }
+        }
+        throw EjectError.refused("The repository has no branch plugind can follow (main, master or next).", logTail: ctx.tail)
+    }
+
+    /// The installed version's commit: gitHead, else a tag, else the branch head (and say which).
+    func chooseCommit(in repo: String, branch: String, gitHead: String?, version: String?, npmName: String, ctx: OperationContext) throws -> (String, String) {
+        if let gitHead, try git.run(["cat-file", "-e", gitHead + "^{commit}"], in: repo, timeoutMs: 10_000, what: "gitHead").status == 0 {
+            return (gitHead, "gitHead of \(version ?? "the package")")
+        }
+        if let version {
+            for tag in ["v\(version)", version, "\(npmName)@\(version)"] {
+                let found = try git.run(["rev-parse", "--verify", "-q", "refs/tags/\(tag)^{commit}"], in: repo, timeoutMs: 10_000, what: "tag")
+                if found.status == 0 { return (found.text.trimmingCharacters(in: .whitespacesAndNewlines), "tag \(tag)") }
+            }
+        }
+        let head = try git.must(["rev-parse", "origin/\(branch)"], in: repo, timeoutMs: 10_000, what: "branch head")
+        return (head, "head of \(branch); no commit for \(version.map { "version " + $0 } ?? "the version") was found")
+    }
+
+    func writeExcludes(_ repo: String) throws {
+        let path = repo + "/.git/info/exclude"
+        var text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+        text += "\n# plugind: build outputs and its own metadata never count as local changes\nnode_modules/\ndist/\npackage-lock.json\n.upstream.json\n"
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+    }
+
+    func writeUpstream(_ repo: String, _ value: JSONValue) throws {
+        try (JSONWriter.pretty(value) + "\n").write(toFile: repo + "/.upstream.json", atomically: true, encoding: .utf8)
+    }
+
+    func readUpstream(_ repo: String) -> JSONObject {
+        guard let data = FileManager.default.contents(atPath: repo + "/.upstream.json"),
+            let value = (try? JSONParser.parse(Array(data), maxDepth: 16))?.objectValue
+        else { return JSONObject() }
+        return value
+    }
+
+    /// `npm install --ignore-scripts --no-package-lock`, then `npm run build` when there is a build script.
+    func installAndBuild(_ repo: String, ctx: OperationContext) throws {
+        try runNpm(["install", "--ignore-scripts", "--no-package-lock", "--no-audit", "--no-fund", "--registry", npmRegistry.base], in: repo,
+                   timeoutMs: ctx.stepTimeoutMs(npm.timeoutMs), ctx: ctx, what: "npm install")
+        let manifest = FileManager.default.contents(atPath: repo + "/package.json").flatMap { try? JSONParser.parse(Array($0), maxDepth: 64) }
+        if manifest?["scripts"]?["build"]?.stringValue != nil {
+            ctx.log("building")
+            try runNpm(["run", "build"], in: repo, timeoutMs: ctx.stepTimeoutMs(buildTimeoutMs), ctx: ctx, what: "the build")
+        }
+    }
+
+    private func runNpm(_ arguments: [String], in repo: String, timeoutMs: Int, ctx: OperationContext, what: String) throws {
+        let process = ChildProcess(
+            executable: npm.executable, arguments: arguments,
+            environment: ["PATH": npm.path, "HOME": stateDir, "npm_config_cache": stateDir + "/cache/npm", "npm_config_update_notifier": "false"],
+            workingDirectory: repo, timeout: .milliseconds(max(1, timeoutMs)), outputMode: .combined, scrubber: scrubber)
+        let result: ChildResult
+        do { result = try process.run() } catch { throw EjectError.upstream("npm could not be started: \(error)") }
+        for line in result.stdout.split(separator: "\n").suffix(30) { ctx.log(String(line)) }
+        if result.timedOut { throw EjectError.timedOut("\(what) did not finish within \(timeoutMs / 1000) s.") }
+        guard result.exitCode == 0 else { throw EjectError.refused("\(what) failed (exit \(result.exitCode.map(String.init) ?? "signal")).", logTail: ctx.tail) }
+    }
+}
+
+extension OperationContext {
+    /// The last lines of the operation's log, for error bodies.
+    var tail: [String] { Array(logLines.suffix(20)) }
+}
