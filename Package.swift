@@ -76,6 +76,7 @@ let package = Package(
             "Registry", "Stores", "Adapters", "JSON", "TestSupport", .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "TarballTests", dependencies: ["Tarball", "CZlib"]),
+        .testTarget(name: "SemVerTests", dependencies: ["SemVer", "TestSupport"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Plugins", "Stores", "JSON", "Adapters", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

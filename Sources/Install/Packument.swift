@@ -44,7 +44,7 @@ public struct Packument: Sendable {
                 version: member.key,
                 dist: Dist(tarball: tarball, integrity: dist["integrity"]?.stringValue, shasum: dist["shasum"]?.stringValue, signatures: signatures),
                 gitHead: member.value["gitHead"]?.stringValue,
-                deprecated: member.value["deprecated"].map { !$0.isNull && $0 != .bool(false) } ?? false,
+                deprecated: Self.isTruthy(member.value["deprecated"]),
                 repository: repository)
             order.append(member.key)
         }
@@ -60,5 +60,16 @@ public struct Packument: Sendable {
             if let t = member.value.stringValue { time[member.key] = t }
         }
         self.time = time
+    }
+
+    /// npm treats `deprecated` as set when it is truthy in JavaScript: `""` un-deprecates.
+    static func isTruthy(_ value: JSONValue?) -> Bool {
+        switch value {
+        case .string(let s)?: !s.isEmpty
+        case .bool(let b)?: b
+        case .number(let n)?: (Double(n) ?? 0) != 0
+        case .array?, .object?: true
+        default: false
+        }
     }
 }

@@ -11,6 +11,11 @@ public struct Comparator: Sendable, Hashable, CustomStringConvertible {
     public let op: Operator
     public let version: Version?
 
+    public init(op: Operator, version: Version?) {
+        self.op = op
+        self.version = version
+    }
+
     /// node-semver's `value`: `>=1.2.3`, `1.2.3` for equality, `""` for any.
     public var description: String {
         guard let version else { return "" }

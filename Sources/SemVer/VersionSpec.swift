@@ -75,6 +75,8 @@ public enum VersionPicker {
     ///   satisfying version, non-deprecated ones first.
     ///
     /// `versions` are the packument's `versions` keys in document order (ties in precedence keep that order).
+    /// `deprecated` holds the versions whose manifest has a non-empty `deprecated` string (npm tests it for
+    /// truthiness, so `"deprecated": ""` — an un-deprecation — does not count).
     public static func pick(
         _ spec: VersionSpec?,
         versions: [String],
