@@ -44,13 +44,18 @@ struct RegistryRoutes: Sendable {
     }
 
     func refresh(_ context: RequestContext) throws -> HTTPResponse {
-        let record = try operations.run(
-            kind: "registry-refresh", target: "plugin-registry", operationId: context.request.header("x-operation-id"),
-            requestId: context.requestId
-        ) { ctx in
-            ctx.phase("fetching", progress: nil)
-            return try registry.refresh()
+        do {
+            let record = try operations.run(
+                kind: "registry-refresh", target: "plugin-registry", operationId: context.request.header("x-operation-id"),
+                requestId: context.requestId
+            ) { ctx in
+                ctx.phase("fetching", progress: nil)
+                return try registry.refresh()
+            }
+            return .json(record.result ?? ["ok": true])
+        } catch OperationError.busy {
+            // A refresh is already fetching: join it (the service shares one fetch) instead of refusing.
+            return .json(try registry.refresh())
         }
-        return .json(record.result ?? ["ok": true])
     }
 }

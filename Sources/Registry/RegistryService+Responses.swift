@@ -192,7 +192,7 @@ extension RegistryService {
             .init(key: "git", value: entry.gitJSON()),
             .init(key: "directory", value: .string(entry.directory)),
         ]
-        if let app = entry.app { members.append(.init(key: "app", value: app)) }
+        members.append(.init(key: "app", value: entry.app ?? .null))
         members += [
             .init(key: "installed", value: .bool(status.installed)),
             .init(key: "installedVersion", value: .string(status.installedVersion)),
