@@ -79,12 +79,23 @@ extension EjectService {
                 let conflicts = (try? git.run(["diff", "--name-only", "--diff-filter=U"], in: repo, timeoutMs: 10_000, what: "conflicts"))?.text
                     .split(separator: "\n").map(String.init) ?? []
                 // Back to exactly before: the old commit, then the edits on top of it (they applied there once).
-                _ = try? git.run(["reset", "--hard", "-q", before], in: repo, timeoutMs: 30_000, what: "reset")
-                _ = try? git.run(["stash", "pop", "--index"], in: repo, timeoutMs: 30_000, what: "stash pop")
+                restoreStash(repo: repo, head: before)
                 throw EjectError.conflict("Upstream changes conflict with uncommitted local edits; nothing was changed.", conflicts: conflicts)
             }
         }
         ctx.log("merged upstream into \(branch)")
+    }
+
+    /// Resets to `head` and pops plugind's stash there. A failed pop may already have written the
+    /// stash's untracked files, which reset leaves in place and which would block the pop: remove exactly those first.
+    func restoreStash(repo: String, head: String) {
+        _ = try? git.run(["reset", "--hard", "-q", head], in: repo, timeoutMs: 30_000, what: "reset")
+        if let listed = try? git.run(["ls-tree", "-r", "-z", "--name-only", "stash@{0}^3"], in: repo, timeoutMs: 10_000, what: "stash files"),
+            listed.status == 0
+        {
+            for path in listed.text.split(separator: "\0") where !path.isEmpty && !path.contains("..") { unlink(repo + "/" + path) }
+        }
+        _ = try? git.run(["stash", "pop", "--index"], in: repo, timeoutMs: 30_000, what: "stash pop")
     }
 
     // MARK: POST /api/plugins/:id/reinject
@@ -154,9 +165,10 @@ extension EjectService {
         }
         let repo = ejectedPath(record.target)
         _ = try? git.run(["merge", "--abort"], in: repo, timeoutMs: 30_000, what: "merge --abort")
-        _ = try? git.run(["reset", "--hard", "-q", head], in: repo, timeoutMs: 30_000, what: "reset")
         if let list = try? git.run(["stash", "list"], in: repo, timeoutMs: 10_000, what: "stash list"), list.text.contains("plugind-sync") {
-            _ = try? git.run(["stash", "pop", "--index"], in: repo, timeoutMs: 30_000, what: "stash pop")
+            restoreStash(repo: repo, head: head)
+        } else {
+            _ = try? git.run(["reset", "--hard", "-q", head], in: repo, timeoutMs: 30_000, what: "reset")
         }
         return false
     }
