@@ -51,12 +51,16 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "Eject", dependencies: ["Adapters", "Install", "JSON", "Operations", "Plugins", "Stores"]),
+        .target(name: "AgentRegistry", dependencies: [
+            "JSON", "Locking", "Stores", "Adapters",
+            .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
+        ]),
         .target(name: "Runtime", dependencies: ["Adapters", "Plugins", "Stores", "JSON", "Locking", .product(name: "Logging", package: "swift-log")]),
         // Layer 4: the route table and its thin handlers.
-        .target(name: "API", dependencies: ["HTTPKit", "JSON", "Locking", "Stores", "Settings", "Operations", "Plugins", "Runtime", "Registry", "Install", "Eject", "Adapters"]),
+        .target(name: "API", dependencies: ["HTTPKit", "JSON", "Locking", "Stores", "Settings", "Operations", "Plugins", "Runtime", "Registry", "Install", "Eject", "AgentRegistry", "Adapters"]),
         // Layer 7: the executable wires everything.
         .executableTarget(name: "plugind", dependencies: [
-            "API", "FastCGI", "HTTPKit", "Stores", "Settings", "Operations", "Plugins", "Runtime", "Registry", "Install", "Eject", "Adapters",
+            "API", "FastCGI", "HTTPKit", "Stores", "Settings", "Operations", "Plugins", "Runtime", "Registry", "Install", "Eject", "AgentRegistry", "Adapters",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -77,6 +81,9 @@ let package = Package(
         ]),
         .testTarget(name: "TarballTests", dependencies: ["Tarball", "CZlib"]),
         .testTarget(name: "SemVerTests", dependencies: ["SemVer", "TestSupport"]),
+        .testTarget(name: "AgentRegistryTests", dependencies: [
+            "AgentRegistry", "Stores", "Adapters", "JSON", "TestSupport", .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Plugins", "Stores", "JSON", "Adapters", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -2,6 +2,7 @@ import Operations
 import Plugins
 import Install
 import Eject
+import AgentRegistry
 import Registry
 import Runtime
 import Settings
@@ -20,11 +21,14 @@ public struct Dependencies: Sendable {
     public let registry: RegistryService
     public let install: InstallService
     public let eject: EjectService
+    public let agentRegistry: AgentRegistryService
 
     public init(
         version: String, settings: PlugindSettings, database: StateDB, agentConfig: AgentConfigFile, operations: OperationRunner,
-        plugins: PluginService, runtime: RuntimeService, registry: RegistryService, install: InstallService, eject: EjectService
+        plugins: PluginService, runtime: RuntimeService, registry: RegistryService, install: InstallService, eject: EjectService,
+        agentRegistry: AgentRegistryService
     ) {
+        self.agentRegistry = agentRegistry
         self.eject = eject
         self.install = install
         self.registry = registry

@@ -4,6 +4,7 @@ import Operations
 import Plugins
 import Install
 import Eject
+import AgentRegistry
 import Registry
 import Stores
 
@@ -55,6 +56,13 @@ public enum ErrorTranslation {
             case .refused(_, let tail):
                 return APIError(422, error.description, fields: tail.isEmpty ? JSONObject() : JSONObject([.init(key: "logTail", value: .strings(tail))]))
             case .upstream: return APIError(502, error.description)
+            case .timedOut: return APIError(504, error.description)
+            }
+        case let error as AgentRegistryError:
+            switch error {
+            case .notRegistered, .noURI: return APIError(409, error.description)
+            case .badURI: return APIError(400, error.description)
+            case .unreachable, .refused, .protocolError: return APIError(502, error.description)
             case .timedOut: return APIError(504, error.description)
             }
         case let error as RegistryError:

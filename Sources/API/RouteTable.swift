@@ -9,6 +9,7 @@ public enum RouteTable {
         let runtime = RuntimeRoutes(service: deps.runtime)
         let install = InstallRoutes(service: deps.install)
         let eject = EjectRoutes(service: deps.eject, plugins: deps.plugins)
+        let agentRegistry = AgentRegistryRoutes(service: deps.agentRegistry)
         let registry = RegistryRoutes(registry: deps.registry, plugins: deps.plugins, operations: deps.operations, cache: ResponseCache())
         return [
             Route("GET", "/health", .open, system.health),
@@ -38,6 +39,12 @@ public enum RouteTable {
             Route("GET", "/registry/plugins/*name", .role(.read), registry.details),
             Route("GET", "/registry/search", .role(.read), registry.search),
             Route("POST", "/registry/refresh", .role(.admin), registry.refresh),
+
+            Route("GET", "/registry/status", .role(.read), agentRegistry.status),
+            Route("GET", "/registry/config", .role(.read), agentRegistry.config),
+            Route("POST", "/registry/register", .role(.admin), body: .optionalObject(allowed: ["uri"]), agentRegistry.register),
+            Route("POST", "/registry/update-uri", .role(.admin), body: .object(allowed: ["uri"]), agentRegistry.updateURI),
+            Route("POST", "/registry/sync", .role(.admin), agentRegistry.sync),
 
             Route("GET", "/runtime", .role(.read), runtime.state),
             Route("POST", "/runtime/restart", .role(.admin), runtime.restart),

@@ -33,7 +33,8 @@ extension InstallService {
             let aside = layout.asideRoot + "/\(ctx.id)"
             ctx.checkpoint(["step": "moving", "installPath": .string(installPath), "aside": .string(aside)])
             if onDisk { try move(installPath, to: aside) }
-            ctx.checkpoint(["step": "moved", "installPath": .string(installPath), "aside": .string(aside)])
+            let enabledBefore = AgentConfigEdits.isEnabled(name, optionalCore: core.isOptionalCore(name), in: (try? configFile.read()) ?? JSONObject())
+            ctx.checkpoint(["step": "moved", "installPath": .string(installPath), "aside": .string(aside), "wasEnabled": .bool(enabledBefore)])
             let wasEnabled: Bool
             do {
                 wasEnabled = try configFile.update { document -> Bool in
@@ -48,7 +49,7 @@ extension InstallService {
                 if onDisk { try? move(aside, to: installPath) }
                 throw error
             }
-            ctx.checkpoint(["step": "committed", "installPath": .string(installPath), "aside": .string(aside)])
+            ctx.checkpoint(["step": "committed", "installPath": .string(installPath), "aside": .string(aside), "wasEnabled": .bool(wasEnabled)])
             try? FileManager.default.removeItem(atPath: aside)
             if wasEnabled { try reasons.add("\(name) was uninstalled") }
             ctx.log("uninstalled \(name)")
@@ -90,7 +91,7 @@ extension InstallService {
     public func installed() throws -> JSONValue {
         let document = try configFile.read()
         var rows: [String: JSONValue] = [:]
-        let integrity = (try? history.latestIntegrity()) ?? [:]
+        let integrity = (try? history.integrities()) ?? [:]
         for record in document["plugins"]?["installs"]?.objectValue ?? JSONObject() {
             let name = record.key
             let installPath = record.value["installPath"]?.stringValue ?? ((try? layout.installPath(for: name)) ?? "")
@@ -98,7 +99,8 @@ extension InstallService {
                 .flatMap { try? JSONParser.parse(Array($0), maxDepth: 64) }
             let version = manifest?["version"]?.stringValue ?? record.value["version"]?.stringValue
             rows[name] = row(name: name, version: version, installedAt: record.value["installedAt"]?.stringValue, installPath: installPath,
-                             integrity: integrity[name], source: record.value["source"]?.stringValue ?? "npm", missing: manifest == nil)
+                             integrity: version.flatMap { integrity[name + "@" + $0] }, source: record.value["source"]?.stringValue ?? "npm",
+                             missing: manifest == nil)
         }
         // Install directories without a record still count.
         for directory in (try? FileManager.default.contentsOfDirectory(atPath: layout.installRoot)) ?? [] where !directory.hasPrefix(".") {
@@ -109,8 +111,9 @@ extension InstallService {
             for name in deps.keys where rows[name] == nil && PluginIdentity.directoryName(name) == directory {
                 let package = FileManager.default.contents(atPath: PluginPaths.packageDirectory(installPath: installPath, npmName: name) + "/package.json")
                     .flatMap { try? JSONParser.parse(Array($0), maxDepth: 64) }
-                rows[name] = row(name: name, version: package?["version"]?.stringValue, installedAt: nil, installPath: installPath,
-                                 integrity: integrity[name], source: "npm", missing: package == nil)
+                let version = package?["version"]?.stringValue
+                rows[name] = row(name: name, version: version, installedAt: nil, installPath: installPath,
+                                 integrity: version.flatMap { integrity[name + "@" + $0] }, source: "npm", missing: package == nil)
             }
         }
         return ["plugins": .array(rows.keys.sorted().compactMap { rows[$0] })]
@@ -158,13 +161,23 @@ extension InstallService {
         }
         if committed {
             if let aside { try? FileManager.default.removeItem(atPath: aside) }
+            // Finish what the crash cut short after the commit point: the history row and the restart.
+            if record.kind == "install", let version = checkpoint?["version"]?.stringValue {
+                if (try? history.integrity(name: record.target, version: version)) == nil {
+                    try? history.record(name: record.target, version: version, integrity: checkpoint?["integrity"]?.stringValue, operationId: record.id)
+                }
+                try? reasons.add("\(record.target)@\(version) was installed")
+            } else if record.kind == "uninstall", checkpoint?["wasEnabled"] == .bool(true) {
+                try? reasons.add("\(record.target) was uninstalled")
+            }
             return true
         }
         // Not committed: whatever is in the install path is the new tree; the old one goes back.
         if let aside, FileManager.default.fileExists(atPath: aside) {
             if record.kind == "install" { try? FileManager.default.removeItem(atPath: installPath) }
             if !FileManager.default.fileExists(atPath: installPath) { try? move(aside, to: installPath) }
-        } else if record.kind == "install", checkpoint?["hadPrevious"] == .bool(false), step == "swapped" {
+        } else if record.kind == "install", checkpoint?["hadPrevious"] == .bool(false), step == "swapped" || step == "swapping" {
+            // Nothing was there before this install: whatever is at the path now is its new tree.
             try? FileManager.default.removeItem(atPath: installPath)
         }
         return false

@@ -233,7 +233,10 @@ public struct InstallService: Sendable {
     ) throws -> Bool {
         let aside = layout.asideRoot + "/\(ctx.id)"
         let hadPrevious = FileManager.default.fileExists(atPath: installPath)
-        ctx.checkpoint(["step": "swapping", "installPath": .string(installPath), "aside": .string(aside), "staging": .string(staging), "version": .string(version), "hadPrevious": .bool(hadPrevious)])
+        ctx.checkpoint([
+            "step": "swapping", "installPath": .string(installPath), "aside": .string(aside), "staging": .string(staging),
+            "version": .string(version), "hadPrevious": .bool(hadPrevious), "integrity": .string(integrity),
+        ])
         if hadPrevious { try move(installPath, to: aside) }
         do {
             try move(staging, to: installPath)
@@ -241,7 +244,10 @@ public struct InstallService: Sendable {
             if hadPrevious { try? move(aside, to: installPath) }
             throw error
         }
-        ctx.checkpoint(["step": "swapped", "installPath": .string(installPath), "aside": .string(aside), "version": .string(version), "hadPrevious": .bool(hadPrevious)])
+        ctx.checkpoint([
+            "step": "swapped", "installPath": .string(installPath), "aside": .string(aside), "version": .string(version),
+            "hadPrevious": .bool(hadPrevious), "integrity": .string(integrity),
+        ])
         let requiresRestart: Bool
         do {
             requiresRestart = try configFile.update { document -> Bool in
@@ -262,10 +268,11 @@ public struct InstallService: Sendable {
             if hadPrevious { try? move(aside, to: installPath) }
             throw error
         }
-        ctx.checkpoint(["step": "committed", "installPath": .string(installPath), "aside": .string(aside), "version": .string(version)])
+        ctx.checkpoint(["step": "committed", "installPath": .string(installPath), "aside": .string(aside), "version": .string(version), "integrity": .string(integrity)])
+        // The restart reason first: whatever a crash cuts short from here, recovery finishes.
+        try reasons.add("\(name)@\(version) was installed")
         try? history.record(name: name, version: version, integrity: integrity, operationId: ctx.id)
         try? FileManager.default.removeItem(atPath: aside)
-        try reasons.add("\(name)@\(version) was installed")
         ctx.log("installed \(name)@\(version)")
         return requiresRestart
     }

@@ -247,6 +247,17 @@ public struct PluginService: Sendable {
         }
     }
 
+    /// Every installed or enabled plugin with its version and states, for the agent registry's heartbeat.
+    public func heartbeatPlugins() -> [(name: String, version: String?, installed: Bool, enabled: Bool, loaded: Bool)] {
+        guard let board = try? currentBoard() else { return [] }
+        return board.plugins.compactMap { plugin in
+            let installed = plugin.source == .installed || plugin.source == .ejected
+            let enabled = board.isEnabled(plugin)
+            guard installed || enabled, let npm = plugin.npmName else { return nil }
+            return (npm, plugin.version, installed, enabled, board.isLoaded(plugin))
+        }
+    }
+
     // MARK: POST /api/plugins/:id/test
 
     /// Runs the plugin's own check in the runtime. Order: unknown 404, no runtime 503, not loaded 409, timeout 504.

@@ -209,14 +209,25 @@ public struct InstallHistoryStore: Sendable {
         }
     }
 
-    /// The integrity of the newest install of each package.
-    public func latestIntegrity() throws -> [String: String] {
+    /// The integrity of each installed `name@version` (the newest install of that version wins).
+    public func integrities() throws -> [String: String] {
         try db.pool.read { db in
             var result: [String: String] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT name, integrity FROM installHistory ORDER BY rowid") {
-                if let integrity: String = row["integrity"] { result[row["name"]] = integrity }
+            for row in try Row.fetchAll(db, sql: "SELECT name, version, integrity FROM installHistory ORDER BY rowid") {
+                if let integrity: String = row["integrity"] {
+                    let name: String = row["name"]
+                    let version: String = row["version"]
+                    result[name + "@" + version] = integrity
+                }
             }
             return result
+        }
+    }
+
+    /// The recorded integrity of one version, or nil when that version has no history row.
+    public func integrity(name: String, version: String) throws -> String? {
+        try db.pool.read { db in
+            try String.fetchOne(db, sql: "SELECT integrity FROM installHistory WHERE name = ? AND version = ? ORDER BY rowid DESC LIMIT 1", arguments: [name, version])
         }
     }
 }

@@ -39,6 +39,7 @@ struct Serve: ParsableCommand {
         if !recovered.isEmpty { logger.warning("settled \(recovered.count) operation(s) interrupted by a stop") }
         wiring.scheduler?.start()
         wiring.registry.warmUp()
+        wiring.agentRegistry.start()
 
         var serverOptions = FastCGIServer.Options()
         serverOptions.threads = settings.threads
@@ -56,6 +57,8 @@ struct Serve: ParsableCommand {
         }
         logger.info("plugind \(PlugindVersion.current) serving", metadata: ["stateDir": "\(settings.stateDir)"])
         server.run()
+        wiring.agentRegistry.stop()
+        wiring.scheduler?.stop()
         logger.info("stopped")
     }
 }

@@ -6,6 +6,7 @@ import Operations
 import Plugins
 import Install
 import Eject
+import AgentRegistry
 import Registry
 import Runtime
 import Adapters
@@ -22,6 +23,7 @@ struct Wiring {
     let registry: RegistryService
     let install: InstallService
     let eject: EjectService
+    let agentRegistry: AgentRegistryService
 
     init(settings: PlugindSettings, logger: Logger) throws {
         self.settings = settings
@@ -99,11 +101,30 @@ struct Wiring {
             let branch = entry.channels.first { $0.name == entry.versionChannel }?.gitBranch ?? entry.channels.compactMap(\.gitBranch).first
             return PluginSource(gitRepo: entry.gitRepo, branch: branch, directory: entry.directory)
         }
+        let runtimeForHeartbeat = runtimeView
+        agentRegistry = AgentRegistryService(
+            configuration: AgentRegistryConfiguration(
+                registryURL: settings.string("agentRegistryUrl")!, autoRegister: settings.bool("autoRegister"),
+                syncIntervalMs: settings.integer("syncIntervalMs"), agentName: settings.string("agentName") ?? "agent",
+                publicURI: settings.string("publicUri")),
+            client: HTTPClient(configuration: .init(
+                connectTimeout: .milliseconds(settings.timeout("connectMs")), totalTimeout: .milliseconds(settings.timeout("fetchMs")),
+                idleTimeout: .milliseconds(settings.timeout("fetchMs")), caFile: settings.string("caFile"))),
+            database: database,
+            content: {
+                HeartbeatContent(
+                    plugindVersion: PlugindVersion.current,
+                    runtimeState: runtimeForHeartbeat.attached ? (runtimeForHeartbeat.snapshot()?.state ?? "unreachable") : "none",
+                    plugins: plugins.heartbeatPlugins().map {
+                        HeartbeatContent.Plugin(name: $0.name, version: $0.version, installed: $0.installed, enabled: $0.enabled, loaded: $0.loaded)
+                    })
+            },
+            logger: logger)
         let deps = Dependencies(
             version: PlugindVersion.current, settings: settings, database: database,
             agentConfig: agentConfig, operations: operations, plugins: plugins,
             runtime: RuntimeService(runtime: runtimeView, scheduler: scheduler, reasons: reasons), registry: registry,
-            install: install, eject: eject)
+            install: install, eject: eject, agentRegistry: agentRegistry)
         gatekeeper = Gatekeeper(
             router: Router(RouteTable.routes(deps)), tokens: TokenVerification(store: TokenStore(path: settings.tokensPath)),
             publicOrigins: settings.publicOrigins, translate: ErrorTranslation.translate, logger: logger)
