@@ -237,3 +237,27 @@ class CheckedSession(requests.Session):
         response.request.url = response.url
         self._check(response)
         return response
+
+
+def secret_guarded_session(stack, token, secrets):
+    """A session of `stack` that fails any response whose body holds one of `secrets` in plain text."""
+
+    def no_secret_leaks(response, *args, **kwargs):
+        body = response.content or b""
+        for secret in secrets:
+            assert secret.encode() not in body, (
+                f"{response.request.method} {response.request.url} answered with a plain secret ({secret[:6]}…): {body[:600]!r}"
+            )
+        return response
+
+    session = stack.client(token)
+    session.hooks["response"].append(no_secret_leaks)
+    return session
+
+
+def expect(response, status: int) -> dict:
+    """The JSON body of a response that must have `status`."""
+    assert response.status_code == status, (
+        f"{response.request.method} {response.request.url}: expected {status}, got {response.status_code}: {response.text[:600]}"
+    )
+    return response.json() if response.content else {}

@@ -1,7 +1,7 @@
 """The plugin routes end to end through nginx with Milady's own catalogue configured
 (`PLUGIND_CATALOGUE=../shared/data/catalogue/milady-plugins.json`, no runtime bridge) and an agent
 config seeded with packages named only there (conftest.MILADY_SEED_CONFIG). Every response goes
-through `Stack.client()`, so it is held to docs/openapi.yaml, and through `_no_secret_leaks`, so no
+through `Stack.client()`, so it is held to docs/openapi.yaml, and through `secret_guarded_session`, so no
 response body of this module ever contains a plain secret value this module stored.
 
 The tests share one stack: each uses plugins no other test here changes, or restores what it
@@ -15,9 +15,11 @@ import threading
 
 import pytest
 
+from helpers import expect, secret_guarded_session
+
 from conftest import MILADY_CATALOGUE, MILADY_SEED_CONFIG
 
-# Secrets this module stores. None of them may appear in any response body (see `_no_secret_leaks`).
+# Secrets this module stores. None of them may appear in any response body (see `secret_guarded_session`).
 OPENAI_SECRET = "sk-milady-e2e-0123456789abcdefWXYZ"  # ≥ 16 characters: masked as sk-****...WXYZ
 SHORT_SECRET = "tok-e2e-short1"  # 14 characters: masked as ****
 EVM_SECRET = "0x" + "5eed" * 16
@@ -51,19 +53,8 @@ def milady_file() -> dict:
 # --- sessions -------------------------------------------------------------------------------------
 
 
-def _no_secret_leaks(response, *args, **kwargs):
-    body = response.content or b""
-    for secret in SECRETS:
-        assert secret.encode() not in body, (
-            f"{response.request.method} {response.request.url} answered with a plain secret ({secret[:6]}…)"
-        )
-    return response
-
-
 def _session(stack, token):
-    session = stack.client(token)
-    session.hooks["response"].append(_no_secret_leaks)
-    return session
+    return secret_guarded_session(stack, token, SECRETS)
 
 
 @pytest.fixture
@@ -81,9 +72,6 @@ def reader(milady_stack):
 # --- helpers --------------------------------------------------------------------------------------
 
 
-def expect(response, status: int) -> dict:
-    assert response.status_code == status, f"expected {status}, got {response.status_code}: {response.text[:400]}"
-    return response.json() if response.content else {}
 
 
 def error(response, status: int) -> dict:

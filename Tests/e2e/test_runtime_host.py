@@ -5,7 +5,7 @@ agent config). What a user sees is asserted: `isActive`/`loadError` in GET /api/
 GET /api/plugins/:id, `loaded` in GET /api/plugins/core, POST /api/plugins/:id/test, and
 GET /api/runtime; the number of restarts is read from the host's own log ("restart requested").
 
-Every response goes through `Stack.client()` (held to docs/openapi.yaml) and `_no_secret_leaks`.
+Every response goes through `Stack.client()` (held to docs/openapi.yaml) and `secret_guarded_session`.
 
 Two stacks, each module-scoped:
 - `rt`: `scripts/run` with its own agent host. The tests run in file order and share it; each
@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 
 from conftest import NPM_TOKEN_SECRET, _run_stack
-from helpers import REPO, Process, pid_alive, wait_until
+from helpers import REPO, Process, pid_alive, wait_until, expect, secret_guarded_session
 
 DEBOUNCE_MS = 1500
 CHECK_TIMEOUT_MS = 2000
@@ -247,20 +247,8 @@ def rt():
     )
 
 
-def _no_secret_leaks(response, *args, **kwargs):
-    body = response.content or b""
-    for secret in SECRETS:
-        assert secret.encode() not in body, (
-            f"{response.request.method} {response.request.url} answered with a plain secret ({secret[:8]}…): "
-            f"{body[:600]!r}"
-        )
-    return response
-
-
 def _session(stack, token):
-    session = stack.client(token)
-    session.hooks["response"].append(_no_secret_leaks)
-    return session
+    return secret_guarded_session(stack, token, SECRETS)
 
 
 @pytest.fixture
@@ -278,12 +266,6 @@ def reader(rt):
 # --- helpers --------------------------------------------------------------------------------------
 
 
-def expect(response, status: int) -> dict:
-    assert response.status_code == status, (
-        f"{response.request.method} {response.request.url}: expected {status}, got {response.status_code}: "
-        f"{response.text[:600]}"
-    )
-    return response.json() if response.content else {}
 
 
 def error(response, status: int) -> dict:
