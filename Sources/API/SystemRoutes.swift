@@ -25,6 +25,11 @@ struct SystemRoutes: Sendable {
         return .jsonBytes(body, status: status)
     }
 
+    /// Which role the presented token carries, so a dashboard can show a read-only view.
+    func session(_ context: RequestContext) throws -> HTTPResponse {
+        .json(["role": .string(context.role?.rawValue ?? "read")])
+    }
+
     func settings(_ context: RequestContext) throws -> HTTPResponse {
         .json(["settings": deps.settings.redactedJSON()])
     }

@@ -62,6 +62,11 @@ struct AgentRegistrationStore: Sendable {
         try update("uri = ?", [uri])
     }
 
+    /// The registry took the new URI: a success, so an earlier error is over.
+    func saveAcceptedURI(_ uri: String) throws {
+        try update("uri = ?, lastError = NULL, lastErrorAt = NULL", [uri])
+    }
+
     func recordSync(at time: Date, nextSyncAt: Date?) throws {
         try update(
             "lastSyncAt = ?, lastError = NULL, lastErrorAt = NULL, nextSyncAt = ?",

@@ -181,7 +181,7 @@ public final class AgentRegistryService: Sendable {
     private func sendURI(_ uri: String, as credentials: AgentRegistryClient.Credentials) throws {
         switch client.updateURI(uri, as: credentials) {
         case .accepted:
-            try store.saveURI(uri)
+            try store.saveAcceptedURI(uri)
             logger.info("agent registry: public URI of \(credentials.agentId) updated")
         case .unknownAgent(let refusal):
             logger.notice("agent registry: the registry no longer knows agent \(credentials.agentId) (\(refusal)); registering again")

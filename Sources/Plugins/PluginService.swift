@@ -170,7 +170,9 @@ public struct PluginService: Sendable {
             }
         }
         if change.enabledChanged {
-            try restartReasons.add("\(board.id(plugin)) was \(board.isEnabled(plugin) ? "enabled" : "disabled")")
+            try restartReasons.replace(
+                "\(board.id(plugin)) was \(board.isEnabled(plugin) ? "disabled" : "enabled")",
+                with: "\(board.id(plugin)) was \(board.isEnabled(plugin) ? "enabled" : "disabled")")
         } else if requiresRestart {
             try restartReasons.add("configuration of \(board.id(plugin)) changed")
         }
@@ -219,7 +221,10 @@ public struct PluginService: Sendable {
             AgentConfigEdits.setEnabled(npm, enabled, optionalCore: true, in: &document)
             return true
         }
-        if changed { try restartReasons.add("\(PluginIdentity.shortId(npm)) was \(enabled ? "enabled" : "disabled")") }
+        if changed {
+            let id = PluginIdentity.shortId(npm)
+            try restartReasons.replace("\(id) was \(enabled ? "disabled" : "enabled")", with: "\(id) was \(enabled ? "enabled" : "disabled")")
+        }
         return ["ok": true, "requiresRestart": .bool(changed)]
     }
 

@@ -169,6 +169,16 @@ public struct RestartReasonStore: Sendable {
         }
     }
 
+    /// Adds `reason` in place of its opposite (enabled after disabled): the newest intent is the one that counts.
+    public func replace(_ opposite: String, with reason: String) throws {
+        try db.pool.write { db in
+            try db.execute(sql: "DELETE FROM restartReason WHERE reason = ?", arguments: [opposite])
+            try db.execute(
+                sql: "INSERT INTO restartReason (reason, addedAt) VALUES (?, ?) ON CONFLICT(reason) DO UPDATE SET addedAt = excluded.addedAt",
+                arguments: [reason, ISOTime.string()])
+        }
+    }
+
     /// Every pending reason with the time it was last added, oldest first.
     public func entries() throws -> [(reason: String, addedAt: String)] {
         try db.pool.read { db in

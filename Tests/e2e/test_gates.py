@@ -377,7 +377,7 @@ def test_the_dashboard_page_is_served_with_csp_and_security_headers(anon):
     r = anon.get("/")
     assert r.status_code == 200
     assert r.headers["Content-Type"].startswith("text/html")
-    assert "<title>plugind</title>" in r.text
+    assert "<title>plugind" in r.text and "<script type=\"module\" src=" in r.text  # the dashboard, loaded as ES modules
     csp = r.headers["Content-Security-Policy"]
     for directive in ("default-src 'self'", "script-src 'self'", "frame-ancestors 'none'", "object-src 'none'"):
         assert directive in csp, csp
