@@ -125,8 +125,17 @@ public struct EjectService: Sendable {
         if text.hasPrefix("git+") { text.removeFirst(4) }
         if text.hasPrefix("github:") { return gitBaseUrl + text.dropFirst("github:".count) }
         if !text.contains(":") && text.split(separator: "/").count == 2 { return gitBaseUrl + text }
-        guard text.hasPrefix("https://") || text.hasPrefix("file://") || text.hasPrefix("http://127.0.0.1") else { return nil }
-        return text
+        // A package's own repository field is not trusted with local files or plain http to elsewhere:
+        // https anywhere, http only to loopback, file only when the configured base is itself local.
+        guard let url = URLComponents(string: text), let scheme = url.scheme?.lowercased() else { return nil }
+        switch scheme {
+        case "https": return text
+        case "http":
+            let host = url.host?.lowercased() ?? ""
+            return host == "localhost" || host == "::1" || host.hasPrefix("127.") && host.split(separator: ".").count == 4 ? text : nil
+        case "file": return gitBaseUrl.hasPrefix("file://") ? text : nil
+        default: return nil
+        }
     }
 
     func defaultBranch(in repo: String, ctx: OperationContext) throws -> String {

@@ -41,8 +41,10 @@ struct Git: Sendable {
     func must(_ arguments: [String], in directory: String?, timeoutMs: Int, what: String) throws(EjectError) -> String {
         let output = try run(arguments, in: directory, timeoutMs: timeoutMs, what: what)
         guard output.status == 0 else {
-            let last = output.text.split(separator: "\n").last.map(String.init) ?? ""
-            throw .upstream("git \(what) failed: \(last.prefix(300))")
+            let lines = output.text.split(separator: "\n").map(String.init)
+            // git says why on its fatal:/error: line; later lines are hints.
+            let reason = lines.first { $0.hasPrefix("fatal:") || $0.hasPrefix("error:") } ?? lines.last { !$0.trimmingCharacters(in: .whitespaces).isEmpty } ?? ""
+            throw .upstream("git \(what) failed: \(reason.prefix(300))")
         }
         return output.text.trimmingCharacters(in: .whitespacesAndNewlines)
     }

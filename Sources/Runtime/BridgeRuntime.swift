@@ -23,7 +23,8 @@ public final class BridgeRuntime: RuntimeView {
             return .some(entry.snapshot)
         }) { return hit }
         let fresh = try? client.status()
-        cache.withLock { $0 = (now, fresh) }
+        // Stamped after the call: a slow or dead runtime costs one timeout per period, not one per request.
+        cache.withLock { $0 = (ContinuousClock.now, fresh) }
         return fresh
     }
 

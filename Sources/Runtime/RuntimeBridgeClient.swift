@@ -52,6 +52,14 @@ public struct RuntimeBridgeClient: Sendable {
         _ = try call(quick, "POST", "/v1/restart", body: ["reasons": .strings(reasons)])
     }
 
+    static func shortReason(_ error: HTTPClientError) -> String {
+        switch error {
+        case .timedOut: "timed out"
+        case .connectFailed: "nothing is listening"
+        default: "the connection failed"
+        }
+    }
+
     private func call(
         _ client: HTTPClient, _ method: String, _ path: String, body: JSONValue?, notLoadedName: String = "the plugin"
     ) throws(RuntimeError) -> JSONValue {
@@ -63,6 +71,9 @@ public struct RuntimeBridgeClient: Sendable {
             response = try client.send(request)
         } catch {
             if case .timedOut = error, path == "/v1/plugins/check" { throw .timedOut(checkTimeoutMs) }
+            if endpoint.hasPrefix("unix:") {
+                throw .unreachable("no answer on the bridge socket \(endpoint.dropFirst("unix:".count)) (\(Self.shortReason(error)))")
+            }
             throw .unreachable(error.description)
         }
         let document = try? JSONParser.parse(response.body, maxDepth: 64)

@@ -105,6 +105,17 @@ public final class AgentConfigFile: Sendable {
         }
     }
 
+    /// Removes temp files a killed writer left beside the config (copies of it, secrets included).
+    /// Only those of dead processes: a live writer's temp file is about to be renamed.
+    public func removeAbandonedTempFiles() {
+        let directory = (path as NSString).deletingLastPathComponent
+        let prefix = ".\((path as NSString).lastPathComponent).tmp-"
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where name.hasPrefix(prefix) {
+            guard let pid = Int32(name.dropFirst(prefix.count).split(separator: "-").first ?? "") else { continue }
+            if kill(pid, 0) != 0 && errno == ESRCH { unlink(directory + "/" + name) }
+        }
+    }
+
     static func ioError(path: String) -> StoreError {
         if errno == ENOSPC || errno == EDQUOT { return .noSpace(path: path) }
         return .configIO(path: path, reason: String(cString: strerror(errno)))

@@ -36,6 +36,7 @@ struct Serve: ParsableCommand {
             "sync": EjectRecovery(service: wiring.eject)])
         let stillRunning = Set(try wiring.operations.store.list(state: .running).map(\.id))
         wiring.install.clearLeftovers(running: stillRunning)
+        wiring.agentConfig.removeAbandonedTempFiles()
         if !recovered.isEmpty { logger.warning("settled \(recovered.count) operation(s) interrupted by a stop") }
         wiring.scheduler?.start()
         wiring.registry.warmUp()

@@ -24,6 +24,7 @@ struct Wiring {
     let install: InstallService
     let eject: EjectService
     let agentRegistry: AgentRegistryService
+    let agentConfig: AgentConfigFile
 
     init(settings: PlugindSettings, logger: Logger) throws {
         self.settings = settings
@@ -33,6 +34,7 @@ struct Wiring {
             store: OperationStore(db: database), maxConcurrent: settings.maxConcurrentOperations,
             deadline: .milliseconds(settings.timeout("operationMs")), logger: logger)
         let agentConfig = AgentConfigFile(path: settings.agentConfigPath)
+        self.agentConfig = agentConfig
         let scrubber = SecretScrubber(secrets: settings.secrets)
         let reasons = RestartReasonStore(db: database)
         let runtimeView: any RuntimeView
