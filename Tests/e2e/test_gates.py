@@ -393,3 +393,38 @@ def test_api_responses_carry_each_security_header_once(anon, path):
     for name, value in SECURITY_HEADERS.items():
         assert r.headers.get(name) == value, (name, r.headers.get(name))
     assert r.headers["Content-Security-Policy"].count("default-src") == 1
+
+
+def test_slow_clients_cannot_starve_the_worker_pool(stack, reader):
+    """More clients than plugind has worker threads, each sending its body one byte at a time:
+    nginx buffers request bodies, so plugind never sees them and everyone else is answered."""
+    import socket
+    import ssl
+    import time
+
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    slow = []
+    try:
+        for _ in range(24):  # plugind runs 16 workers by default
+            raw = socket.create_connection(("127.0.0.1", stack.port), timeout=10)
+            conn = context.wrap_socket(raw, server_hostname="127.0.0.1")
+            conn.sendall(
+                b"PUT /api/plugins/anthropic HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                + f"Authorization: Bearer {stack.adminToken}\r\n".encode()
+                + b"Content-Type: application/json\r\nContent-Length: 200\r\n\r\n{"
+            )
+            slow.append(conn)
+        for _ in range(3):
+            for conn in slow:
+                conn.sendall(b" ")
+            started = time.monotonic()
+            response = reader.get("/api/plugins")
+            elapsed = time.monotonic() - started
+            assert response.status_code == 200
+            assert elapsed < 10, f"a read waited {elapsed:.1f} s behind slow uploads"
+            time.sleep(0.5)
+    finally:
+        for conn in slow:
+            conn.close()
