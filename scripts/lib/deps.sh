@@ -14,7 +14,8 @@ PLUGIND_APT_UPDATED="${PLUGIND_APT_UPDATED:-0}"
 PLUGIND_RUN_PACKAGES=(libfcgi-dev libfcgi-bin libcurl4-openssl-dev zlib1g-dev nginx-light openssl ca-certificates git sqlite3 curl)
 
 apt_is_installed() {
-    dpkg -s "$1" 2>/dev/null | grep -qx 'Status: install ok installed'
+    # dpkg-query prints only the status, so grep -q stopping early cannot kill it with SIGPIPE under pipefail.
+    [[ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" == "install ok installed" ]]
 }
 
 _apt_install() {

@@ -1,0 +1,141 @@
+#!/usr/bin/env python3
+"""The writes that run during scripts/bench --load, while wrk reads.
+
+    BENCH_TOKEN=... load_driver.py --url http://127.0.0.1:PORT --packages READY.json --skip N
+                                   --agent-config milady.json --catalogue plugins.json
+                                   --stop-file FILE --out JSON
+
+Until FILE (--stop-file) exists, three threads, each over its own keep-alive-less connection:
+- installs: `POST /api/plugins/install` of the fake npm registry's packages from index N on (fresh
+  names, not installed before), one after another;
+- config writes: `PUT /api/plugins/:id {"config": {KEY: value}}` every 100 ms, cycling over the
+  configured plugins of the bench agent config, each time a new value for one of their string
+  parameters (from the catalogue);
+- registry refreshes: `POST /api/registry/refresh` every 2 s.
+Every answer is counted by kind: 2xx as ok, anything else (or no answer) as failed with its status.
+JSON (--out): per kind {ok, failed, statuses}, plus a one-line `summary`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections import Counter
+from urllib.parse import quote
+
+NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def call(method: str, url: str, token: str, body: dict | None = None) -> int:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method)
+    request.add_header("Authorization", f"Bearer {token}")
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    try:
+        with NO_PROXY.open(request, timeout=600) as response:
+            response.read()
+            return response.status
+    except urllib.error.HTTPError as error:
+        error.read()
+        return error.code
+    except OSError:
+        return 0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--packages", required=True)
+    parser.add_argument("--skip", type=int, default=0)
+    parser.add_argument("--agent-config", required=True)
+    parser.add_argument("--catalogue", default="")
+    parser.add_argument("--stop-file", required=True)
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args()
+    token = os.environ["BENCH_TOKEN"]
+    with open(args.packages) as f:
+        packages = json.load(f)["packages"][args.skip:]
+    with open(args.agent_config) as f:
+        configured = list(json.load(f)["plugins"]["entries"])
+    # A string parameter of each configured plugin (not a sensitive-looking one), for the PUTs.
+    keys: dict[str, str] = {}
+    if args.catalogue:
+        with open(args.catalogue) as f:
+            catalogue = json.load(f)["plugins"]
+        for entry in catalogue:
+            npm = entry.get("npmName") or ""
+            short = npm.split("/plugin-", 1)[1] if npm.startswith("@elizaos/plugin-") else npm
+            if short in configured:
+                for name, spec in (entry.get("pluginParameters") or {}).items():
+                    if spec.get("type", "string") == "string" and not spec.get("options"):
+                        keys[short] = name
+                        break
+    targets = [(plugin, key) for plugin, key in keys.items()]
+
+    counts: dict[str, Counter] = {"install": Counter(), "config PUT": Counter(), "registry refresh": Counter()}
+    lock = threading.Lock()
+
+    def stopped() -> bool:
+        return os.path.exists(args.stop_file)
+
+    def record(kind: str, status: int) -> None:
+        with lock:
+            counts[kind][status] += 1
+
+    def installs() -> None:
+        for name in packages:
+            if stopped():
+                return
+            record("install", call("POST", f"{args.url}/api/plugins/install", token, {"name": name, "version": "1.0.0"}))
+
+    def puts() -> None:
+        i = 0
+        while targets and not stopped():
+            plugin, key = targets[i % len(targets)]
+            status = call("PUT", f"{args.url}/api/plugins/{quote(plugin, safe='')}", token,
+                          {"config": {key: f"load-value-{i}"}})
+            record("config PUT", status)
+            i += 1
+            time.sleep(0.1)
+
+    def refreshes() -> None:
+        while not stopped():
+            record("registry refresh", call("POST", f"{args.url}/api/registry/refresh", token))
+            for _ in range(20):
+                if stopped():
+                    return
+                time.sleep(0.1)
+
+    threads = [threading.Thread(target=t, daemon=True) for t in (installs, puts, refreshes)]
+    for t in threads:
+        t.start()
+    while not stopped():
+        time.sleep(0.1)
+    for t in threads:
+        t.join(120)
+
+    result = {}
+    for kind, counter in counts.items():
+        ok = sum(n for status, n in counter.items() if 200 <= status < 300)
+        failed = sum(n for status, n in counter.items() if not 200 <= status < 300)
+        result[kind] = {"ok": ok, "failed": failed, "statuses": {str(k): v for k, v in sorted(counter.items())}}
+    parts = []
+    for kind, r in result.items():
+        text = f"{kind}: {r['ok']} ok, {r['failed']} failed"
+        if r["failed"]:
+            text += " (statuses " + ", ".join(f"{k}×{v}" for k, v in r["statuses"].items()) + ")"
+        parts.append(text)
+    result["summary"] = "; ".join(parts)
+    with open(args.out, "w") as f:
+        json.dump(result, f, indent=2)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
