@@ -28,7 +28,7 @@ struct RegistryRoutes: Sendable {
         let kind = context.query["kind"].flatMap { $0.isEmpty ? nil : $0 }
         let stamp = [registry.stamp(), plugins.stamp(), "\(limit.map(String.init) ?? "")|\(offset)|\(kind ?? "")"].joined(separator: "|")
         let body = try cache.body(for: stamp) { try JSONWriter.compactBytes(registry.list(limit: limit, offset: offset, kind: kind, status: status())) }
-        return HTTPResponse.jsonBytes(body).conditional(on: context.request)
+        return HTTPResponse.jsonBytes(body.body).conditional(on: context.request, etag: body.etag)
     }
 
     func details(_ context: RequestContext) throws -> HTTPResponse {

@@ -1,23 +1,26 @@
+import HTTPKit
 import Locking
 
 /// Keeps the last encoded body per stamp: a stamp names everything the body depends on,
 /// so a hit is always current.
 final class ResponseCache: Sendable {
-    private let entries = Locked<[String: [UInt8]]>([:])
+    private let entries = Locked<[String: (body: [UInt8], etag: String)]>([:])
     private let limit: Int
 
     init(limit: Int = 16) {
         self.limit = limit
     }
 
-    func body(for stamp: String, make: () throws -> [UInt8]) rethrows -> [UInt8] {
+    /// The encoded body for `stamp` and its ETag, both computed once per stamp.
+    func body(for stamp: String, make: () throws -> [UInt8]) rethrows -> (body: [UInt8], etag: String) {
         if let hit = entries.withLock({ $0[stamp] }) { return hit }
         let made = try make()
+        let entry = (body: made, etag: HTTPResponse.etag(of: made))
         entries.withLock { entries in
             if entries.count >= limit { entries.removeAll() }
-            entries[stamp] = made
+            entries[stamp] = entry
         }
-        return made
+        return entry
     }
 }
 

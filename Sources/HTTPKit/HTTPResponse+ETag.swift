@@ -1,13 +1,22 @@
 extension HTTPResponse {
     /// Adds a strong ETag over the body and answers 304 when the client already has it.
     public func conditional(on request: HTTPRequest) -> HTTPResponse {
-        guard status == 200 else { return self }
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a: fast, and collisions only cost a refetch
+        conditional(on: request, etag: Self.etag(of: body))
+    }
+
+    /// A strong ETag for these bytes (FNV-1a: fast, and a collision only costs a refetch).
+    public static func etag(of body: [UInt8]) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in body {
             hash ^= UInt64(byte)
             hash = hash &* 0x100_0000_01b3
         }
-        let tag = "\"" + String(hash, radix: 16) + "-" + String(body.count, radix: 16) + "\""
+        return "\"" + String(hash, radix: 16) + "-" + String(body.count, radix: 16) + "\""
+    }
+
+    /// As `conditional(on:)` with a tag computed once, when the body was cached.
+    public func conditional(on request: HTTPRequest, etag tag: String) -> HTTPResponse {
+        guard status == 200 else { return self }
         var response = self
         response.setHeader("ETag", tag)
         if let presented = request.header("if-none-match"),
