@@ -261,3 +261,23 @@ def expect(response, status: int) -> dict:
         f"{response.request.method} {response.request.url}: expected {status}, got {response.status_code}: {response.text[:600]}"
     )
     return response.json() if response.content else {}
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below `pid` (children, their children, …), from /proc."""
+    out, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            tasks = os.listdir(f"/proc/{current}/task")
+        except FileNotFoundError:
+            continue
+        for tid in tasks:
+            try:
+                children = open(f"/proc/{current}/task/{tid}/children").read().split()
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+            for child in map(int, children):
+                out.append(child)
+                todo.append(child)
+    return out

@@ -57,7 +57,7 @@ import pytest
 
 from conftest import NPM_TOKEN_SECRET, _run_stack
 from fake_npm import HOSTILE_KINDS, FakeNpm, hostile_tarball, manifest
-from helpers import free_port, pid_alive, wait_until
+from helpers import free_port, pid_alive, wait_until, descendants
 
 # --- the packages -------------------------------------------------------------------------------
 
@@ -297,25 +297,6 @@ def assert_package_is(state: Path, fake: FakeNpm, name: str, version: str) -> No
     for relative, data in tarball_files(fake.get(name, version).tarball).items():
         assert (directory / relative).read_bytes() == data, f"{name}: {relative} differs from {version}'s tarball"
     assert node_load(directory)["version"] == version
-
-
-def descendants(pid: int) -> list[int]:
-    out, todo = [], [pid]
-    while todo:
-        current = todo.pop()
-        try:
-            tasks = os.listdir(f"/proc/{current}/task")
-        except FileNotFoundError:
-            continue
-        for tid in tasks:
-            try:
-                children = open(f"/proc/{current}/task/{tid}/children").read().split()
-            except (FileNotFoundError, ProcessLookupError):
-                continue
-            for child in map(int, children):
-                out.append(child)
-                todo.append(child)
-    return out
 
 
 def leftovers(state: Path) -> list[str]:
