@@ -428,3 +428,11 @@ def test_slow_clients_cannot_starve_the_worker_pool(stack, reader):
     finally:
         for conn in slow:
             conn.close()
+
+
+def test_session_tells_a_token_its_role(admin, reader, stack):
+    """GET /api/session answers the presented token's role; a wrong token is 401."""
+    assert admin.get("/api/session").json() == {"role": "admin"}
+    assert reader.get("/api/session").json() == {"role": "read"}
+    wrong = stack.client("pld_not-a-real-token").get("/api/session")
+    assert wrong.status_code == 401 and wrong.json()["error"]
