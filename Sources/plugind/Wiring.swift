@@ -77,26 +77,24 @@ struct Wiring {
                 idleTimeout: .milliseconds(settings.timeout("fetchMs")), caFile: settings.string("caFile"))),
             database: database, logger: logger)
         let environment = ProcessInfo.processInfo.environment
-        install = InstallService(
-            layout: InstallLayout(stateDir: settings.stateDir),
-            registry: NpmRegistryClient(
-                base: settings.string("npmRegistry")!, token: settings.string("npmRegistryToken"), connectTimeoutMs: settings.timeout("connectMs"),
-                fetchTimeoutMs: settings.timeout("fetchMs"), tarballTimeoutMs: settings.timeout("tarballMs"),
-                tarballIdleMs: settings.timeout("tarballIdleMs"), caFile: settings.string("caFile")),
-            npm: NpmRunner(path: environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin", timeoutMs: settings.timeout("npmMs")),
-            configFile: agentConfig, operations: operations, reasons: reasons, history: InstallHistoryStore(db: database),
-            listing: RegistryListingAdapter(registry: registry), core: CorePolicy(core: settings.strings("corePlugins"), optional: settings.strings("optionalCorePlugins")),
-            catalogue: catalogue, allowUnlisted: settings.bool("allowUnlistedPackages"), requireSignatures: settings.bool("requireSignatures"),
-            scrubber: scrubber, logger: logger)
+        // One npm registry client and one way of running npm, shared by installing and ejecting.
         let npmClient = NpmRegistryClient(
             base: settings.string("npmRegistry")!, token: settings.string("npmRegistryToken"), connectTimeoutMs: settings.timeout("connectMs"),
             fetchTimeoutMs: settings.timeout("fetchMs"), tarballTimeoutMs: settings.timeout("tarballMs"),
             tarballIdleMs: settings.timeout("tarballIdleMs"), caFile: settings.string("caFile"))
+        let npmRunner = NpmRunner(path: environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin", timeoutMs: settings.timeout("npmMs"))
+        install = InstallService(
+            layout: InstallLayout(stateDir: settings.stateDir),
+            registry: npmClient,
+            npm: npmRunner,
+            configFile: agentConfig, operations: operations, reasons: reasons, history: InstallHistoryStore(db: database),
+            listing: RegistryListingAdapter(registry: registry), core: CorePolicy(core: settings.strings("corePlugins"), optional: settings.strings("optionalCorePlugins")),
+            catalogue: catalogue, allowUnlisted: settings.bool("allowUnlistedPackages"), requireSignatures: settings.bool("requireSignatures"),
+            scrubber: scrubber, logger: logger)
         let registryForEject = registry
         eject = EjectService(
             stateDir: settings.stateDir, gitBaseUrl: settings.string("gitBaseUrl") ?? "https://github.com/", configFile: agentConfig,
-            operations: operations, reasons: reasons, npmRegistry: npmClient,
-            npm: NpmRunner(path: environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin", timeoutMs: settings.timeout("npmMs")),
+            operations: operations, reasons: reasons, npmRegistry: npmClient, npm: npmRunner,
             gitTimeoutMs: settings.timeout("gitMs"), buildTimeoutMs: settings.timeout("buildMs"), scrubber: scrubber
         ) { name in
             guard let entry = try? registryForEject.entry(named: name) else { return nil }
