@@ -621,62 +621,55 @@ def test_an_unparsable_agent_config_is_503_naming_the_file_and_never_rewritten(p
 # --- every upstream down at once ------------------------------------------------------------------
 
 
-class SilentUnixServer:
+class _SilentServer:
+    """A listening socket that accepts connections and never answers (held open until close)."""
+
+    def __init__(self, sock: socket.socket):
+        self.sock = sock
+        self.sock.listen(64)
+        self.held: list[socket.socket] = []
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self) -> None:
+        self.sock.settimeout(0.2)
+        while not self.stopped.is_set():
+            with contextlib.suppress(OSError):
+                connection, _ = self.sock.accept()
+                self.held.append(connection)
+
+    def close(self) -> None:
+        self.stopped.set()
+        self.thread.join(5)
+        for connection in self.held:
+            connection.close()
+        self.sock.close()
+
+
+class SilentUnixServer(_SilentServer):
     """A unix socket that accepts connections and never answers: a hung runtime bridge."""
 
     def __init__(self, path: Path):
         self.path = path
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.bind(str(path))
-        self.sock.listen(64)
-        self.held: list[socket.socket] = []
-        self.stopped = threading.Event()
-        self.thread = threading.Thread(target=self._accept, daemon=True)
-        self.thread.start()
-
-    def _accept(self) -> None:
-        self.sock.settimeout(0.2)
-        while not self.stopped.is_set():
-            with contextlib.suppress(OSError):
-                connection, _ = self.sock.accept()
-                self.held.append(connection)
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.bind(str(path))
+        super().__init__(sock)
 
     def close(self) -> None:
-        self.stopped.set()
-        self.thread.join(5)
-        for connection in self.held:
-            connection.close()
-        self.sock.close()
+        super().close()
         with contextlib.suppress(FileNotFoundError):
             self.path.unlink()
 
 
-class SilentTCPServer:
+class SilentTCPServer(_SilentServer):
     """A TCP port that accepts connections and never answers: a hung upstream."""
 
     def __init__(self):
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(64)
-        self.port = self.sock.getsockname()[1]
-        self.held: list[socket.socket] = []
-        self.stopped = threading.Event()
-        self.thread = threading.Thread(target=self._accept, daemon=True)
-        self.thread.start()
-
-    def _accept(self) -> None:
-        self.sock.settimeout(0.2)
-        while not self.stopped.is_set():
-            with contextlib.suppress(OSError):
-                connection, _ = self.sock.accept()
-                self.held.append(connection)
-
-    def close(self) -> None:
-        self.stopped.set()
-        self.thread.join(5)
-        for connection in self.held:
-            connection.close()
-        self.sock.close()
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind(("127.0.0.1", 0))
+        self.port = sock.getsockname()[1]
+        super().__init__(sock)
 
 
 READ_ROUTES = [
