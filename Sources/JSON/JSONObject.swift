@@ -46,3 +46,9 @@ public struct JSONObject: Sendable, Equatable, Sequence {
         return old
     }
 }
+
+extension JSONObject: ExpressibleByDictionaryLiteral {
+    public init(dictionaryLiteral elements: (String, JSONValue)...) {
+        self.init(elements.map { Member(key: $0.0, value: $0.1) })
+    }
+}

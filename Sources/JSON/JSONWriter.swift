@@ -1,77 +1,121 @@
 /// Writes JSON the way JavaScript's JSON.stringify does: compact, or indented by two spaces.
+///
+/// The writer appends UTF-8 bytes to a byte array: a run of characters that needs no escaping (nearly
+/// all text plugind serves) is copied in one go.
 public enum JSONWriter {
-    public static func compact(_ value: JSONValue) -> String {
-        var out = ""
-        out.reserveCapacity(256)
-        write(value, into: &out, indent: nil, level: 0)
-        return out
-    }
+    public static func compact(_ value: JSONValue) -> String { String(decoding: compactBytes(value), as: UTF8.self) }
 
     public static func pretty(_ value: JSONValue) -> String {
-        var out = ""
-        write(value, into: &out, indent: "  ", level: 0)
+        var out: [UInt8] = []
+        out.reserveCapacity(1024)
+        write(value, into: &out, indent: 2, level: 0)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    public static func compactBytes(_ value: JSONValue) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(1024)
+        write(value, into: &out, indent: 0, level: 0)
         return out
     }
 
-    public static func compactBytes(_ value: JSONValue) -> [UInt8] { Array(compact(value).utf8) }
+    /// Appends `value`, compact, to `out`: for answers assembled from pre-encoded parts.
+    public static func append(_ value: JSONValue, to out: inout [UInt8]) {
+        write(value, into: &out, indent: 0, level: 0)
+    }
 
-    private static func write(_ value: JSONValue, into out: inout String, indent: String?, level: Int) {
+    /// Appends an object's members, compact, without the braces (`"a":1,"b":true`) unless asked for
+    /// the opening or the closing one: for objects whose constant members are encoded once and the rest
+    /// per answer.
+    public static func appendMembers(_ object: JSONObject, to out: inout [UInt8], opening: Bool = false, closing: Bool = false) {
+        if opening { out.append(UInt8(ascii: "{")) }
+        defer { if closing { out.append(UInt8(ascii: "}")) } }
+        for (i, member) in object.members.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            writeString(member.key, into: &out)
+            out.append(UInt8(ascii: ":"))
+            write(member.value, into: &out, indent: 0, level: 0)
+        }
+    }
+
+    /// Appends `text` as a JSON string literal, quotes included.
+    public static func appendString(_ text: String, to out: inout [UInt8]) {
+        writeString(text, into: &out)
+    }
+
+    /// Appends a literal piece of JSON syntax such as `{"name":`.
+    @inline(__always)
+    public static func appendRaw(_ text: StaticString, to out: inout [UInt8]) {
+        out.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+    }
+
+    private static func write(_ value: JSONValue, into out: inout [UInt8], indent: Int, level: Int) {
         switch value {
-        case .null: out += "null"
-        case .bool(let b): out += b ? "true" : "false"
-        case .number(let literal): out += literal
+        case .null: appendRaw("null", to: &out)
+        case .bool(let b): if b { appendRaw("true", to: &out) } else { appendRaw("false", to: &out) }
+        case .number(let literal): out.append(contentsOf: literal.utf8)
         case .string(let s): writeString(s, into: &out)
         case .array(let elements):
-            if elements.isEmpty { out += "[]"; return }
-            out += "["
+            if elements.isEmpty { appendRaw("[]", to: &out); return }
+            out.append(UInt8(ascii: "["))
             for (i, element) in elements.enumerated() {
-                if i > 0 { out += "," }
+                if i > 0 { out.append(UInt8(ascii: ",")) }
                 newline(into: &out, indent: indent, level: level + 1)
                 write(element, into: &out, indent: indent, level: level + 1)
             }
             newline(into: &out, indent: indent, level: level)
-            out += "]"
+            out.append(UInt8(ascii: "]"))
         case .object(let object):
-            if object.isEmpty { out += "{}"; return }
-            out += "{"
+            if object.isEmpty { appendRaw("{}", to: &out); return }
+            out.append(UInt8(ascii: "{"))
             for (i, member) in object.members.enumerated() {
-                if i > 0 { out += "," }
+                if i > 0 { out.append(UInt8(ascii: ",")) }
                 newline(into: &out, indent: indent, level: level + 1)
                 writeString(member.key, into: &out)
-                out += indent == nil ? ":" : ": "
+                if indent == 0 { out.append(UInt8(ascii: ":")) } else { appendRaw(": ", to: &out) }
                 write(member.value, into: &out, indent: indent, level: level + 1)
             }
             newline(into: &out, indent: indent, level: level)
-            out += "}"
+            out.append(UInt8(ascii: "}"))
         }
     }
 
-    private static func newline(into out: inout String, indent: String?, level: Int) {
-        guard let indent else { return }
-        out += "\n"
-        for _ in 0..<level { out += indent }
+    private static func newline(into out: inout [UInt8], indent: Int, level: Int) {
+        guard indent > 0 else { return }
+        out.append(UInt8(ascii: "\n"))
+        out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: indent * level))
     }
 
-    private static let hex: [Character] = Array("0123456789abcdef")
+    private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
 
-    static func writeString(_ s: String, into out: inout String) {
-        out += "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\u{08}": out += "\\b"
-            case "\u{0C}": out += "\\f"
-            case _ where scalar.value < 0x20:
-                out += "\\u00"
-                out.append(hex[Int(scalar.value >> 4)])
-                out.append(hex[Int(scalar.value & 0xF)])
-            default: out.unicodeScalars.append(scalar)
+    static func writeString(_ s: String, into out: inout [UInt8]) {
+        var s = s
+        s.withUTF8 { bytes in
+            out.reserveCapacity(out.count + bytes.count + 2)
+            out.append(UInt8(ascii: "\""))
+            var runStart = 0
+            for i in 0..<bytes.count {
+                let byte = bytes[i]
+                // Multi-byte UTF-8 sequences (all bytes ≥ 0x80) pass through as they are.
+                guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
+                if runStart < i { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<i])) }
+                runStart = i + 1
+                switch byte {
+                case UInt8(ascii: "\""): appendRaw("\\\"", to: &out)
+                case UInt8(ascii: "\\"): appendRaw("\\\\", to: &out)
+                case UInt8(ascii: "\n"): appendRaw("\\n", to: &out)
+                case UInt8(ascii: "\r"): appendRaw("\\r", to: &out)
+                case UInt8(ascii: "\t"): appendRaw("\\t", to: &out)
+                case 0x08: appendRaw("\\b", to: &out)
+                case 0x0C: appendRaw("\\f", to: &out)
+                default:
+                    appendRaw("\\u00", to: &out)
+                    out.append(hex[Int(byte >> 4)])
+                    out.append(hex[Int(byte & 0xF)])
+                }
             }
+            if runStart < bytes.count { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<bytes.count])) }
+            out.append(UInt8(ascii: "\""))
         }
-        out += "\""
     }
 }

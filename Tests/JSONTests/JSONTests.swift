@@ -47,6 +47,24 @@ import Testing
         #expect(JSONWriter.compact(.string("é\u{01}\t\"")) == "\"é\\u0001\\t\\\"\"")
     }
 
+    /// Every ASCII character is written as JSON.stringify writes it, between unescaped runs of any length,
+    /// and every string reads back unchanged.
+    @Test func everyASCIICharacterAsJSONStringifyWritesIt() throws {
+        let named: [UInt8: String] = [0x08: "\\b", 0x09: "\\t", 0x0A: "\\n", 0x0C: "\\f", 0x0D: "\\r", 0x22: "\\\"", 0x5C: "\\\\"]
+        for byte in UInt8(0)..<0x80 {
+            let hex = String(byte, radix: 16)
+            let escaped = named[byte] ?? (byte < 0x20 ? "\\u00" + String(repeating: "0", count: 2 - hex.count) + hex : String(UnicodeScalar(byte)))
+            let text = "ab" + String(UnicodeScalar(byte)) + "é😀" + String(UnicodeScalar(byte))
+            #expect(JSONWriter.compact(.string(text)) == "\"ab\(escaped)é😀\(escaped)\"", "byte \(byte)")
+            #expect(try JSONParser.parse(JSONWriter.compact(.string(text))) == .string(text))
+        }
+        var bytes: [UInt8] = []
+        JSONWriter.appendString("\u{7F}x\u{1F}", to: &bytes)
+        JSONWriter.append(["k": [1, nil, false]], to: &bytes)
+        JSONWriter.appendMembers(JSONObject([.init(key: "a\"", value: 1), .init(key: "b", value: ["c": true])]), to: &bytes)
+        #expect(String(decoding: bytes, as: UTF8.self) == "\"\u{7F}x\\u001f\"{\"k\":[1,null,false]}\"a\\\"\":1,\"b\":{\"c\":true}")
+    }
+
     /// Setting a key keeps its position; a new key goes last; duplicates collapse to the new value.
     @Test func objectEditsKeepPlaces() throws {
         guard case .object(var object) = try JSONParser.parse(#"{"a":1,"b":2,"a":3}"#) else { Issue.record("not an object"); return }
