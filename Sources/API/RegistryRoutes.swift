@@ -40,7 +40,7 @@ struct RegistryRoutes: Sendable {
             throw APIError.badRequest("q is required: the words to search the plugin registry for.")
         }
         let limit = try RegistryService.searchLimit(context.query["limit"])
-        return .json(try registry.search(query, limit: limit, status: status()))
+        return .jsonBytes(try registry.search(query, limit: limit, status: status()))
     }
 
     func refresh(_ context: RequestContext) throws -> HTTPResponse {

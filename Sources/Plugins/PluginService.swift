@@ -1,5 +1,6 @@
 import Foundation
 import JSON
+import Locking
 import Stores
 
 /// The plugin list, one plugin, configuration changes and the core toggles (contract sections 2, 4, 5).
@@ -12,6 +13,10 @@ public struct PluginService: Sendable {
     let restartReasons: RestartReasonStore
     let retiredSecrets: RetiredSecretStore
     let scrub: @Sendable (String) -> String
+    /// The last status lookup and the stamp it was made under: searches ask for it on every request.
+    private let statusCache = Locked<(stamp: String, lookup: StatusLookup)?>(nil)
+
+    public typealias StatusLookup = @Sendable (String) -> (installedVersion: String??, loaded: Bool, bundled: Bool)
 
     public init(
         catalogue: CatalogueSource, paths: PluginPaths, core: CorePolicy, configFile: AgentConfigFile, runtime: any RuntimeView,
@@ -239,7 +244,15 @@ public struct PluginService: Sendable {
 
     /// Per npm name: the install record's version, whether the runtime loaded it, whether the
     /// bundled catalogue has it — read once, answered many times.
-    public func statusLookup() -> @Sendable (String) -> (installedVersion: String??, loaded: Bool, bundled: Bool) {
+    public func statusLookup() -> StatusLookup {
+        let stamp = stamp()
+        if let hit = statusCache.withLock({ $0?.stamp == stamp ? $0?.lookup : nil }) { return hit }
+        let lookup = makeStatusLookup()
+        statusCache.withLock { $0 = (stamp, lookup) }
+        return lookup
+    }
+
+    private func makeStatusLookup() -> StatusLookup {
         let document = (try? configFile.read()) ?? JSONObject()
         let installs = document["plugins"]?["installs"]?.objectValue ?? JSONObject()
         var versions: [String: String?] = [:]

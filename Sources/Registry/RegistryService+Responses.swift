@@ -1,7 +1,8 @@
 import JSON
 import Stores
 
-/// The API's shapes: list, details, search and refresh, each a `JSONValue` the route writes as it is.
+/// The API's shapes: list, details, search and refresh, each a `JSONValue` the route writes as it is, except
+/// search, which answers encoded bytes (it runs per keystroke and is assembled from pre-encoded parts).
 extension RegistryService {
     public typealias StatusLookup = (String) -> RegistryPluginStatus
 
@@ -87,24 +88,45 @@ extension RegistryService {
 
     // MARK: GET /api/registry/search
 
-    /// `{query, count, results}`, best first. `q` must have something to search for and at most 256 characters.
+    /// `{query, count, results}`, best first, encoded. `q` must have something to search for and at most 256
+    /// characters. Each result's constant part was encoded with the snapshot, so an answer is mostly copies.
     public func search(_ query: String, limit: Int = defaultSearchLimit, status: StatusLookup = { _ in .unknown }) throws(RegistryError)
-        -> JSONValue
+        -> [UInt8]
     {
         let trimmed = query.trimmingASCIIWhitespace()
         guard !trimmed.isEmpty else { throw .badQuery("q is required: the words to search the plugin registry for.") }
         guard trimmed.count <= Self.maxQueryLength else { throw .badQuery("q is longer than \(Self.maxQueryLength) characters.") }
         let limit = min(max(limit, 1), Self.maxSearchLimit)
-        let snapshot = try snapshot()
-        let hits = snapshot.catalog.search.search(trimmed, limit: limit)
+        let catalog = try snapshot().catalog
+        let hits = catalog.search.search(trimmed, limit: limit)
         let top = Double(hits.first?.score ?? 1)
-        let entries = snapshot.entries
-        let results: [JSONValue] = hits.map { hit in
-            let entry = entries[hit.entry]
-            let status = status(entry.name)
-            return [
+        var out: [UInt8] = []
+        out.reserveCapacity(64 + query.utf8.count + hits.reduce(0) { $0 + catalog.searchResultHeads[$1.entry].count + 80 })
+        JSONWriter.appendMembers(["query": .string(query), "count": .number(hits.count)], to: &out, opening: true)
+        JSONWriter.appendRaw(",\"results\":[", to: &out)
+        for (position, hit) in hits.enumerated() {
+            if position > 0 { out.append(UInt8(ascii: ",")) }
+            out.append(contentsOf: catalog.searchResultHeads[hit.entry])
+            let status = status(catalog.document.entries[hit.entry].name)
+            JSONWriter.appendMembers(
+                [
+                    "installed": .bool(status.installed),
+                    "loaded": .bool(status.loaded),
+                    "bundled": .bool(status.bundled),
+                    "score": .number((Double(hit.score) / top * 1000).rounded() / 1000),
+                ], to: &out, closing: true)
+        }
+        JSONWriter.appendRaw("]}", to: &out)
+        return out
+    }
+
+    /// A search result's members that depend only on the snapshot, as `{"name":…,"repository":…,`.
+    static func searchResultHead(_ entry: RegistryEntry, id: String?) -> [UInt8] {
+        var head: [UInt8] = []
+        JSONWriter.appendMembers(
+            [
                 "name": .string(entry.name),
-                "id": .string(snapshot.catalog.ids[entry.name]),
+                "id": .string(id),
                 "displayName": .string(entry.displayName),
                 "description": .string(entry.description),
                 "npmPackage": .string(entry.npmPackage),
@@ -113,13 +135,9 @@ extension RegistryService {
                 "tags": .strings(entry.tags),
                 "stars": .number(entry.stars),
                 "repository": .string(entry.repository),
-                "installed": .bool(status.installed),
-                "loaded": .bool(status.loaded),
-                "bundled": .bool(status.bundled),
-                "score": .number((Double(hit.score) / top * 1000).rounded() / 1000),
-            ]
-        }
-        return ["query": .string(query), "count": .number(results.count), "results": .array(results)]
+            ], to: &head, opening: true)
+        head.append(UInt8(ascii: ","))
+        return head
     }
 
     // MARK: POST /api/registry/refresh

@@ -31,6 +31,8 @@ final class RegistryCatalog: Sendable {
     let foldedIds: [String: String]
     let unfold: [String: [String]]
     let search: RegistrySearchIndex
+    /// Each entry's search result up to its per-answer fields, encoded once: `{"name":…,"repository":…,`.
+    let searchResultHeads: [[UInt8]]
 
     init(document: RegistryDocument) {
         self.document = document
@@ -38,7 +40,8 @@ final class RegistryCatalog: Sendable {
         var byName: [String: Int] = [:]
         for (position, name) in names.enumerated() { byName[name] = position }
         self.byName = byName
-        ids = PluginIdentity.assignIds(names)
+        let ids = PluginIdentity.assignIds(names)
+        self.ids = ids
         var byId: [String: Int] = [:]
         for (name, id) in ids { byId[id] = byName[name] }
         self.byId = byId
@@ -53,6 +56,7 @@ final class RegistryCatalog: Sendable {
         self.foldedIds = foldedIds
         foldedNames = unfold.keys.sorted()
         search = RegistrySearchIndex(entries: document.entries, ids: ids)
+        searchResultHeads = document.entries.map { RegistryService.searchResultHead($0, id: ids[$0.name]) }
     }
 
     /// Section 2's order over registry names, then the same ignoring case (legacy capitalised names).

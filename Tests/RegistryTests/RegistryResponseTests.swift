@@ -102,7 +102,7 @@ private let shared: (fixture: ServiceFixture, service: RegistryService) = {
 
     /// Search answers `{query, count, results}` with the seed's fields plus `installed` and a `score`.
     @Test func searchShape() throws {
-        let response = try service.search("twitter", limit: 3, status: status)
+        let response = try JSONParser.parse(service.search("twitter", limit: 3, status: status))
         #expect(response["query"] == "twitter")
         #expect(response["count"] == 3)
         let first = try #require(response["results"]?.arrayValue?.first)
@@ -112,6 +112,16 @@ private let shared: (fixture: ServiceFixture, service: RegistryService) = {
         #expect(first["installed"] == true)
         #expect(first["score"] == 1)
         #expect(first["version"] != nil && first["description"] != nil)
+        #expect(response.objectValue?.keys == ["query", "count", "results"])
+        let keys = [
+            "name", "id", "displayName", "description", "npmPackage", "version", "kind", "tags", "stars", "repository", "installed", "loaded",
+            "bundled", "score",
+        ]
+        #expect(response["results"]?.arrayValue?.allSatisfy { $0.objectValue?.keys == keys } == true)
+        // The query is echoed as sent, escaped; results are still separated and closed properly.
+        let echoed = try JSONParser.parse(service.search("twitter \"bot\"\\\u{1}", limit: 2, status: status))
+        #expect(echoed["query"] == "twitter \"bot\"\\\u{1}")
+        #expect(echoed["results"]?.arrayValue?.count == 2)
         let scores = response["results"]!.arrayValue!.compactMap { $0["score"]?.doubleValue }
         #expect(scores == scores.sorted(by: >) && scores.allSatisfy { $0 > 0 && $0 <= 1 })
     }
@@ -128,9 +138,9 @@ private let shared: (fixture: ServiceFixture, service: RegistryService) = {
         #expect(try RegistryService.searchLimit("500") == 50)
         #expect(failure { try RegistryService.searchLimit("ten") } != nil)
         #expect(failure { try RegistryService.searchLimit("1.5") } != nil)
-        #expect(try service.search("plugin", limit: 500)["count"] == 50)
-        #expect(try service.search("a", limit: 0)["count"]?.intValue ?? 0 <= 1)
-        #expect(try service.search("zzqqxxkk")["count"] == 0)
+        #expect(try JSONParser.parse(service.search("plugin", limit: 500))["count"] == 50)
+        #expect(try JSONParser.parse(service.search("a", limit: 0))["count"]?.intValue ?? 0 <= 1)
+        #expect(try JSONParser.parse(service.search("zzqqxxkk"))["count"] == 0)
         let page = try RegistryService.page(limit: "5", offset: "10")
         #expect(page.limit == 5 && page.offset == 10)
         #expect(failure { try RegistryService.page(limit: "0", offset: nil) } != nil)
