@@ -127,8 +127,8 @@ public final class FastCGIServer: Sendable {
                 FCGX_Finish_r(request)
                 continue
             }
-            let params = Self.parameters(request)
-            if params["PLUGIND_WAKE"] == wakeNonce {
+            let params = CGIParameters(request.pointee.envp)
+            if let wake = params.wake, wake == wakeNonce {
                 FCGX_PutS("Status: 204 No Content\r\n\r\n", request.pointee.out)
                 FCGX_Finish_r(request)
                 break
@@ -139,31 +139,20 @@ public final class FastCGIServer: Sendable {
         FCGX_Free(request, 1)
     }
 
-    private func handle(_ request: UnsafeMutablePointer<FCGX_Request>, params: [String: String]) {
-        var headers: [String: String] = [:]
-        for (name, value) in params {
-            if name.hasPrefix("HTTP_") {
-                headers[Self.headerName(fromCGI: name)] = value
-            } else if name == "CONTENT_TYPE" {
-                headers["content-type"] = value
-            } else if name == "CONTENT_LENGTH" {
-                headers["content-length"] = value
-            }
-        }
-        let declared = params["CONTENT_LENGTH"].flatMap(Int.init)
+    private func handle(_ request: UnsafeMutablePointer<FCGX_Request>, params: CGIParameters) {
+        let declared = params.contentLength.flatMap(Int.init)
         guard let (body, tooLarge) = readBody(request.pointee.in, declaredLength: declared) else {
             return  // the peer went away mid-body: nobody to answer, and a partial body must not act
         }
-        guard let method = params["REQUEST_METHOD"], let uri = params["REQUEST_URI"], !method.isEmpty, uri.hasPrefix("/") else {
+        guard let method = params.method, let uri = params.uri, !method.isEmpty, uri.hasPrefix("/") else {
             logger.warning("a FastCGI request without REQUEST_METHOD or REQUEST_URI; check the fastcgi_params")
             write(HTTPResponse(status: 400, headers: [("Content-Type", HTTPResponse.jsonContentType)],
                                body: Array(#"{"error":"The front end sent no request method or URI."}"#.utf8)), to: request.pointee.out)
             return
         }
         let value = HTTPRequest(
-            method: method, uri: uri, headers: headers, body: body, bodyTooLarge: tooLarge,
-            remoteAddress: params["REMOTE_ADDR"] ?? "", origin: params["PLUGIND_ORIGIN"],
-            frontEndRequestId: params["PLUGIND_REQUEST_ID"])
+            method: method, uri: uri, headers: params.headers, body: body, bodyTooLarge: tooLarge,
+            remoteAddress: params.remoteAddress ?? "", origin: params.origin, frontEndRequestId: params.frontEndRequestId)
         let response = responder(value)
         write(response, to: request.pointee.out)
     }
@@ -222,57 +211,36 @@ public final class FastCGIServer: Sendable {
         }
     }
 
-    /// CGI response: a `Status:` header, never an `HTTP/1.1` line.
+    /// CGI response: a `Status:` header, never an `HTTP/1.1` line. The head and the body go to libfcgi
+    /// as they are, without being joined into one buffer first.
     private func write(_ response: HTTPResponse, to stream: UnsafeMutablePointer<FCGX_Stream>?) {
-        var head = "Status: \(response.status) \(HTTPStatus.reason(response.status))\r\n"
+        var head: [UInt8] = []
+        head.reserveCapacity(256)
+        head.append(contentsOf: "Status: \(response.status) \(HTTPStatus.reason(response.status))\r\n".utf8)
         var hasLength = false
         for (name, value) in response.headers {
+            head.append(contentsOf: name.utf8)
+            head.append(contentsOf: ": ".utf8)
             // A header must not be able to split the response.
-            let clean = value.filter { $0 != "\r" && $0 != "\n" }
-            head += "\(name): \(clean)\r\n"
-            if name.lowercased() == "content-length" { hasLength = true }
+            for byte in value.utf8 where byte != 0x0D && byte != 0x0A { head.append(byte) }
+            head.append(contentsOf: "\r\n".utf8)
+            if !hasLength, name.utf8.count == 14, name.lowercased() == "content-length" { hasLength = true }
         }
         if !hasLength && response.status != 204 && response.status != 304 {
-            head += "Content-Length: \(response.body.count)\r\n"
+            head.append(contentsOf: "Content-Length: \(response.body.count)\r\n".utf8)
         }
-        head += "\r\n"
-        var bytes = Array(head.utf8)
-        bytes.append(contentsOf: response.body)
-        // A client that went away makes this fail; nothing else to do about it.
+        head.append(contentsOf: "\r\n".utf8)
+        // A client that went away makes these fail; nothing else to do about it.
+        Self.put(head, to: stream)
+        if !response.body.isEmpty { Self.put(response.body, to: stream) }
+    }
+
+    private static func put(_ bytes: [UInt8], to stream: UnsafeMutablePointer<FCGX_Stream>?) {
         _ = bytes.withUnsafeBufferPointer { buffer in
             buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buffer.count) {
                 FCGX_PutStr($0, Int32(buffer.count), stream)
             }
         }
-    }
-
-    /// The request's CGI parameters, split at the first `=` on the raw bytes (this runs on every request).
-    private static func parameters(_ request: UnsafeMutablePointer<FCGX_Request>) -> [String: String] {
-        var result: [String: String] = [:]
-        result.reserveCapacity(40)
-        guard var pointer = request.pointee.envp else { return result }
-        while let entry = pointer.pointee {
-            let length = strlen(entry)
-            entry.withMemoryRebound(to: UInt8.self, capacity: length) { bytes in
-                let buffer = UnsafeBufferPointer(start: bytes, count: length)
-                if let eq = buffer.firstIndex(of: UInt8(ascii: "=")) {
-                    let name = String(decoding: UnsafeBufferPointer(rebasing: buffer[..<eq]), as: UTF8.self)
-                    result[name] = String(decoding: UnsafeBufferPointer(rebasing: buffer[(eq + 1)...]), as: UTF8.self)
-                }
-            }
-            pointer += 1
-        }
-        return result
-    }
-
-    /// `HTTP_X_REQUEST_ID` → `x-request-id`.
-    static func headerName(fromCGI name: String) -> String {
-        var bytes = Array(name.utf8.dropFirst(5))
-        for i in bytes.indices {
-            let b = bytes[i]
-            if b == UInt8(ascii: "_") { bytes[i] = UInt8(ascii: "-") } else if b >= 0x41 && b <= 0x5A { bytes[i] = b + 32 }
-        }
-        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// Sends one well-formed FastCGI request to our own socket so a worker blocked in accept returns.

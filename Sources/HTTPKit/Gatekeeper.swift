@@ -10,6 +10,8 @@ public struct Gatekeeper: Sendable {
     public let publicOrigins: Set<String>
     /// The prefix every route lives under.
     public let prefix: String
+    /// `prefix` split into segments, once.
+    private let prefixSegments: [String]
     public let maxJSONDepth: Int
     /// Turns errors of the layers below into client errors; anything it leaves is a 500.
     public let translate: @Sendable (any Error) -> (any HTTPResponseError)?
@@ -25,6 +27,7 @@ public struct Gatekeeper: Sendable {
         self.tokens = tokens
         self.publicOrigins = Set(publicOrigins.map { Self.normalise(origin: $0) })
         self.prefix = prefix
+        self.prefixSegments = (try? RequestPath.segments(of: Substring(prefix))) ?? []
         self.maxJSONDepth = maxJSONDepth
         self.logger = logger
     }
@@ -68,22 +71,25 @@ public struct Gatekeeper: Sendable {
         if request.bodyTooLarge {
             throw APIError(413, "The request body is larger than this server accepts.")
         }
-        let rawPath = request.rawPath
-        let prefixSegments = try RequestPath.segments(of: Substring(prefix))
-        let allSegments = try RequestPath.segments(of: rawPath)
+        let allSegments = try RequestPath.segments(of: request.rawPath)
         guard allSegments.starts(with: prefixSegments) else {
             throw APIError.notFound("No API route has this path.")
         }
         let path = Array(allSegments.dropFirst(prefixSegments.count))
+        let match = router.match(method: request.method, path: path)
 
         // 1. Tokens, unless the route is open.
         let role: Role?
-        if case .found(let route, _) = router.match(method: request.method, path: path), case .open = route.access {
+        if case .found(let route, _) = match, case .open = route.access {
             role = nil
         } else {
             role = try authenticate(request)
         }
-        let mutating = !["GET", "HEAD", "OPTIONS"].contains(request.method)
+        let mutating: Bool
+        switch request.method {
+        case "GET", "HEAD", "OPTIONS": mutating = false
+        default: mutating = true
+        }
         // 2. Read tokens only look.
         if let role, role < .admin, mutating {
             throw APIError(403, "This token may only read; use an admin token to make changes.")
@@ -98,7 +104,7 @@ public struct Gatekeeper: Sendable {
         }
         let route: Route
         let parameters: [String: String]
-        switch router.match(method: request.method, path: path) {
+        switch match {
         case .notFound:
             throw APIError.notFound("No API route has this path.")
         case .methodNotAllowed(let allowed):

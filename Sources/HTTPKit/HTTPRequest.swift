@@ -31,11 +31,14 @@ public struct HTTPRequest: Sendable {
     public func header(_ name: String) -> String? { headers[name.lowercased()] }
 
     /// The path part of the URI, before `?`.
-    public var rawPath: Substring { uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? "" }
+    public var rawPath: Substring {
+        guard let q = uri.utf8.firstIndex(of: UInt8(ascii: "?")) else { return uri[...] }
+        return uri[..<q]
+    }
 
     /// The query part of the URI, after `?`.
     public var rawQuery: Substring {
-        guard let q = uri.firstIndex(of: "?") else { return "" }
-        return uri[uri.index(after: q)...]
+        guard let q = uri.utf8.firstIndex(of: UInt8(ascii: "?")) else { return "" }
+        return uri[uri.utf8.index(after: q)...]
     }
 }

@@ -25,11 +25,11 @@ public struct HTTPResponse: Sendable {
     }
 
     public func header(_ name: String) -> String? {
-        headers.first { $0.name.lowercased() == name.lowercased() }?.value
+        headers.first { $0.name.equalsIgnoringASCIICase(name) }?.value
     }
 
     public mutating func setHeader(_ name: String, _ value: String) {
-        headers.removeAll { $0.name.lowercased() == name.lowercased() }
+        headers.removeAll { $0.name.equalsIgnoringASCIICase(name) }
         headers.append((name, value))
     }
 }
@@ -59,5 +59,14 @@ public enum HTTPStatus {
         case 507: "Insufficient Storage"
         default: "Status \(status)"
         }
+    }
+}
+
+extension String {
+    /// Header names compare without regard to ASCII case (and without allocating lowercased copies).
+    func equalsIgnoringASCIICase(_ other: String) -> Bool {
+        guard utf8.count == other.utf8.count else { return false }
+        func lower(_ b: UInt8) -> UInt8 { b >= 0x41 && b <= 0x5A ? b | 0x20 : b }
+        return zip(utf8, other.utf8).allSatisfy { lower($0) == lower($1) }
     }
 }

@@ -43,8 +43,8 @@ public struct RequestContext: Sendable {
 
 public typealias Handler = @Sendable (RequestContext) throws -> HTTPResponse
 
-/// One line of the route table.
-public struct Route: Sendable {
+/// One line of the route table. A class: matching hands out references, not copies of its fields.
+public final class Route: Sendable {
     public enum Segment: Sendable, Equatable {
         case literal(String)
         case parameter(String)
