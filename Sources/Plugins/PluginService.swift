@@ -14,7 +14,7 @@ public struct PluginService: Sendable {
     let retiredSecrets: RetiredSecretStore
     let scrub: @Sendable (String) -> String
     /// The last status lookup and the stamp it was made under: searches ask for it on every request.
-    private let statusCache = Locked<(stamp: String, lookup: StatusLookup)?>(nil)
+    private let statusCache = Locked<CachedStatusLookup?>(nil)
 
     public typealias StatusLookup = @Sendable (String) -> (installedVersion: String??, loaded: Bool, bundled: Bool)
 
@@ -246,9 +246,9 @@ public struct PluginService: Sendable {
     /// bundled catalogue has it — read once, answered many times.
     public func statusLookup() -> StatusLookup {
         let stamp = stamp()
-        if let hit = statusCache.withLock({ $0?.stamp == stamp ? $0?.lookup : nil }) { return hit }
+        if let hit = statusCache.withLock({ $0 }), hit.stamp == stamp { return hit.lookup }
         let lookup = makeStatusLookup()
-        statusCache.withLock { $0 = (stamp, lookup) }
+        statusCache.withLock { $0 = CachedStatusLookup(stamp: stamp, lookup: lookup) }
         return lookup
     }
 
@@ -294,4 +294,12 @@ public struct PluginService: Sendable {
         }
         return ["ok": .bool(result.ok), "result": .object(details)]
     }
+}
+
+/// A status lookup and the stamp it was made under. A nominal type on purpose: a closure kept in a
+/// tuple inside a generic container is re-wrapped in a conversion thunk on every inout access, and
+/// the wrappers pile up.
+private struct CachedStatusLookup {
+    let stamp: String
+    let lookup: PluginService.StatusLookup
 }
