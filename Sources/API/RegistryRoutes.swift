@@ -36,9 +36,7 @@ struct RegistryRoutes: Sendable {
     }
 
     func search(_ context: RequestContext) throws -> HTTPResponse {
-        guard let query = context.query["q"], !query.trimmingCharacters(in: .whitespaces).isEmpty else {
-            throw APIError.badRequest("q is required: the words to search the plugin registry for.")
-        }
+        let query = try RegistryService.searchQuery(context.query["q"])
         let limit = try RegistryService.searchLimit(context.query["limit"])
         return .jsonBytes(try registry.search(query, limit: limit, status: status()))
     }

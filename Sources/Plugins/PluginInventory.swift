@@ -1,6 +1,7 @@
 import Foundation
 import JSON
 import Locking
+import Stores
 
 /// Where plugin code lives on disk.
 public struct PluginPaths: Sendable {
@@ -140,7 +141,7 @@ public struct PluginInventory: Sendable {
 /// The catalogue file, re-read when it changes on disk.
 public final class CatalogueSource: Sendable {
     public let path: String?
-    private let cache = Locked<(stamp: String, catalogue: Catalogue)>(("", .empty))
+    private let cache = Locked<(stamp: FileStamp, catalogue: Catalogue)?>(nil)
     /// Told about a loaded catalogue's warnings (a wrong count, skipped entries), once per load.
     private let onWarnings: @Sendable ([String]) -> Void
 
@@ -151,10 +152,8 @@ public final class CatalogueSource: Sendable {
 
     public func current() throws(PluginError) -> Catalogue {
         guard let path else { return .empty }
-        var info = stat()
-        guard stat(path, &info) == 0 else { throw .catalogueUnreadable(path: path, reason: "the file does not exist") }
-        let stamp = "\(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec).\(info.st_size).\(info.st_ino)"
-        if let hit = cache.withLock({ $0.stamp == stamp ? $0.catalogue : nil }) { return hit }
+        guard let stamp = FileStamp(path: path) else { throw .catalogueUnreadable(path: path, reason: "the file does not exist") }
+        if let hit = cache.withLock({ $0.flatMap { $0.stamp == stamp ? $0.catalogue : nil } }) { return hit }
         let loaded = try Catalogue.load(path: path)
         cache.withLock { $0 = (stamp, loaded) }
         if !loaded.warnings.isEmpty { onWarnings(loaded.warnings) }
@@ -164,8 +163,6 @@ public final class CatalogueSource: Sendable {
     /// Changes whenever the file does.
     public func stamp() -> String {
         guard let path else { return "none" }
-        var info = stat()
-        guard stat(path, &info) == 0 else { return "missing" }
-        return "\(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec).\(info.st_size)"
+        return FileStamp(path: path)?.description ?? "missing"
     }
 }

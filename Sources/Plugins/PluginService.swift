@@ -82,9 +82,7 @@ public struct PluginService: Sendable {
     }
 
     static func directoryStamp(_ path: String) -> String {
-        var info = stat()
-        guard stat(path, &info) == 0 else { return "none" }
-        return "\(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec)"
+        FileStamp(path: path)?.description ?? "none"
     }
 
     // MARK: PUT /api/plugins/:id

@@ -1,3 +1,4 @@
+import Locking
 import Plugins
 
 /// An inverted index over one snapshot, built once, so a query costs a few dictionary look-ups and
@@ -62,6 +63,25 @@ struct RegistrySearchIndex: Sendable {
     let tokensByLength: [[Int32]]
     /// Whole-query keys (npm name, id, short id, display name; lowercased) → entries and their bonus.
     let exactKeys: [String: [(entry: Int32, bonus: Int32)]]
+    /// Per-entry score arrays, reused across queries instead of allocated and zeroed for each.
+    private let scratchPool = Locked<[Scratch]>([])
+
+    /// One query's per-entry working state. Only entries a query touched are reset afterwards.
+    final class Scratch {
+        var total: [Int32]
+        var wordsMatched: [UInt8]
+        var seen: [Bool]
+        var nameBest: [Int32]
+        var otherBest: [Int32]
+
+        init(count: Int) {
+            total = [Int32](repeating: 0, count: count)
+            wordsMatched = [UInt8](repeating: 0, count: count)
+            seen = [Bool](repeating: false, count: count)
+            nameBest = [Int32](repeating: 0, count: count)
+            otherBest = [Int32](repeating: 0, count: count)
+        }
+    }
 
     init(entries: [RegistryEntry], ids: [String: String]) {
         count = entries.count
@@ -153,10 +173,34 @@ struct RegistrySearchIndex: Sendable {
         if !meaningful.isEmpty { words = meaningful }
         if words.count > Self.maxQueryWords { words.removeLast(words.count - Self.maxQueryWords) }
 
-        var total = [Int32](repeating: 0, count: count)
-        var wordsMatched = [UInt8](repeating: 0, count: count)
-        var seen = [Bool](repeating: false, count: count)
+        let scratch = scratchPool.withLock { $0.popLast() } ?? Scratch(count: count)
+        defer { scratchPool.withLock { $0.append(scratch) } }
+        return rank(words: words, lowered: lowered, limit: limit, scratch: scratch)
+    }
+
+    private func rank(words: [[UInt8]], lowered: String, limit: Int, scratch: Scratch) -> [Hit] {
+        // The arrays move out of the scratch for the query (no copy, no shared access) and back after it.
+        var (total, wordsMatched, seen, nameBest, otherBest) = ([Int32](), [UInt8](), [Bool](), [Int32](), [Int32]())
+        swap(&total, &scratch.total)
+        swap(&wordsMatched, &scratch.wordsMatched)
+        swap(&seen, &scratch.seen)
+        swap(&nameBest, &scratch.nameBest)
+        swap(&otherBest, &scratch.otherBest)
         var touched: [Int32] = []
+        defer {
+            // Only what this query touched is non-zero (per-word arrays are cleared after each word).
+            for entry in touched {
+                let e = Int(entry)
+                total[e] = 0
+                wordsMatched[e] = 0
+                seen[e] = false
+            }
+            swap(&total, &scratch.total)
+            swap(&wordsMatched, &scratch.wordsMatched)
+            swap(&seen, &scratch.seen)
+            swap(&nameBest, &scratch.nameBest)
+            swap(&otherBest, &scratch.otherBest)
+        }
         func award(_ entry: Int32, atLeast bonus: Int32) {
             let e = Int(entry)
             if !seen[e] {
@@ -174,8 +218,6 @@ struct RegistrySearchIndex: Sendable {
             for (entry, bonus) in exactKeys[key] ?? [] { award(entry, atLeast: bonus) }
         }
 
-        var nameBest = [Int32](repeating: 0, count: count)
-        var otherBest = [Int32](repeating: 0, count: count)
         var wordTouched: [Int32] = []
         var typoKeys: [(entry: Int32, bonus: Int32)] = []
         for word in words {

@@ -14,6 +14,14 @@ extension RegistryService {
 
     // MARK: Parameters as the routes receive them
 
+    /// `q` of a search, as sent, once it is known to have something to search for and at most 256 characters.
+    public static func searchQuery(_ text: String?) throws(RegistryError) -> String {
+        let trimmed = (text ?? "").trimmingASCIIWhitespace()
+        guard !trimmed.isEmpty else { throw .badQuery("q is required: the words to search the plugin registry for.") }
+        guard trimmed.count <= Self.maxQueryLength else { throw .badQuery("q is longer than \(Self.maxQueryLength) characters.") }
+        return text ?? ""
+    }
+
     /// `limit` of a search: default 15, clamped to 1...50; not a whole number → `badQuery`.
     public static func searchLimit(_ text: String?) throws(RegistryError) -> Int {
         guard let text, !text.isEmpty else { return defaultSearchLimit }
@@ -93,9 +101,7 @@ extension RegistryService {
     public func search(_ query: String, limit: Int = defaultSearchLimit, status: StatusLookup = { _ in .unknown }) throws(RegistryError)
         -> [UInt8]
     {
-        let trimmed = query.trimmingASCIIWhitespace()
-        guard !trimmed.isEmpty else { throw .badQuery("q is required: the words to search the plugin registry for.") }
-        guard trimmed.count <= Self.maxQueryLength else { throw .badQuery("q is longer than \(Self.maxQueryLength) characters.") }
+        let trimmed = try Self.searchQuery(query).trimmingASCIIWhitespace()
         let limit = min(max(limit, 1), Self.maxSearchLimit)
         let catalog = try snapshot().catalog
         let hits = catalog.search.search(trimmed, limit: limit)

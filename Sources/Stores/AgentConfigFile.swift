@@ -24,11 +24,9 @@ public final class AgentConfigFile: Sendable {
         return try parse(Array(data))
     }
 
-    /// The raw bytes (for caches keyed on content).
+    /// Changes whenever the file does (for caches keyed on it); nil when there is no file.
     public func modificationStamp() -> String? {
-        var info = stat()
-        guard stat(path, &info) == 0 else { return nil }
-        return "\(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec).\(info.st_size).\(info.st_ino)"
+        FileStamp(path: path)?.description
     }
 
     private func parse(_ bytes: [UInt8]) throws(StoreError) -> JSONObject {

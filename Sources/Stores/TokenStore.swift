@@ -17,7 +17,7 @@ public final class TokenStore: Sendable {
     }
 
     public let path: String
-    private let cache = Locked<(stamp: String, entries: [Entry])>(("", []))
+    private let cache = Locked<(stamp: FileStamp?, entries: [Entry])?>(nil)
 
     public init(path: String) {
         self.path = path
@@ -58,15 +58,9 @@ public final class TokenStore: Sendable {
         return difference == 0
     }
 
-    private func stamp() -> String {
-        var info = stat()
-        guard stat(path, &info) == 0 else { return "missing" }
-        return "\(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec).\(info.st_size).\(info.st_ino)"
-    }
-
     private func current() -> [Entry] {
-        let now = stamp()
-        if let hit = cache.withLock({ $0.stamp == now ? $0.entries : nil }) { return hit }
+        let now = FileStamp(path: path)
+        if let hit = cache.withLock({ $0.flatMap { $0.stamp == now ? $0.entries : nil } }) { return hit }
         let entries = (try? load()) ?? []
         cache.withLock { $0 = (now, entries) }
         return entries
