@@ -1,3 +1,4 @@
+import Glibc
 import Locking
 import Plugins
 
@@ -57,8 +58,11 @@ struct RegistrySearchIndex: Sendable {
     let postingStart: [Int32]
     let postingEntries: [Int32]
     let postingFields: [UInt8]
-    /// Ids of tokens seen in some name, for substring matches.
+    /// Ids of tokens seen in some name, for substring matches, and their text: one byte string, each token
+    /// followed by a NUL (no token contains one), `nameTokenStarts[i]` where token `nameTokens[i]` begins.
     let nameTokens: [Int32]
+    let nameTokenText: [UInt8]
+    let nameTokenStarts: [Int32]
     /// Ids of tokens with letters, by byte length, for typo matches.
     let tokensByLength: [[Int32]]
     /// Whole-query keys (npm name, id, short id, display name; lowercased) → entries and their bonus.
@@ -158,6 +162,15 @@ struct RegistrySearchIndex: Sendable {
         self.postingEntries = postingEntries
         self.postingFields = postingFields
         self.nameTokens = nameTokens
+        var text: [UInt8] = []
+        var starts: [Int32] = []
+        for id in nameTokens {
+            starts.append(Int32(text.count))
+            text += sorted[Int(id)]
+            text.append(0)
+        }
+        nameTokenText = text
+        nameTokenStarts = starts
         tokensByLength = byLength
     }
 
@@ -223,15 +236,17 @@ struct RegistrySearchIndex: Sendable {
         for word in words {
             func apply(_ token: Int32, _ match: Match) {
                 let kind = match.rawValue
+                let (nameWeight, topicWeight) = (Self.nameWeight[kind], Self.topicWeight[kind])
+                let (descriptionWeight, ownerWeight) = (Self.descriptionWeight[kind], Self.ownerWeight[kind])
                 for p in Int(postingStart[Int(token)])..<Int(postingStart[Int(token) + 1]) {
                     let entry = Int(postingEntries[p])
                     let fields = postingFields[p]
                     var name: Int32 = 0
                     var other: Int32 = 0
-                    if fields & Field.name != 0 { name = Self.nameWeight[kind] }
-                    if fields & Field.topic != 0 { other = max(other, Self.topicWeight[kind]) }
-                    if fields & Field.description != 0 { other = max(other, Self.descriptionWeight[kind]) }
-                    if fields & Field.owner != 0 { other = max(other, Self.ownerWeight[kind]) }
+                    if fields & Field.name != 0 { name = nameWeight }
+                    if fields & Field.topic != 0 { other = max(other, topicWeight) }
+                    if fields & Field.description != 0 { other = max(other, descriptionWeight) }
+                    if fields & Field.owner != 0 { other = max(other, ownerWeight) }
                     if name == 0 && other == 0 { continue }
                     if nameBest[entry] == 0 && otherBest[entry] == 0 { wordTouched.append(Int32(entry)) }
                     if name > nameBest[entry] { nameBest[entry] = name }
@@ -256,9 +271,16 @@ struct RegistrySearchIndex: Sendable {
                 }
             }
             if word.count >= Self.minSubstringLength {
-                for id in nameTokens {
-                    let token = vocabulary[Int(id)]
-                    if token.count > word.count, !token.starts(with: word), Self.contains(token, word) { apply(id, .substring) }
+                // Inside a name token but not at its start (that was a prefix match), once per token.
+                Self.forEachOccurrence(of: word, in: nameTokenText) { offset in
+                    var low = 0
+                    var high = nameTokenStarts.count
+                    while low + 1 < high {
+                        let mid = (low + high) / 2
+                        if Int(nameTokenStarts[mid]) <= offset { low = mid } else { high = mid }
+                    }
+                    if Int(nameTokenStarts[low]) < offset { apply(nameTokens[low], .substring) }
+                    return low + 1 < nameTokenStarts.count ? Int(nameTokenStarts[low + 1]) : nameTokenText.count
                 }
             }
             if exactId == nil, word.count >= Self.minTypoLength {
@@ -362,15 +384,26 @@ struct RegistrySearchIndex: Sendable {
         return String(name[name.index(after: slash)...])
     }
 
-    static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
-        guard let first = needle.first, needle.count <= haystack.count else { return false }
-        var i = 0
-        let last = haystack.count - needle.count
-        while i <= last {
-            if haystack[i] == first, haystack[i..<(i + needle.count)].elementsEqual(needle) { return true }
-            i += 1
+    /// Calls `found` with the offset of each occurrence of `needle` in `haystack`, left to right;
+    /// `found` answers where to look next.
+    static func forEachOccurrence(of needle: [UInt8], in haystack: [UInt8], _ found: (Int) -> Int) {
+        guard let first = needle.first, needle.count <= haystack.count else { return }
+        haystack.withUnsafeBufferPointer { text in
+            needle.withUnsafeBufferPointer { pattern in
+                let base = text.baseAddress!
+                var position = 0
+                let last = text.count - pattern.count
+                while position <= last {
+                    guard let hit = memchr(base + position, Int32(first), last - position + 1) else { return }
+                    let offset = base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
+                    if memcmp(base + offset, pattern.baseAddress!, pattern.count) == 0 {
+                        position = max(found(offset), offset + 1)
+                    } else {
+                        position = offset + 1
+                    }
+                }
+            }
         }
-        return false
     }
 
     /// Whether one insertion, deletion, substitution or swap of neighbours turns `a` into `b`.

@@ -89,6 +89,17 @@ private func names(_ query: String, limit: Int = 15) -> [String] {
         #expect(!names("plugin").isEmpty)
     }
 
+    /// A word inside a name (not at its start) finds it, counted once per name word, with the substring
+    /// weight; inside descriptions and topics it counts for nothing.
+    @Test func wordsInsideNames() {
+        let hits = realSnapshot.catalog.search.search("gram", limit: 50)
+        let byName = Dictionary(hits.map { (realSnapshot.entries[$0.entry].name, $0.score) }, uniquingKeysWith: max)
+        #expect(byName["@elizaos/plugin-telegram"] == Int(RegistrySearchIndex.nameWeight[RegistrySearchIndex.Match.substring.rawValue]))
+        #expect(hits.allSatisfy { realSnapshot.entries[$0.entry].name.lowercased().contains("gram") })
+        #expect(names("elegra").contains("@elizaos/plugin-telegram"))
+        #expect(!names("legramx").contains("@elizaos/plugin-telegram"))
+    }
+
     /// Camel-case names are searchable by their parts.
     @Test func camelCaseParts() {
         #expect(names("network").contains("@elizaos/plugin-lensNetwork"))
