@@ -50,7 +50,8 @@ struct RegistrySearchIndex: Sendable {
 
     let count: Int
     let stars: [Int]
-    let sortNames: [String]
+    /// Each entry's place in the order of lowercased names, the last tie-breaker.
+    let nameOrder: [Int32]
     /// Sorted tokens; a token's id is its position.
     let vocabulary: [[UInt8]]
     let tokenIds: [[UInt8]: Int32]
@@ -70,27 +71,49 @@ struct RegistrySearchIndex: Sendable {
     /// Per-entry score arrays, reused across queries instead of allocated and zeroed for each.
     private let scratchPool = Locked<[Scratch]>([])
 
-    /// One query's per-entry working state. Only entries a query touched are reset afterwards.
+    /// One query's per-entry working state, zero between queries: a query resets only what it touched.
+    /// Plain memory rather than arrays, so the ranking loops run without bounds, uniqueness or
+    /// exclusivity checks on every posting.
     final class Scratch {
-        var total: [Int32]
-        var wordsMatched: [UInt8]
-        var seen: [Bool]
-        var nameBest: [Int32]
-        var otherBest: [Int32]
+        let total: UnsafeMutablePointer<Int32>
+        let wordsMatched: UnsafeMutablePointer<UInt8>
+        let seen: UnsafeMutablePointer<Bool>
+        let nameBest: UnsafeMutablePointer<Int32>
+        let otherBest: UnsafeMutablePointer<Int32>
+        let count: Int
 
         init(count: Int) {
-            total = [Int32](repeating: 0, count: count)
-            wordsMatched = [UInt8](repeating: 0, count: count)
-            seen = [Bool](repeating: false, count: count)
-            nameBest = [Int32](repeating: 0, count: count)
-            otherBest = [Int32](repeating: 0, count: count)
+            self.count = count
+            total = .allocate(capacity: count)
+            total.initialize(repeating: 0, count: count)
+            wordsMatched = .allocate(capacity: count)
+            wordsMatched.initialize(repeating: 0, count: count)
+            seen = .allocate(capacity: count)
+            seen.initialize(repeating: false, count: count)
+            nameBest = .allocate(capacity: count)
+            nameBest.initialize(repeating: 0, count: count)
+            otherBest = .allocate(capacity: count)
+            otherBest.initialize(repeating: 0, count: count)
+        }
+
+        deinit {
+            total.deallocate()
+            wordsMatched.deallocate()
+            seen.deallocate()
+            nameBest.deallocate()
+            otherBest.deallocate()
         }
     }
 
     init(entries: [RegistryEntry], ids: [String: String]) {
         count = entries.count
         stars = entries.map(\.stars)
-        sortNames = entries.map { $0.name.lowercased() }
+        let lowercasedNames = entries.map { $0.name.lowercased() }
+        var nameOrder = [Int32](repeating: 0, count: entries.count)
+        for (place, entry) in entries.indices.sorted(by: { lowercasedNames[$0] < lowercasedNames[$1] }).enumerated() {
+            nameOrder[entry] = Int32(place)
+        }
+        self.nameOrder = nameOrder
         var postings: [[UInt8]: [(Int32, UInt8)]] = [:]
         var exact: [String: [(entry: Int32, bonus: Int32)]] = [:]
         for (position, entry) in entries.enumerated() {
@@ -188,76 +211,69 @@ struct RegistrySearchIndex: Sendable {
 
         let scratch = scratchPool.withLock { $0.popLast() } ?? Scratch(count: count)
         defer { scratchPool.withLock { $0.append(scratch) } }
-        return rank(words: words, lowered: lowered, limit: limit, scratch: scratch)
+        var ranking = Ranking(index: self, scratch: scratch)
+        return ranking.run(words: words, lowered: lowered, limit: limit)
     }
 
-    private func rank(words: [[UInt8]], lowered: String, limit: Int, scratch: Scratch) -> [Hit] {
-        // The arrays move out of the scratch for the query (no copy, no shared access) and back after it.
-        var (total, wordsMatched, seen, nameBest, otherBest) = ([Int32](), [UInt8](), [Bool](), [Int32](), [Int32]())
-        swap(&total, &scratch.total)
-        swap(&wordsMatched, &scratch.wordsMatched)
-        swap(&seen, &scratch.seen)
-        swap(&nameBest, &scratch.nameBest)
-        swap(&otherBest, &scratch.otherBest)
+    /// One query's ranking over the index, accumulating into the scratch memory.
+    private struct Ranking {
+        let index: RegistrySearchIndex
+        let scratch: Scratch
+        /// Entries with a non-zero total, in the order they were first scored.
         var touched: [Int32] = []
-        defer {
-            // Only what this query touched is non-zero (per-word arrays are cleared after each word).
-            for entry in touched {
-                let e = Int(entry)
-                total[e] = 0
-                wordsMatched[e] = 0
-                seen[e] = false
-            }
-            swap(&total, &scratch.total)
-            swap(&wordsMatched, &scratch.wordsMatched)
-            swap(&seen, &scratch.seen)
-            swap(&nameBest, &scratch.nameBest)
-            swap(&otherBest, &scratch.otherBest)
-        }
-        func award(_ entry: Int32, atLeast bonus: Int32) {
-            let e = Int(entry)
-            if !seen[e] {
-                seen[e] = true
-                touched.append(entry)
-            }
-            total[e] = max(total[e], bonus)
-        }
-
-        // The whole query naming an entry, as typed or with its words joined by '-' (`google chat`).
-        let collapsed = lowered.split(whereSeparator: { $0 == " " || $0 == "\t" }).joined(separator: " ")
-        var keys = [collapsed]
-        if words.count > 1 { keys.append(words.map { String(decoding: $0, as: UTF8.self) }.joined(separator: "-")) }
-        for key in keys {
-            for (entry, bonus) in exactKeys[key] ?? [] { award(entry, atLeast: bonus) }
-        }
-
+        /// Entries the current word scored.
         var wordTouched: [Int32] = []
+        /// One-word queries a typo away from a whole name: entries and their reduced bonus.
         var typoKeys: [(entry: Int32, bonus: Int32)] = []
-        for word in words {
-            func apply(_ token: Int32, _ match: Match) {
-                let kind = match.rawValue
-                let (nameWeight, topicWeight) = (Self.nameWeight[kind], Self.topicWeight[kind])
-                let (descriptionWeight, ownerWeight) = (Self.descriptionWeight[kind], Self.ownerWeight[kind])
-                for p in Int(postingStart[Int(token)])..<Int(postingStart[Int(token) + 1]) {
-                    let entry = Int(postingEntries[p])
-                    let fields = postingFields[p]
-                    var name: Int32 = 0
-                    var other: Int32 = 0
-                    if fields & Field.name != 0 { name = nameWeight }
-                    if fields & Field.topic != 0 { other = max(other, topicWeight) }
-                    if fields & Field.description != 0 { other = max(other, descriptionWeight) }
-                    if fields & Field.owner != 0 { other = max(other, ownerWeight) }
-                    if name == 0 && other == 0 { continue }
-                    if nameBest[entry] == 0 && otherBest[entry] == 0 { wordTouched.append(Int32(entry)) }
-                    if name > nameBest[entry] { nameBest[entry] = name }
-                    if other > otherBest[entry] { otherBest[entry] = other }
+
+        init(index: RegistrySearchIndex, scratch: Scratch) {
+            self.index = index
+            self.scratch = scratch
+        }
+
+        mutating func run(words: [[UInt8]], lowered: String, limit: Int) -> [Hit] {
+            defer {
+                // Only what this query touched is non-zero (the per-word arrays are cleared after each word).
+                for entry in touched {
+                    let e = Int(entry)
+                    scratch.total[e] = 0
+                    scratch.wordsMatched[e] = 0
+                    scratch.seen[e] = false
                 }
             }
+            // The whole query naming an entry, as typed or with its words joined by '-' (`google chat`).
+            let collapsed = lowered.split(whereSeparator: { $0 == " " || $0 == "\t" }).joined(separator: " ")
+            var keys = [collapsed]
+            if words.count > 1 { keys.append(words.map { String(decoding: $0, as: UTF8.self) }.joined(separator: "-")) }
+            for key in keys {
+                for (entry, bonus) in index.exactKeys[key] ?? [] { award(entry, atLeast: bonus) }
+            }
+            for word in words { score(word, alone: words.count == 1) }
+            for (entry, bonus) in typoKeys { award(entry, atLeast: bonus) }
+            if words.count > 1 {
+                for entry in touched where Int(scratch.wordsMatched[Int(entry)]) == words.count {
+                    scratch.total[Int(entry)] += RegistrySearchIndex.everyWordBonus
+                }
+            }
+            return best(limit)
+        }
 
-            let exactId = tokenIds[word]
+        mutating func award(_ entry: Int32, atLeast bonus: Int32) {
+            let e = Int(entry)
+            if !scratch.seen[e] {
+                scratch.seen[e] = true
+                touched.append(entry)
+            }
+            scratch.total[e] = max(scratch.total[e], bonus)
+        }
+
+        /// Adds one query word's best match per entry: exact, prefix, substring (inside a name) or typo.
+        mutating func score(_ word: [UInt8], alone: Bool) {
+            let exactId = index.tokenIds[word]
             if let exactId { apply(exactId, .exact) }
-            if word.count >= Self.minPrefixLength {
+            if word.count >= RegistrySearchIndex.minPrefixLength {
                 // Tokens starting with the word sit together in the sorted vocabulary.
+                let vocabulary = index.vocabulary
                 var low = 0
                 var high = vocabulary.count
                 while low < high {
@@ -270,71 +286,101 @@ struct RegistrySearchIndex: Sendable {
                     id += 1
                 }
             }
-            if word.count >= Self.minSubstringLength {
+            if word.count >= RegistrySearchIndex.minSubstringLength {
                 // Inside a name token but not at its start (that was a prefix match), once per token.
-                Self.forEachOccurrence(of: word, in: nameTokenText) { offset in
+                let starts = index.nameTokenStarts
+                let text = index.nameTokenText
+                RegistrySearchIndex.forEachOccurrence(of: word, in: text) { offset in
                     var low = 0
-                    var high = nameTokenStarts.count
+                    var high = starts.count
                     while low + 1 < high {
                         let mid = (low + high) / 2
-                        if Int(nameTokenStarts[mid]) <= offset { low = mid } else { high = mid }
+                        if Int(starts[mid]) <= offset { low = mid } else { high = mid }
                     }
-                    if Int(nameTokenStarts[low]) < offset { apply(nameTokens[low], .substring) }
-                    return low + 1 < nameTokenStarts.count ? Int(nameTokenStarts[low + 1]) : nameTokenText.count
+                    if Int(starts[low]) < offset { apply(index.nameTokens[low], .substring) }
+                    return low + 1 < starts.count ? Int(starts[low + 1]) : text.count
                 }
             }
-            if exactId == nil, word.count >= Self.minTypoLength {
-                for length in (word.count - 1)...(word.count + 1) where length < tokensByLength.count {
-                    for id in tokensByLength[length] where Self.withinOneEdit(vocabulary[Int(id)], word) {
+            if exactId == nil, word.count >= RegistrySearchIndex.minTypoLength {
+                let byLength = index.tokensByLength
+                for length in (word.count - 1)...(word.count + 1) where length < byLength.count {
+                    for id in byLength[length] where RegistrySearchIndex.withinOneEdit(index.vocabulary[Int(id)], word) {
                         apply(id, .typo)
                         // A one-word query one typo away from a name still puts that plugin first (`twiter`).
-                        if words.count == 1 {
-                            for (entry, bonus) in exactKeys[String(decoding: vocabulary[Int(id)], as: UTF8.self)] ?? [] {
-                                typoKeys.append((entry, bonus - Self.typoKeyPenalty))
+                        if alone {
+                            for (entry, bonus) in index.exactKeys[String(decoding: index.vocabulary[Int(id)], as: UTF8.self)] ?? [] {
+                                typoKeys.append((entry, bonus - RegistrySearchIndex.typoKeyPenalty))
                             }
                         }
                     }
                 }
             }
-
             for entry in wordTouched {
                 let e = Int(entry)
                 award(entry, atLeast: 0)
-                total[e] += nameBest[e] + otherBest[e]
-                wordsMatched[e] += 1
-                nameBest[e] = 0
-                otherBest[e] = 0
+                scratch.total[e] += scratch.nameBest[e] + scratch.otherBest[e]
+                scratch.wordsMatched[e] += 1
+                scratch.nameBest[e] = 0
+                scratch.otherBest[e] = 0
             }
             wordTouched.removeAll(keepingCapacity: true)
         }
-        for (entry, bonus) in typoKeys { award(entry, atLeast: bonus) }
 
-        if words.count > 1 {
-            for entry in touched where Int(wordsMatched[Int(entry)]) == words.count { total[Int(entry)] += Self.everyWordBonus }
-        }
-
-        // Keep the best `limit` in order: score, then stars, then name.
-        func better(_ a: Int, _ b: Int) -> Bool {
-            if total[a] != total[b] { return total[a] > total[b] }
-            if stars[a] != stars[b] { return stars[a] > stars[b] }
-            return sortNames[a] < sortNames[b]
-        }
-        var best: [Int] = []
-        best.reserveCapacity(limit + 1)
-        for entry in touched {
-            let e = Int(entry)
-            guard total[e] > 0 else { continue }
-            if best.count == limit, !better(e, best[limit - 1]) { continue }
-            var low = 0
-            var high = best.count
-            while low < high {
-                let mid = (low + high) / 2
-                if better(best[mid], e) { low = mid + 1 } else { high = mid }
+        /// Every entry the token appears in gets the token's weight for its fields and match kind, if better
+        /// than what the current word already gave it.
+        mutating func apply(_ token: Int32, _ match: Match) {
+            let kind = match.rawValue
+            let (nameWeight, topicWeight) = (RegistrySearchIndex.nameWeight[kind], RegistrySearchIndex.topicWeight[kind])
+            let (descriptionWeight, ownerWeight) = (RegistrySearchIndex.descriptionWeight[kind], RegistrySearchIndex.ownerWeight[kind])
+            let (nameBest, otherBest) = (scratch.nameBest, scratch.otherBest)
+            let range = Int(index.postingStart[Int(token)])..<Int(index.postingStart[Int(token) + 1])
+            index.postingEntries.withUnsafeBufferPointer { entries in
+                index.postingFields.withUnsafeBufferPointer { fieldsOf in
+                    for p in range {
+                        let entry = Int(entries[p])
+                        let fields = fieldsOf[p]
+                        var name: Int32 = 0
+                        var other: Int32 = 0
+                        if fields & Field.name != 0 { name = nameWeight }
+                        if fields & Field.topic != 0 { other = max(other, topicWeight) }
+                        if fields & Field.description != 0 { other = max(other, descriptionWeight) }
+                        if fields & Field.owner != 0 { other = max(other, ownerWeight) }
+                        if name == 0 && other == 0 { continue }
+                        if nameBest[entry] == 0 && otherBest[entry] == 0 { wordTouched.append(Int32(entry)) }
+                        if name > nameBest[entry] { nameBest[entry] = name }
+                        if other > otherBest[entry] { otherBest[entry] = other }
+                    }
+                }
             }
-            best.insert(e, at: low)
-            if best.count > limit { best.removeLast() }
         }
-        return best.map { Hit(entry: $0, score: Int(total[$0])) }
+
+        /// The best `limit` touched entries in order: score, then stars, then name.
+        func best(_ limit: Int) -> [Hit] {
+            let total = scratch.total
+            let stars = index.stars
+            let nameOrder = index.nameOrder
+            func better(_ a: Int, _ b: Int) -> Bool {
+                if total[a] != total[b] { return total[a] > total[b] }
+                if stars[a] != stars[b] { return stars[a] > stars[b] }
+                return nameOrder[a] < nameOrder[b]
+            }
+            var best: [Int] = []
+            best.reserveCapacity(limit + 1)
+            for entry in touched {
+                let e = Int(entry)
+                guard total[e] > 0 else { continue }
+                if best.count == limit, !better(e, best[limit - 1]) { continue }
+                var low = 0
+                var high = best.count
+                while low < high {
+                    let mid = (low + high) / 2
+                    if better(best[mid], e) { low = mid + 1 } else { high = mid }
+                }
+                best.insert(e, at: low)
+                if best.count > limit { best.removeLast() }
+            }
+            return best.map { Hit(entry: $0, score: Int(total[$0])) }
+        }
     }
 
     // MARK: Text
