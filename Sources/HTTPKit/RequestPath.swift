@@ -2,19 +2,19 @@
 /// directory or smuggle control bytes. Decoding happens after splitting, so `%2F` stays inside its segment.
 public enum RequestPath {
     public static func segments(of rawPath: Substring) throws(APIError) -> [String] {
-        var parts = rawPath.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
+        var parts = rawPath.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).dropFirst()
         // A trailing slash names the same resource as none.
-        if parts.last == "" { parts = parts.dropLast() }
+        if parts.last?.isEmpty == true { parts = parts.dropLast() }
         var segments: [String] = []
         segments.reserveCapacity(parts.count)
         for part in parts {
-            guard let decoded = percentDecode(part) else {
+            guard let decoded = percentDecode(Substring(part)) else {
                 throw APIError.badRequest("The request path has a segment that is not valid percent-encoded UTF-8.")
             }
             if decoded == "." || decoded == ".." {
                 throw APIError.badRequest("The request path may not contain '.' or '..' segments.")
             }
-            if decoded.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+            if decoded.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) {
                 throw APIError.badRequest("The request path may not contain NUL or control characters.")
             }
             segments.append(decoded)
@@ -24,10 +24,10 @@ public enum RequestPath {
 
     /// Percent-decodes one segment; nil for a malformed escape or bytes that are not UTF-8.
     public static func percentDecode<S: StringProtocol>(_ text: S, plusIsSpace: Bool = false) -> String? {
-        let utf8 = Array(text.utf8)
-        if !utf8.contains(UInt8(ascii: "%")) && !(plusIsSpace && utf8.contains(UInt8(ascii: "+"))) {
+        if !text.utf8.contains(where: { $0 == UInt8(ascii: "%") || (plusIsSpace && $0 == UInt8(ascii: "+")) }) {
             return String(text)
         }
+        let utf8 = Array(text.utf8)
         var bytes: [UInt8] = []
         bytes.reserveCapacity(utf8.count)
         var i = 0

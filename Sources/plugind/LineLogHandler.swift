@@ -1,7 +1,7 @@
 import Glibc
 import Logging
 
-/// One line per event on stderr, UTC timestamps, a single write(2) per line: cheap enough for the
+/// One line per event on stderr, UTC timestamps, through `LogSink` (batched writes): cheap enough for the
 /// per-request line (swift-log's stream handler formats local time, which stats /etc/localtime each call).
 struct LineLogHandler: LogHandler {
     let label: String
@@ -27,7 +27,7 @@ struct LineLogHandler: LogHandler {
         // Control characters from a message never forge a second log line.
         for i in line.indices where line[i] < 0x20 && line[i] != 0x09 { line[i] = 0x20 }
         line.append(0x0A)
-        _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+        LogSink.standardError.emit(line, urgent: event.level >= .warning)
     }
 
     private func append(_ metadata: Logger.Metadata, to line: inout [UInt8]) {

@@ -61,6 +61,7 @@ struct Serve: ParsableCommand {
         wiring.agentRegistry.stop()
         wiring.scheduler?.stop()
         logger.info("stopped")
+        LogSink.standardError.flush()
     }
 }
 

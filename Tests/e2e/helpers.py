@@ -255,6 +255,16 @@ def secret_guarded_session(stack, token, secrets):
     return session
 
 
+def caught_up_log(stack) -> str:
+    """plugind's log once every line logged so far is in it. Lines below warning level reach the file
+    in batches a few milliseconds apart, so this asks for a fresh request and waits until that
+    request's own line shows: everything logged before it is then on disk too."""
+    marker = stack.client().get("/api/health").headers["X-Request-Id"]
+    path = stack.stateDir / "logs" / "plugind.log"
+    wait_until(lambda: marker in path.read_text(errors="replace"), 10, "plugind's log to catch up")
+    return path.read_text(errors="replace")
+
+
 def expect(response, status: int) -> dict:
     """The JSON body of a response that must have `status`."""
     assert response.status_code == status, (

@@ -32,7 +32,7 @@ import pytest
 
 from conftest import _run_stack
 from fake_agent_registry import FakeAgentRegistry
-from helpers import Process, plugind_binary, wait_until
+from helpers import Process, caught_up_log, plugind_binary, wait_until
 
 TIMEOUTS = {"PLUGIND_TIMEOUT_FETCH_MS": "1500", "PLUGIND_TIMEOUT_CONNECT_MS": "1000"}
 AUTO_URI = "https://agent.example"
@@ -87,9 +87,11 @@ def eventually(s, predicate, timeout: float, what: str) -> dict:
     return last
 
 
-def assert_no_secret_shown(fake: FakeAgentRegistry, state_dir: Path, extra_logs: list[Path] = ()) -> None:
+def assert_no_secret_shown(fake: FakeAgentRegistry, stack, extra_logs: list[Path] = ()) -> None:
     """No secret the fake issued appears in a response body this module received, nor in any log."""
     assert fake.secrets, "the fake issued no secret: nothing was registered"
+    caught_up_log(stack)
+    state_dir = stack.stateDir
     logs = [p for p in (state_dir / "logs").glob("*") if p.is_file()] + list(extra_logs)
     texts = {str(p): p.read_bytes() for p in logs}
     assert any(b"agent registry" in t for t in texts.values()), f"plugind logged nothing about the agent registry in {list(texts)}"
@@ -424,7 +426,7 @@ def test_the_secret_is_never_shown(admin, reader, fake, main_stack):
     for s in (admin, reader):
         for path in ("/api/registry/status", "/api/registry/config", "/api/settings"):
             assert s.get(path).status_code == 200
-    assert_no_secret_shown(fake, main_stack.stateDir)
+    assert_no_secret_shown(fake, main_stack)
 
 
 # --- a restart --------------------------------------------------------------------------------------
@@ -469,7 +471,7 @@ def test_restart_keeps_the_registration(tmp_path):
             assert heartbeat.agent_id == agent_id and heartbeat.status == 200, "the stored secret still works"
             assert s.post("/api/registry/register").json() == {"ok": True, "agentId": agent_id}
             assert len(registry.registrations(registering)) == 1
-            assert_no_secret_shown(registry, state)
+            assert_no_secret_shown(registry, second)
 
 
 # --- the background heartbeat -------------------------------------------------------------------
@@ -550,7 +552,7 @@ def test_two_processes_on_one_state_directory_send_one_stream(auto, auto_fake, a
     # The stack's process goes on alone.
     start = time.monotonic()
     wait_until(lambda: len(auto_fake.heartbeats(start, accepted=True)) >= 2, 15, "heartbeats after the second process stopped")
-    assert_no_secret_shown(auto_fake, auto_stack.stateDir, extra_logs=[log])
+    assert_no_secret_shown(auto_fake, auto_stack, extra_logs=[log])
 
 
 def test_backoff_while_the_registry_fails_and_recovery(auto, auto_fake):
@@ -587,5 +589,5 @@ def test_reregisters_after_the_registry_forgets_the_agent(auto, auto_fake, auto_
     assert registration.body["uri"] == AUTO_URI
     new = status["agentId"]
     wait_until(lambda: auto_fake.heartbeats(start, agent_id=new, accepted=True), 10, "heartbeats of the new agent id")
-    assert_no_secret_shown(auto_fake, auto_stack.stateDir)
+    assert_no_secret_shown(auto_fake, auto_stack)
 

@@ -15,7 +15,7 @@ import threading
 
 import pytest
 
-from helpers import expect, secret_guarded_session
+from helpers import caught_up_log, expect, secret_guarded_session
 
 from conftest import MILADY_CATALOGUE, MILADY_SEED_CONFIG
 
@@ -298,7 +298,7 @@ def test_a_sensitive_value_is_only_shown_masked(milady_stack, admin, reader, ide
                 if p["key"] == key:
                     assert p["currentValue"] == shown and p["isSet"] is True, entry["id"]
     assert agent_config(milady_stack)["env"][key] == secret, "the file holds the plain value"
-    log = (milady_stack.stateDir / "logs" / "plugind.log").read_text(errors="replace")
+    log = caught_up_log(milady_stack)
     assert secret not in log
 
 

@@ -13,6 +13,7 @@ import stat
 import pytest
 
 from conftest import NPM_TOKEN_SECRET
+from helpers import caught_up_log
 
 OPENAI_SECRET = "sk-e2e-0123456789abcdefghijklmnop"
 
@@ -189,7 +190,7 @@ def test_a_secret_is_stored_masked_kept_on_resend_and_cleared(stack, admin, read
     key = next(p for p in r.json()["plugin"]["parameters"] if p["key"] == "OPENAI_API_KEY")
     assert key["isSet"] is False and key["currentValue"] is None
     assert OPENAI_SECRET not in (stack.stateDir / "milady.json").read_text()
-    log = (stack.stateDir / "logs" / "plugind.log").read_text(errors="replace")
+    log = caught_up_log(stack)
     assert OPENAI_SECRET not in log
 
 
