@@ -110,6 +110,9 @@ public enum RouteMatch: Sendable {
 /// The route table: a list of routes, matched most specific first.
 public struct Router: Sendable {
     public let routes: [Route]
+    /// Routes without parameters by their path (segments joined with NUL, which no segment holds):
+    /// most requests name one, and such a pattern outranks every other that matches the same path.
+    private let literal: [String: [Route]]
 
     public init(_ routes: [Route]) {
         // Most specific first; the table's own order breaks ties.
@@ -117,9 +120,22 @@ public struct Router: Sendable {
             if a.element.specificity == b.element.specificity { return a.offset < b.offset }
             return b.element.specificity.lexicographicallyPrecedes(a.element.specificity)
         }.map(\.element)
+        var literal: [String: [Route]] = [:]
+        for route in self.routes {
+            let texts = route.segments.compactMap { segment -> String? in
+                if case .literal(let text) = segment { return text } else { return nil }
+            }
+            if texts.count == route.segments.count { literal[texts.joined(separator: "\u{0}"), default: []].append(route) }
+        }
+        self.literal = literal
     }
 
     public func match(method: String, path: [String]) -> RouteMatch {
+        if let candidates = literal[path.joined(separator: "\u{0}")],
+            let route = candidates.first(where: { $0.method == method }) ?? candidates.first(where: { method == "HEAD" && $0.method == "GET" })
+        {
+            return .found(route, [:])
+        }
         var allowed: [String] = []
         var chosenPattern: String?
         for route in routes {

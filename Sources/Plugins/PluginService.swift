@@ -243,7 +243,8 @@ public struct PluginService: Sendable {
     /// Per npm name: the install record's version, whether the runtime loaded it, whether the
     /// bundled catalogue has it — read once, answered many times.
     public func statusLookup() -> StatusLookup {
-        let stamp = stamp()
+        // What the lookup reads: the install records (agent config), the catalogue and the runtime.
+        let stamp = [catalogue.stamp(), configFile.modificationStamp() ?? "none", Self.runtimeStamp(runtime.snapshot())].joined(separator: "|")
         if let hit = statusCache.withLock({ $0 }), hit.stamp == stamp { return hit.lookup }
         let lookup = makeStatusLookup()
         statusCache.withLock { $0 = CachedStatusLookup(stamp: stamp, lookup: lookup) }

@@ -456,14 +456,26 @@ struct RegistrySearchIndex: Sendable {
     static func withinOneEdit(_ a: [UInt8], _ b: [UInt8]) -> Bool {
         let (m, n) = (a.count, b.count)
         guard abs(m - n) <= 1 else { return false }
-        var i = 0
-        while i < m, i < n, a[i] == b[i] { i += 1 }
-        if i == m && i == n { return true }
-        if m == n {
-            if a[(i + 1)...].elementsEqual(b[(i + 1)...]) { return true }
-            return i + 1 < m && a[i] == b[i + 1] && a[i + 1] == b[i] && a[(i + 2)...].elementsEqual(b[(i + 2)...])
+        // One edit of a word of three letters or more leaves its first or its last letter in place.
+        if m >= 3, n >= 3, a[0] != b[0], a[m - 1] != b[n - 1] { return false }
+        return a.withUnsafeBufferPointer { a in
+            b.withUnsafeBufferPointer { b in
+                var i = 0
+                while i < m, i < n, a[i] == b[i] { i += 1 }
+                if i == m && i == n { return true }
+                func same(_ x: Int, _ y: Int) -> Bool {
+                    // a[x...] == b[y...], lengths already known to match
+                    var (x, y) = (x, y)
+                    while x < m { if a[x] != b[y] { return false }; x += 1; y += 1 }
+                    return true
+                }
+                if m == n {
+                    if same(i + 1, i + 1) { return true }
+                    return i + 1 < m && a[i] == b[i + 1] && a[i + 1] == b[i] && same(i + 2, i + 2)
+                }
+                if m == n + 1 { return same(i + 1, i) }
+                return same(i, i + 1)
+            }
         }
-        if m == n + 1 { return a[(i + 1)...].elementsEqual(b[i...]) }
-        return a[i...].elementsEqual(b[(i + 1)...])
     }
 }

@@ -116,6 +116,38 @@ private func names(_ query: String, limit: Int = 15) -> [String] {
         #expect(!check("solana", "slaona"))
         #expect(!check("discord", "dsicrod"))
         #expect(!check("abcd", "abcdef"))
+        for (typo, within) in [
+            ("xolana", true), ("olana", true), ("ssolana", true), ("oslana", true), ("solanx", true), ("solaan", true),
+            ("solan", true), ("solana", true), ("xolanx", false), ("olanas", false), ("losana", false),
+        ] {
+            #expect(check("solana", typo) == within, "\(typo)")
+            #expect(check(typo, "solana") == within, "\(typo) (reversed)")
+        }
+        // Against the textbook definition (optimal string alignment distance ≤ 1) on every pair of
+        // words of one to four letters from a three-letter alphabet.
+        func distance(_ a: [UInt8], _ b: [UInt8]) -> Int {
+            var d = [[Int]](repeating: [Int](repeating: 0, count: b.count + 1), count: a.count + 1)
+            for i in 0...a.count { d[i][0] = i }
+            for j in 0...b.count { d[0][j] = j }
+            for i in stride(from: 1, through: a.count, by: 1) {
+                for j in stride(from: 1, through: b.count, by: 1) {
+                    d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+                    if i > 1, j > 1, a[i - 1] == b[j - 2], a[i - 2] == b[j - 1] { d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1) }
+                }
+            }
+            return d[a.count][b.count]
+        }
+        var words: [[UInt8]] = [[]]
+        var all: [[UInt8]] = []
+        for _ in 1...4 {
+            words = words.flatMap { word in Array("abc".utf8).map { word + [$0] } }
+            all += words
+        }
+        var wrong = 0
+        for a in all {
+            for b in all where RegistrySearchIndex.withinOneEdit(a, b) != (distance(a, b) <= 1) { wrong += 1 }
+        }
+        #expect(wrong == 0)
     }
 
     /// On a synthetic 10,000-entry registry, 1,000+ distinct queries (words, pairs, typos) answer the same
