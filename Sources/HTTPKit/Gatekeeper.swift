@@ -131,7 +131,7 @@ public struct Gatekeeper: Sendable {
         }
         let parts = header.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "bearer",
-            let role = tokens.role(forToken: parts[1].trimming(" \t"))
+            let role = tokens.role(forToken: parts[1].trimmingSpacesAndTabs())
         else {
             throw APIError(401, "The token is not valid; create one with 'plugind token create'.", headers: challenge)
         }
@@ -164,7 +164,7 @@ public struct Gatekeeper: Sendable {
             if required { throw APIError.badRequest("This route needs a JSON object body.") }
             return JSONObject()
         }
-        let type = request.header("content-type")?.split(separator: ";").first?.trimming(" \t").lowercased() ?? ""
+        let type = request.header("content-type")?.split(separator: ";").first?.trimmingSpacesAndTabs().lowercased() ?? ""
         guard type == "application/json" || (type.hasPrefix("application/") && type.hasSuffix("+json")) else {
             throw APIError(415, "Send the body as JSON with 'Content-Type: application/json'.")
         }
@@ -186,7 +186,7 @@ public struct Gatekeeper: Sendable {
     }
 
     static func normalise(origin: String) -> String {
-        var o = origin.trimming(" \t").lowercased()
+        var o = origin.trimmingSpacesAndTabs().lowercased()
         while o.hasSuffix("/") { o.removeLast() }
         return o
     }
@@ -215,16 +215,12 @@ public enum RequestID {
     }
 }
 
-extension String {
-    func trimming(_ set: String) -> String {
-        let chars = Set(set)
-        var s = Substring(self)
-        while let f = s.first, chars.contains(f) { s.removeFirst() }
-        while let l = s.last, chars.contains(l) { s.removeLast() }
-        return String(s)
+extension StringProtocol {
+    /// Without leading and trailing spaces and tabs (header values' optional whitespace).
+    func trimmingSpacesAndTabs() -> String {
+        let isBlank = { (byte: UInt8) in byte == 0x20 || byte == 0x09 }
+        guard let first = utf8.firstIndex(where: { !isBlank($0) }) else { return "" }
+        let last = utf8.lastIndex(where: { !isBlank($0) })!
+        return String(self[first...last])
     }
-}
-
-extension Substring {
-    func trimming(_ set: String) -> String { String(self).trimming(set) }
 }

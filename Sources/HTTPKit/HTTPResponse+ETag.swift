@@ -20,7 +20,7 @@ extension HTTPResponse {
         var response = self
         response.setHeader("ETag", tag)
         if let presented = request.header("if-none-match"),
-            presented.split(separator: ",").contains(where: { $0.trimming(" \t").replacingWeakPrefix() == tag || $0.trimming(" \t") == "*" })
+            presented.split(separator: ",").contains(where: { $0.trimmingSpacesAndTabs().replacingWeakPrefix() == tag || $0.trimmingSpacesAndTabs() == "*" })
         {
             return HTTPResponse(status: 304, headers: [("ETag", tag)])
         }
