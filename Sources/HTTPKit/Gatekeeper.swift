@@ -215,12 +215,15 @@ public enum RequestID {
     }
 }
 
-extension StringProtocol {
+extension Substring {
     /// Without leading and trailing spaces and tabs (header values' optional whitespace).
     func trimmingSpacesAndTabs() -> String {
         let isBlank = { (byte: UInt8) in byte == 0x20 || byte == 0x09 }
-        guard let first = utf8.firstIndex(where: { !isBlank($0) }) else { return "" }
-        let last = utf8.lastIndex(where: { !isBlank($0) })!
+        guard let first = utf8.firstIndex(where: { !isBlank($0) }), let last = utf8.lastIndex(where: { !isBlank($0) }) else { return "" }
         return String(self[first...last])
     }
+}
+
+extension String {
+    func trimmingSpacesAndTabs() -> String { self[...].trimmingSpacesAndTabs() }
 }
