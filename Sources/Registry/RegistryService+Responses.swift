@@ -114,13 +114,16 @@ extension RegistryService {
             if position > 0 { out.append(UInt8(ascii: ",")) }
             out.append(contentsOf: catalog.searchResultHeads[hit.entry])
             let status = status(catalog.document.entries[hit.entry].name)
-            JSONWriter.appendMembers(
-                [
-                    "installed": .bool(status.installed),
-                    "loaded": .bool(status.loaded),
-                    "bundled": .bool(status.bundled),
-                    "score": .number((Double(hit.score) / top * 1000).rounded() / 1000),
-                ], to: &out, closing: true)
+            func flag(_ value: Bool) { if value { JSONWriter.appendRaw("true", to: &out) } else { JSONWriter.appendRaw("false", to: &out) } }
+            JSONWriter.appendRaw("\"installed\":", to: &out)
+            flag(status.installed)
+            JSONWriter.appendRaw(",\"loaded\":", to: &out)
+            flag(status.loaded)
+            JSONWriter.appendRaw(",\"bundled\":", to: &out)
+            flag(status.bundled)
+            JSONWriter.appendRaw(",\"score\":", to: &out)
+            JSONWriter.append(.number((Double(hit.score) / top * 1000).rounded() / 1000), to: &out)
+            out.append(UInt8(ascii: "}"))
         }
         JSONWriter.appendRaw("]}", to: &out)
         return out
