@@ -244,7 +244,9 @@ public struct PluginService: Sendable {
     /// bundled catalogue has it — read once, answered many times.
     public func statusLookup() -> StatusLookup {
         // What the lookup reads: the install records (agent config), the catalogue and the runtime.
-        let stamp = [catalogue.stamp(), configFile.modificationStamp() ?? "none", Self.runtimeStamp(runtime.snapshot())].joined(separator: "|")
+        let stamp = StatusStamp(
+            catalogue: catalogue.path.flatMap(FileStamp.init(path:)), config: FileStamp(path: configFile.path),
+            runtime: Self.runtimeStamp(runtime.snapshot()))
         if let hit = statusCache.withLock({ $0 }), hit.stamp == stamp { return hit.lookup }
         let lookup = makeStatusLookup()
         statusCache.withLock { $0 = CachedStatusLookup(stamp: stamp, lookup: lookup) }
@@ -299,6 +301,13 @@ public struct PluginService: Sendable {
 /// tuple inside a generic container is re-wrapped in a conversion thunk on every inout access, and
 /// the wrappers pile up.
 private struct CachedStatusLookup {
-    let stamp: String
+    let stamp: StatusStamp
     let lookup: PluginService.StatusLookup
+}
+
+/// What a status lookup depends on, compared without formatting it into a string.
+private struct StatusStamp: Equatable {
+    let catalogue: FileStamp?
+    let config: FileStamp?
+    let runtime: String
 }

@@ -39,23 +39,30 @@ public final class TokenStore: Sendable {
     /// The role of a presented token. Every stored hash is compared, each in constant time.
     public func role(of token: String) -> Role? {
         guard token.hasPrefix("pld_"), token.utf8.count < 200 else { return nil }
-        let presented = Self.hash(token)
-        var found: Role?
-        for entry in current() where Self.constantTimeEqual(entry.hash, presented) {
-            found = found ?? entry.role
+        var text = token
+        let digest = text.withUTF8 { SHA256.hash(data: UnsafeRawBufferPointer($0)) }
+        return digest.withUnsafeBytes { presented in
+            var found: Role?
+            for entry in current() where Self.constantTimeEqual(entry.hash, presented) {
+                found = found ?? entry.role
+            }
+            return found
         }
-        return found
     }
 
     public var isEmpty: Bool { current().isEmpty }
 
     static func hash(_ token: String) -> [UInt8] { Array(SHA256.hash(data: Array(token.utf8))) }
 
-    static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+    static func constantTimeEqual(_ a: [UInt8], _ b: UnsafeRawBufferPointer) -> Bool {
         guard a.count == b.count else { return false }
         var difference: UInt8 = 0
         for i in 0..<a.count { difference |= a[i] ^ b[i] }
         return difference == 0
+    }
+
+    static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        b.withUnsafeBytes { constantTimeEqual(a, $0) }
     }
 
     private func current() -> [Entry] {
