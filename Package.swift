@@ -84,6 +84,7 @@ let package = Package(
         .testTarget(name: "AgentRegistryTests", dependencies: [
             "AgentRegistry", "Stores", "Adapters", "JSON", "TestSupport", .product(name: "Logging", package: "swift-log"),
         ]),
+        .testTarget(name: "APITests", dependencies: ["API", "HTTPKit", "Locking"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Plugins", "Stores", "JSON", "Adapters", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
