@@ -80,20 +80,18 @@ struct RegistrySearchIndex: Sendable {
         let seen: UnsafeMutablePointer<Bool>
         let nameBest: UnsafeMutablePointer<Int32>
         let otherBest: UnsafeMutablePointer<Int32>
-        let count: Int
 
         init(count: Int) {
-            self.count = count
-            total = .allocate(capacity: count)
-            total.initialize(repeating: 0, count: count)
-            wordsMatched = .allocate(capacity: count)
-            wordsMatched.initialize(repeating: 0, count: count)
-            seen = .allocate(capacity: count)
-            seen.initialize(repeating: false, count: count)
-            nameBest = .allocate(capacity: count)
-            nameBest.initialize(repeating: 0, count: count)
-            otherBest = .allocate(capacity: count)
-            otherBest.initialize(repeating: 0, count: count)
+            func zeroed<T>(_ zero: T) -> UnsafeMutablePointer<T> {
+                let memory = UnsafeMutablePointer<T>.allocate(capacity: count)
+                memory.initialize(repeating: zero, count: count)
+                return memory
+            }
+            total = zeroed(0)
+            wordsMatched = zeroed(0)
+            seen = zeroed(false)
+            nameBest = zeroed(0)
+            otherBest = zeroed(0)
         }
 
         deinit {
