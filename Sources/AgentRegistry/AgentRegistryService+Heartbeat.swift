@@ -53,16 +53,20 @@ extension AgentRegistryService {
         }
     }
 
+    /// The stored registration, read fresh; nil (and an error logged) when the database cannot answer.
+    private func storedRecord() -> AgentRegistrationStore.Record? {
+        do {
+            return try store.load()
+        } catch {
+            logger.error("agent registry: cannot read the registration: \(error)")
+            return nil
+        }
+    }
+
     /// One round of the loop; returns how many milliseconds to sleep before the next.
     func tick() -> Int {
         let interval = configuration.syncIntervalMs
-        let record: AgentRegistrationStore.Record
-        do {
-            record = try store.load()
-        } catch {
-            logger.error("agent registry: cannot read the registration: \(error)")
-            return interval
-        }
+        guard let record = storedRecord() else { return interval }
         if record.credentials(for: configuration.registryURL) == nil {
             guard configuration.autoRegister else {
                 releaseLeaseIfHeld()
@@ -87,13 +91,7 @@ extension AgentRegistryService {
     /// With the lease and `exchange` held: heartbeat when due, or register.
     private func attempt() -> Int {
         let interval = configuration.syncIntervalMs
-        let record: AgentRegistrationStore.Record
-        do {
-            record = try store.load()
-        } catch {
-            logger.error("agent registry: cannot read the registration: \(error)")
-            return interval
-        }
+        guard let record = storedRecord() else { return interval }
         if let credentials = record.credentials(for: configuration.registryURL) {
             // Any process's (or a request's) last sync counts, so a takeover or a manual sync does not double up.
             if loop.withLock({ $0.failures }) == 0, let last = record.lastSyncAt ?? record.registeredAt {
