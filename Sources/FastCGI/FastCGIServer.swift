@@ -217,16 +217,14 @@ public final class FastCGIServer: Sendable {
         var head: [UInt8] = []
         head.reserveCapacity(256)
         head.append(contentsOf: "Status: \(response.status) \(HTTPStatus.reason(response.status))\r\n".utf8)
-        var hasLength = false
         for (name, value) in response.headers {
             head.append(contentsOf: name.utf8)
             head.append(contentsOf: ": ".utf8)
             // A header must not be able to split the response.
             for byte in value.utf8 where byte != 0x0D && byte != 0x0A { head.append(byte) }
             head.append(contentsOf: "\r\n".utf8)
-            if !hasLength, name.utf8.count == 14, name.lowercased() == "content-length" { hasLength = true }
         }
-        if !hasLength && response.status != 204 && response.status != 304 {
+        if response.header("Content-Length") == nil && response.status != 204 && response.status != 304 {
             head.append(contentsOf: "Content-Length: \(response.body.count)\r\n".utf8)
         }
         head.append(contentsOf: "\r\n".utf8)

@@ -20,7 +20,10 @@ extension HTTPResponse {
         var response = self
         response.setHeader("ETag", tag)
         if let presented = request.header("if-none-match"),
-            presented.split(separator: ",").contains(where: { $0.trimmingSpacesAndTabs().replacingWeakPrefix() == tag || $0.trimmingSpacesAndTabs() == "*" })
+            presented.split(separator: ",").contains(where: { candidate in
+                let trimmed = candidate.trimmingSpacesAndTabs()
+                return trimmed.replacingWeakPrefix() == tag || trimmed == "*"
+            })
         {
             return HTTPResponse(status: 304, headers: [("ETag", tag)])
         }
