@@ -19,7 +19,8 @@ public struct HTTPRequest: Sendable {
         bodyTooLarge: Bool = false, remoteAddress: String = "", origin: String? = nil, frontEndRequestId: String? = nil
     ) {
         self.frontEndRequestId = frontEndRequestId
-        self.method = method.uppercased()
+        // Front ends send methods in upper case; only an odd one pays for a copy.
+        self.method = method.utf8.contains(where: { $0 >= 0x61 && $0 <= 0x7A }) ? method.uppercased() : method
         self.uri = uri
         self.headers = headers
         self.body = body
@@ -28,7 +29,10 @@ public struct HTTPRequest: Sendable {
         self.origin = origin
     }
 
-    public func header(_ name: String) -> String? { headers[name.lowercased()] }
+    /// The header `name`, which is matched without regard to case.
+    public func header(_ name: String) -> String? {
+        headers[name.utf8.contains(where: { $0 >= 0x41 && $0 <= 0x5A }) ? name.lowercased() : name]
+    }
 
     /// The path part of the URI, before `?`.
     public var rawPath: Substring {
