@@ -16,12 +16,15 @@ public struct Gatekeeper: Sendable {
     /// Turns errors of the layers below into client errors; anything it leaves is a 500.
     public let translate: @Sendable (any Error) -> (any HTTPResponseError)?
     public let logger: Logger
+    /// The line per request (through `logger` unless the caller hands a writer of its own).
+    public let requestLog: any RequestLog
 
     public init(
         router: Router, tokens: any TokenVerifier, publicOrigins: [String] = [], prefix: String = "/api",
         maxJSONDepth: Int = 64, translate: @escaping @Sendable (any Error) -> (any HTTPResponseError)? = { _ in nil },
-        logger: Logger
+        logger: Logger, requestLog: (any RequestLog)? = nil
     ) {
+        self.requestLog = requestLog ?? LoggerRequestLog(logger: logger)
         self.translate = translate
         self.router = router
         self.tokens = tokens
@@ -50,6 +53,7 @@ public struct Gatekeeper: Sendable {
             logger.error("unexpected error", metadata: ["requestId": "\(requestId)", "error": "\(String(describing: error))"])
             response = .error(APIError(500, "Something went wrong on our side; the log has the details under request id \(requestId)."))
         }
+        response.headers.reserveCapacity(response.headers.count + 2)
         if response.header("Content-Type") == nil && !response.body.isEmpty {
             response.setHeader("Content-Type", HTTPResponse.jsonContentType)
         }
@@ -58,11 +62,10 @@ public struct Gatekeeper: Sendable {
             response.setHeader("Content-Length", String(response.body.count))
             response.body = []
         }
-        let elapsed = started.duration(to: .now)
-        let ms = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
-        logger.info(
-            "\(request.method) \(Self.loggablePath(request)) \(response.status) \(Double(Int(ms * 10)) / 10)ms",
-            metadata: ["requestId": "\(requestId)"])
+        let elapsed = started.duration(to: .now).components
+        requestLog.record(RequestLogEntry(
+            method: request.method, path: Self.loggablePath(request), status: response.status,
+            tenthsOfMs: elapsed.seconds * 10_000 + elapsed.attoseconds / 100_000_000_000_000, requestId: requestId))
         return response
     }
 
@@ -71,12 +74,25 @@ public struct Gatekeeper: Sendable {
         if request.bodyTooLarge {
             throw APIError(413, "The request body is larger than this server accepts.")
         }
-        let allSegments = try RequestPath.segments(of: request.rawPath)
-        guard allSegments.starts(with: prefixSegments) else {
-            throw APIError.notFound("No API route has this path.")
+        let rawPath = request.rawPath
+        let path: [String]
+        let match: RouteMatch
+        if request.method != "OPTIONS", rawPath.utf8.starts(with: prefix.utf8),
+            let route = router.literalRoute(
+                method: request.method, rawPath: rawPath[rawPath.utf8.index(rawPath.startIndex, offsetBy: prefix.utf8.count)...])
+        {
+            // Most requests: the raw path is a parameterless pattern exactly, so it has no segment
+            // to decode or refuse.
+            path = []
+            match = .found(route, [:])
+        } else {
+            let allSegments = try RequestPath.segments(of: rawPath)
+            guard allSegments.starts(with: prefixSegments) else {
+                throw APIError.notFound("No API route has this path.")
+            }
+            path = Array(allSegments.dropFirst(prefixSegments.count))
+            match = router.match(method: request.method, path: path)
         }
-        let path = Array(allSegments.dropFirst(prefixSegments.count))
-        let match = router.match(method: request.method, path: path)
 
         // 1. Tokens, unless the route is open.
         let role: Role?
@@ -192,8 +208,9 @@ public struct Gatekeeper: Sendable {
     }
 
     /// The path for the log: never the query, which could carry something private.
-    static func loggablePath(_ request: HTTPRequest) -> String {
-        String(request.rawPath.prefix(200))
+    static func loggablePath(_ request: HTTPRequest) -> Substring {
+        let path = request.rawPath
+        return path.utf8.count <= 200 ? path : path.prefix(200)
     }
 }
 
@@ -201,8 +218,8 @@ public struct Gatekeeper: Sendable {
 public enum RequestID {
     /// The front end's id when it is plain hex of a sane length; anything else is not trusted into logs.
     public static func adopt(_ candidate: String?) -> String? {
-        guard let candidate, (16...64).contains(candidate.count),
-            candidate.unicodeScalars.allSatisfy({ ("0"..."9").contains($0) || ("a"..."f").contains($0) })
+        guard let candidate, (16...64).contains(candidate.utf8.count),
+            candidate.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) })
         else { return nil }
         return candidate
     }

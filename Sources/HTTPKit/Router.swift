@@ -113,6 +113,9 @@ public struct Router: Sendable {
     /// Routes without parameters by their path (segments joined with NUL, which no segment holds):
     /// most requests name one, and such a pattern outranks every other that matches the same path.
     private let literal: [String: [Route]]
+    /// The same routes by their path as written (`/plugins/installed`), for requests whose raw path
+    /// is exactly that: such a path has no escapes and no hostile segment, so it needs no decoding.
+    private let literalPaths: [Substring: [Route]]
 
     public init(_ routes: [Route]) {
         // Most specific first; the table's own order breaks ties.
@@ -121,13 +124,33 @@ public struct Router: Sendable {
             return b.element.specificity.lexicographicallyPrecedes(a.element.specificity)
         }.map(\.element)
         var literal: [String: [Route]] = [:]
+        var literalPaths: [Substring: [Route]] = [:]
         for route in self.routes {
             let texts = route.segments.compactMap { segment -> String? in
                 if case .literal(let text) = segment { return text } else { return nil }
             }
-            if texts.count == route.segments.count { literal[texts.joined(separator: "\u{0}"), default: []].append(route) }
+            guard texts.count == route.segments.count else { continue }
+            literal[texts.joined(separator: "\u{0}"), default: []].append(route)
+            if !texts.isEmpty, texts.allSatisfy(Self.needsNoDecoding) {
+                literalPaths[Substring("/" + texts.joined(separator: "/")), default: []].append(route)
+            }
         }
         self.literal = literal
+        self.literalPaths = literalPaths
+    }
+
+    /// A segment that a raw path carries exactly as it is: no escapes, no dot segment, nothing but
+    /// printable ASCII.
+    private static func needsNoDecoding(_ segment: String) -> Bool {
+        segment != "." && segment != ".." && !segment.isEmpty
+            && segment.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "%") && $0 != UInt8(ascii: "/") }
+    }
+
+    /// The route for a raw path (below the prefix, `/health`) that is exactly a parameterless
+    /// pattern, if it has one for this method; nil sends the caller the long way (decoding, 405, …).
+    public func literalRoute(method: String, rawPath: Substring) -> Route? {
+        guard let candidates = literalPaths[rawPath] else { return nil }
+        return candidates.first { $0.method == method } ?? (method == "HEAD" ? candidates.first { $0.method == "GET" } : nil)
     }
 
     public func match(method: String, path: [String]) -> RouteMatch {

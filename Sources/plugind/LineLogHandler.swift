@@ -1,4 +1,5 @@
 import Glibc
+import HTTPKit
 import Logging
 
 /// One line per event on stderr, UTC timestamps, through `LogSink` (batched writes): cheap enough for the
@@ -14,59 +15,126 @@ struct LineLogHandler: LogHandler {
     }
 
     func log(event: LogEvent) {
-        var line: [UInt8] = []
-        line.reserveCapacity(160)
-        Self.appendTimestamp(to: &line)
-        for part in [" ", event.level.rawValue, " ", label, ": ", event.message.description] { line.append(contentsOf: part.utf8) }
+        var line = LogLine(level: event.level, label: label)
+        line.append(event.message.description)
         if let extra = event.metadata, !extra.isEmpty {
-            let merged = metadata.isEmpty ? extra : metadata.merging(extra) { _, new in new }
-            append(merged, to: &line)
+            append(metadata.isEmpty ? extra : metadata.merging(extra) { _, new in new }, to: &line)
         } else if !metadata.isEmpty {
             append(metadata, to: &line)
         }
-        // Control characters from a message never forge a second log line.
-        for i in line.indices where line[i] < 0x20 && line[i] != 0x09 { line[i] = 0x20 }
-        line.append(0x0A)
-        LogSink.standardError.emit(line, urgent: event.level >= .warning)
+        line.emit(urgent: event.level >= .warning)
     }
 
-    private func append(_ metadata: Logger.Metadata, to line: inout [UInt8]) {
-        for (key, value) in metadata.count == 1 ? Array(metadata) : metadata.sorted(by: { $0.key < $1.key }) {
-            line.append(0x20)
-            line.append(contentsOf: key.utf8)
-            line.append(UInt8(ascii: "="))
-            line.append(contentsOf: value.description.utf8)
+    /// ` key=value` for each entry, keys in order (one entry needs no sorting).
+    private func append(_ metadata: Logger.Metadata, to line: inout LogLine) {
+        func entry(_ key: String, _ value: Logger.MetadataValue) {
+            if case .string(let text) = value {
+                line.append(field: key, text)
+            } else {
+                line.append(field: key, value.description)
+            }
+        }
+        if metadata.count == 1, let only = metadata.first {
+            entry(only.key, only.value)
+            return
+        }
+        for (key, value) in metadata.sorted(by: { $0.key < $1.key }) { entry(key, value) }
+    }
+}
+
+/// The gatekeeper's line per request, the same line `LineLogHandler` would write for it
+/// (`… info plugind: GET /api/health 200 0.1ms requestId=…`), put together without swift-log's
+/// message, metadata dictionary and event values on every request.
+struct LineRequestLog: RequestLog {
+    let label: String
+    /// False when the log level is above info: then the line is not written at all.
+    let enabled: Bool
+
+    init(label: String, level: Logger.Level) {
+        self.label = label
+        self.enabled = level <= .info
+    }
+
+    func record(_ entry: RequestLogEntry) {
+        guard enabled else { return }
+        var line = LogLine(level: .info, label: label)
+        line.append(entry.method)
+        line.append(" ")
+        line.append(entry.path)
+        line.append(" ")
+        line.appendDecimal(Int64(entry.status))
+        line.append(" ")
+        line.appendDecimal(entry.tenthsOfMs / 10)
+        line.append(".")
+        line.appendDecimal(entry.tenthsOfMs % 10)
+        line.append("ms")
+        line.append(field: "requestId", entry.requestId)
+        line.emit(urgent: false)
+    }
+}
+
+/// One log line as it is put together: `2026-11-29T14:02:35.123Z level label: message key=value…`.
+struct LogLine {
+    private var bytes: [UInt8] = []
+
+    init(level: Logger.Level, label: String) {
+        bytes.reserveCapacity(160)
+        appendTimestamp()
+        bytes.append(0x20)
+        bytes.append(contentsOf: level.rawValue.utf8)
+        bytes.append(0x20)
+        bytes.append(contentsOf: label.utf8)
+        bytes.append(contentsOf: ": ".utf8)
+    }
+
+    mutating func append(_ text: some StringProtocol) { bytes.append(contentsOf: text.utf8) }
+
+    /// ` key=value`
+    mutating func append(field key: String, _ value: some StringProtocol) {
+        bytes.append(0x20)
+        bytes.append(contentsOf: key.utf8)
+        bytes.append(UInt8(ascii: "="))
+        bytes.append(contentsOf: value.utf8)
+    }
+
+    /// A non-negative number's digits (at least `width` of them, zero-padded).
+    mutating func appendDecimal(_ value: Int64, width: Int = 1) {
+        var divisor: Int64 = 1
+        for _ in 1..<max(width, 1) { divisor *= 10 }
+        while divisor <= value / 10 { divisor *= 10 }
+        while divisor > 0 {
+            bytes.append(UInt8(ascii: "0") + UInt8(value / divisor % 10))
+            divisor /= 10
         }
     }
 
+    /// Hands the line to `LogSink`; control characters from a message never forge a second line.
+    consuming func emit(urgent: Bool) {
+        for i in bytes.indices where bytes[i] < 0x20 && bytes[i] != 0x09 { bytes[i] = 0x20 }
+        bytes.append(0x0A)
+        LogSink.standardError.emit(bytes, urgent: urgent)
+    }
+
     /// `2026-11-29T14:02:35.123Z`, written digit by digit.
-    static func appendTimestamp(to line: inout [UInt8]) {
+    private mutating func appendTimestamp() {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         var seconds = now.tv_sec
         var parts = tm()
         gmtime_r(&seconds, &parts)
-        func digits(_ value: Int, _ count: Int) {
-            var divisor = 1
-            for _ in 1..<count { divisor *= 10 }
-            while divisor > 0 {
-                line.append(UInt8(ascii: "0") + UInt8(value / divisor % 10))
-                divisor /= 10
-            }
-        }
-        digits(Int(parts.tm_year) + 1900, 4)
-        line.append(UInt8(ascii: "-"))
-        digits(Int(parts.tm_mon) + 1, 2)
-        line.append(UInt8(ascii: "-"))
-        digits(Int(parts.tm_mday), 2)
-        line.append(UInt8(ascii: "T"))
-        digits(Int(parts.tm_hour), 2)
-        line.append(UInt8(ascii: ":"))
-        digits(Int(parts.tm_min), 2)
-        line.append(UInt8(ascii: ":"))
-        digits(Int(parts.tm_sec), 2)
-        line.append(UInt8(ascii: "."))
-        digits(Int(now.tv_nsec / 1_000_000), 3)
-        line.append(UInt8(ascii: "Z"))
+        appendDecimal(Int64(parts.tm_year) + 1900, width: 4)
+        bytes.append(UInt8(ascii: "-"))
+        appendDecimal(Int64(parts.tm_mon) + 1, width: 2)
+        bytes.append(UInt8(ascii: "-"))
+        appendDecimal(Int64(parts.tm_mday), width: 2)
+        bytes.append(UInt8(ascii: "T"))
+        appendDecimal(Int64(parts.tm_hour), width: 2)
+        bytes.append(UInt8(ascii: ":"))
+        appendDecimal(Int64(parts.tm_min), width: 2)
+        bytes.append(UInt8(ascii: ":"))
+        appendDecimal(Int64(parts.tm_sec), width: 2)
+        bytes.append(UInt8(ascii: "."))
+        appendDecimal(Int64(now.tv_nsec / 1_000_000), width: 3)
+        bytes.append(UInt8(ascii: "Z"))
     }
 }

@@ -127,7 +127,8 @@ struct Wiring {
             install: install, eject: eject, agentRegistry: agentRegistry)
         gatekeeper = Gatekeeper(
             router: Router(RouteTable.routes(deps)), tokens: TokenVerification(store: TokenStore(path: settings.tokensPath)),
-            publicOrigins: settings.publicOrigins, translate: ErrorTranslation.translate, logger: logger)
+            publicOrigins: settings.publicOrigins, translate: ErrorTranslation.translate, logger: logger,
+            requestLog: LineRequestLog(label: logger.label, level: Logger.Level(rawValue: settings.logLevel) ?? .info))
     }
 }
 

@@ -45,6 +45,21 @@ struct Boom: Error {}
         #expect(send("GET", "/api/%2e%2e/x", token: nil).status == 400)
     }
 
+    /// A path spelled exactly like a parameterless route takes a short cut past decoding; every other
+    /// spelling of it (escapes, a trailing slash) must still reach the same route, and a path that
+    /// only looks alike must not.
+    @Test func spellingsOfALiteralPath() {
+        for uri in ["/api/health", "/api/health?x=1", "/api/he%61lth", "/api/health/", "/api/%68ealth", "/%61pi/health"] {
+            #expect(send("GET", uri, token: nil).status == 200, "\(uri)")
+        }
+        for uri in ["/api/Health", "/api/health/x", "/apix/health", "/api//health", "/api/health%00", "/api\u{301}/health", "/api/health\u{301}"] {
+            #expect(send("GET", uri, token: "admin-token").status != 200, "\(uri)")
+        }
+        #expect(send("POST", "/api/health", headers: ["content-type": "application/json"]).status == 405)
+        #expect(send("GET", "/api/things", token: "read-token").status == 200)
+        #expect(send("GET", "/api/things", token: nil).status == 401)
+    }
+
     /// Without or with a wrong token: 401 with a Bearer challenge, even on unknown paths; health is open.
     @Test func authentication() {
         for response in [send("GET", "/api/things", token: nil), send("GET", "/api/nowhere", token: "wrong"), send("GET", "/api/things", token: "")] {

@@ -66,6 +66,16 @@ import Testing
         #expect(onLiteral == ["GET", "HEAD", "OPTIONS"])
     }
 
+    /// The raw-path short cut knows only parameterless patterns spelled exactly, per method (HEAD on GET).
+    @Test func literalRoutesByRawPath() {
+        #expect(router.literalRoute(method: "GET", rawPath: "/plugins/installed")?.pattern == "/plugins/installed")
+        #expect(router.literalRoute(method: "HEAD", rawPath: "/plugins/installed")?.method == "GET")
+        #expect(router.literalRoute(method: "PUT", rawPath: "/plugins/installed") == nil)
+        for raw in ["/plugins/installed/", "/plugins/%69nstalled", "plugins/installed", "/plugins/x", "/plugins", ""] {
+            #expect(router.literalRoute(method: "GET", rawPath: Substring(raw)) == nil, "\(raw)")
+        }
+    }
+
     /// Unknown paths are 404.
     @Test func notFound() {
         guard case .notFound = router.match(method: "GET", path: ["nothing"]) else { Issue.record("expected 404"); return }

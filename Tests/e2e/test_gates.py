@@ -312,6 +312,25 @@ def test_the_request_id_links_nginx_and_plugind_logs(stack, admin):
     assert request_id in plugind_log
 
 
+def test_each_request_has_one_log_line_without_its_query(stack, admin):
+    """The line per request: UTC time, level, method, path without the query, status, duration and
+    request id; a query (which may carry something private) and a path's control bytes never show."""
+    ids = {
+        "ok": admin.get("/api/operations?target=private-words-here").headers["X-Request-Id"],
+        "missing": admin.get("/api/no-such-route?token=private-words-here").headers["X-Request-Id"],
+        "head": admin.head("/api/health").headers["X-Request-Id"],
+    }
+    log = caught_up_log(stack)
+    assert "private-words-here" not in log
+    pattern = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z info plugind: (\S+) (\S+) (\d{3}) \d+\.\dms requestId=(\S+)$"
+    seen = {m.group(4): m.groups()[:3] for m in re.finditer(pattern, log, re.MULTILINE)}
+    assert seen.get(ids["ok"]) == ("GET", "/api/operations", "200"), seen.get(ids["ok"])
+    assert seen.get(ids["missing"]) == ("GET", "/api/no-such-route", "404"), seen.get(ids["missing"])
+    assert seen.get(ids["head"]) == ("HEAD", "/api/health", "200"), seen.get(ids["head"])
+    for request_id in ids.values():
+        assert log.count(request_id) == 1, request_id
+
+
 def test_operations_list_is_empty_on_a_new_state(admin):
     r = admin.get("/api/operations")
     assert r.status_code == 200
