@@ -152,7 +152,7 @@ public final class CatalogueSource: Sendable {
 
     public func current() throws(PluginError) -> Catalogue {
         guard let path else { return .empty }
-        guard let stamp = FileStamp(path: path) else { throw .catalogueUnreadable(path: path, reason: "the file does not exist") }
+        guard let stamp = FileStamp.current(path) else { throw .catalogueUnreadable(path: path, reason: "the file does not exist") }
         if let hit = cache.withLock({ $0.flatMap { $0.stamp == stamp ? $0.catalogue : nil } }) { return hit }
         let loaded = try Catalogue.load(path: path)
         cache.withLock { $0 = (stamp, loaded) }
@@ -163,6 +163,6 @@ public final class CatalogueSource: Sendable {
     /// Changes whenever the file does.
     public func stamp() -> String {
         guard let path else { return "none" }
-        return FileStamp(path: path)?.description ?? "missing"
+        return FileStamp.current(path)?.description ?? "missing"
     }
 }

@@ -82,7 +82,7 @@ public struct PluginService: Sendable {
     }
 
     static func directoryStamp(_ path: String) -> String {
-        FileStamp(path: path)?.description ?? "none"
+        FileStamp.current(path)?.description ?? "none"
     }
 
     // MARK: PUT /api/plugins/:id
@@ -245,7 +245,7 @@ public struct PluginService: Sendable {
     public func statusLookup() -> StatusLookup {
         // What the lookup reads: the install records (agent config), the catalogue and the runtime.
         let stamp = StatusStamp(
-            catalogue: catalogue.path.flatMap(FileStamp.init(path:)), config: FileStamp(path: configFile.path),
+            catalogue: catalogue.path.flatMap(FileStamp.current), config: FileStamp.current(configFile.path),
             runtime: Self.runtimeStamp(runtime.snapshot()))
         if let hit = statusCache.withLock({ $0 }), hit.stamp == stamp { return hit.lookup }
         let lookup = makeStatusLookup()

@@ -26,7 +26,7 @@ public final class AgentConfigFile: Sendable {
 
     /// Changes whenever the file does (for caches keyed on it); nil when there is no file.
     public func modificationStamp() -> String? {
-        FileStamp(path: path)?.description
+        FileStamp.current(path)?.description
     }
 
     private func parse(_ bytes: [UInt8]) throws(StoreError) -> JSONObject {

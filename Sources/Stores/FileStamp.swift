@@ -13,6 +13,10 @@ public struct FileStamp: Hashable, Sendable, CustomStringConvertible {
     public init?(path: String) {
         var info = stat()
         guard stat(path, &info) == 0 else { return nil }
+        self.init(info)
+    }
+
+    init(_ info: stat) {
         seconds = info.st_mtim.tv_sec
         nanoseconds = info.st_mtim.tv_nsec
         size = Int(info.st_size)

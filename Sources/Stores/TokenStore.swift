@@ -66,7 +66,7 @@ public final class TokenStore: Sendable {
     }
 
     private func current() -> [Entry] {
-        let now = FileStamp(path: path)
+        let now = FileStamp.current(path)
         if let hit = cache.withLock({ $0.flatMap { $0.stamp == now ? $0.entries : nil } }) { return hit }
         let entries = (try? load()) ?? []
         cache.withLock { $0 = (now, entries) }
