@@ -15,10 +15,10 @@ import Synchronization
 /// stamp stale. The kernel queues an event before the changing call returns, so a question asked
 /// after a change has finished always sees it.
 ///
-/// What inotify cannot see is covered by stat'ing anyway: paths through a symbolic link (the target
-/// lives elsewhere), paths whose directory cannot be watched, and every stamp older than `maxAge`
-/// (for changes inotify never reports: another host writing to a network file system, an ancestor
-/// directory swapped for another).
+/// What inotify cannot see is covered by stat'ing anyway: a path that is itself a symbolic link (the
+/// target lives elsewhere), a path whose directory cannot be watched, and every stamp older than
+/// `maxAge` (for changes inotify never reports: another host writing to a network file system, a
+/// symbolic link or an ancestor directory on the way re-pointed or swapped for another).
 public final class FileStampCache: @unchecked Sendable {
     public static let shared = FileStampCache()
 
@@ -43,7 +43,6 @@ public final class FileStampCache: @unchecked Sendable {
     }
 
     private struct Watch {
-        let directory: String
         /// Entry names whose events matter; `whole` when every event in the directory does.
         var names: Set<String> = []
         var whole = false
@@ -52,10 +51,10 @@ public final class FileStampCache: @unchecked Sendable {
     private struct State {
         var entries: [String: Entry] = [:]
         var watches: [Int32: Watch] = [:]
-        /// The watch descriptor of each watched directory.
-        var descriptors: [String: Int32] = [:]
-        /// Paths whose directory is watched for their name.
-        var named: Set<String> = []
+        /// Paths whose directory is watched for their name, and that watch.
+        var nameWatch: [String: Int32] = [:]
+        /// Directory paths watched for their entries, and that watch.
+        var wholeWatch: [String: Int32] = [:]
         /// Paths that are stat'ed every time.
         var uncacheable: Set<String> = []
     }
@@ -91,10 +90,11 @@ public final class FileStampCache: @unchecked Sendable {
         let taken = generation.load(ordering: .sequentiallyConsistent)
         var info = stat()
         var found = stat(path, &info) == 0
-        if found && (info.st_mode & S_IFMT) == S_IFDIR && !hasWholeWatch(path) {
+        if found && (info.st_mode & S_IFMT) == S_IFDIR && state.withLock({ $0.wholeWatch[path] == nil }) {
             // A directory's stamp changes with its entries: watch it too, then stat once more, so an
             // entry added between the first stat and the watch is not missed.
-            guard addWatch(path, name: nil) else { return FileStamp(path: path) }
+            guard let descriptor = addWatch(path, name: nil) else { return FileStamp(path: path) }
+            state.withLock { $0.wholeWatch[path] = descriptor }
             found = stat(path, &info) == 0
         }
         let stamp = found ? FileStamp(info) : nil
@@ -102,24 +102,20 @@ public final class FileStampCache: @unchecked Sendable {
         return stamp
     }
 
-    private func hasWholeWatch(_ directory: String) -> Bool {
-        state.withLock { state in state.descriptors[directory].flatMap { state.watches[$0]?.whole } ?? false }
-    }
-
     /// Watches `path`'s directory for its name (once); false when `path` must be stat'ed every time:
-    /// a symbolic link (its target changes elsewhere), or a directory that is not its own real path
-    /// or cannot be watched.
+    /// a symbolic link (its target changes elsewhere), or a path whose directory cannot be watched.
     private func watchName(_ path: String) -> Bool {
-        if state.withLock({ $0.named.contains(path) }) { return true }
-        let directory = Self.directory(of: path)
+        if state.withLock({ $0.nameWatch[path] != nil }) { return true }
         let name = Self.name(of: path)
         var info = stat()
         let link = lstat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFLNK
-        guard !link, !name.isEmpty, name != ".", name != "..", Self.isCanonical(directory), addWatch(directory, name: name) else {
+        guard !link, !name.isEmpty, name != ".", name != "..", let directory = Self.realDirectory(of: path),
+            let descriptor = addWatch(directory, name: name)
+        else {
             state.withLock { _ = $0.uncacheable.insert(path) }
             return false
         }
-        state.withLock { _ = $0.named.insert(path) }
+        state.withLock { $0.nameWatch[path] = descriptor }
         return true
     }
 
@@ -164,8 +160,8 @@ public final class FileStampCache: @unchecked Sendable {
             if mask & (Self.selfEvents | UInt32(IN_IGNORED)) != 0 {
                 if mask & UInt32(IN_IGNORED) == 0 { inotify_rm_watch(fd, descriptor) }
                 state.watches[descriptor] = nil
-                state.descriptors[watch.directory] = nil
-                state.named = state.named.filter { Self.directory(of: $0) != watch.directory }
+                state.nameWatch = state.nameWatch.filter { $0.value != descriptor }
+                state.wholeWatch = state.wholeWatch.filter { $0.value != descriptor }
                 return true
             }
             if watch.whole { return true }
@@ -176,24 +172,24 @@ public final class FileStampCache: @unchecked Sendable {
     }
 
     /// Watches `directory` for `name`'s events, or (name nil) for every change of its entries.
-    private func addWatch(_ directory: String, name: String?) -> Bool {
+    private func addWatch(_ directory: String, name: String?) -> Int32? {
         state.withLock { state in
             let mask = Self.nameEvents | Self.selfEvents | UInt32(IN_DONT_FOLLOW | IN_ONLYDIR) | UInt32(IN_MASK_ADD)
             let descriptor = inotify_add_watch(fd, directory, mask)
-            guard descriptor >= 0 else { return false }
-            var watch = state.watches[descriptor] ?? Watch(directory: directory)
+            guard descriptor >= 0 else { return nil }
+            var watch = state.watches[descriptor] ?? Watch()
             if let name { watch.names.insert(name) } else { watch.whole = true }
             state.watches[descriptor] = watch
-            state.descriptors[directory] = descriptor
-            return true
+            return descriptor
         }
     }
 
-    /// Whether `directory` is absolute and its own real path: no symbolic link, `.` or `..` on the way.
-    private static func isCanonical(_ directory: String) -> Bool {
-        guard directory.hasPrefix("/"), let resolved = realpath(directory, nil) else { return false }
+    /// The directory `path` is in, with symbolic links, `.` and `..` resolved (a watch on a link
+    /// would watch the link, not the directory); nil when it does not exist.
+    private static func realDirectory(of path: String) -> String? {
+        guard let resolved = realpath(directory(of: path), nil) else { return nil }
         defer { free(resolved) }
-        return String(cString: resolved) == directory
+        return String(cString: resolved)
     }
 
     static func directory(of path: String) -> String {
