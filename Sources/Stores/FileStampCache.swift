@@ -103,20 +103,29 @@ public final class FileStampCache: @unchecked Sendable {
     }
 
     /// Watches `path`'s directory for its name (once); false when `path` must be stat'ed every time:
-    /// a symbolic link (its target changes elsewhere), or a path whose directory cannot be watched.
+    /// a symbolic link (its target changes elsewhere), or a path no directory on the way to can be
+    /// watched. While `path`'s directory does not exist yet, the nearest one that does is watched for
+    /// the next name on the way, and `path` is asked about again once that appears.
     private func watchName(_ path: String) -> Bool {
         if state.withLock({ $0.nameWatch[path] != nil }) { return true }
-        let name = Self.name(of: path)
         var info = stat()
         let link = lstat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFLNK
-        guard !link, !name.isEmpty, name != ".", name != "..", let directory = Self.realDirectory(of: path),
-            let descriptor = addWatch(directory, name: name)
-        else {
-            state.withLock { _ = $0.uncacheable.insert(path) }
-            return false
+        var child = path
+        while !link {
+            let name = Self.name(of: child)
+            guard !name.isEmpty, name != ".", name != ".." else { break }
+            let directory = Self.directory(of: child)
+            guard let real = Self.realPath(directory) else {
+                if directory == "/" || directory == "." { break }
+                child = directory
+                continue
+            }
+            guard let descriptor = addWatch(real, name: name) else { break }
+            if child == path { state.withLock { $0.nameWatch[path] = descriptor } }
+            return true
         }
-        state.withLock { $0.nameWatch[path] = descriptor }
-        return true
+        state.withLock { _ = $0.uncacheable.insert(path) }
+        return false
     }
 
     /// Reads whatever events are queued; answers the generation every stamp must have been taken in.
@@ -184,10 +193,10 @@ public final class FileStampCache: @unchecked Sendable {
         }
     }
 
-    /// The directory `path` is in, with symbolic links, `.` and `..` resolved (a watch on a link
-    /// would watch the link, not the directory); nil when it does not exist.
-    private static func realDirectory(of path: String) -> String? {
-        guard let resolved = realpath(directory(of: path), nil) else { return nil }
+    /// `path` with symbolic links, `.` and `..` resolved (a watch through a link would watch the link,
+    /// not the directory); nil when it does not exist.
+    private static func realPath(_ path: String) -> String? {
+        guard let resolved = realpath(path, nil) else { return nil }
         defer { free(resolved) }
         return String(cString: resolved)
     }

@@ -83,6 +83,29 @@ import Testing
         #expect(cache.stamp(dir) == FileStamp(path: dir))
     }
 
+    /// A path whose directories do not exist yet (no plugin installed so far) is answered from memory
+    /// too, and still follows them as they appear.
+    @Test func missingDirectoriesOnTheWay() throws {
+        let root = temporaryDirectory()
+        let path = root + "/plugins/installed"
+        let cache = FileStampCache()
+        #expect(cache.stamp(path) == nil)
+        let stats = cache.statCount
+        #expect(cache.stamp(path) == nil)
+        #expect(cache.statCount == stats, "answered from memory")
+        #expect(mkdir(root + "/plugins", 0o755) == 0)
+        #expect(cache.stamp(path) == nil)
+        #expect(mkdir(path, 0o755) == 0)
+        #expect(cache.stamp(path) == FileStamp(path: path))
+        #expect(mkdir(path + "/x", 0o755) == 0)
+        #expect(cache.stamp(path) == FileStamp(path: path))
+        try FileManager.default.removeItem(atPath: root + "/plugins")
+        #expect(cache.stamp(path) == nil)
+        #expect(mkdir(root + "/plugins", 0o755) == 0)
+        #expect(mkdir(path, 0o755) == 0)
+        #expect(cache.stamp(path) == FileStamp(path: path))
+    }
+
     /// A path that is a symbolic link changes where its target is: it is stat'ed every time. A path
     /// through a linked directory is watched where the directory really is.
     @Test func symbolicLinks() throws {
