@@ -9,7 +9,10 @@ import Plugins
 /// description or owner; exact beats prefix beats substring beats a one-edit typo. Words add up, an
 /// entry matching every word gets a bonus, and the whole query equal to the npm name, id, short id or
 /// display name puts the entry first. Stars break ties.
-struct RegistrySearchIndex: Sendable {
+///
+/// A class: it is immutable, and a query (and the ranking inside it) then holds one reference
+/// instead of copying a dozen array references.
+final class RegistrySearchIndex: Sendable {
     struct Hit: Sendable, Equatable {
         var entry: Int
         var score: Int
@@ -63,8 +66,11 @@ struct RegistrySearchIndex: Sendable {
     let nameTokens: [Int32]
     let nameTokenText: [UInt8]
     let nameTokenStarts: [Int32]
-    /// Ids of tokens with letters, by byte length, for typo matches.
-    let tokensByLength: [[Int32]]
+    /// Ids of tokens with letters, for typo matches, by byte length and first byte (`length << 8 | byte`)
+    /// and by byte length and last byte: one edit of a word of three letters or more leaves its first
+    /// or its last letter in place, so only these two buckets can hold a word's typos.
+    let typoByFirst: [[Int32]]
+    let typoByLast: [[Int32]]
     /// Whole-query keys (npm name, id, short id, display name; lowercased) → entries and their bonus.
     let exactKeys: [String: [(entry: Int32, bonus: Int32)]]
     /// Per-entry score arrays, reused across queries instead of allocated and zeroed for each.
@@ -158,7 +164,8 @@ struct RegistrySearchIndex: Sendable {
         var postingEntries: [Int32] = []
         var postingFields: [UInt8] = []
         var nameTokens: [Int32] = []
-        var byLength: [[Int32]] = []
+        var byFirst: [[Int32]] = []
+        var byLast: [[Int32]] = []
         for (position, token) in sorted.enumerated() {
             let id = Int32(position)
             ids[token] = id
@@ -173,8 +180,14 @@ struct RegistrySearchIndex: Sendable {
             let hasLetter = token.contains { !($0 >= 0x30 && $0 <= 0x39) }
             if union & Field.name != 0, hasLetter, token.count > Self.minSubstringLength { nameTokens.append(id) }
             if token.count >= Self.minTypoLength - 1, hasLetter {
-                while byLength.count <= token.count { byLength.append([]) }
-                byLength[token.count].append(id)
+                let first = token.count << 8 | Int(token[0])
+                let last = token.count << 8 | Int(token[token.count - 1])
+                while byFirst.count <= max(first, last) {
+                    byFirst.append([])
+                    byLast.append([])
+                }
+                byFirst[first].append(id)
+                byLast[last].append(id)
             }
         }
         tokenIds = ids
@@ -191,7 +204,8 @@ struct RegistrySearchIndex: Sendable {
         }
         nameTokenText = text
         nameTokenStarts = starts
-        tokensByLength = byLength
+        typoByFirst = byFirst
+        typoByLast = byLast
     }
 
     // MARK: Querying
@@ -296,17 +310,10 @@ struct RegistrySearchIndex: Sendable {
                 }
             }
             if exactId == nil, word.count >= RegistrySearchIndex.minTypoLength {
-                let byLength = index.tokensByLength
-                for length in (word.count - 1)...(word.count + 1) where length < byLength.count {
-                    for id in byLength[length] where RegistrySearchIndex.withinOneEdit(index.vocabulary[Int(id)], word) {
-                        apply(id, .typo)
-                        // A one-word query one typo away from a name still puts that plugin first (`twiter`).
-                        if alone {
-                            for (entry, bonus) in index.exactKeys[String(decoding: index.vocabulary[Int(id)], as: UTF8.self)] ?? [] {
-                                typoKeys.append((entry, bonus - RegistrySearchIndex.typoKeyPenalty))
-                            }
-                        }
-                    }
+                for length in (word.count - 1)...(word.count + 1) {
+                    typos(of: word, among: index.typoByFirst, key: length << 8 | Int(word[0]), alone: alone)
+                    // Tokens with both ends in place were met in the first bucket already.
+                    typos(of: word, among: index.typoByLast, key: length << 8 | Int(word[word.count - 1]), alone: alone, skipFirst: word[0])
                 }
             }
             let slots = scratch.slots
@@ -319,6 +326,24 @@ struct RegistrySearchIndex: Sendable {
                 slot.pointee.otherBest = 0
             }
             wordTouched.removeAll(keepingCapacity: true)
+        }
+
+        /// Scores the tokens of one typo bucket that are one edit away from `word` (but for those
+        /// starting with `skipFirst`).
+        mutating func typos(of word: [UInt8], among buckets: [[Int32]], key: Int, alone: Bool, skipFirst: UInt8? = nil) {
+            guard key < buckets.count else { return }
+            for id in buckets[key] {
+                let token = index.vocabulary[Int(id)]
+                if let skipFirst, token[0] == skipFirst { continue }
+                guard RegistrySearchIndex.withinOneEdit(token, word) else { continue }
+                apply(id, .typo)
+                // A one-word query one typo away from a name still puts that plugin first (`twiter`).
+                if alone {
+                    for (entry, bonus) in index.exactKeys[String(decoding: token, as: UTF8.self)] ?? [] {
+                        typoKeys.append((entry, bonus - RegistrySearchIndex.typoKeyPenalty))
+                    }
+                }
+            }
         }
 
         /// Every entry the token appears in gets the token's weight for its fields and match kind, if better

@@ -150,6 +150,44 @@ private func names(_ query: String, limit: Int = 15) -> [String] {
         #expect(wrong == 0)
     }
 
+    /// Typo candidates come from two buckets (same length band and first byte, or last byte); every
+    /// token one edit away from a query word must be in one of them, or a typo would go unfound.
+    @Test func typoBucketsHoldEveryTokenOneEditAway() {
+        let index = realSnapshot.catalog.search
+        let typoIds = index.vocabulary.indices.filter { id in
+            let token = index.vocabulary[id]
+            return token.count >= RegistrySearchIndex.minTypoLength - 1 && token.contains { !($0 >= 0x30 && $0 <= 0x39) }
+        }
+        let typoTokens = typoIds.map { index.vocabulary[$0] }
+        var words: [[UInt8]] = []
+        for token in typoTokens.prefix(400) where token.count >= 4 {
+            words.append(Array(token.dropFirst()))                     // first letter lost
+            words.append([UInt8(ascii: "x")] + token)                  // a letter before
+            words.append(token + [UInt8(ascii: "q")])                  // a letter after
+            var swapped = token
+            swapped.swapAt(token.count - 2, token.count - 1)           // last two swapped
+            words.append(swapped)
+            var substituted = token
+            substituted[0] = UInt8(ascii: "z")                         // first letter wrong
+            words.append(substituted)
+        }
+        var missing = 0
+        for word in words where word.count >= RegistrySearchIndex.minTypoLength {
+            var candidates = Set<Int32>()
+            for length in (word.count - 1)...(word.count + 1) {
+                for (buckets, byte) in [(index.typoByFirst, word[0]), (index.typoByLast, word[word.count - 1])] {
+                    let key = length << 8 | Int(byte)
+                    if key < buckets.count { candidates.formUnion(buckets[key]) }
+                }
+            }
+            for id in typoIds where RegistrySearchIndex.withinOneEdit(index.vocabulary[id], word) {
+                if !candidates.contains(Int32(id)) { missing += 1 }
+            }
+        }
+        #expect(words.count > 1000)
+        #expect(missing == 0)
+    }
+
     /// On a synthetic 10,000-entry registry, 1,000+ distinct queries (words, pairs, typos) answer the same
     /// whatever ran before them and however many run at once: the per-query working arrays are reused, and
     /// nothing of one query may leak into the next. (Speed is measured by `scripts/bench`, not here.)
