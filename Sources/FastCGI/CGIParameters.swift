@@ -20,7 +20,6 @@ struct CGIParameters {
 
     init(_ envp: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) {
         guard var pointer = envp else { return }
-        headers.reserveCapacity(8)
         while let entry = pointer.pointee {
             let length = strlen(entry)
             entry.withMemoryRebound(to: UInt8.self, capacity: length) { start in

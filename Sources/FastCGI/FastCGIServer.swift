@@ -225,7 +225,11 @@ public final class FastCGIServer: Sendable {
             head.append(contentsOf: name.utf8)
             head.append(contentsOf: ": ".utf8)
             // A header must not be able to split the response.
-            for byte in value.utf8 where byte != 0x0D && byte != 0x0A { head.append(byte) }
+            if value.utf8.contains(where: { $0 == 0x0D || $0 == 0x0A }) {
+                for byte in value.utf8 where byte != 0x0D && byte != 0x0A { head.append(byte) }
+            } else {
+                head.append(contentsOf: value.utf8)
+            }
             head.append(contentsOf: "\r\n".utf8)
         }
         if response.header("Content-Length") == nil && response.status != 204 && response.status != 304 {

@@ -53,7 +53,6 @@ public struct Gatekeeper: Sendable {
             logger.error("unexpected error", metadata: ["requestId": "\(requestId)", "error": "\(String(describing: error))"])
             response = .error(APIError(500, "Something went wrong on our side; the log has the details under request id \(requestId)."))
         }
-        response.headers.reserveCapacity(response.headers.count + 2)
         if response.header("Content-Type") == nil && !response.body.isEmpty {
             response.setHeader("Content-Type", HTTPResponse.jsonContentType)
         }

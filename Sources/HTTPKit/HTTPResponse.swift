@@ -67,6 +67,8 @@ extension String {
     func equalsIgnoringASCIICase(_ other: String) -> Bool {
         guard utf8.count == other.utf8.count else { return false }
         func lower(_ b: UInt8) -> UInt8 { b >= 0x41 && b <= 0x5A ? b | 0x20 : b }
-        return zip(utf8, other.utf8).allSatisfy { lower($0) == lower($1) }
+        var mine = utf8.makeIterator()
+        for byte in other.utf8 where lower(mine.next()!) != lower(byte) { return false }
+        return true
     }
 }
