@@ -25,20 +25,9 @@ struct LineLogHandler: LogHandler {
         line.emit(urgent: event.level >= .warning)
     }
 
-    /// ` key=value` for each entry, keys in order (one entry needs no sorting).
+    /// ` key=value` for each entry, keys in order.
     private func append(_ metadata: Logger.Metadata, to line: inout LogLine) {
-        func entry(_ key: String, _ value: Logger.MetadataValue) {
-            if case .string(let text) = value {
-                line.append(field: key, text)
-            } else {
-                line.append(field: key, value.description)
-            }
-        }
-        if metadata.count == 1, let only = metadata.first {
-            entry(only.key, only.value)
-            return
-        }
-        for (key, value) in metadata.sorted(by: { $0.key < $1.key }) { entry(key, value) }
+        for (key, value) in metadata.sorted(by: { $0.key < $1.key }) { line.append(field: key, value.description) }
     }
 }
 
