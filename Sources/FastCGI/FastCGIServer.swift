@@ -134,7 +134,7 @@ public final class FastCGIServer: Sendable {
                 break
             }
             handle(request, params: params)
-            FCGX_Finish_r(request)
+            finish(request)
         }
         FCGX_Free(request, 1)
     }
@@ -157,6 +157,29 @@ public final class FastCGIServer: Sendable {
         write(response, to: request.pointee.out)
     }
 
+    /// Ends a request the way `FCGX_Finish_r` does, without its lingering close when nothing is left to
+    /// read. libfcgi half-closes the connection and then waits in `poll` until the web server closes its
+    /// end, so that unread input cannot turn the close into a reset that loses the response. Once the
+    /// request's stdin has been read to its end record, the web server sends nothing more (it has no
+    /// keep-alive here), so the connection is closed at once: the response is already queued to the peer
+    /// and a close without unread input is an orderly one. That saves three system calls and a sleep and
+    /// wake-up per request. Anything else (a kept connection, input not read to its end, a stream error)
+    /// goes through libfcgi's own close.
+    private func finish(_ request: UnsafeMutablePointer<FCGX_Request>) {
+        let fd = request.pointee.ipcFd
+        guard request.pointee.keepConnection == 0, fd >= 0, let input = request.pointee.in,
+            FCGX_HasSeenEOF(input) != 0, FCGX_GetError(input) == 0
+        else {
+            FCGX_Finish_r(request)
+            return
+        }
+        _ = FCGX_FClose(request.pointee.err)
+        _ = FCGX_FClose(request.pointee.out)  // writes the end-request record
+        FCGX_Free(request, 0)  // frees the streams and parameters, leaves the connection open
+        close(fd)
+        request.pointee.ipcFd = -1
+    }
+
     /// Reads the body up to the limit; a larger one is drained unkept so the peer sees a clean answer.
     /// nil when the peer hung up before the whole body arrived.
     private func readBody(_ stream: UnsafeMutablePointer<FCGX_Stream>?, declaredLength: Int?) -> ([UInt8], Bool)? {
@@ -166,7 +189,10 @@ public final class FastCGIServer: Sendable {
             return ([], true)
         }
         guard let declared = declaredLength else { return readUndeclared(stream, limit: limit) }
-        if declared <= 0 { return ([], false) }
+        if declared <= 0 {
+            _ = FCGX_GetChar(stream)  // the end of stdin (see `finish`)
+            return ([], false)
+        }
         var body = [UInt8](repeating: 0, count: declared)
         var filled = 0
         while filled < declared {
@@ -180,6 +206,8 @@ public final class FastCGIServer: Sendable {
         }
         body.removeSubrange(filled...)
         if FCGX_GetError(stream) != 0 || filled < declared { return nil }
+        // Reads the end of stdin, so the connection can be closed without lingering (see `finish`).
+        _ = FCGX_GetChar(stream)
         return (body, false)
     }
 

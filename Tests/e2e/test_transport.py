@@ -254,6 +254,35 @@ def test_a_body_over_the_limit_is_413_json(spawn, checked):
     assert stop(process) == 0
 
 
+def closed_by_server(conn: fcgi.Connection) -> bool:
+    """After a response: whether plugind has closed the connection (not only its sending side).
+    Reading gives end-of-file either way; writing to a connection the other end has closed fails."""
+    conn.sock.settimeout(5)
+    if conn.sock.recv(1) != b"":
+        raise AssertionError("data after the end of the response")
+    try:
+        conn.sock.send(b"\0" * 8)
+    except (BrokenPipeError, ConnectionResetError):
+        return True
+    return False
+
+
+def test_a_request_read_to_its_end_is_closed_at_once(spawn, checked):
+    """plugind closes the connection as soon as the answer is written instead of half-closing it and
+    waiting for the web server to close first (libfcgi's lingering close): the worker is free at once."""
+    process, state = spawn(["{bin}", "serve", "--state-dir", "{state}", "--socket", "{sock}", "--threads", "2"])
+    sock = str(state / "s.sock")
+    wait_ready(process, state / "s.sock")
+    declared = fcgi.cgi_params("GET", "/api/health", body=b"0123456789")
+    undeclared = fcgi.cgi_params("GET", "/api/health")
+    for values, body in ((fcgi.cgi_params("GET", "/api/health"), b""), (declared, b"0123456789"), (undeclared, b"abc")):
+        with fcgi.Connection(sock) as conn:
+            conn.send(fcgi.begin_request() + fcgi.params(values) + fcgi.stdin(body))
+            assert_health_ok(checked(conn.read_response(), "GET", "/api/health"))
+            assert closed_by_server(conn), values.get("CONTENT_LENGTH")
+    assert stop(process) == 0
+
+
 # --- clients that go away -----------------------------------------------------------------------
 
 
