@@ -111,11 +111,18 @@ public final class FastCGIServer: Sendable {
             return
         }
         while !stopping.load(ordering: .sequentiallyConsistent) {
-            waitingInAccept.add(1, ordering: .sequentiallyConsistent)
-            acceptLock.lock()
+            // A connection the web server kept (FCGI_KEEP_CONN) brings its next request itself: reading
+            // it needs no accept, so it does not wait behind the worker blocked in accept.
+            let kept = request.pointee.ipcFd >= 0 && awaitNextRequest(onKept: request)
+            if !kept {
+                waitingInAccept.add(1, ordering: .sequentiallyConsistent)
+                acceptLock.lock()
+            }
             let accepted = FCGX_Accept_r(request)
-            acceptLock.unlock()
-            waitingInAccept.subtract(1, ordering: .sequentiallyConsistent)
+            if !kept {
+                acceptLock.unlock()
+                waitingInAccept.subtract(1, ordering: .sequentiallyConsistent)
+            }
             if accepted < 0 {
                 if stopping.load(ordering: .sequentiallyConsistent) { break }
                 logger.error("FCGX_Accept_r failed", metadata: ["code": "\(accepted)"])
@@ -137,6 +144,24 @@ public final class FastCGIServer: Sendable {
             finish(request)
         }
         FCGX_Free(request, 1)
+    }
+
+    /// Waits until the web server sends the next request on a connection it kept. false, with the
+    /// connection closed, when the web server closed it or plugind is stopping: the worker then goes
+    /// back to accepting new connections.
+    private func awaitNextRequest(onKept request: UnsafeMutablePointer<FCGX_Request>) -> Bool {
+        let fd = request.pointee.ipcFd
+        var watched = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        while !stopping.load(ordering: .sequentiallyConsistent) {
+            let ready = poll(&watched, 1, 500)
+            if ready == 0 || (ready < 0 && errno == EINTR) { continue }
+            var byte: UInt8 = 0
+            if ready > 0 && recv(fd, &byte, 1, Int32(MSG_PEEK)) == 1 { return true }
+            break  // closed by the web server, or broken
+        }
+        close(fd)
+        request.pointee.ipcFd = -1
+        return false
     }
 
     private func handle(_ request: UnsafeMutablePointer<FCGX_Request>, params: CGIParameters) {

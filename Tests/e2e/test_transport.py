@@ -283,6 +283,23 @@ def test_a_request_read_to_its_end_is_closed_at_once(spawn, checked):
     assert stop(process) == 0
 
 
+def test_a_kept_connection_serves_several_requests(spawn, checked):
+    """A web server that asks to keep the connection (nginx's fastcgi_keep_conn) gets it kept."""
+    process, state = spawn(["{bin}", "serve", "--state-dir", "{state}", "--socket", "{sock}", "--threads", "2"])
+    sock = str(state / "s.sock")
+    wait_ready(process, state / "s.sock")
+    with fcgi.Connection(sock) as conn:
+        for request_id in (1, 2, 3):
+            values = fcgi.cgi_params("GET", "/api/health")
+            conn.send(fcgi.begin_request(request_id, keep_conn=True) + fcgi.params(values, request_id)
+                      + fcgi.stdin(b"", request_id))
+            assert_health_ok(checked(conn.read_response(request_id), "GET", "/api/health"))
+        # The idle kept connection holds one worker; the other still takes new connections, and a
+        # stop does not wait for the web server to let the kept one go.
+        assert_health_ok(checked(fcgi.request(sock, "GET", "/api/health", timeout=5), "GET", "/api/health"))
+        assert stop(process) == 0
+
+
 # --- clients that go away -----------------------------------------------------------------------
 
 
