@@ -8,7 +8,12 @@
  * no JSON work: whatever plugind costs above this is plugind's own cost.
  *
  *   cc -O2 -o c-responder bench/c-responder.c -lfcgi -lpthread
- *   c-responder SOCKET_PATH BODY_FILE [THREADS]        (THREADS default 16)
+ *   c-responder [--close-at-once] SOCKET_PATH BODY_FILE [THREADS]   (THREADS default 16)
+ *
+ * It ends requests with FCGX_Finish_r, whose lingering close half-closes the
+ * connection and waits until the web server closes its end. --close-at-once
+ * closes a request read to its end at once instead, as plugind's transport does:
+ * the baseline for what plugind's own code costs beyond the transport.
  *
  * SOCKET_PATH is a unix socket path (created; an existing file is replaced).
  * SIGTERM/SIGINT unlink the socket and exit 0 at once (libfcgi's own handler
@@ -29,6 +34,7 @@ static const char *socket_path;
 static char *response;          /* header block + body, built once */
 static size_t response_len;
 static pthread_mutex_t accept_lock = PTHREAD_MUTEX_INITIALIZER;
+static int close_at_once;
 
 static void on_signal(int sig) {
     (void)sig;
@@ -56,7 +62,16 @@ static void *worker(void *arg) {
         while (FCGX_GetStr(sink, sizeof sink, req->in) > 0) {
         }
         FCGX_PutStr(response, (int)response_len, req->out);
-        FCGX_Finish_r(req);
+        if (close_at_once && !req->keepConnection && FCGX_HasSeenEOF(req->in) && !FCGX_GetError(req->in)) {
+            int fd = req->ipcFd;
+            FCGX_FClose(req->err);
+            FCGX_FClose(req->out);
+            FCGX_Free(req, 0);
+            close(fd);
+            req->ipcFd = -1;
+        } else {
+            FCGX_Finish_r(req);
+        }
     }
     return NULL;
 }
@@ -81,8 +96,14 @@ static char *read_file(const char *path, size_t *len) {
 }
 
 int main(int argc, char **argv) {
+    const char *program = argv[0];
+    if (argc > 1 && strcmp(argv[1], "--close-at-once") == 0) {
+        close_at_once = 1;
+        argc--;
+        argv++;
+    }
     if (argc < 3 || argc > 4) {
-        fprintf(stderr, "usage: %s SOCKET_PATH BODY_FILE [THREADS]\n", argv[0]);
+        fprintf(stderr, "usage: %s [--close-at-once] SOCKET_PATH BODY_FILE [THREADS]\n", program);
         return 2;
     }
     socket_path = argv[1];
@@ -140,8 +161,8 @@ int main(int argc, char **argv) {
             return 1;
         }
     }
-    fprintf(stderr, "c-responder: %d threads on %s, %zu body bytes\n", threads, socket_path,
-            response_len - (size_t)head_len);
+    fprintf(stderr, "c-responder: %d threads on %s, %zu body bytes%s\n", threads, socket_path,
+            response_len - (size_t)head_len, close_at_once ? ", closing at once" : "");
     for (int i = 0; i < threads; i++) pthread_join(ids[i], NULL);
     unlink(socket_path);
     return 1;   /* every worker failed */
