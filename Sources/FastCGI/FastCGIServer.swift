@@ -213,11 +213,8 @@ public final class FastCGIServer: Sendable {
             drain(stream, upTo: 64 << 20)
             return ([], true)
         }
-        guard let declared = declaredLength else { return readUndeclared(stream, limit: limit) }
-        if declared <= 0 {
-            _ = FCGX_GetChar(stream)  // the end of stdin (see `finish`)
-            return ([], false)
-        }
+        guard let declaredLength else { return readUndeclared(stream, limit: limit) }
+        let declared = max(declaredLength, 0)
         var body = [UInt8](repeating: 0, count: declared)
         var filled = 0
         while filled < declared {

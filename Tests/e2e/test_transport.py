@@ -275,7 +275,10 @@ def test_a_request_read_to_its_end_is_closed_at_once(spawn, checked):
     wait_ready(process, state / "s.sock")
     declared = fcgi.cgi_params("GET", "/api/health", body=b"0123456789")
     undeclared = fcgi.cgi_params("GET", "/api/health")
-    for values, body in ((fcgi.cgi_params("GET", "/api/health"), b""), (declared, b"0123456789"), (undeclared, b"abc")):
+    declared_empty = fcgi.cgi_params("GET", "/api/health", content_length=0)
+    cases = ((fcgi.cgi_params("GET", "/api/health"), b""), (declared_empty, b""), (declared, b"0123456789"),
+             (undeclared, b"abc"))
+    for values, body in cases:
         with fcgi.Connection(sock) as conn:
             conn.send(fcgi.begin_request() + fcgi.params(values) + fcgi.stdin(body))
             assert_health_ok(checked(conn.read_response(), "GET", "/api/health"))
