@@ -43,6 +43,10 @@ public enum ErrorTranslation {
             case .notFound: return APIError(404, error.description)
             case .conflict: return APIError(409, error.description)
             case .unlisted, .refused: return APIError(422, error.description)
+            case .dependencyRefused(_, let path, let spec):
+                var fields = JSONObject([.init(key: "dependencyPath", value: .string(path.joined(separator: " → ")))])
+                if let spec { fields["spec"] = .string(spec) }
+                return APIError(422, error.description, fields: fields)
             case .upstream: return APIError(502, error.description)
             case .noRegistrySnapshot: return APIError(503, error.description)
             case .timedOut: return APIError(504, error.description)

@@ -10,6 +10,9 @@ public enum InstallError: Error, Sendable, Equatable, CustomStringConvertible {
     case noRegistrySnapshot(String)
     /// Well-formed but unacceptable: no satisfying version, integrity, signatures, tarball content, staged name (422).
     case refused(String)
+    /// A package of the tree is not something plugind installs: a non-registry spec, a shrinkwrap, bundled
+    /// dependencies, a dependency that does not exist (422, with `dependencyPath` and `spec`).
+    case dependencyRefused(String, path: [String], spec: String?)
     /// A state conflict: bundled without a record, ejected, directory clash (409).
     case conflict(String)
     /// The npm registry or npm itself failed (502).
@@ -22,7 +25,7 @@ public enum InstallError: Error, Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .badRequest(let m), .notFound(let m), .unlisted(let m), .noRegistrySnapshot(let m), .refused(let m),
-            .conflict(let m), .upstream(let m), .timedOut(let m), .noSpace(let m):
+            .conflict(let m), .upstream(let m), .timedOut(let m), .noSpace(let m), .dependencyRefused(let m, _, _):
             m
         }
     }

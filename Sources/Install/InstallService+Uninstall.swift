@@ -148,7 +148,7 @@ extension InstallService {
         let staging = checkpoint?["staging"]?.stringValue ?? layout.stagingRoot + "/\(record.id)"
         defer {
             try? FileManager.default.removeItem(atPath: staging)
-            unlink(layout.downloadRoot + "/\(record.id).tgz")
+            try? FileManager.default.removeItem(atPath: layout.downloadRoot + "/\(record.id)")
         }
         guard let step, let installPath, layout.isInsideInstallRoot(installPath) else { return false }
         let document = (try? configFile.read()) ?? JSONObject()
@@ -190,8 +190,9 @@ extension InstallService {
                 try? FileManager.default.removeItem(atPath: root + "/" + entry)
             }
         }
-        for entry in (try? FileManager.default.contentsOfDirectory(atPath: layout.downloadRoot)) ?? [] where entry.hasSuffix(".tgz") {
-            if !running.contains(String(entry.dropLast(4))) { unlink(layout.downloadRoot + "/" + entry) }
+        // One directory per install (its verified tarballs and npm's temporary files).
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: layout.downloadRoot)) ?? [] where !running.contains(entry) {
+            try? FileManager.default.removeItem(atPath: layout.downloadRoot + "/" + entry)
         }
     }
 }

@@ -43,14 +43,14 @@ public struct InstallService: Sendable {
     let core: CorePolicy
     let catalogue: CatalogueSource
     let allowUnlisted: Bool
-    let requireSignatures: Bool
+    let policy: TreePolicy
     let scrubber: SecretScrubber
     let logger: Logger
 
     public init(
         layout: InstallLayout, registry: NpmRegistryClient, npm: NpmRunner, configFile: AgentConfigFile, operations: OperationRunner,
         reasons: RestartReasonStore, history: InstallHistoryStore, listing: any RegistryListing, core: CorePolicy, catalogue: CatalogueSource,
-        allowUnlisted: Bool, requireSignatures: Bool, scrubber: SecretScrubber, logger: Logger
+        allowUnlisted: Bool, policy: TreePolicy, scrubber: SecretScrubber, logger: Logger
     ) {
         self.layout = layout
         self.registry = registry
@@ -63,7 +63,7 @@ public struct InstallService: Sendable {
         self.core = core
         self.catalogue = catalogue
         self.allowUnlisted = allowUnlisted
-        self.requireSignatures = requireSignatures
+        self.policy = policy
         self.scrubber = scrubber
         self.logger = logger
     }
@@ -93,7 +93,7 @@ public struct InstallService: Sendable {
     private func runInstall(name: String, wanted: VersionChoice, enable: Bool, installPath: String, ctx: OperationContext) throws -> JSONValue {
         ctx.phase("resolving", progress: 0.02)
         let packument = try registry.packument(name, timeoutMs: ctx.stepTimeoutMs(.max))
-        guard let picked = wanted.pick(from: packument), let chosen = packument.versions[picked] else {
+        guard let picked = wanted.pick(from: packument), packument.versions[picked] != nil else {
             let tags = packument.distTags.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ")
             throw InstallError.refused("No version of \(name) satisfies '\(wanted.text)'; its dist-tags are \(tags.isEmpty ? "none" : tags).")
         }
@@ -111,55 +111,30 @@ public struct InstallService: Sendable {
         }
         try checkDirectoryClash(name: name, installPath: installPath, document: current)
 
-        let tarball = layout.downloadRoot + "/\(ctx.id).tgz"
+        let downloads = layout.downloadRoot + "/\(ctx.id)"
         let staging = layout.stagingRoot + "/\(ctx.id)"
         defer {
-            unlink(tarball)
+            try? FileManager.default.removeItem(atPath: downloads)
             try? FileManager.default.removeItem(atPath: staging)
         }
-        ctx.phase("downloading", progress: 0.1)
-        try registry.download(chosen.dist.tarball, to: tarball, timeoutMs: ctx.stepTimeoutMs(.max)) { fraction in
-            if let fraction { ctx.phase("downloading", progress: 0.1 + 0.4 * fraction) }
-        }
-        try ctx.checkDeadline("downloading")
-
-        ctx.phase("verifying", progress: 0.5)
-        try Verification.checkIntegrity(path: tarball, integrity: chosen.dist.integrity, shasum: chosen.dist.shasum)
-        if !chosen.dist.signatures.isEmpty {
-            guard let keys = try registry.signingKeys(timeoutMs: ctx.stepTimeoutMs(.max)) else {
-                throw InstallError.refused("\(name)@\(picked) is signed, but the registry publishes no keys to check the signature with.")
-            }
-            try Verification.checkSignatures(
-                name: name, version: picked, integrity: chosen.dist.integrity, signatures: chosen.dist.signatures, keys: keys,
-                publishedAt: packument.time[picked])
-            ctx.log("registry signature verified")
-        } else if requireSignatures {
-            throw InstallError.refused("\(name)@\(picked) carries no registry signature, and requireSignatures is on.")
-        }
-        ctx.log("integrity verified")
-
-        ctx.phase("inspecting", progress: 0.55)
-        let summary: TarballSummary
-        do {
-            summary = try TarballInspector.inspect(path: tarball)
-        } catch {
-            throw InstallError.refused("The tarball of \(name)@\(picked) was refused: \(error.description)")
-        }
-        try checkManifest(summary.packageJSON, name: name, version: picked, what: "the tarball's package.json")
-        ctx.log("tarball inspected: \(summary.entries) entries, \(summary.unpackedBytes) bytes unpacked")
+        try FileManager.default.createDirectory(atPath: downloads, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let verified = try verifiedTree(name: name, version: picked, packument: packument, directory: downloads, ctx: ctx)
 
         ctx.phase("installing", progress: 0.6)
         try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        try writeProjectManifest(at: staging, dependencies: [:])
-        try runNpm(tarball: tarball, prefix: staging, ctx: ctx)
+        try write(Lockfile.projectManifest(name: name, version: picked), to: staging + "/package.json")
+        try write(Lockfile.document(tree: verified.tree, layout: verified.layout, tarballs: verified.tarballs, integrity: verified.integrity),
+                  to: staging + "/package-lock.json")
+        try runNpm(prefix: staging, scratch: downloads, ctx: ctx)
+        try checkInstalledTree(verified, prefix: staging)
         let stagedPackage = PluginPaths.packageDirectory(installPath: staging, npmName: name) + "/package.json"
         try checkManifest(FileManager.default.contents(atPath: stagedPackage).map(Array.init), name: name, version: picked, what: "the installed package.json")
-        try writeProjectManifest(at: staging, dependencies: [name: picked])
+        ctx.log("npm installed the \(verified.tree.count) verified package\(verified.tree.count == 1 ? "" : "s") offline")
         try ctx.checkDeadline("installing")
 
         ctx.phase("activating", progress: 0.9)
         let requiresRestart = try commit(
-            name: name, version: picked, spec: "\(name)@\(wanted.text)", integrity: chosen.dist.integrity ?? chosen.dist.shasum,
+            name: name, version: picked, spec: "\(name)@\(wanted.text)", integrity: packument.versions[picked]?.dist.integrity ?? packument.versions[picked]?.dist.shasum,
             staging: staging, installPath: installPath, enable: enable, ctx: ctx)
         return response(name: name, version: picked, installPath: installPath, requiresRestart: requiresRestart)
     }
@@ -177,7 +152,7 @@ public struct InstallService: Sendable {
         }
     }
 
-    private func checkManifest(_ bytes: [UInt8]?, name: String, version: String, what: String) throws {
+    func checkManifest(_ bytes: [UInt8]?, name: String, version: String, what: String) throws {
         guard let bytes, let manifest = try? JSONParser.parse(bytes, maxDepth: 64) else {
             throw InstallError.refused("\(what.prefix(1).uppercased() + what.dropFirst()) of \(name) is missing or not JSON.")
         }
@@ -188,29 +163,30 @@ public struct InstallService: Sendable {
         }
     }
 
-    private func writeProjectManifest(at directory: String, dependencies: [String: String]) throws {
-        let deps = JSONObject(dependencies.sorted { $0.key < $1.key }.map { .init(key: $0.key, value: .string($0.value)) })
-        let manifest: JSONValue = ["name": "plugind-install", "private": true, "description": "Managed by plugind.", "dependencies": .object(deps)]
-        try Data((JSONWriter.pretty(manifest) + "\n").utf8).write(to: URL(fileURLWithPath: directory + "/package.json"))
+    private func write(_ document: JSONValue, to path: String) throws {
+        try Data((JSONWriter.pretty(document) + "\n").utf8).write(to: URL(fileURLWithPath: path))
     }
 
-    private func runNpm(tarball: String, prefix: String, ctx: OperationContext) throws {
+    /// npm installs the lockfile's verified tarballs and nothing else: offline (no registry, so no token), scripts
+    /// off, git replaced by a program that refuses, its temporary files in the operation's own directory.
+    private func runNpm(prefix: String, scratch: String, ctx: OperationContext) throws {
         let npmrc = prefix + "/.npmrc-plugind"
-        var rc = "registry=\(registry.base)\nupdate-notifier=false\nfund=false\naudit=false\n"
-        if let token = registry.token, let host = URLComponents(string: registry.base), let h = host.host {
-            // The credential lives in this file only (mode 0600), never on npm's command line.
-            rc += "//\(h)\(host.port.map { ":\($0)" } ?? "")\(host.path.hasSuffix("/") ? host.path : host.path + "/"):_authToken=\(token)\n"
-        }
+        let rc = "registry=\(registry.base)\nupdate-notifier=false\nfund=false\naudit=false\noffline=true\nignore-scripts=true\n"
         guard FileManager.default.createFile(atPath: npmrc, contents: Data(rc.utf8), attributes: [.posixPermissions: 0o600]) else {
             throw InstallError.upstream("Cannot write npm's configuration in the staging directory.")
         }
         defer { unlink(npmrc) }
+        let temporary = scratch + "/npm-tmp"
+        try FileManager.default.createDirectory(atPath: temporary, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let timeout = ctx.stepTimeoutMs(npm.timeoutMs)
         let process = ChildProcess(
             executable: npm.executable,
-            arguments: ["install", tarball, "--prefix", prefix, "--ignore-scripts", "--no-audit", "--no-fund", "--no-package-lock",
-                        "--registry", registry.base, "--userconfig", npmrc, "--loglevel", "warn"],
-            environment: ["PATH": npm.path, "HOME": layout.stateDir, "npm_config_cache": layout.npmCache, "npm_config_update_notifier": "false"],
+            arguments: ["ci", "--prefix", prefix, "--offline", "--ignore-scripts", "--no-audit", "--no-fund", "--git", "/bin/false",
+                        "--userconfig", npmrc, "--loglevel", "warn"],
+            environment: [
+                "PATH": npm.path, "HOME": layout.stateDir, "TMPDIR": temporary, "npm_config_cache": layout.npmCache,
+                "npm_config_update_notifier": "false",
+            ],
             workingDirectory: prefix, timeout: .milliseconds(timeout), outputMode: .combined, scrubber: scrubber)
         let result: ChildResult
         do {
@@ -221,7 +197,8 @@ public struct InstallService: Sendable {
         for line in result.stdout.split(separator: "\n").suffix(30) { ctx.log("npm: " + line) }
         if result.timedOut { throw InstallError.timedOut("npm did not finish within \(timeout / 1000) s; the install was abandoned.") }
         guard result.exitCode == 0 else {
-            let last = result.stdout.split(separator: "\n").last(where: { $0.contains("ERR") }) ?? result.stdout.split(separator: "\n").last ?? ""
+            let last = result.stdout.split(separator: "\n").last(where: { $0.contains("ERR") && !$0.contains("A complete log") })
+                ?? result.stdout.split(separator: "\n").last ?? ""
             throw InstallError.upstream("npm failed (exit \(result.exitCode.map(String.init) ?? "signal")): \(last.prefix(300))")
         }
     }

@@ -14,6 +14,27 @@ public struct Packument: Sendable {
         public let gitHead: String?
         public let deprecated: Bool
         public let repository: String?
+        /// What this version needs, in the manifest's order (`dependencies`, `optionalDependencies`, `peerDependencies`).
+        public let dependencies: [Dependency]
+        /// Versions that ship `npm-shrinkwrap.json` (`_hasShrinkwrap`): npm would take their tree from inside the tarball.
+        public let hasShrinkwrap: Bool
+        /// `bundleDependencies` / `bundledDependencies`: packages npm would take from inside the tarball.
+        public let bundlesDependencies: Bool
+        /// `os` and `cpu`, npm's platform filters (an optional dependency that does not fit is skipped).
+        public let os: [String]
+        public let cpu: [String]
+        /// `bin`, as published: npm links it into `node_modules/.bin` from the lockfile.
+        public let bin: JSONValue?
+    }
+
+    /// One declared dependency of a version.
+    public struct Dependency: Sendable, Equatable {
+        public enum Kind: String, Sendable { case regular = "dependencies", optional = "optionalDependencies", peer = "peerDependencies" }
+        public let name: String
+        public let spec: String
+        public let kind: Kind
+        /// A peer dependency marked optional in `peerDependenciesMeta` (npm does not install it).
+        public let optionalPeer: Bool
     }
 
     public let name: String
@@ -45,7 +66,13 @@ public struct Packument: Sendable {
                 dist: Dist(tarball: tarball, integrity: dist["integrity"]?.stringValue, shasum: dist["shasum"]?.stringValue, signatures: signatures),
                 gitHead: member.value["gitHead"]?.stringValue,
                 deprecated: Self.isTruthy(member.value["deprecated"]),
-                repository: repository)
+                repository: repository,
+                dependencies: Self.dependencies(of: member.value),
+                hasShrinkwrap: Self.isTruthy(member.value["_hasShrinkwrap"]),
+                bundlesDependencies: Self.isTruthy(member.value["bundleDependencies"]) || Self.isTruthy(member.value["bundledDependencies"]),
+                os: (member.value["os"]?.arrayValue ?? []).compactMap(\.stringValue),
+                cpu: (member.value["cpu"]?.arrayValue ?? []).compactMap(\.stringValue),
+                bin: member.value["bin"])
             order.append(member.key)
         }
         self.versions = parsed
@@ -60,6 +87,27 @@ public struct Packument: Sendable {
             if let t = member.value.stringValue { time[member.key] = t }
         }
         self.time = time
+    }
+
+    /// A version's declared dependencies. A name in both `dependencies` and `optionalDependencies` is optional (npm's
+    /// rule); a peer also declared as a regular dependency is installed as the regular one. A spec that is not a string
+    /// is kept as its JSON text, so the walk refuses it by name instead of silently skipping it.
+    static func dependencies(of manifest: JSONValue) -> [Dependency] {
+        func specs(_ field: String) -> [(String, String)] {
+            (manifest[field]?.objectValue ?? JSONObject()).map { ($0.key, $0.value.stringValue ?? JSONWriter.compact($0.value)) }
+        }
+        let optional = specs("optionalDependencies")
+        let optionalNames = Set(optional.map(\.0))
+        var result: [Dependency] = specs("dependencies").filter { !optionalNames.contains($0.0) }.map {
+            Dependency(name: $0.0, spec: $0.1, kind: .regular, optionalPeer: false)
+        }
+        result += optional.map { Dependency(name: $0.0, spec: $0.1, kind: .optional, optionalPeer: false) }
+        let installed = Set(result.map(\.name))
+        let meta = manifest["peerDependenciesMeta"]?.objectValue
+        result += specs("peerDependencies").filter { !installed.contains($0.0) }.map {
+            Dependency(name: $0.0, spec: $0.1, kind: .peer, optionalPeer: meta?[$0.0]?["optional"]?.boolValue == true)
+        }
+        return result
     }
 
     /// npm treats `deprecated` as set when it is truthy in JavaScript: `""` un-deprecates.

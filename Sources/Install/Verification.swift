@@ -3,9 +3,11 @@ import Foundation
 
 /// Integrity (SRI) and registry signatures of a downloaded tarball.
 public enum Verification {
-    /// Checks the file against `dist.integrity` (sha512 preferred) or, when none is published, `dist.shasum`.
-    public static func checkIntegrity(path: String, integrity: String?, shasum: String?) throws(InstallError) {
-        guard let handle = FileHandle(forReadingAtPath: path) else { throw .upstream("The downloaded tarball cannot be read.") }
+    /// Checks the file against `dist.integrity` (sha512) and answers the SRI npm's lockfile gets. A package that
+    /// publishes only sha1 (`integrity: sha1-…` or `dist.shasum`) is refused unless `allowSha1` (the setting
+    /// allowSha1Integrity). `what` names the package in messages.
+    public static func checkIntegrity(path: String, integrity: String?, shasum: String?, allowSha1: Bool, what: String) throws(InstallError) -> String {
+        guard let handle = FileHandle(forReadingAtPath: path) else { throw .upstream("The downloaded tarball of \(what) cannot be read.") }
         defer { try? handle.close() }
         var sha512 = SHA512()
         var sha1 = Insecure.SHA1()
@@ -18,23 +20,26 @@ public enum Verification {
         let entries = (integrity ?? "").split(separator: " ").map(String.init)
         if let sri = entries.first(where: { $0.hasPrefix("sha512-") }) {
             guard String(sri.dropFirst("sha512-".count)) == digest512 else {
-                throw .refused("The tarball does not match its published sha512 integrity; it was not installed.")
+                throw .refused("The tarball of \(what) does not match its published sha512 integrity; it was not installed.")
             }
-            return
+            return sri
         }
+        let sha1SRI = "sha1-" + digest1.base64EncodedString()
+        let published: Bool
         if let sri = entries.first(where: { $0.hasPrefix("sha1-") }) {
-            guard String(sri.dropFirst("sha1-".count)) == digest1.base64EncodedString() else {
-                throw .refused("The tarball does not match its published sha1 integrity; it was not installed.")
-            }
-            return
+            published = sri == sha1SRI
+        } else if let shasum {
+            published = shasum.lowercased() == digest1.map({ String(format: "%02x", $0) }).joined()
+        } else {
+            throw .refused("The registry publishes no integrity for \(what); plugind installs nothing it cannot verify.")
         }
-        if let shasum {
-            guard shasum.lowercased() == digest1.map({ String(format: "%02x", $0) }).joined() else {
-                throw .refused("The tarball does not match its published shasum; it was not installed.")
-            }
-            return
+        guard allowSha1 else {
+            throw .refused("\(what) publishes only a sha1 shasum, not sha512 integrity; set allowSha1Integrity to accept old packages like it.")
         }
-        throw .refused("The registry publishes no integrity for this version; plugind installs nothing it cannot verify.")
+        guard published else {
+            throw .refused("The tarball of \(what) does not match its published sha1 shasum; it was not installed.")
+        }
+        return sha1SRI
     }
 
     /// Verifies ECDSA P-256 signatures over `name@version:integrity` with the registry's keys.

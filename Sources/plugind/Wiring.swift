@@ -89,7 +89,10 @@ struct Wiring {
             npm: npmRunner,
             configFile: agentConfig, operations: operations, reasons: reasons, history: InstallHistoryStore(db: database),
             listing: RegistryListingAdapter(registry: registry), core: CorePolicy(core: settings.strings("corePlugins"), optional: settings.strings("optionalCorePlugins")),
-            catalogue: catalogue, allowUnlisted: settings.bool("allowUnlistedPackages"), requireSignatures: settings.bool("requireSignatures"),
+            catalogue: catalogue, allowUnlisted: settings.bool("allowUnlistedPackages"),
+            policy: TreePolicy(
+                maxPackages: settings.integer("maxTreePackages"), maxUnpackedBytes: Int64(settings.integer("maxTreeUnpackedMiB")) << 20,
+                allowSha1: settings.bool("allowSha1Integrity"), requireSignatures: settings.bool("requireSignatures")),
             scrubber: scrubber, logger: logger)
         let registryForEject = registry
         eject = EjectService(

@@ -347,17 +347,21 @@ class FakeNpm:
     def publish(self, name: str, version: str, tarball: bytes | None = None, *, parameters: dict | None = None,
                 dependencies: dict | None = None, files: dict[str, bytes] | None = None, sign: str | None = None,
                 tag: str | None = "latest", deprecated: str | None = None, published_at: str | None = None,
-                tarball_url: str | None = None, publish_integrity: bool = True) -> Published:
+                tarball_url: str | None = None, publish_integrity: bool = True, extra: dict | None = None,
+                packument_extra: dict | None = None) -> Published:
         """Adds name@version. `tarball` defaults to `package_tarball(...)`. `sign`: None (unsigned),
         `good`, `bad` (a valid signature over another message), `unknown-key` (signed by a key the
         registry does not publish). `tag` moves that dist-tag to this version (None: no tag).
-        `tarball_url` replaces `dist.tarball`; `publish_integrity=False` publishes only `dist.shasum`."""
+        `tarball_url` replaces `dist.tarball`; `publish_integrity=False` publishes only `dist.shasum`.
+        `extra` adds fields to the package.json, in the tarball and the packument alike (`peerDependencies`,
+        `bundleDependencies`, …); `packument_extra` only to the packument (`_hasShrinkwrap`, as the registry adds it)."""
+        document = manifest(name, version, parameters=parameters, dependencies=dependencies, extra=extra)
         if tarball is None:
-            tarball = package_tarball(name, version, parameters=parameters, dependencies=dependencies, files=files)
+            tarball = package_tarball(name, version, files=files, package_json=document)
         integrity = integrity_of(tarball)
         short = name.split("/")[-1]
         filename = f"{name.replace('/', '-').lstrip('@')}-{version}.tgz" if name.startswith("@") else f"{short}-{version}.tgz"
-        document = manifest(name, version, parameters=parameters, dependencies=dependencies)
+        document = {**document, **(packument_extra or {})}
         published = Published(name, version, tarball, filename, integrity, shasum_of(tarball), document,
                               published_at=published_at or self._next_time(), deprecated=deprecated,
                               tarball_url=tarball_url, publish_integrity=publish_integrity)

@@ -84,7 +84,7 @@ SIGNED_LATER = f"{SCOPE}/plugin-signed-later"  # signed with a key that expired 
 DEP = "e2e-fake-dep"
 DEP_MISSING = "e2e-fake-dep-missing"  # never published: npm fails with E404
 DEP_HANG = "e2e-fake-dep-hang"  # its packument never comes: npm hangs
-DEP_SLOW = "e2e-fake-dep-slow"  # held back while a crash test kills plugind
+DEP_SLOW = "e2e-fake-dep-slow"  # many files: npm is still unpacking it when a crash test kills plugind
 
 BASIC_PARAMETERS = {
     "E2E_BASIC_API_KEY": {"type": "string", "description": "The basic plugin's key.", "required": True, "sensitive": True},
@@ -105,7 +105,7 @@ REFUSAL_VERSIONS = {"tampered": "1.0.1", "bad-signature": "1.0.2", "unknown-keyi
 REFUSAL_VERSIONS.update({f"tar-{kind}": f"1.1.{i}" for i, kind in enumerate(HOSTILE_KINDS)})
 # UPGRADE's versions that fail at one step each (1.0.0 and 2.0.0 are good).
 FAILING_UPGRADES = {"download-500": "2.0.1", "download-hangs": "2.0.2", "integrity": "2.0.3", "signature": "2.0.4",
-                    "tarball-symlink": "2.0.5", "npm-dependency-404": "2.0.6", "package-json-names-another": "2.0.7",
+                    "tarball-symlink": "2.0.5", "dependency-404": "2.0.6", "package-json-names-another": "2.0.7",
                     "duplicate-package-json": "2.0.8"}
 
 TIMEOUTS = {
@@ -128,7 +128,8 @@ def publish_all(fake: FakeNpm) -> None:
     fake.publish(DEP, "1.2.0")
     fake.publish(DEP, "2.0.0")
     fake.publish(DEP_HANG, "1.0.0")
-    fake.publish(DEP_SLOW, "1.0.0")
+    # 9,000 files: npm takes a while to unpack it, so a crash test can find npm running.
+    fake.publish(DEP_SLOW, "1.0.0", files={f"many/{i:04d}.js": b"" for i in range(9000)})
     fake.publish(BASIC, "1.0.0", parameters=BASIC_PARAMETERS, sign="good")
     alpha_index = b"module.exports = { name: '@e2e-fake/plugin-alpha', version: '1.1.0', dep: require('e2e-fake-dep').version };\n"
     fake.publish(ALPHA, "1.0.0", dependencies={DEP: "^1.0.0"})
@@ -149,7 +150,7 @@ def publish_all(fake: FakeNpm) -> None:
     fake.publish(UPGRADE, v["integrity"], tag=None)
     fake.publish(UPGRADE, v["signature"], tag=None, sign="bad")
     fake.publish(UPGRADE, v["tarball-symlink"], hostile_tarball("symlink", UPGRADE, v["tarball-symlink"]), tag=None)
-    fake.publish(UPGRADE, v["npm-dependency-404"], tag=None, dependencies={DEP_MISSING: "^1.0.0"})
+    fake.publish(UPGRADE, v["dependency-404"], tag=None, dependencies={DEP_MISSING: "^1.0.0"})
     fake.publish(UPGRADE, v["package-json-names-another"],
                  hostile_tarball("other-name", UPGRADE, v["package-json-names-another"]), tag=None)
     fake.publish(UPGRADE, v["duplicate-package-json"],
@@ -734,7 +735,7 @@ UPGRADE_FAILURES = [
     ("integrity", 422, "integrity"),
     ("signature", 422, "signature"),
     ("tarball-symlink", 422, "package/link"),
-    ("npm-dependency-404", 502, "npm"),
+    ("dependency-404", 422, "e2e-fake-dep-missing"),
     ("package-json-names-another", 422, "left-pad"),
     ("duplicate-package-json", 422, "left-pad"),
 ]
@@ -832,11 +833,12 @@ def test_a_key_that_expired_after_publication_still_verifies(fake, admin, reader
     assert uninstall(admin, SIGNED_LATER).status_code == 200
 
 
-def test_a_package_with_only_a_shasum_is_verified_by_it(fake, admin, reader, state):
+def test_a_package_with_only_a_shasum_is_refused_unless_sha1_is_allowed(fake, admin, reader, state, config_path, baseline):
+    """sha1 alone is refused by default (issue 16, overriding contract 3.4); the capped stack allows it."""
     response = install(admin, SHASUM_ONLY)
-    assert response.status_code == 200, response.text
-    assert_package_is(state, fake, SHASUM_ONLY, "1.0.0")
-    assert installed_row(reader, SHASUM_ONLY)["integrity"] == fake.get(SHASUM_ONLY, "1.0.0").shasum
+    assert response.status_code == 422, response.text
+    assert "allowSha1Integrity" in response.json()["error"], response.text
+    assert_unchanged(baseline, snapshot(state, config_path), "a sha1-only package")
 
 
 def test_two_packages_mapping_to_one_install_directory_is_409(fake, admin, reader, state, config_path):
@@ -1102,9 +1104,26 @@ def test_a_record_whose_directory_is_gone_shows_missing(fake, admin, reader, sta
 
 @pytest.fixture(scope="module")
 def capped_stack(fake):
-    """One long operation at a time, unlisted packages allowed, npm limited to 5 s."""
+    """One long operation at a time, unlisted packages and sha1-only packages allowed, npm limited to 5 s."""
     yield from _run_stack(stack_env(fake, PLUGIND_MAX_CONCURRENT_OPERATIONS="1", PLUGIND_ALLOW_UNLISTED_PACKAGES="true",
-                                    PLUGIND_TIMEOUT_NPM_MS="5000"))
+                                    PLUGIND_ALLOW_SHA1_INTEGRITY="true", PLUGIND_TIMEOUT_NPM_MS="5000"))
+
+
+def test_a_package_with_only_a_shasum_is_verified_by_it_when_allowed(fake, capped_stack):
+    state = capped_stack.stateDir
+    with capped_stack.client(capped_stack.adminToken) as session:
+        response = install(session, SHASUM_ONLY)
+        assert response.status_code == 200, response.text
+        assert_package_is(state, fake, SHASUM_ONLY, "1.0.0")
+        assert installed_row(session, SHASUM_ONLY)["integrity"] == fake.get(SHASUM_ONLY, "1.0.0").shasum
+        # A tampered one still fails its shasum.
+        fake.set_tarball(SHASUM_ONLY, "1.0.0", "tamper")
+        try:
+            assert uninstall(session, SHASUM_ONLY).status_code == 200
+            refused = install(session, SHASUM_ONLY)
+            assert refused.status_code == 422 and "shasum" in refused.json()["error"], refused.text
+        finally:
+            fake.reset()
 
 
 def test_more_operations_than_the_cap_is_503_with_retry_after(fake, capped_stack):
@@ -1140,21 +1159,49 @@ def test_more_operations_than_the_cap_is_503_with_retry_after(fake, capped_stack
         assert response.status_code == 200, response.text
 
 
-def test_npm_hanging_past_its_timeout_is_504_and_npm_is_killed(fake, capped_stack):
+def test_a_hanging_dependency_is_504_before_npm_ever_starts(fake, capped_stack):
+    """plugind walks the tree itself: a dependency's packument that never comes is its own fetch timing out."""
     state = capped_stack.stateDir
     config = state / "milady.json"
     with capped_stack.client(capped_stack.adminToken) as session:
         before = snapshot(state, config)
         fake.set_packument(DEP_HANG, "hang")
+        op = str(uuid.uuid4())
         started = time.monotonic()
-        response = install(session, REFUSE, REFUSAL_VERSIONS["npm-hangs"])
-        elapsed = time.monotonic() - started
+        try:
+            response = install(session, REFUSE, REFUSAL_VERSIONS["npm-hangs"], op=op)
+        finally:
+            fake.reset()
+        assert response.status_code == 504, response.text
+        assert DEP_HANG in response.json()["error"] or "packument" in response.json()["error"], response.text
+        assert time.monotonic() - started < 15
+        log = operation(session, op)["logTail"]
+        assert not any(line.startswith("npm") for line in log), log
+        assert_unchanged(before, snapshot(state, config), "a hanging dependency")
+
+
+@pytest.fixture(scope="module")
+def npm_timeout_stack(fake):
+    """npm gets 50 ms: no npm run finishes in that, so every install meets npm's timeout."""
+    yield from _run_stack(stack_env(fake, PLUGIND_TIMEOUT_NPM_MS="50"))
+
+
+def test_npm_past_its_timeout_is_504_and_npm_is_killed(fake, npm_timeout_stack):
+    stack = npm_timeout_stack
+    state = stack.stateDir
+    config = state / "milady.json"
+    with stack.client(stack.adminToken) as session:
+        before = snapshot(state, config)
+        response = install(session, ALPHA, "1.1.0")
         assert response.status_code == 504, response.text
         assert "npm" in response.json()["error"]
-        assert 4.5 < elapsed < 20, elapsed
-        plugind = capped_stack.pids["plugind"]
+        plugind = stack.pids["plugind"]
         wait_until(lambda: descendants(plugind) == [], 10, "npm's process group to be gone")
-        assert_unchanged(before, snapshot(state, config), "npm timed out")
+        # A fresh stack: the first install created the empty directories installs use, and nothing else.
+        after = snapshot(state, config)
+        assert after["config"] == before["config"] and after["installHistory"] == before["installHistory"]
+        assert [k for k in after["plugins"] if k.startswith("installed/") and k != "installed/"] == []
+        assert leftovers(state) == []
 
 
 def test_no_registry_snapshot_is_503(fake):
@@ -1219,15 +1266,23 @@ def test_crash_while_npm_runs_restores_the_previous_version(fake, crash_state):
         with stack.client(stack.adminToken) as session:
             assert install(session, CRASHY, "1.0.0").status_code == 200
         before = snapshot(state, config)
-        fake.set_packument(DEP_SLOW, "ok", delay=60)  # npm waits for 2.0.0's dependency
         op = str(uuid.uuid4())
-        since = time.monotonic()
         thread = post_in_background(stack, CRASHY, "2.0.0", op)
-        wait_until(lambda: fake.seen(f"/npm/{DEP_SLOW}", since=since), 60, "npm to ask for the held-back dependency", interval=0.05)
-        assert db_operation(state, op)["phase"] == "installing"
+
+        def npm_processes() -> list[int]:
+            found = []
+            for pid in descendants(stack.pids["plugind"]):
+                with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+                    # Past exec: a child caught between fork and exec still shows plugind's own environment.
+                    if b"npm" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                        found.append(pid)
+            return found
+
+        wait_until(lambda: (db_operation(state, op) or {}).get("phase") == "installing" and npm_processes(),
+                   60, "npm to run", interval=0.01)
         assert (state / "plugins" / ".staging" / op).exists()
-        # npm runs with the registry token only in a 0600 .npmrc: never on its command line or in its environment.
-        npm_processes = descendants(stack.pids["plugind"])
+        # npm runs offline: the registry token is neither on its command line, nor in its environment, nor in its npmrc.
+        npm_processes = npm_processes()
         assert npm_processes, "npm is not running"
         for pid in npm_processes:
             with contextlib.suppress(FileNotFoundError, ProcessLookupError):
@@ -1235,6 +1290,7 @@ def test_crash_while_npm_runs_restores_the_previous_version(fake, crash_state):
                 assert NPM_TOKEN_SECRET.encode() not in Path(f"/proc/{pid}/environ").read_bytes()
         npmrc = [p for p in (state / "plugins" / ".staging" / op).iterdir() if "npmrc" in p.name]
         assert npmrc and all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in npmrc), npmrc
+        assert all(NPM_TOKEN_SECRET not in p.read_text() for p in npmrc)
         kill_plugind(stack)
     thread.join(30)
     fake.reset()
