@@ -57,6 +57,12 @@ public struct Gatekeeper: Sendable {
             response.setHeader("Content-Type", HTTPResponse.jsonContentType)
         }
         response.setHeader("X-Request-Id", requestId)
+        // Answers carry tokens' view of secrets and state: no shared cache keeps them, and only a GET whose answer
+        // has an ETag may be kept by the browser, to be revalidated on every use.
+        if response.header("Cache-Control") == nil {
+            let revalidatable = (request.method == "GET" || request.method == "HEAD") && response.header("ETag") != nil
+            response.headers.append(("Cache-Control", revalidatable ? "private, no-cache" : "no-store"))
+        }
         if request.method == "HEAD" {
             response.setHeader("Content-Length", String(response.body.count))
             response.body = []

@@ -71,11 +71,15 @@ public enum ParameterRules {
         return sensitiveMarkers.contains { upper.contains($0) }
     }
 
+    /// Names the process environment, a shell, git, TLS or a proxy reads: set for the agent, they would change how
+    /// it (or what it starts) runs. Compared without regard to case. A plugin's own `EDGE_TTS_PROXY`-style key
+    /// is not among them: only these exact names and prefixes are.
     static let blockedExact: Set<String> = [
-        "NODE_OPTIONS", "NODE_PATH", "NODE_EXTRA_CA_CERTS", "NODE_TLS_REJECT_UNAUTHORIZED", "LD_PRELOAD", "LD_LIBRARY_PATH",
-        "LD_AUDIT", "PATH", "HOME", "SHELL", "BUN_OPTIONS", "BUN_INSTALL", "PYTHONPATH", "MILADY_API_TOKEN", "ELIZA_SERVER_AUTH_TOKEN",
+        "PATH", "HOME", "SHELL", "ENV", "BASH_ENV", "BUN_OPTIONS", "BUN_INSTALL", "PYTHONPATH",
+        "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "FTP_PROXY", "SSL_CERT_FILE", "SSL_CERT_DIR",
+        "MILADY_API_TOKEN", "ELIZA_SERVER_AUTH_TOKEN",
     ]
-    static let blockedPrefixes = ["DYLD_", "NPM_CONFIG_", "PLUGIND_"]
+    static let blockedPrefixes = ["LD_", "DYLD_", "NODE_", "NPM_CONFIG_", "GIT_", "PLUGIND_"]
 
     /// Keys that change how the agent process itself runs; never settable, whatever a plugin declares.
     public static func isBlocked(_ key: String) -> Bool {

@@ -84,7 +84,7 @@ public enum SettingsTable {
         SettingSpec("requireSignatures", .boolean, false, "Refuse packages without npm registry signatures (every package of the tree, dependencies included)."),
         SettingSpec("allowSha1Integrity", .boolean, false, "Accept packages whose registry entry publishes only a sha1 checksum (old packages); off: sha512 integrity is required."),
         SettingSpec("maxTreePackages", .integer(1...100_000), 2_000, "Most packages one install may bring, the plugin and all its dependencies."),
-        SettingSpec("maxTreeUnpackedMiB", .integer(1...65_536), 500, "Most MiB one install's packages may unpack to, measured while plugind inspects their tarballs."),
+        SettingSpec("maxTreeUnpackedMiB", .integer(1...65_536), 500, env: "PLUGIND_MAX_TREE_UNPACKED_MIB", "Most MiB one install's packages may unpack to, measured while plugind inspects their tarballs."),
         SettingSpec("gitBaseUrl", .url, "https://github.com/", "Base URL that registry git repositories (owner/repo) are resolved against."),
         SettingSpec("agentRegistryUrl", .url, "https://registry.elizaos.com", "Agent registry this agent may register with."),
         SettingSpec("autoRegister", .boolean, false, "Register with the agent registry by itself at start; this publishes the agent's name, public URI and plugin list."),

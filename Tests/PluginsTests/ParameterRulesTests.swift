@@ -24,8 +24,18 @@ import Testing
         #expect(ParameterRules.isBlocked(key))
     }
 
+    /// The families issue 16 added, each in two cases: what a shell, git, TLS, a proxy or Node itself reads.
+    @Test(arguments: ["BASH_ENV", "bash_env", "ENV", "env", "GIT_SSH_COMMAND", "git_dir", "GIT_CONFIG_GLOBAL", "HTTP_PROXY", "http_proxy",
+                      "HTTPS_PROXY", "Https_Proxy", "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy", "FTP_PROXY", "ftp_proxy",
+                      "SSL_CERT_FILE", "ssl_cert_file", "SSL_CERT_DIR", "Ssl_Cert_Dir", "LD_BIND_NOW", "ld_debug", "DYLD_LIBRARY_PATH",
+                      "NODE_ENV", "node_debug", "NODE_REPL_HISTORY", "NPM_CONFIG_GIT", "npm_config_script_shell"])
+    func blockedFamilies(_ key: String) {
+        #expect(ParameterRules.isBlocked(key))
+    }
+
     /// Plugin credentials are what plugins need: not blocked.
-    @Test(arguments: ["EVM_PRIVATE_KEY", "SOLANA_PRIVATE_KEY", "GITHUB_TOKEN", "DATABASE_URL", "PATHS", "NODE_ENV", "HOMEPAGE_URL"])
+    @Test(arguments: ["EVM_PRIVATE_KEY", "SOLANA_PRIVATE_KEY", "GITHUB_TOKEN", "DATABASE_URL", "PATHS", "HOMEPAGE_URL", "EDGE_TTS_PROXY",
+                      "MY_HTTP_PROXY", "ENVIRONMENT", "GITHUB_API_URL", "LDAP_URL", "NODES", "SSL_CERT"])
     func notBlocked(_ key: String) {
         #expect(!ParameterRules.isBlocked(key))
     }

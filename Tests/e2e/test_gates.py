@@ -331,6 +331,34 @@ def test_each_request_has_one_log_line_without_its_query(stack, admin):
         assert log.count(request_id) == 1, request_id
 
 
+def test_the_access_log_has_no_query(stack, admin):
+    """nginx's access log names the path of /api/ requests without the query (issue 16)."""
+    r = admin.get("/api/registry/search?q=private-query-words&limit=5")
+    request_id = r.headers["X-Request-Id"]
+    time.sleep(0.2)
+    access_log = (stack.stateDir / "nginx" / "logs" / "access.log").read_text()
+    line = next(line for line in access_log.splitlines() if f"rid={request_id}" in line)
+    assert '"GET /api/registry/search HTTP/' in line, line
+    assert "private-query-words" not in access_log
+
+
+@pytest.mark.parametrize("method,path,expected", [
+    ("GET", "/api/plugins", "private, no-cache"),            # has an ETag: kept only to be revalidated
+    ("GET", "/api/plugins/anthropic", "private, no-cache"),
+    ("GET", "/api/settings", "no-store"),                    # no ETag: never kept
+    ("GET", "/api/session", "no-store"),
+    ("GET", "/api/no-such-route", "no-store"),
+    ("POST", "/api/runtime/restart", "no-store"),
+])
+def test_every_api_answer_says_how_it_may_be_cached(admin, method, path, expected):
+    r = admin.request(method, path)
+    assert r.headers.get("Cache-Control") == expected, (r.status_code, dict(r.headers))
+    if expected.startswith("private"):
+        assert r.headers.get("ETag")
+        again = admin.get(path, headers={"If-None-Match": r.headers["ETag"]})
+        assert again.status_code == 304 and again.headers.get("Cache-Control") == expected
+
+
 def test_operations_list_is_empty_on_a_new_state(admin):
     r = admin.get("/api/operations")
     assert r.status_code == 200
