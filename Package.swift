@@ -34,7 +34,7 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .target(name: "Adapters", dependencies: ["CCurl", .product(name: "Logging", package: "swift-log")]),
-        .target(name: "Settings", dependencies: ["JSON"]),
+        .target(name: "Settings", dependencies: ["JSON", "Adapters"]),
         // npm's version and range semantics, and its package-name rules.
         .target(name: "SemVer"),
         // gzip + tar inspection of npm tarballs before npm sees them.
@@ -85,6 +85,8 @@ let package = Package(
             "AgentRegistry", "Stores", "Adapters", "JSON", "TestSupport", .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "APITests", dependencies: ["API", "HTTPKit", "Locking"]),
+        .testTarget(name: "EjectTests", dependencies: ["Eject"]),
+        .testTarget(name: "InstallTests", dependencies: ["Install", "SemVer", "JSON"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Plugins", "Stores", "JSON", "Adapters", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -33,19 +33,7 @@ struct CurlURL: Equatable {
     }
 
     /// Whether the host is loopback: `localhost`, 127.0.0.0/8, `::1` (or its IPv4-mapped 127/8 form).
-    var isLoopback: Bool {
-        if host == "localhost" { return true }
-        var v4 = in_addr()
-        if inet_pton(AF_INET, host, &v4) == 1 {
-            return UInt32(bigEndian: v4.s_addr) >> 24 == 127
-        }
-        var v6 = in6_addr()
-        guard inet_pton(AF_INET6, host, &v6) == 1 else { return false }
-        let bytes = withUnsafeBytes(of: v6) { Array($0) }
-        if bytes[0..<15].allSatisfy({ $0 == 0 }) && bytes[15] == 1 { return true }
-        let isV4Mapped = bytes[0..<10].allSatisfy { $0 == 0 } && bytes[10] == 0xFF && bytes[11] == 0xFF
-        return isV4Mapped && bytes[12] == 127
-    }
+    var isLoopback: Bool { Loopback.isLoopback(host: host) }
 
     /// Whether both URLs address the same origin (scheme, host and port), which decides what a redirect may carry along.
     func isSameOrigin(as other: CurlURL) -> Bool {

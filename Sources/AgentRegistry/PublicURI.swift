@@ -1,3 +1,4 @@
+import Adapters
 import Foundation
 
 /// The checks a URL passes before plugind publishes it or sends anything to it.
@@ -34,16 +35,5 @@ enum PublicURI {
         }
     }
 
-    /// `localhost`, 127.0.0.0/8 or `::1`.
-    static func isLoopback(_ host: String) -> Bool {
-        var bare = host.lowercased()
-        if bare.hasPrefix("[") && bare.hasSuffix("]") { bare = String(bare.dropFirst().dropLast()) }
-        if bare == "localhost" { return true }
-        var v4 = in_addr()
-        if inet_pton(AF_INET, bare, &v4) == 1 { return UInt32(bigEndian: v4.s_addr) >> 24 == 127 }
-        var v6 = in6_addr()
-        guard inet_pton(AF_INET6, bare, &v6) == 1 else { return false }
-        let bytes = withUnsafeBytes(of: v6) { Array($0) }
-        return bytes[0..<15].allSatisfy { $0 == 0 } && bytes[15] == 1
-    }
+    static func isLoopback(_ host: String) -> Bool { Loopback.isLoopback(host: host) }
 }

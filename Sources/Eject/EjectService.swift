@@ -120,6 +120,10 @@ public struct EjectService: Sendable {
     }
 
     func repositoryURL(source: PluginSource?, packageRepository: String?) -> String? {
+        Self.repositoryURL(source: source, packageRepository: packageRepository, gitBaseUrl: gitBaseUrl)
+    }
+
+    static func repositoryURL(source: PluginSource?, packageRepository: String?, gitBaseUrl: String) -> String? {
         if let repo = source?.gitRepo, !repo.isEmpty { return gitBaseUrl + repo }
         guard var text = packageRepository, !text.isEmpty else { return nil }
         if text.hasPrefix("git+") { text.removeFirst(4) }
@@ -131,8 +135,7 @@ public struct EjectService: Sendable {
         switch scheme {
         case "https": return text
         case "http":
-            let host = url.host?.lowercased() ?? ""
-            return host == "localhost" || host == "::1" || host.hasPrefix("127.") && host.split(separator: ".").count == 4 ? text : nil
+            return Loopback.isLoopback(host: url.host ?? "") ? text : nil
         case "file": return gitBaseUrl.hasPrefix("file://") ? text : nil
         default: return nil
         }

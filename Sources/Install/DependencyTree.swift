@@ -195,7 +195,7 @@ extension InstallError {
         switch self {
         case .notFound:
             return .dependencyRefused(
-                "The npm registry has no package named \(path.last!) (required by \(DependencyTree.path(path.dropLast())).",
+                "The npm registry has no package named \(path.last!) (required by \(DependencyTree.path(path.dropLast()))).",
                 path: path, spec: nil)
         default:
             return self

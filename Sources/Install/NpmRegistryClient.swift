@@ -59,7 +59,7 @@ public struct NpmRegistryClient: Sendable {
 
     /// Streams the tarball to `path`, reporting progress (0…1 when the size is known).
     public func download(_ url: String, to path: String, timeoutMs: Int, progress: @escaping (Double?) -> Void) throws(InstallError) {
-        guard url.hasPrefix("https://") || (url.hasPrefix("http://") && Self.isLoopbackURL(url)) else {
+        guard url.hasPrefix("https://") || (url.hasPrefix("http://") && Loopback.isLoopback(url: url)) else {
             throw .refused("The tarball URL \(SecretScrubber().scrub(url)) is not https.")
         }
         let response: HTTPClientResponse
@@ -89,10 +89,6 @@ public struct NpmRegistryClient: Sendable {
         }
     }
 
-    static func isLoopbackURL(_ url: String) -> Bool {
-        guard let host = URLComponents(string: url)?.host?.lowercased() else { return false }
-        return host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
-    }
 }
 
 extension HTTPClient {

@@ -1,4 +1,5 @@
 import Foundation
+import Adapters
 import JSON
 
 /// A setting that is missing, misspelt or out of range; the message names it.
@@ -227,10 +228,7 @@ public struct PlugindSettings: Sendable {
         }
     }
 
-    public static func isLoopback(_ host: String) -> Bool {
-        let h = host.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
-        return h == "localhost" || h == "::1" || h.hasPrefix("127.")
-    }
+    public static func isLoopback(_ host: String) -> Bool { Loopback.isLoopback(host: host) }
 
     static func isOrigin(_ text: String) -> Bool {
         guard let url = URLComponents(string: text), let scheme = url.scheme, ["http", "https"].contains(scheme.lowercased()),
