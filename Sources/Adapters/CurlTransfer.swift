@@ -17,6 +17,8 @@ final class CurlTransfer {
         var effectiveURL: String
         /// Where a 3xx response points, already resolved against the request URL by libcurl.
         var redirectURL: String?
+        /// The address connected to (empty for a unix socket).
+        var primaryIP: String
     }
 
     /// The per-hop settings that `HTTPClient` derives from its configuration and the remaining time.
@@ -27,6 +29,8 @@ final class CurlTransfer {
         var maxResponseBytes: Int64
         var caFile: String?
         var userAgent: String
+        /// Refuse to connect to a loopback address, whatever name led to it (a redirect from elsewhere).
+        var refuseLoopback = false
     }
 
     private let limits: Limits
@@ -43,6 +47,7 @@ final class CurlTransfer {
     private var lastActivity: ContinuousClock.Instant
     private var lastCounts: (received: Int64, sent: Int64) = (0, 0)
     private var idleExpired = false
+    private var loopbackRefused = false
 
     init(limits: Limits, sink: Sink, progress: ((HTTPDownloadProgress) -> Void)?) {
         self.limits = limits
@@ -76,12 +81,15 @@ final class CurlTransfer {
         _ = plugind_curl_getinfo_string(handle, CURLINFO_EFFECTIVE_URL, &effective)
         var redirect: UnsafeMutablePointer<CChar>?
         _ = plugind_curl_getinfo_string(handle, CURLINFO_REDIRECT_URL, &redirect)
+        var primary: UnsafeMutablePointer<CChar>?
+        _ = plugind_curl_getinfo_string(handle, CURLINFO_PRIMARY_IP, &primary)
         return Outcome(
             status: responseCode,
             headers: headers,
             body: body,
             effectiveURL: effective.map { String(cString: $0) } ?? request.url,
-            redirectURL: redirect.map { String(cString: $0) })
+            redirectURL: redirect.map { String(cString: $0) },
+            primaryIP: primary.map { String(cString: $0) } ?? "")
     }
 
     // MARK: - Options
@@ -128,6 +136,19 @@ final class CurlTransfer {
             transfer.receiveHeaderLine(UnsafeRawBufferPointer(start: data, count: size * count))
             return size * count
         })
+        // Judged on the address actually connected to, after name resolution, not on the URL's host text.
+        if limits.refuseLoopback {
+            try check(plugind_curl_setopt_pointer(handle, CURLOPT_OPENSOCKETDATA, context))
+            try check(plugind_curl_setopt_opensocket_cb(handle, CURLOPT_OPENSOCKETFUNCTION) { context, _, address in
+                let transfer = Unmanaged<CurlTransfer>.fromOpaque(context!).takeUnretainedValue()
+                guard let address else { return CURL_SOCKET_BAD }
+                if CurlTransfer.isLoopback(address) {
+                    transfer.loopbackRefused = true
+                    return CURL_SOCKET_BAD
+                }
+                return socket(address.pointee.family, address.pointee.socktype | Int32(SOCK_CLOEXEC.rawValue), address.pointee.protocol)
+            })
+        }
         // The progress callback runs at least once a second even when nothing moves, which makes it the idle clock.
         try check(plugind_curl_setopt_long(handle, CURLOPT_NOPROGRESS, 0))
         try check(plugind_curl_setopt_pointer(handle, CURLOPT_XFERINFODATA, context))
@@ -264,6 +285,24 @@ final class CurlTransfer {
         return true
     }
 
+    /// 127.0.0.0/8, ::1, or a v4-mapped 127/8 address.
+    private static func isLoopback(_ address: UnsafeMutablePointer<curl_sockaddr>) -> Bool {
+        withUnsafeMutablePointer(to: &address.pointee.addr) { raw -> Bool in
+            switch Int32(raw.pointee.sa_family) {
+            case AF_INET:
+                return raw.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { UInt32(bigEndian: $0.pointee.sin_addr.s_addr) >> 24 == 127 }
+            case AF_INET6:
+                return raw.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { v6 in
+                    let bytes = withUnsafeBytes(of: v6.pointee.sin6_addr) { Array($0) }
+                    if bytes[0..<15].allSatisfy({ $0 == 0 }) && bytes[15] == 1 { return true }
+                    return bytes[0..<10].allSatisfy { $0 == 0 } && bytes[10] == 0xFF && bytes[11] == 0xFF && bytes[12] == 127
+                }
+            default:
+                return false
+            }
+        }
+    }
+
     private static func writeAll(_ chunk: UnsafeRawBufferPointer, to fd: Int32) -> Bool {
         var offset = 0
         while offset < chunk.count {
@@ -282,6 +321,7 @@ final class CurlTransfer {
     private func error(for code: CURLcode, url: String, message: String) -> HTTPClientError {
         let reason = message.isEmpty ? String(cString: curl_easy_strerror(code)) : message
         let url = SecretScrubber().scrub(url)
+        if loopbackRefused { return .loopbackRefused(url: url) }
         switch code {
         case CURLE_OPERATION_TIMEDOUT:
             return .timedOut(url: url)

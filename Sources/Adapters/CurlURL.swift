@@ -27,6 +27,11 @@ struct CurlURL: Equatable {
         self.port = Self.part(handle, CURLUPART_PORT, flags: UInt32(CURLU_DEFAULT_PORT)).flatMap { Int($0) } ?? 0
     }
 
+    /// `scheme://host:port`, the port always explicit.
+    var origin: String {
+        "\(scheme)://\(host.contains(":") ? "[\(host)]" : host):\(port)"
+    }
+
     /// Whether the scheme is one the client speaks.
     var isHTTPOrHTTPS: Bool {
         scheme == "http" || scheme == "https"

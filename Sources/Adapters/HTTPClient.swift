@@ -5,7 +5,10 @@ import Glibc
 ///
 /// Every call blocks its thread until the response is complete: call it from an OS worker thread,
 /// never from inside Swift concurrency. Redirects are followed here, not by libcurl, so that each hop
-/// passes the policy: at most `maxRedirects`, and only to https, or to plain http on a loopback host.
+/// passes the policy: at most `maxRedirects`; only to https, or to plain http on a loopback host; only to the
+/// request's own origin or one of `redirectOrigins` when those are set; never into a loopback address from an
+/// origin that was not loopback itself (judged on the addresses connected to); and never re-sending a body
+/// (307, 308) to another origin.
 /// Safe to use from many threads at once: each call has its own libcurl handle.
 public struct HTTPClient: Sendable {
     /// Limits and trust settings shared by every call of one client.
@@ -24,6 +27,9 @@ public struct HTTPClient: Sendable {
         public var caFile: String?
         /// The User-Agent header sent unless the request sets its own.
         public var userAgent: String
+        /// Origins (`scheme://host:port`) a redirect may lead to besides the request's own; nil: any that passes the
+        /// scheme rule.
+        public var redirectOrigins: Set<String>?
 
         public init(
             connectTimeout: Duration = .seconds(10),
@@ -32,7 +38,8 @@ public struct HTTPClient: Sendable {
             maxResponseBytes: Int64 = 16 << 20,
             maxRedirects: Int = 5,
             caFile: String? = nil,
-            userAgent: String = "plugind"
+            userAgent: String = "plugind",
+            redirectOrigins: Set<String>? = nil
         ) {
             self.connectTimeout = connectTimeout
             self.totalTimeout = totalTimeout
@@ -41,6 +48,7 @@ public struct HTTPClient: Sendable {
             self.maxRedirects = maxRedirects
             self.caFile = caFile
             self.userAgent = userAgent
+            self.redirectOrigins = redirectOrigins.map { Set($0.compactMap(HTTPClient.origin(of:))) }
         }
     }
 
@@ -113,24 +121,48 @@ public struct HTTPClient: Sendable {
         let deadline = clock.now + configuration.totalTimeout
         var current = request
         var redirectsFollowed = 0
+        let firstURL = currentURL
+        // Whether the first hop reached this machine itself (a unix socket or a loopback address).
+        var originIsLoopback = true
         while true {
             let remaining = clock.now.duration(to: deadline)
             guard remaining > .zero else { throw .timedOut(url: Self.scrub(current.url)) }
-            let transfer = CurlTransfer(limits: limits(remaining: remaining), sink: sink, progress: progress)
-            let outcome = try transfer.perform(current)
+            var hopLimits = limits(remaining: remaining)
+            hopLimits.refuseLoopback = redirectsFollowed > 0 && !originIsLoopback
+            let transfer = CurlTransfer(limits: hopLimits, sink: sink, progress: progress)
+            let outcome: CurlTransfer.Outcome
+            do {
+                outcome = try transfer.perform(current)
+            } catch .loopbackRefused {
+                throw .loopbackRefused(url: Self.scrub(current.url))
+            }
+            if redirectsFollowed == 0 {
+                originIsLoopback = current.unixSocketPath != nil || Loopback.isLoopback(host: outcome.primaryIP)
+            }
             guard CurlTransfer.redirectStatuses.contains(outcome.status), let location = outcome.redirectURL else {
                 return HTTPClientResponse(
                     status: outcome.status, headers: outcome.headers, body: outcome.body, effectiveURL: outcome.effectiveURL)
             }
             guard redirectsFollowed < configuration.maxRedirects else { throw .tooManyRedirects }
             redirectsFollowed += 1
-            guard let target = CurlURL(location), Self.mayRedirect(to: target) else {
+            guard let target = CurlURL(location), Self.mayRedirect(to: target),
+                target.isSameOrigin(as: firstURL) || configuration.redirectOrigins.map({ $0.contains(target.origin) }) ?? true
+            else {
                 throw .redirectRefused(from: Self.scrub(current.url), to: Self.scrub(location))
             }
             let crossOrigin = !target.isSameOrigin(as: currentURL)
+            // A 307 or 308 repeats the request with its body: never to an origin the body was not meant for.
+            if crossOrigin && (outcome.status == 307 || outcome.status == 308) && current.body != nil {
+                throw .redirectRefused(from: Self.scrub(current.url), to: Self.scrub(location))
+            }
             current = Self.redirected(current, status: outcome.status, to: location, crossOrigin: crossOrigin)
             currentURL = target
         }
+    }
+
+    /// `scheme://host:port` of a URL (the port explicit), or nil when it does not parse.
+    public static func origin(of url: String) -> String? {
+        CurlURL(url)?.origin
     }
 
     /// The policy: https anywhere, plain http only to this machine.

@@ -10,6 +10,8 @@ public enum HTTPClientError: Error, Equatable, Sendable, CustomStringConvertible
     case protocolNotAllowed(url: String)
     /// A redirect pointed somewhere the policy forbids (plain http to a non-loopback host, or another scheme).
     case redirectRefused(from: String, to: String)
+    /// A redirect from a non-loopback origin led to a loopback address (judged after name resolution).
+    case loopbackRefused(url: String)
     /// The server redirected more often than the configured maximum.
     case tooManyRedirects
     /// The TLS handshake or certificate verification failed.
@@ -29,6 +31,8 @@ public enum HTTPClientError: Error, Equatable, Sendable, CustomStringConvertible
             return "protocol not allowed (only http and https): \(Self.clean(url))"
         case .redirectRefused(let from, let to):
             return "redirect refused from \(Self.clean(from)) to \(Self.clean(to))"
+        case .loopbackRefused(let url):
+            return "redirect refused: \(Self.clean(url)) leads into this machine's loopback from outside"
         case .tooManyRedirects:
             return "too many redirects"
         case .tls(let reason):

@@ -86,7 +86,7 @@ struct AgentRegistryClient: Sendable {
             let detail = scrubber.scrub(error.description)
             switch error {
             case .timedOut: return .failed(.timedOut(detail), retryAfterMs: nil)
-            case .tooLarge, .tooManyRedirects, .redirectRefused: return .failed(.protocolError(detail), retryAfterMs: nil)
+            case .tooLarge, .tooManyRedirects, .redirectRefused, .loopbackRefused: return .failed(.protocolError(detail), retryAfterMs: nil)
             case .connectFailed, .tls, .protocolNotAllowed, .other: return .failed(.unreachable(detail), retryAfterMs: nil)
             }
         }

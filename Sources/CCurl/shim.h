@@ -4,6 +4,7 @@
 
 // curl_easy_setopt and curl_easy_getinfo are variadic, which Swift cannot call: typed wrappers.
 typedef size_t (*plugind_curl_data_cb)(char *ptr, size_t size, size_t nmemb, void *userdata);
+typedef curl_socket_t (*plugind_curl_opensocket_cb)(void *clientp, curlsocktype purpose, struct curl_sockaddr *address);
 typedef int (*plugind_curl_xferinfo_cb)(void *userdata, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow);
 
 static inline CURLcode plugind_curl_setopt_long(CURL *h, CURLoption o, long v) { return curl_easy_setopt(h, o, v); }
@@ -13,6 +14,7 @@ static inline CURLcode plugind_curl_setopt_pointer(CURL *h, CURLoption o, void *
 static inline CURLcode plugind_curl_setopt_slist(CURL *h, CURLoption o, struct curl_slist *v) { return curl_easy_setopt(h, o, v); }
 static inline CURLcode plugind_curl_setopt_data_cb(CURL *h, CURLoption o, plugind_curl_data_cb v) { return curl_easy_setopt(h, o, v); }
 static inline CURLcode plugind_curl_setopt_xferinfo_cb(CURL *h, CURLoption o, plugind_curl_xferinfo_cb v) { return curl_easy_setopt(h, o, v); }
+static inline CURLcode plugind_curl_setopt_opensocket_cb(CURL *h, CURLoption o, plugind_curl_opensocket_cb v) { return curl_easy_setopt(h, o, v); }
 static inline CURLcode plugind_curl_getinfo_long(CURL *h, CURLINFO i, long *v) { return curl_easy_getinfo(h, i, v); }
 static inline CURLcode plugind_curl_getinfo_string(CURL *h, CURLINFO i, char **v) { return curl_easy_getinfo(h, i, v); }
 

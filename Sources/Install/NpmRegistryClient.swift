@@ -10,15 +10,23 @@ public struct NpmRegistryClient: Sendable {
     let metadata: HTTPClient
     let tarballs: HTTPClient
 
-    public init(base: String, token: String?, connectTimeoutMs: Int, fetchTimeoutMs: Int, tarballTimeoutMs: Int, tarballIdleMs: Int, caFile: String?) {
+    /// `redirectOrigins`: where the registry's redirects may lead besides its own origin (nil: anywhere https).
+    public init(
+        base: String, token: String?, connectTimeoutMs: Int, fetchTimeoutMs: Int, tarballTimeoutMs: Int, tarballIdleMs: Int, caFile: String?,
+        redirectOrigins: [String]? = nil
+    ) {
         self.base = base.hasSuffix("/") ? base : base + "/"
         self.token = token
+        let own = base
+        let allowed = redirectOrigins.map { Set($0 + [own]) }
         metadata = HTTPClient(configuration: .init(
             connectTimeout: .milliseconds(connectTimeoutMs), totalTimeout: .milliseconds(fetchTimeoutMs),
-            idleTimeout: .milliseconds(fetchTimeoutMs), maxResponseBytes: 64 << 20, caFile: caFile, userAgent: "plugind (npm-compatible)"))
+            idleTimeout: .milliseconds(fetchTimeoutMs), maxResponseBytes: 64 << 20, caFile: caFile, userAgent: "plugind (npm-compatible)",
+            redirectOrigins: allowed))
         tarballs = HTTPClient(configuration: .init(
             connectTimeout: .milliseconds(connectTimeoutMs), totalTimeout: .milliseconds(tarballTimeoutMs),
-            idleTimeout: .milliseconds(tarballIdleMs), maxResponseBytes: 200 << 20, caFile: caFile, userAgent: "plugind (npm-compatible)"))
+            idleTimeout: .milliseconds(tarballIdleMs), maxResponseBytes: 200 << 20, caFile: caFile, userAgent: "plugind (npm-compatible)",
+            redirectOrigins: allowed))
     }
 
     /// `@scope/name` → `@scope%2fname`, as npm requests it.

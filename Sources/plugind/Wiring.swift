@@ -67,6 +67,8 @@ struct Wiring {
         guard let channel = ChannelPolicy(settings.string("registryChannel") ?? "auto") else {
             throw SettingsError("registryChannel must be auto or a channel name such as v1, not '\(settings.string("registryChannel") ?? "")'.")
         }
+        // Redirects lead only to the services the settings name (each client: its own, plus redirectOrigins).
+        let redirectOrigins = settings.strings("redirectOrigins")
         registry = RegistryService(
             configuration: RegistryConfiguration(
                 urls: settings.strings("pluginRegistryUrls"), ttl: Double(settings.integer("registryTtlSeconds")),
@@ -74,14 +76,15 @@ struct Wiring {
                 maxDocumentBytes: settings.integer("registryMaxBytes"), gitBaseURL: settings.string("gitBaseUrl") ?? "https://github.com/"),
             client: HTTPClient(configuration: .init(
                 connectTimeout: .milliseconds(settings.timeout("connectMs")), totalTimeout: .milliseconds(settings.timeout("fetchMs")),
-                idleTimeout: .milliseconds(settings.timeout("fetchMs")), caFile: settings.string("caFile"))),
+                idleTimeout: .milliseconds(settings.timeout("fetchMs")), caFile: settings.string("caFile"),
+                redirectOrigins: Set(redirectOrigins + settings.strings("pluginRegistryUrls")))),
             database: database, logger: logger)
         let environment = ProcessInfo.processInfo.environment
         // One npm registry client and one way of running npm, shared by installing and ejecting.
         let npmClient = NpmRegistryClient(
             base: settings.string("npmRegistry")!, token: settings.string("npmRegistryToken"), connectTimeoutMs: settings.timeout("connectMs"),
             fetchTimeoutMs: settings.timeout("fetchMs"), tarballTimeoutMs: settings.timeout("tarballMs"),
-            tarballIdleMs: settings.timeout("tarballIdleMs"), caFile: settings.string("caFile"))
+            tarballIdleMs: settings.timeout("tarballIdleMs"), caFile: settings.string("caFile"), redirectOrigins: redirectOrigins)
         let npmRunner = NpmRunner(path: environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin", timeoutMs: settings.timeout("npmMs"))
         install = InstallService(
             layout: InstallLayout(stateDir: settings.stateDir),
@@ -112,7 +115,8 @@ struct Wiring {
                 publicURI: settings.string("publicUri")),
             client: HTTPClient(configuration: .init(
                 connectTimeout: .milliseconds(settings.timeout("connectMs")), totalTimeout: .milliseconds(settings.timeout("fetchMs")),
-                idleTimeout: .milliseconds(settings.timeout("fetchMs")), caFile: settings.string("caFile"))),
+                idleTimeout: .milliseconds(settings.timeout("fetchMs")), caFile: settings.string("caFile"),
+                redirectOrigins: Set(redirectOrigins + [settings.string("agentRegistryUrl")!]))),
             database: database,
             content: {
                 HeartbeatContent(

@@ -238,6 +238,53 @@ struct HTTPClientTests {
         #expect(hops.withLock { $0 } == 4)
     }
 
+    /// With `redirectOrigins` set, a redirect may lead only to the request's own origin or one of them (issue 16):
+    /// another loopback port is refused before it is contacted.
+    @Test func redirectToAnOriginTheSettingsDoNotNameIsRefused() throws {
+        let contacted = Mutex(false)
+        let other = try LoopbackServer { _ in
+            contacted.withLock { $0 = true }
+            return .respond(status: 200)
+        }
+        defer { other.stop() }
+        let first = try LoopbackServer { request in
+            request.path == "/same" ? .respond(status: 200, body: Array("same".utf8))
+                : .respond(status: 302, headers: [("Location", request.path == "/away" ? other.baseURL + "/" : "/same")])
+        }
+        defer { first.stop() }
+        let client = HTTPClient(configuration: .init(connectTimeout: .seconds(5), redirectOrigins: ["http://127.0.0.1:1"]))
+
+        #expect(try client.send(HTTPClientRequest(url: first.baseURL + "/here")).body == Array("same".utf8))
+        let error = failure { try client.send(HTTPClientRequest(url: first.baseURL + "/away")) }
+        #expect(error == .redirectRefused(from: first.baseURL + "/away", to: other.baseURL + "/"))
+        #expect(contacted.withLock { $0 } == false)
+
+        let allowing = HTTPClient(configuration: .init(connectTimeout: .seconds(5), redirectOrigins: [other.baseURL + "/any/path"]))
+        #expect(try allowing.send(HTTPClientRequest(url: first.baseURL + "/away")).status == 200)
+    }
+
+    /// A 307 or 308 would repeat the request with its body: never to another origin, even an allowed one.
+    @Test(arguments: [307, 308])
+    func aBodyIsNeverResentToAnotherOrigin(status: Int) throws {
+        let received = Mutex<[UInt8]?>(nil)
+        let other = try LoopbackServer { request in
+            received.withLock { $0 = request.body }
+            return .respond(status: 200)
+        }
+        defer { other.stop() }
+        let first = try LoopbackServer { request in
+            request.path == "/again" ? .respond(status: 201) : .respond(status: status, headers: [("Location", request.path == "/away" ? other.baseURL + "/" : "/again")])
+        }
+        defer { first.stop() }
+        let client = quickClient()
+        let away = HTTPClientRequest(method: "POST", url: first.baseURL + "/away", headers: [("Content-Type", "application/json")], body: Array("{\"secret\":1}".utf8))
+        #expect(failure { try client.send(away) } == .redirectRefused(from: first.baseURL + "/away", to: other.baseURL + "/"))
+        #expect(received.withLock { $0 } == nil)
+        // The same origin may have it again.
+        let same = HTTPClientRequest(method: "POST", url: first.baseURL + "/here", body: Array("{}".utf8))
+        #expect(try client.send(same).status == 201)
+    }
+
     /// Credentials are not carried across origins: Authorization reaches the first server but not the redirect target.
     @Test func crossOriginRedirectDropsAuthorization() throws {
         let targetSaw = Mutex<String?>("not called")
