@@ -35,10 +35,10 @@ public struct PluginService: Sendable {
     func board(config: JSONObject) throws -> PluginBoard {
         let inventory = PluginInventory(catalogue: try catalogue.current(), paths: paths, core: core)
         let snapshot = runtime.snapshot()
-        if let started = snapshot?.startedAt, snapshot?.state == "running" { try? retiredSecrets.prune(runtimeStartedAt: started) }
+        if let started = snapshot?.startedAt, snapshot?.state == "running" { retiredSecrets.prune(runtimeStartedAt: started) }
         return PluginBoard(
             plugins: inventory.plugins(config: config), config: config, runtime: snapshot, core: core,
-            retiredSecrets: (try? retiredSecrets.all()) ?? [])
+            retiredSecrets: retiredSecrets.all())
     }
 
     func currentBoard() throws -> PluginBoard { try board(config: try configFile.read()) }
@@ -157,7 +157,7 @@ public struct PluginService: Sendable {
                 change.changedKeys = writes.map(\.0)
             }
             // Kept before the file changes: the runtime may go on quoting the old value until it restarts.
-            for old in change.retired { try retiredSecrets.add(old) }
+            for old in change.retired { retiredSecrets.add(old) }
             return change
         }
 

@@ -242,26 +242,3 @@ public struct InstallHistoryStore: Sendable {
     }
 }
 
-/// Secrets replaced or cleared while the runtime may still hold them: scrubbed from everything the
-/// runtime says until it has restarted after they were retired.
-public struct RetiredSecretStore: Sendable {
-    let db: StateDB
-    public init(db: StateDB) { self.db = db }
-
-    public func add(_ value: String) throws {
-        try db.pool.write { db in
-            try db.execute(
-                sql: "INSERT INTO retiredSecret (value, retiredAt) VALUES (?, ?) ON CONFLICT(value) DO UPDATE SET retiredAt = excluded.retiredAt",
-                arguments: [value, ISOTime.string()])
-        }
-    }
-
-    public func all() throws -> [String] {
-        try db.pool.read { db in try String.fetchAll(db, sql: "SELECT value FROM retiredSecret") }
-    }
-
-    /// Forgets the ones retired before the runtime (re)started.
-    public func prune(runtimeStartedAt: String) throws {
-        try db.pool.write { db in try db.execute(sql: "DELETE FROM retiredSecret WHERE retiredAt < ?", arguments: [runtimeStartedAt]) }
-    }
-}

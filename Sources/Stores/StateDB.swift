@@ -89,6 +89,12 @@ public final class StateDB: Sendable {
                 t.column("retiredAt", .text).notNull()
             }
         }
+        migrator.registerMigration("secrets: retired ones in memory only") { db in
+            // Overwritten, not just unlinked from the b-tree: a deleted row's bytes would stay in free pages.
+            try db.execute(sql: "PRAGMA secure_delete = ON")
+            try db.execute(sql: "DELETE FROM retiredSecret")
+            try db.drop(table: "retiredSecret")
+        }
         migrator.registerMigration("agent registry: registration and lease") { db in
             // One row (id 1): this agent's registration with the agent registry (the secret is stored like the
             // database's other secrets, in this 0600 file) and how the last exchange went. Times are Unix seconds.

@@ -62,7 +62,7 @@ struct Wiring {
             catalogue: catalogue,
             paths: PluginPaths(stateDir: settings.stateDir, bundledPluginsDir: settings.string("bundledPluginsDir")),
             core: CorePolicy(core: settings.strings("corePlugins"), optional: settings.strings("optionalCorePlugins")),
-            configFile: agentConfig, runtime: runtimeView, restartReasons: reasons, retiredSecrets: RetiredSecretStore(db: database),
+            configFile: agentConfig, runtime: runtimeView, restartReasons: reasons, retiredSecrets: RetiredSecretStore(),
             scrub: { scrubber.scrub($0) })
         guard let channel = ChannelPolicy(settings.string("registryChannel") ?? "auto") else {
             throw SettingsError("registryChannel must be auto or a channel name such as v1, not '\(settings.string("registryChannel") ?? "")'.")

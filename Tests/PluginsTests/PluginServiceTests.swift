@@ -42,7 +42,7 @@ struct World {
         service = PluginService(
             catalogue: CatalogueSource(path: cataloguePath), paths: PluginPaths(stateDir: dir, bundledPluginsDir: nil),
             core: CorePolicy(core: ["@elizaos/plugin-sql"], optional: ["@elizaos/plugin-vision"]), configFile: config, runtime: NoRuntime(),
-            restartReasons: reasons, retiredSecrets: RetiredSecretStore(db: db), scrub: { $0 })
+            restartReasons: reasons, retiredSecrets: RetiredSecretStore(), scrub: { $0 })
     }
 
     var configText: String? { FileManager.default.contents(atPath: dir + "/milady.json").map { String(decoding: $0, as: UTF8.self) } }

@@ -192,6 +192,11 @@ def test_a_secret_is_stored_masked_kept_on_resend_and_cleared(stack, admin, read
     assert OPENAI_SECRET not in (stack.stateDir / "milady.json").read_text()
     log = caught_up_log(stack)
     assert OPENAI_SECRET not in log
+    # The retired value is scrubbed from the runtime's words from memory only: never in the database (issue 16).
+    for name in ("state.db", "state.db-wal"):
+        path = stack.stateDir / name
+        if path.exists():
+            assert OPENAI_SECRET.encode() not in path.read_bytes(), name
 
 
 def test_values_are_stored_in_canonical_form(admin):
