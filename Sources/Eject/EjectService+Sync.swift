@@ -32,7 +32,7 @@ extension EjectService {
             ctx.checkpoint(["step": "merged", "head": .string(after)])
             ctx.phase("building", progress: 0.6)
             do {
-                try installAndBuild(repo, ctx: ctx)
+                try installAndBuild(repo, pluginName: npmName, ctx: ctx)
             } catch let error as EjectError {
                 if case .refused(let message, let tail) = error, upstreamCommits > 0 {
                     throw EjectError.refused(message + " The merge of \(upstreamCommits) upstream commit(s) was kept; fix the build and sync again.", logTail: tail)

@@ -28,6 +28,7 @@ public struct EjectService: Sendable {
     let reasons: RestartReasonStore
     let npmRegistry: NpmRegistryClient
     let npm: NpmRunner
+    let trees: TreeInstaller
     let gitTimeoutMs: Int
     let buildTimeoutMs: Int
     let sources: @Sendable (String) -> PluginSource?
@@ -36,7 +37,7 @@ public struct EjectService: Sendable {
 
     public init(
         stateDir: String, gitBaseUrl: String, configFile: AgentConfigFile, operations: OperationRunner, reasons: RestartReasonStore,
-        npmRegistry: NpmRegistryClient, npm: NpmRunner, gitTimeoutMs: Int, buildTimeoutMs: Int, scrubber: SecretScrubber,
+        npmRegistry: NpmRegistryClient, npm: NpmRunner, trees: TreeInstaller, gitTimeoutMs: Int, buildTimeoutMs: Int, scrubber: SecretScrubber,
         sources: @escaping @Sendable (String) -> PluginSource?
     ) {
         self.stateDir = stateDir
@@ -46,6 +47,7 @@ public struct EjectService: Sendable {
         self.reasons = reasons
         self.npmRegistry = npmRegistry
         self.npm = npm
+        self.trees = trees
         self.gitTimeoutMs = gitTimeoutMs
         self.buildTimeoutMs = buildTimeoutMs
         self.sources = sources
@@ -101,7 +103,7 @@ public struct EjectService: Sendable {
             try writeExcludes(staging)
 
             ctx.phase("building", progress: 0.5)
-            try installAndBuild(staging, ctx: ctx)
+            try installAndBuild(staging, pluginName: npmName, ctx: ctx)
 
             let now = ISOTime.string()
             try writeUpstream(staging, [
@@ -183,24 +185,44 @@ public struct EjectService: Sendable {
         return value
     }
 
-    /// `npm install --ignore-scripts --no-package-lock`, then `npm run build` when there is a build script.
-    func installAndBuild(_ repo: String, ctx: OperationContext) throws {
-        try runNpm(["install", "--ignore-scripts", "--no-package-lock", "--no-audit", "--no-fund", "--registry", npmRegistry.base], in: repo,
-                   timeoutMs: ctx.stepTimeoutMs(npm.timeoutMs), ctx: ctx, what: "npm install")
-        let manifest = FileManager.default.contents(atPath: repo + "/package.json").flatMap { try? JSONParser.parse(Array($0), maxDepth: 64) }
-        if manifest?["scripts"]?["build"]?.stringValue != nil {
+    /// The checkout's dependencies through the same verified path as installs (registry specs only, every tarball
+    /// checked by plugind, npm offline, the result compared), installed beside it and moved into its
+    /// `node_modules`; then `npm run build` when there is a build script: the repository's own code, which the
+    /// user chose to build.
+    func installAndBuild(_ repo: String, pluginName: String, ctx: OperationContext) throws {
+        guard let manifest = FileManager.default.contents(atPath: repo + "/package.json").flatMap({ try? JSONParser.parse(Array($0), maxDepth: 64) }) else {
+            throw EjectError.refused("The repository has no readable package.json at its root.", logTail: ctx.tail)
+        }
+        let scratch = stateDir + "/tmp/\(ctx.id)"
+        let prefix = stagingRoot + "/\(ctx.id).deps"
+        defer {
+            try? FileManager.default.removeItem(atPath: scratch)
+            try? FileManager.default.removeItem(atPath: prefix)
+        }
+        let project = Packument.checkoutDependencies(of: manifest)
+        let verified = try trees.install(project: project, pathPrefix: [pluginName], scratch: scratch, prefix: prefix, reportPhases: false, ctx: ctx)
+        let modules = repo + "/node_modules"
+        try? FileManager.default.removeItem(atPath: modules)
+        if FileManager.default.fileExists(atPath: prefix + "/node_modules") {
+            guard rename(prefix + "/node_modules", modules) == 0 else {
+                throw EjectError.upstream("Cannot move the verified dependencies into \(modules): \(String(cString: strerror(errno))).")
+            }
+        }
+        ctx.log("dependencies: \(verified.tree.count) verified package\(verified.tree.count == 1 ? "" : "s")")
+        if manifest["scripts"]?["build"]?.stringValue != nil {
             ctx.log("building")
             try runNpm(["run", "build"], in: repo, timeoutMs: ctx.stepTimeoutMs(buildTimeoutMs), ctx: ctx, what: "the build")
         }
     }
 
     private func runNpm(_ arguments: [String], in repo: String, timeoutMs: Int, ctx: OperationContext, what: String) throws {
-        let process = ChildProcess(
-            executable: npm.executable, arguments: arguments,
-            environment: ["PATH": npm.path, "HOME": stateDir, "npm_config_cache": stateDir + "/cache/npm", "npm_config_update_notifier": "false"],
-            workingDirectory: repo, timeout: .milliseconds(max(1, timeoutMs)), outputMode: .combined, scrubber: scrubber)
         let result: ChildResult
-        do { result = try process.run() } catch { throw EjectError.upstream("npm could not be started: \(error)") }
+        do {
+            result = try npm.run(arguments, in: repo, temporary: stateDir + "/tmp/\(ctx.id)-build", timeoutMs: timeoutMs, scrubber: scrubber)
+        } catch {
+            throw EjectError.upstream("npm could not be started: \(error)")
+        }
+        defer { try? FileManager.default.removeItem(atPath: stateDir + "/tmp/\(ctx.id)-build") }
         for line in result.stdout.split(separator: "\n").suffix(30) { ctx.log(String(line)) }
         if result.timedOut { throw EjectError.timedOut("\(what) did not finish within \(timeoutMs / 1000) s.") }
         guard result.exitCode == 0 else { throw EjectError.refused("\(what) failed (exit \(result.exitCode.map(String.init) ?? "signal")).", logTail: ctx.tail) }

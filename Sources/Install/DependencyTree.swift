@@ -29,37 +29,44 @@ public struct DependencyTree: Sendable {
         public let target: String
     }
 
-    public let root: String
-    /// By key, in the order the walk found them (the root first).
+    /// The key of the project the tree hangs from: "" (the install's staging project, or an ejected checkout).
+    public let root: String = ""
+    /// By key, in the order the walk found them (the project itself is not among them).
     public private(set) var packages: [String: Package] = [:]
     public private(set) var order: [String] = []
+    /// By dependent key; `edges[""]` are the project's own.
     public private(set) var edges: [String: [Edge]] = [:]
 
     public var count: Int { order.count }
 
-    /// Walks the tree of `rootName@rootVersion` breadth first. `packument` fetches (and may cache) a packument;
-    /// `maxPackages` bounds the walk. Throws `.dependencyRefused` naming the path and spec of the first offence.
+    /// Walks the tree of a project's dependencies breadth first. `pathPrefix` starts every dependency path (the
+    /// ejected plugin's name; empty for an install, whose one dependency is the plugin). `known` primes the
+    /// packument cache; `packument` fetches the others. Throws `.dependencyRefused` naming the path and spec of the
+    /// first offence, and a refusal when the tree would pass `maxPackages`.
     public static func resolve(
-        rootName: String, rootVersion: String, rootPackument: Packument, maxPackages: Int, platform: Platform = .current,
-        packument: (String) throws(InstallError) -> Packument
+        project: [Packument.Dependency], pathPrefix: [String] = [], known: [String: Packument] = [:], maxPackages: Int,
+        platform: Platform = .current, packument: (String) throws(InstallError) -> Packument
     ) throws(InstallError) -> DependencyTree {
-        guard let rootManifest = rootPackument.versions[rootVersion] else {
-            throw .refused("\(rootName)@\(rootVersion) is not in its packument.")
+        struct Work {
+            let key: String
+            let label: String
+            let dependencies: [Packument.Dependency]
+            let path: [String]
+            let optional: Bool
         }
-        var tree = DependencyTree(root: Package.key(rootName, rootVersion))
-        var cache: [String: Packument] = [rootName: rootPackument]
-        try tree.admit(Package(name: rootName, version: rootVersion, manifest: rootManifest, publishedAt: rootPackument.time[rootVersion],
-                               path: [rootName], optional: false), maxPackages: maxPackages)
+        var tree = DependencyTree()
+        var cache = known
+        var work = [Work(key: "", label: pathPrefix.last ?? "the project", dependencies: project, path: pathPrefix, optional: false)]
         var next = 0
-        while next < tree.order.count {
-            let dependent = tree.packages[tree.order[next]]!
+        while next < work.count {
+            let dependent = work[next]
             next += 1
             var resolved: [Edge] = []
-            for dependency in dependent.manifest.dependencies {
+            for dependency in dependent.dependencies {
                 let path = dependent.path + [dependency.name]
                 guard PackageName.isValidForNewPackages(dependency.name) || PackageName.isLegacyName(dependency.name) else {
                     throw .dependencyRefused(
-                        "\(dependent.name)@\(dependent.version) depends on '\(String(dependency.name.prefix(100)))', which is not a valid npm package name; plugind does not install it.",
+                        "\(dependent.label) depends on '\(String(dependency.name.prefix(100)))', which is not a valid npm package name; plugind does not install it.",
                         path: path, spec: dependency.spec)
                 }
                 let spec = try registrySpec(dependency, path: path)
@@ -86,7 +93,7 @@ public struct DependencyTree: Sendable {
                 else {
                     if optional { continue }
                     throw .dependencyRefused(
-                        "No version of \(dependency.name) satisfies '\(String(dependency.spec.prefix(100)))', which \(dependent.name)@\(dependent.version) requires.",
+                        "No version of \(dependency.name) satisfies '\(String(dependency.spec.prefix(100)))', which \(dependent.label) requires.",
                         path: path, spec: dependency.spec)
                 }
                 if optional && !platform.accepts(os: manifest.os, cpu: manifest.cpu) { continue }
@@ -99,6 +106,7 @@ public struct DependencyTree: Sendable {
                 } else {
                     try tree.admit(Package(name: dependency.name, version: version, manifest: manifest, publishedAt: document.time[version],
                                            path: path, optional: optional), maxPackages: maxPackages)
+                    work.append(Work(key: key, label: "\(dependency.name)@\(version)", dependencies: manifest.dependencies, path: path, optional: optional))
                 }
                 resolved.append(Edge(name: dependency.name, spec: dependency.spec, kind: dependency.kind, target: key))
             }
@@ -108,9 +116,7 @@ public struct DependencyTree: Sendable {
         return tree
     }
 
-    private init(root: String) {
-        self.root = root
-    }
+    private init() {}
 
     private mutating func admit(_ package: Package, maxPackages: Int) throws(InstallError) {
         if package.manifest.hasShrinkwrap {

@@ -17,24 +17,12 @@ public protocol RegistryListing: Sendable {
     func latestVersion(_ npmName: String) -> String?
 }
 
-/// How npm is run: which binary, with what environment and limits.
-public struct NpmRunner: Sendable {
-    public let executable: String
-    public let path: String
-    public let timeoutMs: Int
-    public init(executable: String = "npm", path: String, timeoutMs: Int) {
-        self.executable = executable
-        self.path = path
-        self.timeoutMs = timeoutMs
-    }
-}
-
 /// Installing and uninstalling npm packages as plugins (contract section 3): verified, inspected,
 /// staged, swapped in, then committed to the agent config, each step recoverable after a crash.
 public struct InstallService: Sendable {
     let layout: InstallLayout
     let registry: NpmRegistryClient
-    let npm: NpmRunner
+    let trees: TreeInstaller
     let configFile: AgentConfigFile
     let operations: OperationRunner
     let reasons: RestartReasonStore
@@ -43,18 +31,17 @@ public struct InstallService: Sendable {
     let core: CorePolicy
     let catalogue: CatalogueSource
     let allowUnlisted: Bool
-    let policy: TreePolicy
     let scrubber: SecretScrubber
     let logger: Logger
 
     public init(
-        layout: InstallLayout, registry: NpmRegistryClient, npm: NpmRunner, configFile: AgentConfigFile, operations: OperationRunner,
+        layout: InstallLayout, registry: NpmRegistryClient, trees: TreeInstaller, configFile: AgentConfigFile, operations: OperationRunner,
         reasons: RestartReasonStore, history: InstallHistoryStore, listing: any RegistryListing, core: CorePolicy, catalogue: CatalogueSource,
-        allowUnlisted: Bool, policy: TreePolicy, scrubber: SecretScrubber, logger: Logger
+        allowUnlisted: Bool, scrubber: SecretScrubber, logger: Logger
     ) {
         self.layout = layout
         self.registry = registry
-        self.npm = npm
+        self.trees = trees
         self.configFile = configFile
         self.operations = operations
         self.reasons = reasons
@@ -63,7 +50,6 @@ public struct InstallService: Sendable {
         self.core = core
         self.catalogue = catalogue
         self.allowUnlisted = allowUnlisted
-        self.policy = policy
         self.scrubber = scrubber
         self.logger = logger
     }
@@ -117,19 +103,13 @@ public struct InstallService: Sendable {
             try? FileManager.default.removeItem(atPath: downloads)
             try? FileManager.default.removeItem(atPath: staging)
         }
-        try FileManager.default.createDirectory(atPath: downloads, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        let verified = try verifiedTree(name: name, version: picked, packument: packument, directory: downloads, ctx: ctx)
-
-        ctx.phase("installing", progress: 0.6)
-        try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        try write(Lockfile.projectManifest(name: name, version: picked), to: staging + "/package.json")
-        try write(Lockfile.document(tree: verified.tree, layout: verified.layout, tarballs: verified.tarballs, integrity: verified.integrity),
-                  to: staging + "/package-lock.json")
-        try runNpm(prefix: staging, scratch: downloads, ctx: ctx)
-        try checkInstalledTree(verified, prefix: staging)
+        // The staging project has one dependency, the plugin at the picked version; the walk starts there.
+        _ = try trees.install(
+            project: [.init(name: name, spec: picked, kind: .regular, optionalPeer: false)], known: [name: packument], scratch: downloads,
+            prefix: staging, ctx: ctx)
         let stagedPackage = PluginPaths.packageDirectory(installPath: staging, npmName: name) + "/package.json"
-        try checkManifest(FileManager.default.contents(atPath: stagedPackage).map(Array.init), name: name, version: picked, what: "the installed package.json")
-        ctx.log("npm installed the \(verified.tree.count) verified package\(verified.tree.count == 1 ? "" : "s") offline")
+        try TreeInstaller.checkManifest(
+            FileManager.default.contents(atPath: stagedPackage).map(Array.init), name: name, version: picked, what: "the installed package.json")
         try ctx.checkDeadline("installing")
 
         ctx.phase("activating", progress: 0.9)
@@ -149,57 +129,6 @@ public struct InstallService: Sendable {
             if record.value["installPath"]?.stringValue == installPath || (try? layout.installPath(for: record.key)) == installPath {
                 throw InstallError.conflict("\(record.key) is already installed in \(installPath), the directory \(name) would use.")
             }
-        }
-    }
-
-    func checkManifest(_ bytes: [UInt8]?, name: String, version: String, what: String) throws {
-        guard let bytes, let manifest = try? JSONParser.parse(bytes, maxDepth: 64) else {
-            throw InstallError.refused("\(what.prefix(1).uppercased() + what.dropFirst()) of \(name) is missing or not JSON.")
-        }
-        let foundName = manifest["name"]?.stringValue ?? "nothing"
-        let foundVersion = manifest["version"]?.stringValue ?? "nothing"
-        guard foundName == name, foundVersion == version else {
-            throw InstallError.refused("\(what.prefix(1).uppercased() + what.dropFirst()) names \(foundName.prefix(100))@\(foundVersion.prefix(50)), not \(name)@\(version).")
-        }
-    }
-
-    private func write(_ document: JSONValue, to path: String) throws {
-        try Data((JSONWriter.pretty(document) + "\n").utf8).write(to: URL(fileURLWithPath: path))
-    }
-
-    /// npm installs the lockfile's verified tarballs and nothing else: offline (no registry, so no token), scripts
-    /// off, git replaced by a program that refuses, its temporary files in the operation's own directory.
-    private func runNpm(prefix: String, scratch: String, ctx: OperationContext) throws {
-        let npmrc = prefix + "/.npmrc-plugind"
-        let rc = "registry=\(registry.base)\nupdate-notifier=false\nfund=false\naudit=false\noffline=true\nignore-scripts=true\n"
-        guard FileManager.default.createFile(atPath: npmrc, contents: Data(rc.utf8), attributes: [.posixPermissions: 0o600]) else {
-            throw InstallError.upstream("Cannot write npm's configuration in the staging directory.")
-        }
-        defer { unlink(npmrc) }
-        let temporary = scratch + "/npm-tmp"
-        try FileManager.default.createDirectory(atPath: temporary, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        let timeout = ctx.stepTimeoutMs(npm.timeoutMs)
-        let process = ChildProcess(
-            executable: npm.executable,
-            arguments: ["ci", "--prefix", prefix, "--offline", "--ignore-scripts", "--no-audit", "--no-fund", "--git", "/bin/false",
-                        "--userconfig", npmrc, "--loglevel", "warn"],
-            environment: [
-                "PATH": npm.path, "HOME": layout.stateDir, "TMPDIR": temporary, "npm_config_cache": layout.npmCache,
-                "npm_config_update_notifier": "false",
-            ],
-            workingDirectory: prefix, timeout: .milliseconds(timeout), outputMode: .combined, scrubber: scrubber)
-        let result: ChildResult
-        do {
-            result = try process.run()
-        } catch {
-            throw InstallError.upstream("npm could not be started: \(error)")
-        }
-        for line in result.stdout.split(separator: "\n").suffix(30) { ctx.log("npm: " + line) }
-        if result.timedOut { throw InstallError.timedOut("npm did not finish within \(timeout / 1000) s; the install was abandoned.") }
-        guard result.exitCode == 0 else {
-            let last = result.stdout.split(separator: "\n").last(where: { $0.contains("ERR") && !$0.contains("A complete log") })
-                ?? result.stdout.split(separator: "\n").last ?? ""
-            throw InstallError.upstream("npm failed (exit \(result.exitCode.map(String.init) ?? "signal")): \(last.prefix(300))")
         }
     }
 

@@ -35,6 +35,13 @@ public struct Packument: Sendable {
         public let kind: Kind
         /// A peer dependency marked optional in `peerDependenciesMeta` (npm does not install it).
         public let optionalPeer: Bool
+
+        public init(name: String, spec: String, kind: Kind, optionalPeer: Bool) {
+            self.name = name
+            self.spec = spec
+            self.kind = kind
+            self.optionalPeer = optionalPeer
+        }
     }
 
     public let name: String
@@ -92,6 +99,16 @@ public struct Packument: Sendable {
     /// A version's declared dependencies. A name in both `dependencies` and `optionalDependencies` is optional (npm's
     /// rule); a peer also declared as a regular dependency is installed as the regular one. A spec that is not a string
     /// is kept as its JSON text, so the walk refuses it by name instead of silently skipping it.
+    /// What a source checkout needs to build: its dependencies and its `devDependencies` (as regular ones).
+    public static func checkoutDependencies(of manifest: JSONValue) -> [Dependency] {
+        var result = dependencies(of: manifest)
+        let declared = Set(result.map(\.name))
+        for member in manifest["devDependencies"]?.objectValue ?? JSONObject() where !declared.contains(member.key) {
+            result.append(Dependency(name: member.key, spec: member.value.stringValue ?? JSONWriter.compact(member.value), kind: .regular, optionalPeer: false))
+        }
+        return result
+    }
+
     static func dependencies(of manifest: JSONValue) -> [Dependency] {
         func specs(_ field: String) -> [(String, String)] {
             (manifest[field]?.objectValue ?? JSONObject()).map { ($0.key, $0.value.stringValue ?? JSONWriter.compact($0.value)) }

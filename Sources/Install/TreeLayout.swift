@@ -7,17 +7,20 @@ import SemVer
 /// The layout is checked afterwards by resolving every edge as Node would; a layout where hoisting shadowed an
 /// earlier placement falls back to nesting each dependency under its dependent.
 public struct TreeLayout: Sendable, Equatable {
-    /// `node_modules/a/node_modules/b` → `b@1.2.0`.
+    /// `node_modules/a/node_modules/b` → `b@1.2.0` (the project itself, at "", is not among them).
     public let locations: [String: String]
 
     public init(tree: DependencyTree) throws(InstallError) {
+        var placed: [String: String]
         if let hoisted = Self.place(tree, hoist: true), Self.resolves(tree, hoisted) {
-            locations = hoisted
+            placed = hoisted
         } else if let nested = Self.place(tree, hoist: false), Self.resolves(tree, nested) {
-            locations = nested
+            placed = nested
         } else {
-            throw .refused("npm could not lay out the dependencies of \(tree.root) without a conflict between two versions of one package.")
+            throw .refused("The dependencies cannot be laid out without a conflict between two versions of one package; plugind does not install them.")
         }
+        placed[""] = nil
+        locations = placed
     }
 
     /// The locations in npm's lockfile order (sorted by path).
@@ -45,9 +48,8 @@ public struct TreeLayout: Sendable, Equatable {
     }
 
     private static func place(_ tree: DependencyTree, hoist: Bool) -> [String: String]? {
-        guard let root = tree.packages[tree.root] else { return nil }
-        var placed: [String: String] = [child(root.name, of: ""): tree.root]
-        var queue = [child(root.name, of: "")]
+        var placed: [String: String] = ["": tree.root]
+        var queue = [""]
         var next = 0
         while next < queue.count {
             let location = queue[next]

@@ -85,22 +85,27 @@ struct Wiring {
             base: settings.string("npmRegistry")!, token: settings.string("npmRegistryToken"), connectTimeoutMs: settings.timeout("connectMs"),
             fetchTimeoutMs: settings.timeout("fetchMs"), tarballTimeoutMs: settings.timeout("tarballMs"),
             tarballIdleMs: settings.timeout("tarballIdleMs"), caFile: settings.string("caFile"), redirectOrigins: redirectOrigins)
-        let npmRunner = NpmRunner(path: environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin", timeoutMs: settings.timeout("npmMs"))
-        install = InstallService(
-            layout: InstallLayout(stateDir: settings.stateDir),
-            registry: npmClient,
-            npm: npmRunner,
-            configFile: agentConfig, operations: operations, reasons: reasons, history: InstallHistoryStore(db: database),
-            listing: RegistryListingAdapter(registry: registry), core: CorePolicy(core: settings.strings("corePlugins"), optional: settings.strings("optionalCorePlugins")),
-            catalogue: catalogue, allowUnlisted: settings.bool("allowUnlistedPackages"),
+        let npmRunner = NpmRunner(
+            path: environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin", timeoutMs: settings.timeout("npmMs"), home: settings.stateDir,
+            cache: settings.stateDir + "/cache/npm")
+        let trees = TreeInstaller(
+            registry: npmClient, npm: npmRunner,
             policy: TreePolicy(
                 maxPackages: settings.integer("maxTreePackages"), maxUnpackedBytes: Int64(settings.integer("maxTreeUnpackedMiB")) << 20,
                 allowSha1: settings.bool("allowSha1Integrity"), requireSignatures: settings.bool("requireSignatures")),
+            scrubber: scrubber)
+        install = InstallService(
+            layout: InstallLayout(stateDir: settings.stateDir),
+            registry: npmClient,
+            trees: trees,
+            configFile: agentConfig, operations: operations, reasons: reasons, history: InstallHistoryStore(db: database),
+            listing: RegistryListingAdapter(registry: registry), core: CorePolicy(core: settings.strings("corePlugins"), optional: settings.strings("optionalCorePlugins")),
+            catalogue: catalogue, allowUnlisted: settings.bool("allowUnlistedPackages"),
             scrubber: scrubber, logger: logger)
         let registryForEject = registry
         eject = EjectService(
             stateDir: settings.stateDir, gitBaseUrl: settings.string("gitBaseUrl") ?? "https://github.com/", configFile: agentConfig,
-            operations: operations, reasons: reasons, npmRegistry: npmClient, npm: npmRunner,
+            operations: operations, reasons: reasons, npmRegistry: npmClient, npm: npmRunner, trees: trees,
             gitTimeoutMs: settings.timeout("gitMs"), buildTimeoutMs: settings.timeout("buildMs"), scrubber: scrubber
         ) { name in
             guard let entry = try? registryForEject.entry(named: name) else { return nil }

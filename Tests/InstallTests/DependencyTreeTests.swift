@@ -23,7 +23,9 @@ struct Packuments {
         var seen: [String] = []
         let documents = self.documents
         defer { fetched = seen }
-        return try DependencyTree.resolve(rootName: root, rootVersion: version, rootPackument: documents[root]!, maxPackages: max) { name throws(InstallError) in
+        return try DependencyTree.resolve(
+            project: [.init(name: root, spec: version, kind: .regular, optionalPeer: false)], known: [root: documents[root]!], maxPackages: max
+        ) { name throws(InstallError) in
             seen.append(name)
             guard let document = documents[name] else { throw .notFound("The npm registry has no package named \(name).") }
             return document
@@ -134,6 +136,7 @@ func deps(_ pairs: [String: String], field: String = "dependencies") -> JSONObje
         registry.add("linux-only", ["1.0.0": ["os": ["linux"]]])
         let tree = try registry.resolve("root", "1.0.0")
         #expect(tree.order == ["root@1.0.0", "linux-only@1.0.0"])
+        #expect(tree.packages["root@1.0.0"]?.optional == false)
         #expect(tree.packages["linux-only@1.0.0"]?.optional == true)
     }
 
@@ -157,6 +160,15 @@ func deps(_ pairs: [String: String], field: String = "dependencies") -> JSONObje
         registry.add("core", ["1.0.0": [:]])
         let tree = try registry.resolve("root", "1.0.0")
         #expect(tree.order == ["root@1.0.0", "core@1.0.0"])
+    }
+}
+
+@Suite struct CheckoutDependencyTests {
+    /// An ejected checkout is built: its devDependencies are installed too, after its own dependencies.
+    @Test func devDependenciesCountForACheckout() throws {
+        let manifest = try JSONParser.parse(Array(#"{"dependencies": {"a": "^1"}, "devDependencies": {"typescript": "^5", "a": "^1"}, "peerDependencies": {"p": "1"}}"#.utf8), maxDepth: 8)
+        #expect(Packument.checkoutDependencies(of: manifest).map(\.name) == ["a", "p", "typescript"])
+        #expect(Packument.checkoutDependencies(of: manifest).map(\.kind) == [.regular, .peer, .regular])
     }
 }
 

@@ -64,11 +64,12 @@ MISSING = "@acme/plugin-ej-missing"  # the registry names a repository that does
 NOREPO = "@acme/plugin-ej-norepo"  # no registry entry, a packument without repository
 MONO = "@acme/plugin-ej-mono"  # a registry entry with a `directory`
 SLOW = "@acme/plugin-ej-slow"  # a build that takes a while (operation exclusion)
+GITDEP = "@acme/plugin-ej-gitdep"  # its package.json depends on a git repository whose prepare script writes a marker
 
 INSTALLED = [BUILD, NOBUILD, FAILBUILD, NOIGNORE, GITHEAD, MERGE, CONFLICT_COMMIT, CONFLICT_EDIT, CONFLICT_TRACKED, REINJECT,
-             GONE, MISSING, NOREPO, MONO, SLOW]
+             GONE, MISSING, NOREPO, MONO, SLOW, GITDEP]
 LISTED = [BUILD, NOBUILD, FAILBUILD, NOIGNORE, MERGE, CONFLICT_COMMIT, CONFLICT_EDIT, CONFLICT_TRACKED, REINJECT, GONE, MISSING,
-          MONO, SLOW]
+          MONO, SLOW, GITDEP]
 
 DEP = "ej-dep"
 FAIL_MARKER = "e2e-build-broke-on-purpose-5531"
@@ -165,6 +166,10 @@ class Upstreams:
     def path(self, npm: str) -> Path:
         return self.root / "acme" / short(npm)
 
+    @property
+    def marker(self) -> Path:
+        return self.root / "GIT-PREPARE-RAN"
+
     def build(self) -> None:
         # A build script and a .gitignore; the release tag v1.0.0 is one commit behind main.
         repo = new_repo(self.path(BUILD))
@@ -226,6 +231,17 @@ class Upstreams:
             "package.json": package_json(SLOW, main="dist/index.js", scripts={"build": "node build.js"}),
             "build.js": BUILD_JS, "src/message.txt": "slow\n", ".gitignore": "node_modules/\ndist/\n",
         }, "release 1.0.0")
+        git(repo, "tag", "v1.0.0")
+
+        # A git dependency whose prepare script would run during npm install, even with --ignore-scripts (npm 10).
+        evil = new_repo(self.root / "evil" / "evil-ej-git")
+        commit(evil, {
+            "package.json": json.dumps({"name": "evil-ej-git", "version": "1.0.0", "scripts": {"prepare": "node prepare.js"}}),
+            "prepare.js": f"require('fs').writeFileSync({json.dumps(str(self.marker))}, 'ran');\n",
+        }, "evil")
+        repo = new_repo(self.path(GITDEP))
+        commit(repo, {"package.json": package_json(GITDEP, main="index.js", dependencies={"evil-ej-git": f"git+file://{evil}"}),
+                      "index.js": "module.exports = { name: 'gitdep' };\n"}, "release 1.0.0")
         git(repo, "tag", "v1.0.0")
 
         # The monorepo MONO's registry entry points into (it must never be cloned).
@@ -625,6 +641,19 @@ def test_eject_without_a_gitignore_counts_no_dependency_or_build_output_as_a_cha
     assert git(repo, "status", "--porcelain", "--untracked-files=all") == ""
     row = ejected_row(reader, NOIGNORE)
     assert row["localChanges"] is False and row["localCommits"] == 0
+
+
+def test_a_git_dependency_of_the_checkout_is_refused_before_npm_runs(world, admin, reader):
+    """Eject installs the checkout's dependencies through the installs' verified path (issue 16)."""
+    operation = str(uuid.uuid4())
+    body = error(admin.post(f"/api/plugins/{short(GITDEP)}/eject", headers={"X-Operation-Id": operation}, timeout=OP_TIMEOUT), 422)
+    assert body["dependencyPath"] == f"{GITDEP} → evil-ej-git", body
+    assert body["spec"].startswith("git+file://"), body
+    assert not world.upstreams.marker.exists(), "the git dependency's prepare script ran"
+    record = expect(reader.get(f"/api/operations/{operation}"), 200)["operation"]
+    assert not any(line.startswith("npm") for line in record["logTail"]), record["logTail"]
+    no_failed_leftovers(world, GITDEP)
+    assert plugin(reader, GITDEP)["source"] == "installed"
 
 
 def test_eject_found_only_by_the_packuments_git_head(world, admin, reader):

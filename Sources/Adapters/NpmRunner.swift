@@ -1,0 +1,45 @@
+import Foundation
+
+/// The one way plugind runs npm: which binary, with what environment and limits. Every run gets exactly this
+/// environment (nothing inherited): `PATH`, a `HOME` and npm cache of plugind's choosing, the run's own `TMPDIR`,
+/// git replaced by a program that refuses (`npm_config_git=/bin/false`), no update notifier.
+public struct NpmRunner: Sendable {
+    public let executable: String
+    public let path: String
+    public let timeoutMs: Int
+    public let home: String
+    public let cache: String
+
+    public init(executable: String = "npm", path: String, timeoutMs: Int, home: String, cache: String) {
+        self.executable = executable
+        self.path = path
+        self.timeoutMs = timeoutMs
+        self.home = home
+        self.cache = cache
+    }
+
+    /// The environment of every npm run; `temporary` is the run's own TMPDIR.
+    public func environment(temporary: String) -> [String: String] {
+        [
+            "PATH": path, "HOME": home, "TMPDIR": temporary, "npm_config_cache": cache, "npm_config_update_notifier": "false",
+            "npm_config_git": "/bin/false", "npm_config_fund": "false", "npm_config_audit": "false",
+        ]
+    }
+
+    /// Runs npm with `arguments` in `directory`, for at most `timeoutMs`, its output scrubbed and interleaved.
+    public func run(_ arguments: [String], in directory: String, temporary: String, timeoutMs: Int, scrubber: SecretScrubber) throws(ChildProcessError) -> ChildResult {
+        try? FileManager.default.createDirectory(atPath: temporary, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        return try ChildProcess(
+            executable: executable, arguments: arguments, environment: environment(temporary: temporary), workingDirectory: directory,
+            timeout: .milliseconds(max(1, timeoutMs)), outputMode: .combined, scrubber: scrubber
+        ).run()
+    }
+
+    /// The line of npm's output that says what failed: its last `ERR` line that is not the pointer to its log.
+    public static func failureLine(_ output: String) -> String {
+        let lines = output.split(separator: "\n")
+        let line = lines.last(where: { $0.contains("ERR") && !$0.contains("A complete log") && !$0.hasSuffix("npm error") })
+            ?? lines.last(where: { !$0.contains("A complete log") }) ?? ""
+        return String(line.prefix(300))
+    }
+}
