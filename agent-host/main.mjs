@@ -37,11 +37,12 @@ function listen(server, options) {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     if (options.socket) {
-      // Created 0600 from the start (no window where others could connect), and chmod'ed to be sure.
+      // Created 0600 from the start (no window where others could connect), then given its mode (0600, or 0660
+      // for plugind in the host's group).
       const previous = process.umask(0o177);
       server.listen(options.socket, () => {
         process.umask(previous);
-        fs.chmodSync(options.socket, 0o600);
+        fs.chmodSync(options.socket, options.socketMode ?? 0o600);
         server.off('error', reject);
         resolve(`unix:${options.socket}`);
       });

@@ -13,6 +13,8 @@ export const USAGE = `usage: node agent-host/main.mjs --config <agent config jso
                      (env PLUGIND_BUNDLED_PLUGINS_DIR; default none)
   --socket           answer the bridge on this unix socket, created with mode 0600
                      (env PLUGIND_AGENT_SOCKET, or PLUGIND_RUNTIME_BRIDGE=unix:<path>)
+  --socket-mode      the socket's mode instead, 0600 or 0660 (0660: plugind reaches it through the
+                     host's group, when the two run as different users; env PLUGIND_AGENT_SOCKET_MODE)
   --port             answer the bridge on 127.0.0.1:<port> instead; 0 picks a free port
                      (env PLUGIND_AGENT_PORT, or PLUGIND_RUNTIME_BRIDGE=http://127.0.0.1:<port>)
   --init-timeout-ms  bound on each plugin's import and each init() (env PLUGIND_AGENT_INIT_TIMEOUT_MS)
@@ -29,6 +31,7 @@ const FLAGS = {
   '--state-dir': 'stateDir',
   '--bundled-dir': 'bundledDir',
   '--socket': 'socket',
+  '--socket-mode': 'socketMode',
   '--port': 'port',
   '--init-timeout-ms': 'initTimeoutMs',
   '--core': 'core',
@@ -42,6 +45,7 @@ const ENV = {
   stateDir: 'PLUGIND_STATE_DIR',
   bundledDir: 'PLUGIND_BUNDLED_PLUGINS_DIR',
   socket: 'PLUGIND_AGENT_SOCKET',
+  socketMode: 'PLUGIND_AGENT_SOCKET_MODE',
   port: 'PLUGIND_AGENT_PORT',
   initTimeoutMs: 'PLUGIND_AGENT_INIT_TIMEOUT_MS',
   core: 'PLUGIND_CORE_PLUGINS',
@@ -112,6 +116,8 @@ export function parseOptions(argv, env = process.env) {
     throw new UsageError(`the socket path ${path.resolve(socket)} is too long: a unix socket path has at most 107 bytes`);
   }
 
+  const socketModeText = fromEnv('socketMode') ?? '0600';
+  if (!['0600', '0660', '600', '660'].includes(socketModeText)) throw new UsageError(`--socket-mode must be 0600 or 0660, not "${socketModeText}"`);
   const initTimeout = fromEnv('initTimeoutMs');
   const killGrace = fromEnv('killGraceMs');
   const heap = fromEnv('maxOldSpaceMb');
@@ -126,6 +132,7 @@ export function parseOptions(argv, env = process.env) {
     stateDir,
     bundledDir: bundled !== undefined ? path.resolve(bundled) : null,
     socket: socket !== undefined ? path.resolve(socket) : null,
+    socketMode: parseInt(socketModeText, 8),
     port: port !== undefined ? integer('--port', port, 0, 65535) : null,
     initTimeoutMs: initTimeout !== undefined ? integer('--init-timeout-ms', initTimeout, 1, 3600000) : 10000,
     killGraceMs: killGrace !== undefined ? integer('--kill-grace-ms', killGrace, 0, 600000) : 2000,

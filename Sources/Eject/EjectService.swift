@@ -112,7 +112,11 @@ public struct EjectService: Sendable {
                 "npmVersion": .string(version), "lastSyncAt": .null, "localCommits": 0,
             ])
             ctx.phase("activating", progress: 0.9)
-            try FileManager.default.createDirectory(atPath: ejectedRoot, withIntermediateDirectories: true)
+            // The runtime loads the checkout as its own user: readable, never writable by it.
+            ReadableTree.grant(staging)
+            try FileManager.default.createDirectory(atPath: ejectedRoot, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+            chmod(stateDir + "/plugins", 0o755)
+            chmod(ejectedRoot, 0o755)
             guard rename(staging, target) == 0 else { throw EjectError.upstream("Cannot move the checkout into \(target).") }
             try reasons.add("\(npmName) was ejected")
             result = ["ok": true, "localPath": .string(target), "requiresRestart": true, "commit": .string(commit), "checkedOut": .string(how)]
@@ -213,6 +217,7 @@ public struct EjectService: Sendable {
             ctx.log("building")
             try runNpm(["run", "build"], in: repo, timeoutMs: ctx.stepTimeoutMs(buildTimeoutMs), ctx: ctx, what: "the build")
         }
+        ReadableTree.grant(repo)
     }
 
     private func runNpm(_ arguments: [String], in repo: String, timeoutMs: Int, ctx: OperationContext, what: String) throws {

@@ -32,8 +32,14 @@ public struct InstallLayout: Sendable {
         return standard.hasPrefix(installRoot + "/") && !standard.dropFirst(installRoot.count + 1).contains("/")
     }
 
+    /// The install root and what leads to it are readable by the agent runtime (its own user); staging, the
+    /// trees set aside, downloads and npm's cache stay private.
     func prepare() throws {
-        for directory in [installRoot, stagingRoot, asideRoot, downloadRoot, npmCache] {
+        for directory in [pluginsRoot, installRoot] {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+            chmod(directory, 0o755)
+        }
+        for directory in [stagingRoot, asideRoot, downloadRoot, npmCache] {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         }
     }

@@ -2,6 +2,7 @@ import Adapters
 import Foundation
 import JSON
 import Operations
+import Stores
 import Tarball
 
 /// The limits and rules every package of an install's tree is held to (settings `maxTreePackages`,
@@ -62,6 +63,8 @@ public struct TreeInstaller: Sendable {
                   to: prefix + "/package-lock.json")
         try runNpm(prefix: prefix, scratch: scratch, ctx: ctx)
         try checkInstalledTree(verified, prefix: prefix)
+        // The runtime reads the tree as its own user; npm wrote it with this process's umask.
+        ReadableTree.grant(prefix)
         ctx.log("npm installed the \(verified.tree.count) verified package\(verified.tree.count == 1 ? "" : "s") offline")
         return verified
     }

@@ -66,6 +66,7 @@ public enum SettingsTable {
         SettingSpec("maxBodyBytes", .integer(1024...(64 << 20)), .number(1 << 20), "Largest request body accepted; keep nginx's client_max_body_size equal."),
         SettingSpec("publicOrigins", .originList, [], "Origins besides the request's own from which changes are accepted (scheme://host:port)."),
         SettingSpec("agentConfigPath", .optionalPath, nil, env: "PLUGIND_AGENT_CONFIG", "The agent's JSON config file; default <stateDir>/milady.json."),
+        SettingSpec("agentConfigGroup", .optionalString, nil, "Group that may read the agent config (the agent runtime's, when it runs as its own user): the file is then 0640 with that group; unset: 0600."),
         SettingSpec("catalogue", .optionalPath, nil, "Bundled plugin catalogue (plugin-index-v1); default: the one shipped with plugind (share/plugind/plugins.json beside the binary, or the repository's catalogue/plugins.json)."),
         SettingSpec("bundledPluginsDir", .optionalPath, nil, "The agent's own node_modules; catalogue plugins found there are available."),
         SettingSpec("npmRegistry", .url, "https://registry.npmjs.org/", "npm registry for packuments and tarballs (may have a path prefix)."),

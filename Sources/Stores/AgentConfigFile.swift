@@ -7,10 +7,21 @@ import JSON
 /// Keys plugind does not own keep their place and their number literals.
 public final class AgentConfigFile: Sendable {
     public let path: String
+    /// The group that may read the file (the agent runtime's): the file is then 0640 with that group, else 0600.
+    public let readerGroup: gid_t?
     private var lockPath: String { path + ".lock" }
 
-    public init(path: String) {
+    public init(path: String, readerGroup: gid_t? = nil) {
         self.path = path
+        self.readerGroup = readerGroup
+    }
+
+    /// Gives an existing file the reader group's access (0640, that group), or keeps it private (0600) without one.
+    /// Run at start, so a file written before the setting, or copied in, is readable by the runtime.
+    public func applyReaderAccess() throws(StoreError) {
+        guard FileManager.default.fileExists(atPath: path) else { return }
+        if let readerGroup, chown(path, uid_t.max, readerGroup) != 0 { throw Self.ioError(path: path) }
+        guard chmod(path, readerGroup == nil ? 0o600 : 0o640) == 0 else { throw Self.ioError(path: path) }
     }
 
     /// The current document; a missing file reads as `{}`.
@@ -70,11 +81,19 @@ public final class AgentConfigFile: Sendable {
         let text = JSONWriter.pretty(.object(document)) + "\n"
         let directory = (path as NSString).deletingLastPathComponent
         let temp = (directory as NSString).appendingPathComponent(".\((path as NSString).lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
-        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
         guard fd >= 0 else { throw Self.ioError(path: temp) }
         var ok = false
         defer {
             if !ok { unlink(temp) }
+        }
+        // The runtime reads the agent config (plugins need their settings) through its group, and nothing else.
+        if let readerGroup {
+            guard fchown(fd, uid_t.max, readerGroup) == 0, fchmod(fd, 0o640) == 0 else {
+                let error = Self.ioError(path: temp)
+                close(fd)
+                throw error
+            }
         }
         let bytes = Array(text.utf8)
         var written = 0

@@ -33,7 +33,15 @@ struct Wiring {
         operations = OperationRunner(
             store: OperationStore(db: database), maxConcurrent: settings.maxConcurrentOperations,
             deadline: .milliseconds(settings.timeout("operationMs")), logger: logger)
-        let agentConfig = AgentConfigFile(path: settings.agentConfigPath)
+        var readerGroup: gid_t?
+        if let group = settings.string("agentConfigGroup") {
+            guard let entry = getgrnam(group) else {
+                throw SettingsError("agentConfigGroup names '\(group)', which is not a group on this host; create it or unset the setting.")
+            }
+            readerGroup = entry.pointee.gr_gid
+        }
+        let agentConfig = AgentConfigFile(path: settings.agentConfigPath, readerGroup: readerGroup)
+        try agentConfig.applyReaderAccess()
         self.agentConfig = agentConfig
         let scrubber = SecretScrubber(secrets: settings.secrets)
         let reasons = RestartReasonStore(db: database)

@@ -274,6 +274,14 @@ describe('options', () => {
     assert.throws(() => parseOptions([...base, '--init-timeout-ms', '0'], {}), UsageError);
     assert.throws(() => parseOptions(['--socket', '/' + 'd'.repeat(120) + '/b.sock'], {}), /too long/);
   });
+
+  it('the socket mode: 0600 unless 0660 is asked for (plugind in the host\'s group)', () => {
+    assert.equal(parseOptions(base, {}).socketMode, 0o600);
+    assert.equal(parseOptions([...base, '--socket-mode', '0660'], {}).socketMode, 0o660);
+    assert.equal(parseOptions(base, { PLUGIND_AGENT_SOCKET_MODE: '660' }).socketMode, 0o660);
+    assert.throws(() => parseOptions([...base, '--socket-mode', '0666'], {}), /0600 or 0660/);
+    assert.throws(() => parseOptions([...base, '--socket-mode', '0777'], {}), UsageError);
+  });
 });
 
 describe('the log scrubber', () => {

@@ -64,6 +64,30 @@ spawn_own_group() {
     exec setsid "$@"
 }
 
+# ensure_system_user NAME — a system user NAME with a group of the same name, no home, no login shell.
+ensure_system_user() {
+    id -u "$1" >/dev/null 2>&1 && return 0
+    say "creating the system user $1"
+    useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$1" >&2 \
+        || die "useradd $1 failed"
+}
+
+# grant_traverse USER PATH — USER may pass through every directory from / down to PATH: where it could
+# not, an ACL entry u:USER:--x is added (it may open known names there, never list them).
+grant_traverse() {
+    local user="$1" dir dirs=()
+    dir="$(abs_path "$2")"
+    while [[ -n "$dir" && "$dir" != / ]]; do
+        [[ -d "$dir" ]] && dirs=("$dir" "${dirs[@]}")
+        dir="$(dirname -- "$dir")"
+    done
+    for dir in "${dirs[@]}"; do
+        setpriv "--reuid=$user" "--regid=$user" --clear-groups test -x "$dir" 2>/dev/null && continue
+        command -v setfacl >/dev/null 2>&1 || die "setfacl is missing (Debian package acl): $user cannot pass through $dir"
+        setfacl -m "u:$user:--x" -- "$dir" || die "cannot let $user pass through $dir (setfacl)"
+    done
+}
+
 # stop_group PID NAME [TIMEOUT_SECONDS] [SIGNAL] — like stop_pid for a process started with
 # spawn_own_group: signals the whole group, and SIGKILLs what is left of it after the timeout.
 stop_group() {
