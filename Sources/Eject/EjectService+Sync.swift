@@ -112,10 +112,14 @@ extension EjectService {
                     "The ejected copy has \(state.changes ? "uncommitted edits" : "")\(state.changes && state.commits > 0 ? " and " : "")\(state.commits > 0 ? "\(state.commits) local commit(s)" : ""); send {\"force\": true} to archive it anyway.",
                     conflicts: [])
             }
-            try FileManager.default.createDirectory(atPath: archiveRoot, withIntermediateDirectories: true)
+            try installer.makeDirectory(archiveRoot, mode: 0o700)
             let stamp = ISOTime.string().replacingOccurrences(of: ":", with: "-")
             let archived = archiveRoot + "/" + PluginIdentity.directoryName(npmName) + "-" + stamp
-            guard rename(repo, archived) == 0 else { throw EjectError.upstream("Cannot move the ejected copy to \(archived).") }
+            do {
+                try installer.move(repo, to: archived)
+            } catch {
+                throw EjectError.upstream("Cannot move the ejected copy to \(archived).")
+            }
             try reasons.add("\(npmName) was reinjected")
             ctx.log("archived the ejected copy to \(archived)")
             result = ["ok": true, "requiresRestart": true, "archivedTo": .string(archived)]

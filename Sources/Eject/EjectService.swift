@@ -27,8 +27,7 @@ public struct EjectService: Sendable {
     let operations: OperationRunner
     let reasons: RestartReasonStore
     let npmRegistry: NpmRegistryClient
-    let npm: NpmRunner
-    let trees: TreeInstaller
+    let installer: any Installer
     let gitTimeoutMs: Int
     let buildTimeoutMs: Int
     let sources: @Sendable (String) -> PluginSource?
@@ -37,7 +36,7 @@ public struct EjectService: Sendable {
 
     public init(
         stateDir: String, gitBaseUrl: String, configFile: AgentConfigFile, operations: OperationRunner, reasons: RestartReasonStore,
-        npmRegistry: NpmRegistryClient, npm: NpmRunner, trees: TreeInstaller, gitTimeoutMs: Int, buildTimeoutMs: Int, scrubber: SecretScrubber,
+        npmRegistry: NpmRegistryClient, installer: any Installer, gitTimeoutMs: Int, buildTimeoutMs: Int, scrubber: SecretScrubber,
         sources: @escaping @Sendable (String) -> PluginSource?
     ) {
         self.stateDir = stateDir
@@ -46,18 +45,19 @@ public struct EjectService: Sendable {
         self.operations = operations
         self.reasons = reasons
         self.npmRegistry = npmRegistry
-        self.npm = npm
-        self.trees = trees
+        self.installer = installer
         self.gitTimeoutMs = gitTimeoutMs
         self.buildTimeoutMs = buildTimeoutMs
         self.sources = sources
         self.scrubber = scrubber
-        self.git = Git(path: npm.path, home: stateDir, scrubber: scrubber)
+        self.git = Git(installer: installer)
     }
 
     var ejectedRoot: String { stateDir + "/plugins/ejected" }
     var archiveRoot: String { stateDir + "/plugins/ejected-archive" }
     var stagingRoot: String { stateDir + "/plugins/.staging" }
+    /// The installer's scratch space (verified tarballs), as installs use it.
+    var scratchRoot: String { stateDir + "/plugins/.tmp" }
 
     public func ejectedPath(_ npmName: String) -> String { ejectedRoot + "/" + PluginIdentity.directoryName(npmName) }
 
@@ -89,8 +89,8 @@ public struct EjectService: Sendable {
                 throw EjectError.refused("\(npmName) names no source repository, in the plugin registry or its package.json.", logTail: [])
             }
             let staging = stagingRoot + "/\(ctx.id)"
-            try FileManager.default.createDirectory(atPath: stagingRoot, withIntermediateDirectories: true)
-            defer { try? FileManager.default.removeItem(atPath: staging) }
+            try installer.makeDirectory(stagingRoot, mode: 0o700)
+            defer { try? installer.remove(staging) }
 
             ctx.phase("cloning", progress: 0.15)
             ctx.log("cloning \(scrubber.scrub(url))")
@@ -113,11 +113,14 @@ public struct EjectService: Sendable {
             ])
             ctx.phase("activating", progress: 0.9)
             // The runtime loads the checkout as its own user: readable, never writable by it.
-            ReadableTree.grant(staging)
-            try FileManager.default.createDirectory(atPath: ejectedRoot, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
-            chmod(stateDir + "/plugins", 0o755)
-            chmod(ejectedRoot, 0o755)
-            guard rename(staging, target) == 0 else { throw EjectError.upstream("Cannot move the checkout into \(target).") }
+            try installer.grantRead(staging)
+            try installer.makeDirectory(stateDir + "/plugins", mode: 0o755)
+            try installer.makeDirectory(ejectedRoot, mode: 0o755)
+            do {
+                try installer.move(staging, to: target)
+            } catch {
+                throw EjectError.upstream("Cannot move the checkout into \(target).")
+            }
             try reasons.add("\(npmName) was ejected")
             result = ["ok": true, "localPath": .string(target), "requiresRestart": true, "commit": .string(commit), "checkedOut": .string(how)]
             return result
@@ -175,11 +178,11 @@ public struct EjectService: Sendable {
         let path = repo + "/.git/info/exclude"
         var text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
         text += "\n# plugind: build outputs and its own metadata never count as local changes\nnode_modules/\ndist/\npackage-lock.json\n.upstream.json\n"
-        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        try installer.write(Array(text.utf8), to: path)
     }
 
     func writeUpstream(_ repo: String, _ value: JSONValue) throws {
-        try (JSONWriter.pretty(value) + "\n").write(toFile: repo + "/.upstream.json", atomically: true, encoding: .utf8)
+        try installer.write(Array((JSONWriter.pretty(value) + "\n").utf8), to: repo + "/.upstream.json")
     }
 
     func readUpstream(_ repo: String) -> JSONObject {
@@ -197,40 +200,36 @@ public struct EjectService: Sendable {
         guard let manifest = FileManager.default.contents(atPath: repo + "/package.json").flatMap({ try? JSONParser.parse(Array($0), maxDepth: 64) }) else {
             throw EjectError.refused("The repository has no readable package.json at its root.", logTail: ctx.tail)
         }
-        let scratch = stateDir + "/tmp/\(ctx.id)"
+        let scratch = scratchRoot + "/\(ctx.id)"
         let prefix = stagingRoot + "/\(ctx.id).deps"
         defer {
-            try? FileManager.default.removeItem(atPath: scratch)
-            try? FileManager.default.removeItem(atPath: prefix)
+            try? installer.remove(scratch)
+            try? installer.remove(prefix)
         }
         let project = Packument.checkoutDependencies(of: manifest)
-        let verified = try trees.install(project: project, pathPrefix: [pluginName], scratch: scratch, prefix: prefix, reportPhases: false, ctx: ctx)
+        let summary = try installer.installTree(
+            TreeRequest(project: project, pathPrefix: [pluginName], scratch: scratch, prefix: prefix, reportPhases: false), known: [:], progress: ctx)
         let modules = repo + "/node_modules"
-        try? FileManager.default.removeItem(atPath: modules)
+        try installer.remove(modules)
         if FileManager.default.fileExists(atPath: prefix + "/node_modules") {
-            guard rename(prefix + "/node_modules", modules) == 0 else {
-                throw EjectError.upstream("Cannot move the verified dependencies into \(modules): \(String(cString: strerror(errno))).")
+            do {
+                try installer.move(prefix + "/node_modules", to: modules)
+            } catch {
+                throw EjectError.upstream("Cannot move the verified dependencies into \(modules).")
             }
         }
-        ctx.log("dependencies: \(verified.tree.count) verified package\(verified.tree.count == 1 ? "" : "s")")
+        ctx.log("dependencies: \(summary.count) verified package\(summary.count == 1 ? "" : "s")")
         if manifest["scripts"]?["build"]?.stringValue != nil {
             ctx.log("building")
-            try runNpm(["run", "build"], in: repo, timeoutMs: ctx.stepTimeoutMs(buildTimeoutMs), ctx: ctx, what: "the build")
+            let timeoutMs = ctx.stepTimeoutMs(buildTimeoutMs)
+            let result = try installer.run(.npm, ["run", "build"], in: repo, timeoutMs: timeoutMs)
+            for line in result.output.split(separator: "\n").suffix(30) { ctx.log(String(line)) }
+            if result.timedOut { throw EjectError.timedOut("The build did not finish within \(timeoutMs / 1000) s.") }
+            guard result.exitCode == 0 else {
+                throw EjectError.refused("The build failed (exit \(result.exitCode.map(String.init) ?? "signal")).", logTail: ctx.tail)
+            }
         }
-        ReadableTree.grant(repo)
-    }
-
-    private func runNpm(_ arguments: [String], in repo: String, timeoutMs: Int, ctx: OperationContext, what: String) throws {
-        let result: ChildResult
-        do {
-            result = try npm.run(arguments, in: repo, temporary: stateDir + "/tmp/\(ctx.id)-build", timeoutMs: timeoutMs, scrubber: scrubber)
-        } catch {
-            throw EjectError.upstream("npm could not be started: \(error)")
-        }
-        defer { try? FileManager.default.removeItem(atPath: stateDir + "/tmp/\(ctx.id)-build") }
-        for line in result.stdout.split(separator: "\n").suffix(30) { ctx.log(String(line)) }
-        if result.timedOut { throw EjectError.timedOut("\(what) did not finish within \(timeoutMs / 1000) s.") }
-        guard result.exitCode == 0 else { throw EjectError.refused("\(what) failed (exit \(result.exitCode.map(String.init) ?? "signal")).", logTail: ctx.tail) }
+        try installer.grantRead(repo)
     }
 }
 

@@ -10,8 +10,11 @@ public struct InstallLayout: Sendable {
     public var stagingRoot: String { pluginsRoot + "/.staging" }
     /// Previous versions kept aside until an install is committed.
     public var asideRoot: String { pluginsRoot + "/.aside" }
-    public var downloadRoot: String { stateDir + "/tmp" }
-    public var npmCache: String { stateDir + "/cache/npm" }
+    /// The operations' verified tarballs and npm's temporary files: the installer's, like everything under plugins/.
+    public var downloadRoot: String { pluginsRoot + "/.tmp" }
+    /// npm's HOME and cache (never readable by the runtime: 0700).
+    public var npmHome: String { pluginsRoot + "/.npm" }
+    public var npmCache: String { npmHome + "/cache" }
 
     public init(stateDir: String) {
         self.stateDir = stateDir
@@ -34,13 +37,8 @@ public struct InstallLayout: Sendable {
 
     /// The install root and what leads to it are readable by the agent runtime (its own user); staging, the
     /// trees set aside, downloads and npm's cache stay private.
-    func prepare() throws {
-        for directory in [pluginsRoot, installRoot] {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
-            chmod(directory, 0o755)
-        }
-        for directory in [stagingRoot, asideRoot, downloadRoot, npmCache] {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        }
+    func prepare(_ installer: any Installer) throws {
+        for directory in [pluginsRoot, installRoot] { try installer.makeDirectory(directory, mode: 0o755) }
+        for directory in [stagingRoot, asideRoot, downloadRoot, npmHome, npmCache] { try installer.makeDirectory(directory, mode: 0o700) }
     }
 }

@@ -26,7 +26,7 @@ extension InstallService {
         guard layout.isInsideInstallRoot(installPath) else {
             throw InstallError.conflict("The install record of \(name) points outside the install root (\(installPath)); plugind will not delete it.")
         }
-        try layout.prepare()
+        try layout.prepare(installer)
         var response: JSONValue = .null
         try operations.run(kind: "uninstall", target: name, operationId: operationId, requestId: requestId) { ctx in
             ctx.phase("removing", progress: 0.2)
@@ -50,7 +50,7 @@ extension InstallService {
                 throw error
             }
             ctx.checkpoint(["step": "committed", "installPath": .string(installPath), "aside": .string(aside), "wasEnabled": .bool(wasEnabled)])
-            try? FileManager.default.removeItem(atPath: aside)
+            try? installer.remove(aside)
             if wasEnabled { try reasons.add("\(name) was uninstalled") }
             ctx.log("uninstalled \(name)")
             response = ["ok": true, "requiresRestart": .bool(wasEnabled)]
@@ -147,8 +147,8 @@ extension InstallService {
         let aside = checkpoint?["aside"]?.stringValue
         let staging = checkpoint?["staging"]?.stringValue ?? layout.stagingRoot + "/\(record.id)"
         defer {
-            try? FileManager.default.removeItem(atPath: staging)
-            try? FileManager.default.removeItem(atPath: layout.downloadRoot + "/\(record.id)")
+            try? installer.remove(staging)
+            try? installer.remove(layout.downloadRoot + "/\(record.id)")
         }
         guard let step, let installPath, layout.isInsideInstallRoot(installPath) else { return false }
         let document = (try? configFile.read()) ?? JSONObject()
@@ -160,7 +160,7 @@ extension InstallService {
             committed = step == "committed" || (step == "swapped" && recorded?["version"]?.stringValue == checkpoint?["version"]?.stringValue && recorded != nil)
         }
         if committed {
-            if let aside { try? FileManager.default.removeItem(atPath: aside) }
+            if let aside { try? installer.remove(aside) }
             // Finish what the crash cut short after the commit point: the history row and the restart.
             if record.kind == "install", let version = checkpoint?["version"]?.stringValue {
                 if (try? history.integrity(name: record.target, version: version)) == nil {
@@ -174,11 +174,11 @@ extension InstallService {
         }
         // Not committed: whatever is in the install path is the new tree; the old one goes back.
         if let aside, FileManager.default.fileExists(atPath: aside) {
-            if record.kind == "install" { try? FileManager.default.removeItem(atPath: installPath) }
+            if record.kind == "install" { try? installer.remove(installPath) }
             if !FileManager.default.fileExists(atPath: installPath) { try? move(aside, to: installPath) }
         } else if record.kind == "install", checkpoint?["hadPrevious"] == .bool(false), step == "swapped" || step == "swapping" {
             // Nothing was there before this install: whatever is at the path now is its new tree.
-            try? FileManager.default.removeItem(atPath: installPath)
+            try? installer.remove(installPath)
         }
         return false
     }
@@ -187,12 +187,12 @@ extension InstallService {
     public func clearLeftovers(running: Set<String>) {
         for root in [layout.stagingRoot, layout.asideRoot] {
             for entry in (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? [] where !running.contains(entry) {
-                try? FileManager.default.removeItem(atPath: root + "/" + entry)
+                try? installer.remove(root + "/" + entry)
             }
         }
         // One directory per install (its verified tarballs and npm's temporary files).
         for entry in (try? FileManager.default.contentsOfDirectory(atPath: layout.downloadRoot)) ?? [] where !running.contains(entry) {
-            try? FileManager.default.removeItem(atPath: layout.downloadRoot + "/" + entry)
+            try? installer.remove(layout.downloadRoot + "/" + entry)
         }
     }
 }

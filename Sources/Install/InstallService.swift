@@ -22,7 +22,7 @@ public protocol RegistryListing: Sendable {
 public struct InstallService: Sendable {
     let layout: InstallLayout
     let registry: NpmRegistryClient
-    let trees: TreeInstaller
+    let installer: any Installer
     let configFile: AgentConfigFile
     let operations: OperationRunner
     let reasons: RestartReasonStore
@@ -35,13 +35,13 @@ public struct InstallService: Sendable {
     let logger: Logger
 
     public init(
-        layout: InstallLayout, registry: NpmRegistryClient, trees: TreeInstaller, configFile: AgentConfigFile, operations: OperationRunner,
+        layout: InstallLayout, registry: NpmRegistryClient, installer: any Installer, configFile: AgentConfigFile, operations: OperationRunner,
         reasons: RestartReasonStore, history: InstallHistoryStore, listing: any RegistryListing, core: CorePolicy, catalogue: CatalogueSource,
         allowUnlisted: Bool, scrubber: SecretScrubber, logger: Logger
     ) {
         self.layout = layout
         self.registry = registry
-        self.trees = trees
+        self.installer = installer
         self.configFile = configFile
         self.operations = operations
         self.reasons = reasons
@@ -67,7 +67,7 @@ public struct InstallService: Sendable {
             guard listed else { throw InstallError.unlisted("\(name) is not listed in the plugin registry; only listed plugins can be installed.") }
         }
         let installPath = try layout.installPath(for: name)
-        try layout.prepare()
+        try layout.prepare(installer)
         var result: JSONValue = .null
         try operations.run(kind: "install", target: name, operationId: operationId, requestId: requestId) { ctx in
             result = try runInstall(name: name, wanted: wanted, enable: enable, installPath: installPath, ctx: ctx)
@@ -100,16 +100,15 @@ public struct InstallService: Sendable {
         let downloads = layout.downloadRoot + "/\(ctx.id)"
         let staging = layout.stagingRoot + "/\(ctx.id)"
         defer {
-            try? FileManager.default.removeItem(atPath: downloads)
-            try? FileManager.default.removeItem(atPath: staging)
+            try? installer.remove(downloads)
+            try? installer.remove(staging)
         }
         // The staging project has one dependency, the plugin at the picked version; the walk starts there.
-        _ = try trees.install(
-            project: [.init(name: name, spec: picked, kind: .regular, optionalPeer: false)], known: [name: packument], scratch: downloads,
-            prefix: staging, ctx: ctx)
-        let stagedPackage = PluginPaths.packageDirectory(installPath: staging, npmName: name) + "/package.json"
-        try TreeInstaller.checkManifest(
-            FileManager.default.contents(atPath: stagedPackage).map(Array.init), name: name, version: picked, what: "the installed package.json")
+        // The staging project has one dependency, the plugin at the picked version; the walk starts there, and the
+        // installed tree is checked against it (so node_modules/<name> is name@picked).
+        _ = try installer.installTree(
+            TreeRequest(project: [.init(name: name, spec: picked, kind: .regular, optionalPeer: false)], scratch: downloads, prefix: staging),
+            known: [name: packument], progress: ctx)
         try ctx.checkDeadline("installing")
 
         ctx.phase("activating", progress: 0.9)
@@ -170,7 +169,7 @@ public struct InstallService: Sendable {
             }
         } catch {
             // Before the commit point: the previous version goes back.
-            try? FileManager.default.removeItem(atPath: installPath)
+            try? installer.remove(installPath)
             if hadPrevious { try? move(aside, to: installPath) }
             throw error
         }
@@ -178,7 +177,7 @@ public struct InstallService: Sendable {
         // The restart reason first: whatever a crash cuts short from here, recovery finishes.
         try reasons.add("\(name)@\(version) was installed")
         try? history.record(name: name, version: version, integrity: integrity, operationId: ctx.id)
-        try? FileManager.default.removeItem(atPath: aside)
+        try? installer.remove(aside)
         ctx.log("installed \(name)@\(version)")
         return requiresRestart
     }
@@ -196,10 +195,6 @@ public struct InstallService: Sendable {
     }
 
     func move(_ from: String, to: String) throws {
-        guard rename(from, to) == 0 else {
-            let code = errno
-            if code == ENOSPC || code == EDQUOT { throw InstallError.noSpace("No space left to move \(from) into place.") }
-            throw InstallError.upstream("Cannot move \(from) to \(to): \(String(cString: strerror(code))).")
-        }
+        try installer.move(from, to: to)
     }
 }

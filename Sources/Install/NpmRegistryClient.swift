@@ -2,6 +2,32 @@ import Adapters
 import Foundation
 import JSON
 
+/// How to reach the npm registry: what plugind's settings say, and what it hands the runner with each job.
+public struct RegistryConfiguration: Codable, Sendable {
+    public var base: String
+    public var token: String?
+    public var connectTimeoutMs: Int
+    public var fetchTimeoutMs: Int
+    public var tarballTimeoutMs: Int
+    public var tarballIdleMs: Int
+    public var caFile: String?
+    public var redirectOrigins: [String]?
+
+    public init(
+        base: String, token: String?, connectTimeoutMs: Int, fetchTimeoutMs: Int, tarballTimeoutMs: Int, tarballIdleMs: Int, caFile: String?,
+        redirectOrigins: [String]?
+    ) {
+        self.base = base
+        self.token = token
+        self.connectTimeoutMs = connectTimeoutMs
+        self.fetchTimeoutMs = fetchTimeoutMs
+        self.tarballTimeoutMs = tarballTimeoutMs
+        self.tarballIdleMs = tarballIdleMs
+        self.caFile = caFile
+        self.redirectOrigins = redirectOrigins
+    }
+}
+
 /// The npm registry, spoken to the way npm does: packuments at `<base>/<name with / as %2f>`
 /// (the base may carry a path prefix), signing keys at `<base>/-/npm/v1/keys`, tarballs by URL.
 public struct NpmRegistryClient: Sendable {
@@ -27,6 +53,13 @@ public struct NpmRegistryClient: Sendable {
             connectTimeout: .milliseconds(connectTimeoutMs), totalTimeout: .milliseconds(tarballTimeoutMs),
             idleTimeout: .milliseconds(tarballIdleMs), maxResponseBytes: 200 << 20, caFile: caFile, userAgent: "plugind (npm-compatible)",
             redirectOrigins: allowed))
+    }
+
+    public init(_ configuration: RegistryConfiguration) {
+        self.init(
+            base: configuration.base, token: configuration.token, connectTimeoutMs: configuration.connectTimeoutMs,
+            fetchTimeoutMs: configuration.fetchTimeoutMs, tarballTimeoutMs: configuration.tarballTimeoutMs,
+            tarballIdleMs: configuration.tarballIdleMs, caFile: configuration.caFile, redirectOrigins: configuration.redirectOrigins)
     }
 
     /// `@scope/name` → `@scope%2fname`, as npm requests it.

@@ -7,7 +7,7 @@ import Tarball
 
 /// The limits and rules every package of an install's tree is held to (settings `maxTreePackages`,
 /// `maxTreeUnpackedMiB`, `allowSha1Integrity`, `requireSignatures`).
-public struct TreePolicy: Sendable {
+public struct TreePolicy: Codable, Sendable {
     public let maxPackages: Int
     public let maxUnpackedBytes: Int64
     public let allowSha1: Bool
@@ -53,7 +53,7 @@ public struct TreeInstaller: Sendable {
     /// written here). Phases `resolving` … `installing`; a refusal leaves `scratch` and `prefix` to the caller.
     public func install(
         project: [Packument.Dependency], pathPrefix: [String] = [], known: [String: Packument] = [:], scratch: String, prefix: String,
-        reportPhases: Bool = true, ctx: OperationContext
+        reportPhases: Bool = true, ctx: any TreeProgress
     ) throws -> VerifiedTree {
         let verified = try verify(project: project, pathPrefix: pathPrefix, known: known, directory: scratch, reportPhases: reportPhases, ctx: ctx)
         if reportPhases { ctx.phase("installing", progress: 0.6) }
@@ -72,7 +72,7 @@ public struct TreeInstaller: Sendable {
     /// Walks the tree from packuments, then downloads, verifies and inspects every tarball of it into `directory`.
     /// Nothing here runs npm.
     func verify(
-        project: [Packument.Dependency], pathPrefix: [String], known: [String: Packument], directory: String, reportPhases: Bool, ctx: OperationContext
+        project: [Packument.Dependency], pathPrefix: [String], known: [String: Packument], directory: String, reportPhases: Bool, ctx: any TreeProgress
     ) throws -> VerifiedTree {
         func phase(_ name: String, _ progress: Double) {
             if reportPhases { ctx.phase(name, progress: progress) }
@@ -156,7 +156,7 @@ public struct TreeInstaller: Sendable {
 
     /// npm installs the lockfile's verified tarballs and nothing else: offline (no registry, so no token), scripts
     /// off, git replaced by a program that refuses, its temporary files in the operation's own directory.
-    private func runNpm(prefix: String, scratch: String, ctx: OperationContext) throws {
+    private func runNpm(prefix: String, scratch: String, ctx: any TreeProgress) throws {
         let npmrc = prefix + "/.npmrc-plugind"
         let rc = "registry=\(registry.base)\nupdate-notifier=false\nfund=false\naudit=false\noffline=true\nignore-scripts=true\n"
         guard FileManager.default.createFile(atPath: npmrc, contents: Data(rc.utf8), attributes: [.posixPermissions: 0o600]) else {

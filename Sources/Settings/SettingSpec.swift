@@ -95,6 +95,7 @@ public enum SettingsTable {
         SettingSpec("runtimeBridge", .string, "unix:/run/plugind-agent/bridge.sock", "Runtime bridge address: unix:<path>, http://127.0.0.1:<port>, or none (no runtime attached)."),
         SettingSpec("autoRestart", .boolean, true, "Restart the agent by itself after changes that need it (after restartDebounceMs of quiet)."),
         SettingSpec("restartDebounceMs", .integer(0...600_000), 1_500, "Quiet period before pending restart reasons are sent, so several changes cost one restart."),
+        SettingSpec("installerSocket", .optionalPath, nil, "Unix socket of `plugind runner`, which runs npm, git and builds as the installer user and owns the plugin trees; unset: plugind does it itself."),
         SettingSpec("redirectOrigins", .originList, [], "Origins an outside service's redirect may lead to besides the configured npm registry, plugin registry and agent registry (scheme://host:port); any other redirect is refused."),
         SettingSpec("caFile", .optionalPath, nil, "Extra CA bundle for outbound HTTPS (tests use a local CA)."),
         SettingSpec("corePlugins", .stringList, .strings(coreDefaults), "Core plugins (npm names): always loaded, cannot be disabled."),

@@ -16,7 +16,7 @@ struct Plugind: ParsableCommand {
         commandName: "plugind",
         abstract: "The plugin manager of an agent: a FastCGI responder for nginx.",
         version: PlugindVersion.current,
-        subcommands: [Serve.self, CheckConfig.self, Token.self],
+        subcommands: [Serve.self, CheckConfig.self, Token.self, Runner.self],
         defaultSubcommand: Serve.self)
 }
 

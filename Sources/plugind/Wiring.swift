@@ -25,6 +25,8 @@ struct Wiring {
     let eject: EjectService
     let agentRegistry: AgentRegistryService
     let agentConfig: AgentConfigFile
+    /// What `plugind runner` runs for each job (the installer's side).
+    let localInstaller: LocalInstaller
 
     init(settings: PlugindSettings, logger: Logger) throws {
         self.settings = settings
@@ -89,23 +91,27 @@ struct Wiring {
             database: database, logger: logger)
         let environment = ProcessInfo.processInfo.environment
         // One npm registry client and one way of running npm, shared by installing and ejecting.
-        let npmClient = NpmRegistryClient(
+        let npmConfiguration = RegistryConfiguration(
             base: settings.string("npmRegistry")!, token: settings.string("npmRegistryToken"), connectTimeoutMs: settings.timeout("connectMs"),
             fetchTimeoutMs: settings.timeout("fetchMs"), tarballTimeoutMs: settings.timeout("tarballMs"),
             tarballIdleMs: settings.timeout("tarballIdleMs"), caFile: settings.string("caFile"), redirectOrigins: redirectOrigins)
-        let npmRunner = NpmRunner(
-            path: environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin", timeoutMs: settings.timeout("npmMs"), home: settings.stateDir,
-            cache: settings.stateDir + "/cache/npm")
-        let trees = TreeInstaller(
-            registry: npmClient, npm: npmRunner,
+        let npmClient = NpmRegistryClient(npmConfiguration)
+        let layout = InstallLayout(stateDir: settings.stateDir)
+        let installerSettings = InstallerSettings(
+            registry: npmConfiguration,
             policy: TreePolicy(
                 maxPackages: settings.integer("maxTreePackages"), maxUnpackedBytes: Int64(settings.integer("maxTreeUnpackedMiB")) << 20,
                 allowSha1: settings.bool("allowSha1Integrity"), requireSignatures: settings.bool("requireSignatures")),
-            scrubber: scrubber)
+            npmTimeoutMs: settings.timeout("npmMs"))
+        let localInstaller = LocalInstaller(
+            settings: installerSettings, layout: layout, path: environment["PATH"] ?? ChildProcess.defaultSearchPath, scrubber: scrubber)
+        // npm, git and a repository's build run as the installer: through `plugind runner` when one is configured.
+        let installer: any Installer = settings.string("installerSocket").map { RunnerClient(socket: $0, settings: installerSettings) } ?? localInstaller
+        self.localInstaller = localInstaller
         install = InstallService(
-            layout: InstallLayout(stateDir: settings.stateDir),
+            layout: layout,
             registry: npmClient,
-            trees: trees,
+            installer: installer,
             configFile: agentConfig, operations: operations, reasons: reasons, history: InstallHistoryStore(db: database),
             listing: RegistryListingAdapter(registry: registry), core: CorePolicy(core: settings.strings("corePlugins"), optional: settings.strings("optionalCorePlugins")),
             catalogue: catalogue, allowUnlisted: settings.bool("allowUnlistedPackages"),
@@ -113,7 +119,7 @@ struct Wiring {
         let registryForEject = registry
         eject = EjectService(
             stateDir: settings.stateDir, gitBaseUrl: settings.string("gitBaseUrl") ?? "https://github.com/", configFile: agentConfig,
-            operations: operations, reasons: reasons, npmRegistry: npmClient, npm: npmRunner, trees: trees,
+            operations: operations, reasons: reasons, npmRegistry: npmClient, installer: installer,
             gitTimeoutMs: settings.timeout("gitMs"), buildTimeoutMs: settings.timeout("buildMs"), scrubber: scrubber
         ) { name in
             guard let entry = try? registryForEject.entry(named: name) else { return nil }

@@ -223,11 +223,14 @@ def package_dir(state: Path, name: str) -> Path:
 
 
 def tree(root: Path) -> dict[str, str]:
-    """Every entry under `root`: directories, symlinks (their target), files (their sha256)."""
+    """Every entry under `root`: directories, symlinks (their target), files (their sha256). npm's own home and
+    cache (`plugins/.npm`: its logs and cached tarballs) are npm's business, not install state."""
     out: dict[str, str] = {}
     if not root.exists():
         return out
     for directory, dirnames, filenames in os.walk(root):
+        if directory == str(root):
+            dirnames[:] = [d for d in dirnames if d != ".npm"]
         relative = os.path.relpath(directory, root)
         out[relative + "/"] = "dir"
         for name in sorted(dirnames + filenames):
@@ -302,7 +305,7 @@ def assert_package_is(state: Path, fake: FakeNpm, name: str, version: str) -> No
 
 def leftovers(state: Path) -> list[str]:
     found = []
-    for sub in ("plugins/.staging", "plugins/.aside", "tmp"):
+    for sub in ("plugins/.staging", "plugins/.aside", "plugins/.tmp", "tmp"):
         directory = state / sub
         if directory.exists():
             found += [f"{sub}/{entry}" for entry in os.listdir(directory)]

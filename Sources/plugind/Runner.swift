@@ -1,0 +1,220 @@
+import Adapters
+import ArgumentParser
+import Foundation
+import Glibc
+import Install
+import Locking
+import Operations
+import Stores
+
+/// `plugind runner`: the installer identity's side. systemd (or `scripts/run`) starts it as the installer user;
+/// it accepts only the jobs plugind needs — install a verified tree into a staging directory, run git with a fixed
+/// set of subcommands or `npm run build` in a checkout, and create, move, write or remove paths under the plugin
+/// root — one job per connection, and refuses any path outside `<state dir>/plugins`.
+struct Runner: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "runner",
+        abstract: "Run npm, git and builds for plugind as the installer user (jobs on a unix socket).")
+
+    @Option(name: .customLong("state-dir"), help: "plugind's state directory; the runner works under its plugins/ only.")
+    var stateDir: String
+
+    @Option(help: "Create and listen on this unix socket (else the socket systemd passes as fd 3).")
+    var socket: String?
+
+    @Option(name: .customLong("socket-mode"), help: "Mode of a socket the runner creates (octal).")
+    var socketMode: String = "0660"
+
+    func run() throws {
+        signal(SIGPIPE, SIG_IGN)
+        let layout = InstallLayout(stateDir: (stateDir as NSString).standardizingPath)
+        let listener = try listen()
+        let jobs = RunnerJobs(layout: layout, path: ProcessInfo.processInfo.environment["PATH"] ?? ChildProcess.defaultSearchPath)
+        FileHandle.standardError.write(Data("plugind runner: serving jobs for \(layout.pluginsRoot) as uid \(getuid())\n".utf8))
+        while true {
+            let connection = accept(listener, nil, nil)
+            if connection >= 0 { _ = fcntl(connection, F_SETFD, FD_CLOEXEC) }
+            if connection < 0 {
+                if errno == EINTR || errno == ECONNABORTED { continue }
+                throw ValidationError("accept failed: \(String(cString: strerror(errno)))")
+            }
+            Thread.detachNewThread { jobs.serve(connection) }
+        }
+    }
+
+    private func listen() throws -> Int32 {
+        let environment = ProcessInfo.processInfo.environment
+        if socket == nil, environment["LISTEN_FDS"] == "1", environment["LISTEN_PID"].flatMap(Int32.init) == getpid() {
+            return 3
+        }
+        guard let path = socket else { throw ValidationError("Give --socket PATH, or start the runner through its systemd socket.") }
+        guard let mode = mode_t(socketMode, radix: 8), mode & ~0o777 == 0 else { throw ValidationError("--socket-mode must be octal, like 0660.") }
+        unlink(path)
+        let fd = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard fd >= 0, bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { throw ValidationError("Cannot listen on \(path).") }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (index, byte) in bytes.enumerated() { raw[index] = byte }
+        }
+        let previous = umask(0o177)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        umask(previous)
+        guard bound == 0, chmod(path, mode) == 0, Glibc.listen(fd, 64) == 0 else {
+            throw ValidationError("Cannot listen on \(path): \(String(cString: strerror(errno))).")
+        }
+        return fd
+    }
+}
+
+/// The runner's jobs: each checked, then done by a `LocalInstaller` as this process's user.
+struct RunnerJobs: Sendable {
+    let layout: InstallLayout
+    let path: String
+
+    /// git subcommands eject and sync use; nothing else is run.
+    static let gitSubcommands: Set<String> = [
+        "clone", "fetch", "checkout", "merge", "reset", "stash", "status", "rev-parse", "rev-list", "symbolic-ref", "branch", "diff",
+        "cat-file", "ls-tree",
+    ]
+
+    func serve(_ fd: Int32) {
+        defer { close(fd) }
+        let output = Locked(fd)
+        var reader = RunnerSocket.LineReader(fd: fd)
+        do {
+            guard let line = try reader.next() else { return }
+            let request = try JSONDecoder().decode(RunnerRequest.self, from: line)
+            var reply = try perform(request, output: output)
+            reply.done = true
+            Self.send(reply, to: output)
+        } catch {
+            var reply = RunnerReply()
+            reply.error = RunnerFailure(error)
+            Self.send(reply, to: output)
+        }
+    }
+
+    private func installer(_ request: RunnerRequest) throws -> LocalInstaller {
+        guard let settings = request.settings else { throw InstallError.badRequest("The job carries no installer settings.") }
+        return LocalInstaller(settings: settings, layout: layout, path: path, scrubber: SecretScrubber(secrets: [settings.registry.token].compactMap { $0 }))
+    }
+
+    private func perform(_ request: RunnerRequest, output: Locked<Int32>) throws -> RunnerReply {
+        var reply = RunnerReply()
+        let plain = LocalInstaller(
+            settings: request.settings ?? Self.noSettings, layout: layout, path: path, scrubber: SecretScrubber())
+        switch request.job {
+        case .installTree:
+            guard let tree = request.tree else { throw InstallError.badRequest("The job names no tree.") }
+            try allowed(tree.scratchPath)
+            try allowed(tree.prefixPath)
+            let progress = RunnerProgress(output: output, timeLeftMs: request.timeLeftMs ?? 60_000)
+            reply.tree = try installer(request).installTree(tree, known: [:], progress: progress)
+        case .run:
+            guard let tool = request.tool, let arguments = request.arguments else { throw InstallError.badRequest("The job names no program.") }
+            try check(tool, arguments, in: request.directory)
+            reply.result = try installer(request).run(tool, arguments, in: request.directory, timeoutMs: request.timeoutMs ?? 60_000)
+        case .makeDirectory:
+            let path = try allowed(request.path)
+            try plain.makeDirectory(path, mode: (request.mode ?? 0o700) & 0o755)
+        case .move:
+            try plain.move(try allowed(request.path), to: try allowed(request.to))
+        case .remove:
+            let path = try allowed(request.path)
+            guard path != layout.pluginsRoot else { throw InstallError.badRequest("The plugin root itself is never removed.") }
+            try plain.remove(path)
+        case .write:
+            try plain.write(Array(request.data ?? Data()), to: try allowed(request.path))
+        case .grantRead:
+            try plain.grantRead(try allowed(request.path))
+        }
+        return reply
+    }
+
+    /// The path, standardised, when it lies under the plugin root (through no symbolic link); else a refusal.
+    @discardableResult
+    private func allowed(_ path: String?) throws -> String {
+        guard let path, path.hasPrefix("/") else { throw InstallError.badRequest("The job names no absolute path.") }
+        let standard = (path as NSString).standardizingPath
+        let root = layout.pluginsRoot
+        guard !path.split(separator: "/").contains(".."), standard == root || standard.hasPrefix(root + "/") else {
+            throw InstallError.badRequest("plugind runner works only under \(root), not at \(path).")
+        }
+        // Every directory between the root and the path must be a directory, not a link out of it.
+        var current = root
+        for component in standard.dropFirst(root.count).split(separator: "/").dropLast() {
+            current += "/" + component
+            var info = stat()
+            if lstat(current, &info) == 0, info.st_mode & S_IFMT != S_IFDIR {
+                throw InstallError.badRequest("plugind runner does not follow \(current), which is not a directory.")
+            }
+        }
+        return standard
+    }
+
+    private func check(_ tool: Tool, _ arguments: [String], in directory: String?) throws {
+        if let directory { try allowed(directory) }
+        switch tool {
+        case .npm:
+            guard arguments == ["run", "build"], directory != nil else {
+                throw InstallError.badRequest("plugind runner runs npm only as `npm run build` in a checkout.")
+            }
+        case .git:
+            guard let subcommand = arguments.first, Self.gitSubcommands.contains(subcommand) else {
+                throw InstallError.badRequest("plugind runner does not run git \(arguments.first ?? "").")
+            }
+            if subcommand == "clone" { try allowed(arguments.last) } else if directory == nil {
+                throw InstallError.badRequest("plugind runner runs git \(subcommand) only inside a checkout.")
+            }
+        }
+    }
+
+    static let noSettings = InstallerSettings(
+        registry: RegistryConfiguration(
+            base: "https://registry.invalid/", token: nil, connectTimeoutMs: 1, fetchTimeoutMs: 1, tarballTimeoutMs: 1, tarballIdleMs: 1, caFile: nil,
+            redirectOrigins: []),
+        policy: TreePolicy(maxPackages: 1, maxUnpackedBytes: 1, allowSha1: false, requireSignatures: true), npmTimeoutMs: 1)
+
+    static func send(_ reply: RunnerReply, to output: Locked<Int32>) {
+        guard var data = try? JSONEncoder().encode(reply) else { return }
+        data.append(0x0A)
+        output.withLock { fd in try? RunnerSocket.writeAll(fd, data) }
+    }
+}
+
+/// Progress of an install job, sent back as reply lines; the deadline is what plugind's operation had left.
+final class RunnerProgress: TreeProgress, @unchecked Sendable {
+    let output: Locked<Int32>
+    let deadline: ContinuousClock.Instant
+
+    init(output: Locked<Int32>, timeLeftMs: Int) {
+        self.output = output
+        self.deadline = .now + .milliseconds(max(1, timeLeftMs))
+    }
+
+    func phase(_ name: String, progress: Double?) {
+        var reply = RunnerReply()
+        reply.phase = name
+        reply.progress = progress
+        RunnerJobs.send(reply, to: output)
+    }
+
+    func log(_ line: String) {
+        var reply = RunnerReply()
+        reply.log = line
+        RunnerJobs.send(reply, to: output)
+    }
+
+    func stepTimeoutMs(_ defaultMs: Int) -> Int {
+        let left = ContinuousClock.now.duration(to: deadline).components
+        return max(0, min(defaultMs, Int(left.seconds) * 1000 + Int(left.attoseconds / 1_000_000_000_000_000)))
+    }
+
+    func checkDeadline(_ step: String) throws {
+        if ContinuousClock.now >= deadline { throw OperationError.deadlineExceeded(step: step) }
+    }
+}
