@@ -35,6 +35,9 @@ public struct ChildProcess: Sendable {
     public var outputMode: OutputMode
     /// Masks secrets in the captured output before it is returned.
     public var scrubber: SecretScrubber
+    /// Told the child's pid (its process group) once it runs, e.g. to end the group when whoever waits for the
+    /// result is gone.
+    public var onSpawn: (@Sendable (pid_t) -> Void)?
 
     public init(
         executable: String,
@@ -75,6 +78,7 @@ public struct ChildProcess: Sendable {
         let clock = ContinuousClock()
         let start = clock.now
         let pid = try spawn(path: path, stdin: stdin?.read, stdout: stdout.write, stderr: stderr?.write ?? stdout.write)
+        onSpawn?(pid)
         // The parent keeps only its ends, so end-of-file arrives once the child's side is gone.
         pipes.close(stdout.write)
         if let stderr { pipes.close(stderr.write) }

@@ -1,3 +1,5 @@
+import Glibc
+
 /// The one way plugind runs git: its own process group, a timeout, no prompts, no system or user config, an
 /// identity for merge commits, the repository's own hooks and fsmonitor off, and only the transports plugind
 /// means to use (https, http, file; never `ext::`).
@@ -17,14 +19,17 @@ public struct GitCommand: Sendable {
         "-c", "core.fsmonitor=false",
     ]
 
-    public func run(_ arguments: [String], in directory: String?, timeoutMs: Int, scrubber: SecretScrubber) throws(ChildProcessError) -> ChildResult {
-        try ChildProcess(
+    public func run(
+        _ arguments: [String], in directory: String?, timeoutMs: Int, scrubber: SecretScrubber, onSpawn: (@Sendable (pid_t) -> Void)? = nil
+    ) throws(ChildProcessError) -> ChildResult {
+        var process = ChildProcess(
             executable: "git", arguments: Self.settings + arguments,
             environment: [
                 "PATH": path, "HOME": home, "GIT_TERMINAL_PROMPT": "0", "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": "/dev/null",
                 "GIT_ASKPASS": "/bin/false", "LC_ALL": "C",
             ],
-            workingDirectory: directory, timeout: .milliseconds(max(1, timeoutMs)), outputMode: .combined, scrubber: scrubber
-        ).run()
+            workingDirectory: directory, timeout: .milliseconds(max(1, timeoutMs)), outputMode: .combined, scrubber: scrubber)
+        process.onSpawn = onSpawn
+        return try process.run()
     }
 }

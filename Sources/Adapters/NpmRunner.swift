@@ -27,12 +27,16 @@ public struct NpmRunner: Sendable {
     }
 
     /// Runs npm with `arguments` in `directory`, for at most `timeoutMs`, its output scrubbed and interleaved.
-    public func run(_ arguments: [String], in directory: String, temporary: String, timeoutMs: Int, scrubber: SecretScrubber) throws(ChildProcessError) -> ChildResult {
+    public func run(
+        _ arguments: [String], in directory: String, temporary: String, timeoutMs: Int, scrubber: SecretScrubber,
+        onSpawn: (@Sendable (pid_t) -> Void)? = nil
+    ) throws(ChildProcessError) -> ChildResult {
         try? FileManager.default.createDirectory(atPath: temporary, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        return try ChildProcess(
+        var process = ChildProcess(
             executable: executable, arguments: arguments, environment: environment(temporary: temporary), workingDirectory: directory,
-            timeout: .milliseconds(max(1, timeoutMs)), outputMode: .combined, scrubber: scrubber
-        ).run()
+            timeout: .milliseconds(max(1, timeoutMs)), outputMode: .combined, scrubber: scrubber)
+        process.onSpawn = onSpawn
+        return try process.run()
     }
 
     /// The line of npm's output that says what failed: its last `ERR` line that is not the pointer to its log.

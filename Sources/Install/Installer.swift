@@ -84,6 +84,12 @@ public protocol TreeProgress: Sendable {
     func log(_ line: String)
     func stepTimeoutMs(_ defaultMs: Int) -> Int
     func checkDeadline(_ step: String) throws
+    /// A child process (its own process group) started for this job.
+    func childStarted(_ pid: Int32)
+}
+
+extension TreeProgress {
+    public func childStarted(_ pid: Int32) {}
 }
 
 extension OperationContext: TreeProgress {}
@@ -126,15 +132,22 @@ public struct LocalInstaller: Installer {
     }
 
     public func run(_ tool: Tool, _ arguments: [String], in directory: String?, timeoutMs: Int) throws -> ToolResult {
+        try run(tool, arguments, in: directory, timeoutMs: timeoutMs, onSpawn: nil)
+    }
+
+    /// `onSpawn` learns the child's process group, so a runner can end it when plugind stops waiting.
+    public func run(
+        _ tool: Tool, _ arguments: [String], in directory: String?, timeoutMs: Int, onSpawn: (@Sendable (pid_t) -> Void)?
+    ) throws -> ToolResult {
         let result: ChildResult
         do {
             switch tool {
             case .npm:
                 let temporary = npm.home + "/tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
                 defer { try? FileManager.default.removeItem(atPath: temporary) }
-                result = try npm.run(arguments, in: directory ?? "/", temporary: temporary, timeoutMs: timeoutMs, scrubber: scrubber)
+                result = try npm.run(arguments, in: directory ?? "/", temporary: temporary, timeoutMs: timeoutMs, scrubber: scrubber, onSpawn: onSpawn)
             case .git:
-                result = try git.run(arguments, in: directory, timeoutMs: timeoutMs, scrubber: scrubber)
+                result = try git.run(arguments, in: directory, timeoutMs: timeoutMs, scrubber: scrubber, onSpawn: onSpawn)
             }
         } catch {
             throw InstallError.upstream("\(tool.rawValue) could not be started: \(error)")

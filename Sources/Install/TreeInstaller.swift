@@ -169,7 +169,7 @@ public struct TreeInstaller: Sendable {
             result = try npm.run(
                 ["ci", "--prefix", prefix, "--offline", "--ignore-scripts", "--no-audit", "--no-fund", "--git", "/bin/false",
                  "--userconfig", npmrc, "--loglevel", "warn"],
-                in: prefix, temporary: scratch + "/npm-tmp", timeoutMs: timeout, scrubber: scrubber)
+                in: prefix, temporary: scratch + "/npm-tmp", timeoutMs: timeout, scrubber: scrubber, onSpawn: { ctx.childStarted($0) })
         } catch {
             throw InstallError.upstream("npm could not be started: \(error)")
         }

@@ -82,13 +82,18 @@ struct RunnerJobs: Sendable {
     ]
 
     func serve(_ fd: Int32) {
-        defer { close(fd) }
         let output = Locked(fd)
+        let children = JobChildren()
+        defer {
+            children.finish()
+            close(fd)
+        }
         var reader = RunnerSocket.LineReader(fd: fd)
         do {
             guard let line = try reader.next() else { return }
             let request = try JSONDecoder().decode(RunnerRequest.self, from: line)
-            var reply = try perform(request, output: output)
+            children.watch(fd)
+            var reply = try perform(request, output: output, children: children)
             reply.done = true
             Self.send(reply, to: output)
         } catch {
@@ -103,7 +108,7 @@ struct RunnerJobs: Sendable {
         return LocalInstaller(settings: settings, layout: layout, path: path, scrubber: SecretScrubber(secrets: [settings.registry.token].compactMap { $0 }))
     }
 
-    private func perform(_ request: RunnerRequest, output: Locked<Int32>) throws -> RunnerReply {
+    private func perform(_ request: RunnerRequest, output: Locked<Int32>, children: JobChildren) throws -> RunnerReply {
         var reply = RunnerReply()
         let plain = LocalInstaller(
             settings: request.settings ?? Self.noSettings, layout: layout, path: path, scrubber: SecretScrubber())
@@ -112,12 +117,13 @@ struct RunnerJobs: Sendable {
             guard let tree = request.tree else { throw InstallError.badRequest("The job names no tree.") }
             try allowed(tree.scratchPath)
             try allowed(tree.prefixPath)
-            let progress = RunnerProgress(output: output, timeLeftMs: request.timeLeftMs ?? 60_000)
+            let progress = RunnerProgress(output: output, timeLeftMs: request.timeLeftMs ?? 60_000, children: children)
             reply.tree = try installer(request).installTree(tree, known: [:], progress: progress)
         case .run:
             guard let tool = request.tool, let arguments = request.arguments else { throw InstallError.badRequest("The job names no program.") }
             try check(tool, arguments, in: request.directory)
-            reply.result = try installer(request).run(tool, arguments, in: request.directory, timeoutMs: request.timeoutMs ?? 60_000)
+            reply.result = try installer(request).run(
+                tool, arguments, in: request.directory, timeoutMs: request.timeoutMs ?? 60_000, onSpawn: { children.add($0) })
         case .makeDirectory:
             let path = try allowed(request.path)
             try plain.makeDirectory(path, mode: (request.mode ?? 0o700) & 0o755)
@@ -186,14 +192,52 @@ struct RunnerJobs: Sendable {
     }
 }
 
+/// The process groups a job started. When plugind stops waiting for the job (it closed the connection, or died),
+/// they are killed: nothing the job started goes on writing into directories that recovery is about to clean.
+final class JobChildren: Sendable {
+    private let state = Locked<(pids: [pid_t], finished: Bool)>(([], false))
+
+    func add(_ pid: pid_t) {
+        state.withLock { $0.pids.append(pid) }
+    }
+
+    func finish() {
+        state.withLock { $0.finished = true }
+    }
+
+    /// Watches the connection: the client sends nothing after its request, so readable means it is gone.
+    func watch(_ fd: Int32) {
+        Thread.detachNewThread { [state] in
+            var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            while !state.withLock({ $0.finished }) {
+                guard poll(&descriptor, 1, 250) > 0 else { continue }
+                var byte: UInt8 = 0
+                if descriptor.revents & Int16(POLLIN | POLLHUP | POLLERR) != 0, recv(fd, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT)) <= 0 {
+                    state.withLock { current in
+                        guard !current.finished else { return }
+                        for pid in current.pids { kill(-pid, SIGKILL) }
+                    }
+                    return
+                }
+            }
+        }
+    }
+}
+
 /// Progress of an install job, sent back as reply lines; the deadline is what plugind's operation had left.
 final class RunnerProgress: TreeProgress, @unchecked Sendable {
     let output: Locked<Int32>
     let deadline: ContinuousClock.Instant
+    let children: JobChildren
 
-    init(output: Locked<Int32>, timeLeftMs: Int) {
+    init(output: Locked<Int32>, timeLeftMs: Int, children: JobChildren) {
         self.output = output
         self.deadline = .now + .milliseconds(max(1, timeLeftMs))
+        self.children = children
+    }
+
+    func childStarted(_ pid: Int32) {
+        children.add(pid)
     }
 
     func phase(_ name: String, progress: Double?) {

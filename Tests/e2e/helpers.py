@@ -291,3 +291,31 @@ def descendants(pid: int) -> list[int]:
                 out.append(child)
                 todo.append(child)
     return out
+
+
+# --- the installer identity (issue 16) -------------------------------------------------------------
+
+INSTALLER_USER = "plugind-install"
+
+
+def ensure_installer_user() -> None:
+    """The user `scripts/run` runs `plugind runner` as (it creates it too; a fixture may need it first)."""
+    import pwd
+    try:
+        pwd.getpwnam(INSTALLER_USER)
+    except KeyError:
+        subprocess.run(["useradd", "--system", "--user-group", "--no-create-home", "--home-dir", "/nonexistent",
+                        "--shell", "/usr/sbin/nologin", INSTALLER_USER], check=True, capture_output=True, timeout=60)
+
+
+def give_to_installer(*paths: Path) -> None:
+    """What the installer works on (git fixtures, ejected checkouts a test edited as root) becomes its own again,
+    as it would be had the installer user made the edits: git refuses a repository owned by another user."""
+    for path in paths:
+        if Path(path).exists():
+            subprocess.run(["chown", "-R", f"{INSTALLER_USER}:{INSTALLER_USER}", str(path)], check=True, timeout=120)
+
+
+def let_installer_pass(directory: Path) -> None:
+    """The installer may pass through `directory` (a test's 0700 temporary folder) to what it holds."""
+    subprocess.run(["setfacl", "-m", f"u:{INSTALLER_USER}:--x", str(directory)], check=True, timeout=30)

@@ -43,6 +43,7 @@ from urllib.parse import unquote
 import pytest
 
 from conftest import _run_stack
+from helpers import ensure_installer_user, give_to_installer, let_installer_pass
 
 VERSION = "1.0.0"
 DEBOUNCE_MS = 500
@@ -94,6 +95,8 @@ def dir_name(npm: str) -> str:
 
 GIT_ENV = {
     "GIT_CONFIG_NOSYSTEM": "1",
+    # The suite (root) works in repositories the installer user owns, as that user would.
+    "GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "safe.directory", "GIT_CONFIG_VALUE_0": "*",
     "GIT_AUTHOR_NAME": "e2e", "GIT_AUTHOR_EMAIL": "e2e@localhost",
     "GIT_COMMITTER_NAME": "e2e", "GIT_COMMITTER_EMAIL": "e2e@localhost",
     "LC_ALL": "C",
@@ -388,6 +391,10 @@ def world():
     base = Path(tempfile.mkdtemp(prefix="plugind-e2e-eject-"))
     upstreams = Upstreams(base / "repos")
     upstreams.build()
+    # The upstream repositories are cloned by the installer user (plugind runner): its own, and reachable.
+    ensure_installer_user()
+    let_installer_pass(base)
+    give_to_installer(upstreams.root)
     source = Source()
     source.thread.start()
     for npm in LISTED:
@@ -426,6 +433,16 @@ def world():
 @pytest.fixture
 def admin(world):
     with world.stack.client(world.stack.adminToken) as session:
+        # What the test changed as root in an upstream or an ejected copy becomes the installer's again before
+        # plugind (through its runner) works on it, as if the installer user had made the change.
+        send = session.request
+
+        def request(method, url, *args, **kwargs):
+            if method.upper() != "GET":
+                give_to_installer(world.upstreams.root, world.state / "plugins" / "ejected")
+            return send(method, url, *args, **kwargs)
+
+        session.request = request
         yield session
 
 
@@ -592,6 +609,15 @@ def test_the_agent_host_loads_the_ejected_copy(world, admin, reader):
     assert one["loadError"] is None and one["source"] == "ejected"
     line = f'loaded {BUILD} (plugin "ejected-build-v1", ejected, {world.ejected(BUILD)})'
     assert line in host_log(world), f"the host did not load the ejected copy:\n{host_log(world)[-3000:]}"
+
+
+def test_what_git_and_the_build_wrote_belongs_to_the_installer_user(world):
+    """git and the repository's build ran as the installer user (plugind runner), never as plugind or root."""
+    import pwd
+    installer = pwd.getpwnam("plugind-install").pw_uid
+    repo = world.ejected(BUILD)
+    written = list((repo / ".git" / "objects").rglob("*")) + list((repo / "dist").rglob("*")) + [repo / ".upstream.json"]
+    assert written and {path.lstat().st_uid for path in written} == {installer}
 
 
 def test_eject_without_a_build_script_and_without_a_tag_takes_the_branch_head(world, admin, reader):

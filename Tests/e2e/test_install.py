@@ -1234,7 +1234,7 @@ def crash_env(fake: FakeNpm) -> dict[str, str]:
 
 
 def kill_plugind(stack) -> None:
-    """SIGKILL plugind, then the npm it left running (its own process group, started by plugind)."""
+    """SIGKILL plugind (and anything it started itself; npm is the runner's, which ends it when plugind is gone)."""
     pid = stack.pids["plugind"]
     children = descendants(pid)
     os.kill(pid, signal.SIGKILL)
@@ -1274,7 +1274,8 @@ def test_crash_while_npm_runs_restores_the_previous_version(fake, crash_state):
 
         def npm_processes() -> list[int]:
             found = []
-            for pid in descendants(stack.pids["plugind"]):
+            # npm is the runner's child (the installer user's), never plugind's.
+            for pid in descendants(stack.pids["runner"]):
                 with contextlib.suppress(FileNotFoundError, ProcessLookupError):
                     # Past exec: a child caught between fork and exec still shows plugind's own environment.
                     if b"npm" in Path(f"/proc/{pid}/cmdline").read_bytes():
@@ -1287,6 +1288,10 @@ def test_crash_while_npm_runs_restores_the_previous_version(fake, crash_state):
         # npm runs offline: the registry token is neither on its command line, nor in its environment, nor in its npmrc.
         npm_processes = npm_processes()
         assert npm_processes, "npm is not running"
+        import pwd
+        installer = pwd.getpwnam("plugind-install").pw_uid
+        assert all(os.stat(f"/proc/{pid}").st_uid == installer for pid in npm_processes), "npm runs as the installer user"
+        assert not descendants(stack.pids["plugind"]), "plugind itself starts no npm"
         for pid in npm_processes:
             with contextlib.suppress(FileNotFoundError, ProcessLookupError):
                 assert NPM_TOKEN_SECRET.encode() not in Path(f"/proc/{pid}/cmdline").read_bytes()
@@ -1295,6 +1300,8 @@ def test_crash_while_npm_runs_restores_the_previous_version(fake, crash_state):
         assert npmrc and all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in npmrc), npmrc
         assert all(NPM_TOKEN_SECRET not in p.read_text() for p in npmrc)
         kill_plugind(stack)
+        # The runner sees plugind's connection close and ends the npm it was running for it.
+        wait_until(lambda: not any(pid_alive(pid) for pid in npm_processes), 15, "the runner to end npm once plugind was gone")
     thread.join(30)
     fake.reset()
     with run_stack(crash_env(fake), state_dir=state, plugind_may_die=True) as stack, stack.client(stack.readToken) as reader:

@@ -265,4 +265,10 @@ def test_a_good_tree_installs_as_npm_lays_it_out(stack, admin, fake):
                             "trust-peer", "trust-shared", "trust-with-peer"]), found
     # Node resolves each dependency to the version its dependent asked for.
     assert node_load(root / "trust-needs-old" / "node_modules" / "trust-shared")["version"] == "1.0.0"
+    # npm ran as the installer user (plugind runner): the tree and npm's own logs are its, never plugind's or root's.
+    import pwd
+    installer = pwd.getpwnam("plugind-install").pw_uid
+    written = list(root.parent.rglob("*")) + list((state / "plugins" / ".npm").rglob("*"))
+    assert {path.lstat().st_uid for path in written} == {installer}
+    assert list((state / "plugins" / ".npm").rglob("_logs/*.log")), "npm's own log is there, and the installer's"
     assert uninstall(admin, GOOD_TREE).status_code == 200
