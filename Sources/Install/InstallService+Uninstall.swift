@@ -173,7 +173,8 @@ extension InstallService {
             return true
         }
         // Not committed: whatever is in the install path is the new tree; the old one goes back.
-        if let aside, FileManager.default.fileExists(atPath: aside) {
+        // The trees set aside are the installer's (plugind may not look inside): asked, not stat'ed.
+        if let aside, ((try? installer.list((aside as NSString).deletingLastPathComponent)) ?? []).contains((aside as NSString).lastPathComponent) {
             if record.kind == "install" { try? installer.remove(installPath) }
             if !FileManager.default.fileExists(atPath: installPath) { try? move(aside, to: installPath) }
         } else if record.kind == "install", checkpoint?["hadPrevious"] == .bool(false), step == "swapped" || step == "swapping" {
@@ -186,12 +187,12 @@ extension InstallService {
     /// At start, after recovery: staging folders, set-aside trees and downloads no running operation owns.
     public func clearLeftovers(running: Set<String>) {
         for root in [layout.stagingRoot, layout.asideRoot] {
-            for entry in (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? [] where !running.contains(entry) {
+            for entry in (try? installer.list(root)) ?? [] where !running.contains(entry) {
                 try? installer.remove(root + "/" + entry)
             }
         }
         // One directory per install (its verified tarballs and npm's temporary files).
-        for entry in (try? FileManager.default.contentsOfDirectory(atPath: layout.downloadRoot)) ?? [] where !running.contains(entry) {
+        for entry in (try? installer.list(layout.downloadRoot)) ?? [] where !running.contains(entry) {
             try? installer.remove(layout.downloadRoot + "/" + entry)
         }
     }

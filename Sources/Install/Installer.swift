@@ -21,6 +21,8 @@ public protocol Installer: Sendable {
     func write(_ bytes: [UInt8], to path: String) throws
     /// Makes a tree readable by the runtime (`chmod -R a+rX`, links left alone).
     func grantRead(_ path: String) throws
+    /// The names in a directory of the installer's (staging, trees set aside), which plugind may not list itself.
+    func list(_ path: String) throws -> [String]
 }
 
 /// The programs the installer runs.
@@ -180,5 +182,9 @@ public struct LocalInstaller: Installer {
 
     public func grantRead(_ path: String) throws {
         ReadableTree.grant(path)
+    }
+
+    public func list(_ path: String) throws -> [String] {
+        (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
     }
 }

@@ -7,7 +7,7 @@ import Operations
 /// with `done` or `error`. A connection plugind closes early is a job it no longer waits for.
 public struct RunnerRequest: Codable, Sendable {
     public enum Job: String, Codable, Sendable {
-        case installTree, run, makeDirectory, move, remove, write, grantRead
+        case installTree, run, makeDirectory, move, remove, write, grantRead, list
     }
 
     public var job: Job
@@ -35,6 +35,7 @@ public struct RunnerReply: Codable, Sendable {
     public var done: Bool?
     public var tree: TreeSummary?
     public var result: ToolResult?
+    public var names: [String]?
     public var error: RunnerFailure?
 
     public init() {}
@@ -155,6 +156,12 @@ public struct RunnerClient: Installer {
         var job = RunnerRequest(job: .grantRead)
         job.path = path
         _ = try send(job, progress: nil)
+    }
+
+    public func list(_ path: String) throws -> [String] {
+        var job = RunnerRequest(job: .list)
+        job.path = path
+        return try send(job, progress: nil).names ?? []
     }
 
     /// One connection: the request line out, reply lines in until `done` or `error`.

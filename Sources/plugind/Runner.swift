@@ -137,6 +137,8 @@ struct RunnerJobs: Sendable {
             try plain.write(Array(request.data ?? Data()), to: try allowed(request.path))
         case .grantRead:
             try plain.grantRead(try allowed(request.path))
+        case .list:
+            reply.names = try plain.list(try allowed(request.path))
         }
         return reply
     }

@@ -27,14 +27,16 @@ units_dir="${PLUGIND_UNITS_DIR:-$PLUGIND_ROOT/systemd}"
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/plugind-units.XXXXXX")"
 trap 'rm -rf -- "$tmp"' EXIT
 
-cp -- "$units_dir/plugind.socket" "$units_dir/plugind.service" "$units_dir/plugind-agent.service" "$tmp/"
+cp -- "$units_dir/plugind.socket" "$units_dir/plugind.service" "$units_dir/plugind-agent.service" \
+    "$units_dir/plugind-runner.socket" "$units_dir/plugind-runner.service" "$tmp/"
 grep -q '^ExecStart=/usr/local/bin/plugind ' "$tmp/plugind.service" \
     || die "systemd/plugind.service: ExecStart no longer starts with /usr/local/bin/plugind"
-sed -i "s#^ExecStart=/usr/local/bin/plugind #ExecStart=$binary #" "$tmp/plugind.service"
+sed -i "s#^ExecStart=/usr/local/bin/plugind #ExecStart=$binary #" "$tmp/plugind.service" "$tmp/plugind-runner.service"
 
 rc=0
-out="$(cd "$tmp" && systemd-analyze verify --man=no "$tmp/plugind.socket" "$tmp/plugind.service" "$tmp/plugind-agent.service" 2>&1)" || rc=$?
-ours="$(printf '%s\n' "$out" | grep -E 'plugind(-agent)?\.(socket|service)' || true)"
+out="$(cd "$tmp" && systemd-analyze verify --man=no "$tmp/plugind.socket" "$tmp/plugind.service" "$tmp/plugind-agent.service" \
+    "$tmp/plugind-runner.socket" "$tmp/plugind-runner.service" 2>&1)" || rc=$?
+ours="$(printf '%s\n' "$out" | grep -E 'plugind(-agent|-runner)?\.(socket|service)' || true)"
 if ((rc != 0)) || [[ -n "$ours" ]]; then
     printf '%s\n' "$out" >&2
     die "systemd-analyze verify failed on systemd/plugind.socket + plugind.service (exit status $rc)"
@@ -43,4 +45,4 @@ if [[ -n "$out" ]]; then
     # Messages about other units (e.g. of this host) are shown but do not fail the check.
     printf '%s\n' "$out" >&2
 fi
-say "systemd/plugind.socket, plugind.service and plugind-agent.service verify cleanly (ExecStart=$binary)"
+say "systemd/plugind.socket, plugind.service, plugind-agent.service and plugind-runner.socket, .service verify cleanly (ExecStart=$binary)"
