@@ -93,7 +93,7 @@ extension EjectService {
         if let listed = try? git.run(["ls-tree", "-r", "-z", "--name-only", "stash@{0}^3"], in: repo, timeoutMs: 10_000, what: "stash files"),
             listed.status == 0
         {
-            for path in listed.text.split(separator: "\0") where !path.isEmpty && !path.contains("..") { unlink(repo + "/" + path) }
+            for path in listed.text.split(separator: "\0") where !path.isEmpty && !path.contains("..") { try? installer.remove(repo + "/" + path) }
         }
         _ = try? git.run(["stash", "pop", "--index"], in: repo, timeoutMs: 30_000, what: "stash pop")
     }

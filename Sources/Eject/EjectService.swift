@@ -176,7 +176,7 @@ public struct EjectService: Sendable {
 
     func writeExcludes(_ repo: String) throws {
         let path = repo + "/.git/info/exclude"
-        var text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+        var text = (try? installer.read(path)).flatMap { $0 }.map { String(decoding: $0, as: UTF8.self) } ?? ""
         text += "\n# plugind: build outputs and its own metadata never count as local changes\nnode_modules/\ndist/\npackage-lock.json\n.upstream.json\n"
         try installer.write(Array(text.utf8), to: path)
     }
@@ -197,7 +197,8 @@ public struct EjectService: Sendable {
     /// `node_modules`; then `npm run build` when there is a build script: the repository's own code, which the
     /// user chose to build.
     func installAndBuild(_ repo: String, pluginName: String, ctx: OperationContext) throws {
-        guard let manifest = FileManager.default.contents(atPath: repo + "/package.json").flatMap({ try? JSONParser.parse(Array($0), maxDepth: 64) }) else {
+        // The checkout may still be in the installer's staging folder, which plugind cannot read itself.
+        guard let manifest = try installer.read(repo + "/package.json").flatMap({ try? JSONParser.parse($0, maxDepth: 64) }) else {
             throw EjectError.refused("The repository has no readable package.json at its root.", logTail: ctx.tail)
         }
         let scratch = scratchRoot + "/\(ctx.id)"
@@ -211,7 +212,7 @@ public struct EjectService: Sendable {
             TreeRequest(project: project, pathPrefix: [pluginName], scratch: scratch, prefix: prefix, reportPhases: false), known: [:], progress: ctx)
         let modules = repo + "/node_modules"
         try installer.remove(modules)
-        if FileManager.default.fileExists(atPath: prefix + "/node_modules") {
+        if try installer.list(prefix).contains("node_modules") {
             do {
                 try installer.move(prefix + "/node_modules", to: modules)
             } catch {

@@ -62,7 +62,8 @@ extension InstallService {
     /// Removes the env keys only this package declares (other plugins' keys stay).
     private func purgeKeys(of name: String, packageDirectory aside: String, in document: inout JSONObject) {
         let manifestPath = PluginPaths.packageDirectory(installPath: aside, npmName: name) + "/package.json"
-        guard let data = FileManager.default.contents(atPath: manifestPath), let manifest = try? JSONParser.parse(Array(data), maxDepth: 64) else { return }
+        // The tree is set aside already, in the installer's folder: read through it.
+        guard let data = try? installer.read(manifestPath), let manifest = try? JSONParser.parse(data, maxDepth: 64) else { return }
         let own = Set(KnownPlugin.parameters(fromPackage: manifest).map(\.key))
         let inventory = PluginInventory(catalogue: (try? catalogue.current()) ?? .empty, paths: PluginPaths(stateDir: layout.stateDir, bundledPluginsDir: nil), core: core)
         var others: Set<String> = []

@@ -23,6 +23,8 @@ public protocol Installer: Sendable {
     func grantRead(_ path: String) throws
     /// The names in a directory of the installer's (staging, trees set aside), which plugind may not list itself.
     func list(_ path: String) throws -> [String]
+    /// A small file of the installer's (a staged checkout's package.json), or nil when there is none.
+    func read(_ path: String) throws -> [UInt8]?
 }
 
 /// The programs the installer runs.
@@ -186,5 +188,11 @@ public struct LocalInstaller: Installer {
 
     public func list(_ path: String) throws -> [String] {
         (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+    }
+
+    public func read(_ path: String) throws -> [UInt8]? {
+        var info = stat()
+        guard lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG, info.st_size <= 4 << 20 else { return nil }
+        return FileManager.default.contents(atPath: path).map(Array.init)
     }
 }

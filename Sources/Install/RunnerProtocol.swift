@@ -7,7 +7,7 @@ import Operations
 /// with `done` or `error`. A connection plugind closes early is a job it no longer waits for.
 public struct RunnerRequest: Codable, Sendable {
     public enum Job: String, Codable, Sendable {
-        case installTree, run, makeDirectory, move, remove, write, grantRead, list
+        case installTree, run, makeDirectory, move, remove, write, grantRead, list, read
     }
 
     public var job: Job
@@ -36,6 +36,7 @@ public struct RunnerReply: Codable, Sendable {
     public var tree: TreeSummary?
     public var result: ToolResult?
     public var names: [String]?
+    public var data: Data?
     public var error: RunnerFailure?
 
     public init() {}
@@ -162,6 +163,12 @@ public struct RunnerClient: Installer {
         var job = RunnerRequest(job: .list)
         job.path = path
         return try send(job, progress: nil).names ?? []
+    }
+
+    public func read(_ path: String) throws -> [UInt8]? {
+        var job = RunnerRequest(job: .read)
+        job.path = path
+        return try send(job, progress: nil).data.map(Array.init)
     }
 
     /// One connection: the request line out, reply lines in until `done` or `error`.

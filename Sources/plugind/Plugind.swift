@@ -16,7 +16,7 @@ struct Plugind: ParsableCommand {
         commandName: "plugind",
         abstract: "The plugin manager of an agent: a FastCGI responder for nginx.",
         version: PlugindVersion.current,
-        subcommands: [Serve.self, CheckConfig.self, Token.self, Runner.self],
+        subcommands: [Serve.self, CheckConfig.self, Token.self, Runner.self, Doctor.self],
         defaultSubcommand: Serve.self)
 }
 
@@ -73,6 +73,45 @@ struct CheckConfig: ParsableCommand {
     func run() throws {
         let settings = try options.load()
         print("settings are valid (state directory \(settings.stateDir))")
+    }
+}
+
+struct Doctor: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check every owner and mode of the state directory (--fix repairs them; run as root, e.g. by the units).")
+
+    @OptionGroup var options: CommonOptions
+    @Flag(help: "Repair what is wrong (and move a single-user state directory to the three identities' layout).")
+    var fix = false
+    @Option(help: "plugind's own user.") var user = "plugind"
+    @Option(name: .customLong("installer-user"), help: "The user plugind runner runs as, which owns plugins/; \"\" when there is none.")
+    var installerUser = "plugind-install"
+
+    func run() throws {
+        let settings = try options.load()
+        guard let owner = getpwnam(user) else { throw ValidationError("There is no user '\(user)'; create it, or name plugind's user with --user.") }
+        var installer: (uid: uid_t, gid: gid_t)?
+        if !installerUser.isEmpty {
+            guard let entry = getpwnam(installerUser) else {
+                throw ValidationError("There is no user '\(installerUser)'; create it, or pass --installer-user \"\" when npm runs as plugind.")
+            }
+            installer = (entry.pointee.pw_uid, entry.pointee.pw_gid)
+        }
+        var group: gid_t?
+        if let name = settings.string("agentConfigGroup") {
+            guard let entry = getgrnam(name) else { throw ValidationError("agentConfigGroup names '\(name)', which is not a group on this host.") }
+            group = entry.pointee.gr_gid
+        }
+        let audit = StateAudit(
+            stateDir: settings.stateDir, agentConfigPath: settings.agentConfigPath, owner: (owner.pointee.pw_uid, owner.pointee.pw_gid),
+            installer: installer, agentConfigGroup: group)
+        let findings = audit.run(fix: fix)
+        for finding in findings { print(finding.description) }
+        if findings.isEmpty {
+            print("\(settings.stateDir): every owner and mode is as it should be")
+        } else if findings.contains(where: { !$0.fixed }) {
+            throw ExitCode(1)
+        }
     }
 }
 

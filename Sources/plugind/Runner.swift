@@ -139,6 +139,8 @@ struct RunnerJobs: Sendable {
             try plain.grantRead(try allowed(request.path))
         case .list:
             reply.names = try plain.list(try allowed(request.path))
+        case .read:
+            reply.data = try plain.read(try allowed(request.path)).map { Data($0) }
         }
         return reply
     }

@@ -298,14 +298,21 @@ def descendants(pid: int) -> list[int]:
 INSTALLER_USER = "plugind-install"
 
 
-def ensure_installer_user() -> None:
-    """The user `scripts/run` runs `plugind runner` as (it creates it too; a fixture may need it first)."""
+def ensure_user(name: str) -> tuple[int, int]:
+    """A system user `scripts/run` would create (it does so itself; a fixture may need it first): (uid, gid)."""
     import pwd
     try:
-        pwd.getpwnam(INSTALLER_USER)
+        entry = pwd.getpwnam(name)
     except KeyError:
         subprocess.run(["useradd", "--system", "--user-group", "--no-create-home", "--home-dir", "/nonexistent",
-                        "--shell", "/usr/sbin/nologin", INSTALLER_USER], check=True, capture_output=True, timeout=60)
+                        "--shell", "/usr/sbin/nologin", name], check=True, capture_output=True, timeout=60)
+        entry = pwd.getpwnam(name)
+    return entry.pw_uid, entry.pw_gid
+
+
+def ensure_installer_user() -> None:
+    """The user `scripts/run` runs `plugind runner` as."""
+    ensure_user(INSTALLER_USER)
 
 
 def give_to_installer(*paths: Path) -> None:

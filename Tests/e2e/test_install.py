@@ -1001,9 +1001,12 @@ def test_uninstall_refusals(admin, reader, state, config_path, baseline):
 
 
 def write_config(path: Path, document: dict) -> None:
+    """Replaces the agent config as plugind would: same owner, group and mode (plugind runs as its own user)."""
+    before = path.stat()
     temp = path.with_name(path.name + ".e2e-tmp")
     temp.write_text(json.dumps(document, indent=2) + "\n")
-    temp.chmod(0o600)
+    os.chown(temp, before.st_uid, before.st_gid)
+    temp.chmod(stat.S_IMODE(before.st_mode))
     os.replace(temp, path)
 
 

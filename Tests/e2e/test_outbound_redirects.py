@@ -73,6 +73,7 @@ def _certificate(directory: Path, ca_key, ca_cert, name: str, ip: str) -> tuple[
     cert_path, key_path = directory / f"{name}.pem", directory / f"{name}.key"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    key_path.chmod(0o600)
     return cert_path, key_path
 
 
@@ -87,6 +88,9 @@ def pki():
                .not_valid_after(now + datetime.timedelta(days=1))
                .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True).sign(ca_key, hashes.SHA256()))
     (directory / "ca.pem").write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
+    # plugind (its own user under scripts/run) reads the CA; the keys stay the test servers' (root's).
+    directory.chmod(0o755)
+    (directory / "ca.pem").chmod(0o644)
     yield directory, ca_key, ca_cert
     shutil.rmtree(directory, ignore_errors=True)
 

