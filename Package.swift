@@ -61,7 +61,7 @@ let package = Package(
         // Layer 7: the executable wires everything.
         .executableTarget(name: "plugind", dependencies: [
             "API", "FastCGI", "HTTPKit", "Stores", "Settings", "Operations", "Plugins", "Runtime", "Registry", "Install", "Eject", "AgentRegistry", "Adapters",
-            "Locking",
+            "Locking", "JSON",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),

@@ -12,6 +12,17 @@ public struct RegistryConfiguration: Codable, Sendable {
     public var tarballIdleMs: Int
     public var caFile: String?
     public var redirectOrigins: [String]?
+    /// Private scopes (setting npmScopes): `@scope` → its registry and token.
+    public var scopes: [String: ScopeRegistry] = [:]
+
+    public struct ScopeRegistry: Codable, Sendable {
+        public var registry: String
+        public var token: String?
+        public init(registry: String, token: String?) {
+            self.registry = registry
+            self.token = token
+        }
+    }
 
     public init(
         base: String, token: String?, connectTimeoutMs: Int, fetchTimeoutMs: Int, tarballTimeoutMs: Int, tarballIdleMs: Int, caFile: String?,
@@ -33,6 +44,10 @@ public struct RegistryConfiguration: Codable, Sendable {
 public struct NpmRegistryClient: Sendable {
     public let base: String
     let token: String?
+    /// Clients of private scopes' registries, by `@scope`.
+    let scopes: [String: NpmRegistryClient]
+    /// A scope's registry: its tarballs must be its own too (its token goes nowhere else).
+    let tarballsOnOwnOrigin: Bool
     let metadata: HTTPClient
     let tarballs: HTTPClient
 
@@ -43,6 +58,8 @@ public struct NpmRegistryClient: Sendable {
     ) {
         self.base = base.hasSuffix("/") ? base : base + "/"
         self.token = token
+        self.scopes = [:]
+        self.tarballsOnOwnOrigin = false
         let own = base
         let allowed = redirectOrigins.map { Set($0 + [own]) }
         metadata = HTTPClient(configuration: .init(
@@ -60,6 +77,32 @@ public struct NpmRegistryClient: Sendable {
             base: configuration.base, token: configuration.token, connectTimeoutMs: configuration.connectTimeoutMs,
             fetchTimeoutMs: configuration.fetchTimeoutMs, tarballTimeoutMs: configuration.tarballTimeoutMs,
             tarballIdleMs: configuration.tarballIdleMs, caFile: configuration.caFile, redirectOrigins: configuration.redirectOrigins)
+        var scoped: [String: NpmRegistryClient] = [:]
+        for (scope, registry) in configuration.scopes {
+            var client = NpmRegistryClient(
+                base: registry.registry, token: registry.token, connectTimeoutMs: configuration.connectTimeoutMs,
+                fetchTimeoutMs: configuration.fetchTimeoutMs, tarballTimeoutMs: configuration.tarballTimeoutMs,
+                tarballIdleMs: configuration.tarballIdleMs, caFile: configuration.caFile, redirectOrigins: [])
+            client = NpmRegistryClient(copy: client, scopes: [:], tarballsOnOwnOrigin: true)
+            scoped[scope] = client
+        }
+        self = NpmRegistryClient(copy: self, scopes: scoped, tarballsOnOwnOrigin: false)
+    }
+
+    private init(copy: NpmRegistryClient, scopes: [String: NpmRegistryClient], tarballsOnOwnOrigin: Bool) {
+        base = copy.base
+        token = copy.token
+        metadata = copy.metadata
+        tarballs = copy.tarballs
+        self.scopes = scopes
+        self.tarballsOnOwnOrigin = tarballsOnOwnOrigin
+    }
+
+    /// The registry a package comes from: its scope's, when the scope is a private one; else this one. A private
+    /// scope's packages never come from anywhere else, so a public package cannot stand in for one.
+    public func client(for name: String) -> NpmRegistryClient {
+        guard name.hasPrefix("@"), let slash = name.firstIndex(of: "/"), let scoped = scopes[String(name[..<slash])] else { return self }
+        return scoped
     }
 
     /// `@scope/name` → `@scope%2fname`, as npm requests it.
@@ -75,6 +118,10 @@ public struct NpmRegistryClient: Sendable {
     }
 
     public func packument(_ name: String, timeoutMs: Int) throws(InstallError) -> Packument {
+        let registry = client(for: name)
+        if registry.base != base || registry.tarballsOnOwnOrigin != tarballsOnOwnOrigin {
+            return try registry.packument(name, timeoutMs: timeoutMs)
+        }
         let url = base + Self.escapedName(name)
         let response = try send(metadata.limited(timeoutMs), url: url, what: "the packument of \(name)")
         switch response.status {
@@ -100,6 +147,9 @@ public struct NpmRegistryClient: Sendable {
 
     /// Streams the tarball to `path`, reporting progress (0…1 when the size is known).
     public func download(_ url: String, to path: String, timeoutMs: Int, progress: @escaping (Double?) -> Void) throws(InstallError) {
+        if tarballsOnOwnOrigin, HTTPClient.origin(of: url) != HTTPClient.origin(of: base) {
+            throw .refused("The tarball URL \(SecretScrubber().scrub(url)) is not on its private scope's registry \(base); plugind fetches that scope from nowhere else.")
+        }
         guard url.hasPrefix("https://") || (url.hasPrefix("http://") && Loopback.isLoopback(url: url)) else {
             throw .refused("The tarball URL \(SecretScrubber().scrub(url)) is not https.")
         }

@@ -92,7 +92,7 @@ public struct TreeInstaller: Sendable {
             let package = tree.packages[key]!
             let file = directory + "/\(index).tgz"
             do {
-                try registry.download(package.manifest.dist.tarball, to: file, timeoutMs: ctx.stepTimeoutMs(.max)) { fraction in
+                try registry.client(for: package.name).download(package.manifest.dist.tarball, to: file, timeoutMs: ctx.stepTimeoutMs(.max)) { fraction in
                     if let fraction { phase("downloading", 0.1 + 0.4 * (Double(index) + fraction) / count) }
                 }
             } catch {
@@ -104,7 +104,7 @@ public struct TreeInstaller: Sendable {
 
         phase("verifying", 0.5)
         var integrity: [String: String] = [:]
-        var keys: [SigningKey]?? = .none
+        var keysByRegistry: [String: [SigningKey]?] = [:]
         var signed = 0
         for key in tree.order {
             let package = tree.packages[key]!
@@ -114,8 +114,10 @@ public struct TreeInstaller: Sendable {
                 integrity[key] = try Verification.checkIntegrity(
                     path: tarballs[key]!, integrity: dist.integrity, shasum: dist.shasum, allowSha1: policy.allowSha1, what: what)
                 if !dist.signatures.isEmpty {
-                    if keys == nil { keys = .some(try registry.signingKeys(timeoutMs: ctx.stepTimeoutMs(.max))) }
-                    guard let published = keys ?? nil else {
+                    // Each registry signs with its own keys (a private scope's, or the default one's).
+                    let source = registry.client(for: package.name)
+                    if keysByRegistry[source.base] == nil { keysByRegistry[source.base] = .some(try source.signingKeys(timeoutMs: ctx.stepTimeoutMs(.max))) }
+                    guard let published = keysByRegistry[source.base] ?? nil else {
                         throw InstallError.refused("\(what) is signed, but the registry publishes no keys to check the signature with.")
                     }
                     try Verification.checkSignatures(

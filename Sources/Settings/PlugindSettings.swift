@@ -78,7 +78,8 @@ public struct PlugindSettings: Sendable {
     public var logLevel: String { string("logLevel")! }
     /// Secrets among the settings, for the scrubber.
     public var secrets: [String] {
-        SettingsTable.all.filter(\.secret).compactMap { string($0.key) }.filter { !$0.isEmpty }
+        let scopeTokens = (values["npmScopes"]?.objectValue ?? JSONObject()).compactMap { $0.value["token"]?.stringValue }
+        return (SettingsTable.all.filter(\.secret).compactMap { string($0.key) } + scopeTokens).filter { !$0.isEmpty }
     }
 
     /// The settings as `GET /api/settings` shows them: nested like the file, secrets as `****`.
@@ -87,7 +88,16 @@ public struct PlugindSettings: Sendable {
         var timeouts = JSONObject()
         for spec in SettingsTable.all {
             var value = values[spec.key] ?? .null
-            if spec.secret, !value.isNull { value = "****" }
+            if case .scopeMap = spec.kind, let scopes = value.objectValue {
+                // The registries show; the tokens do not.
+                value = .object(JSONObject(scopes.map { scope in
+                    var shown = scope.value.objectValue ?? JSONObject()
+                    if shown["token"] != nil { shown["token"] = "****" }
+                    return .init(key: scope.key, value: .object(shown))
+                }))
+            } else if spec.secret, !value.isNull {
+                value = "****"
+            }
             if spec.key.hasPrefix("timeouts.") {
                 timeouts[String(spec.key.dropFirst("timeouts.".count))] = value
             } else {
@@ -141,6 +151,11 @@ public struct PlugindSettings: Sendable {
             }
         case .urlList, .originList, .stringList:
             return .strings(text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
+        case .scopeMap:
+            guard let value = try? JSONParser.parse(Array(text.utf8), maxDepth: 8) else {
+                throw SettingsError("\(source) must be a JSON object such as {\"@acme\": {\"registry\": \"https://npm.acme.example/\"}}.")
+            }
+            return value
         case .optionalString, .optionalPath:
             return text.isEmpty ? .null : .string(text)
         default:
@@ -200,6 +215,24 @@ public struct PlugindSettings: Sendable {
         case .choice(let options):
             guard let s = value.stringValue, options.contains(s) else {
                 throw SettingsError("\(name) must be one of \(options.joined(separator: ", ")).")
+            }
+            return value
+        case .scopeMap:
+            guard let scopes = value.objectValue else { throw SettingsError("\(name) must be an object of scopes, {\"@scope\": {\"registry\": URL}}.") }
+            for scope in scopes {
+                guard scope.key.hasPrefix("@"), scope.key.count > 1, !scope.key.contains("/") else {
+                    throw SettingsError("\(name): '\(scope.key.prefix(100))' is not a scope; write it as @name.")
+                }
+                guard let registry = scope.value["registry"]?.stringValue else {
+                    throw SettingsError("\(name).\(scope.key) needs a registry URL.")
+                }
+                try checkURL(registry, name: "\(name).\(scope.key).registry")
+                if let token = scope.value["token"], token.stringValue == nil || token.stringValue!.isEmpty {
+                    throw SettingsError("\(name).\(scope.key).token must be a non-empty string.")
+                }
+                for member in scope.value.objectValue ?? JSONObject() where member.key != "registry" && member.key != "token" {
+                    throw SettingsError("\(name).\(scope.key) has an unknown field '\(member.key.prefix(50))'; only registry and token are read.")
+                }
             }
             return value
         }

@@ -17,6 +17,8 @@ public struct SettingSpec: Sendable {
         case fileMode
         case choice([String])
         case stringList
+        /// `{"@scope": {"registry": "https://…/", "token": "…"}}`: private scopes and where they come from.
+        case scopeMap
     }
 
     public let key: String
@@ -70,7 +72,8 @@ public enum SettingsTable {
         SettingSpec("catalogue", .optionalPath, nil, "Bundled plugin catalogue (plugin-index-v1); default: the one shipped with plugind (share/plugind/plugins.json beside the binary, or the repository's catalogue/plugins.json)."),
         SettingSpec("bundledPluginsDir", .optionalPath, nil, "The agent's own node_modules; catalogue plugins found there are available."),
         SettingSpec("npmRegistry", .url, "https://registry.npmjs.org/", "npm registry for packuments and tarballs (may have a path prefix)."),
-        SettingSpec("npmRegistryToken", .optionalString, nil, secret: true, "Bearer token for the npm registry; written only to a temporary .npmrc."),
+        SettingSpec("npmRegistryToken", .optionalString, nil, secret: true, "Bearer token for the npm registry; sent only to the registry itself, never handed to npm."),
+        SettingSpec("npmScopes", .scopeMap, [:], secret: true, env: "PLUGIND_NPM_SCOPES", "Private scopes: {\"@scope\": {\"registry\": URL, \"token\": optional}}; a package of such a scope, and every dependency in it, comes from that registry only, its token sent there only."),
         SettingSpec("pluginRegistryUrls", .urlList, [
             "https://plugins.elizacloud.ai/generated-registry.json",
             "https://raw.githubusercontent.com/elizaos-plugins/registry/next/generated-registry.json",

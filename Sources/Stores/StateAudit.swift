@@ -33,6 +33,11 @@ public struct StateAudit: Sendable {
     /// Checks (and with `fix`, repairs) every path the layout names; an empty answer means all is as it should be.
     public func run(fix: Bool) -> [Finding] {
         var findings: [Finding] = []
+        var exists = stat()
+        if lstat(stateDir, &exists) != 0 {
+            let done = fix && mkdir(stateDir, 0o700) == 0 && chown(stateDir, owner.uid, owner.gid) == 0
+            return [Finding(path: stateDir, problem: "does not exist (plugind creates it at its first start; --fix creates it now)", fixed: done)]
+        }
         func expect(_ path: String, uid: uid_t, gid: gid_t?, modes: Set<mode_t>, recursive: Bool = false) {
             var info = stat()
             guard lstat(path, &info) == 0 else { return }

@@ -89,7 +89,9 @@ struct Doctor: ParsableCommand {
 
     func run() throws {
         let settings = try options.load()
-        guard let owner = getpwnam(user) else { throw ValidationError("There is no user '\(user)'; create it, or name plugind's user with --user.") }
+        // getpwnam answers in a buffer the next call reuses: each answer is copied at once.
+        guard let entry = getpwnam(user) else { throw ValidationError("There is no user '\(user)'; create it, or name plugind's user with --user.") }
+        let owner = (uid: entry.pointee.pw_uid, gid: entry.pointee.pw_gid)
         var installer: (uid: uid_t, gid: gid_t)?
         if !installerUser.isEmpty {
             guard let entry = getpwnam(installerUser) else {
@@ -103,7 +105,7 @@ struct Doctor: ParsableCommand {
             group = entry.pointee.gr_gid
         }
         let audit = StateAudit(
-            stateDir: settings.stateDir, agentConfigPath: settings.agentConfigPath, owner: (owner.pointee.pw_uid, owner.pointee.pw_gid),
+            stateDir: settings.stateDir, agentConfigPath: settings.agentConfigPath, owner: owner,
             installer: installer, agentConfigGroup: group)
         let findings = audit.run(fix: fix)
         for finding in findings { print(finding.description) }

@@ -105,7 +105,8 @@ struct RunnerJobs: Sendable {
 
     private func installer(_ request: RunnerRequest) throws -> LocalInstaller {
         guard let settings = request.settings else { throw InstallError.badRequest("The job carries no installer settings.") }
-        return LocalInstaller(settings: settings, layout: layout, path: path, scrubber: SecretScrubber(secrets: [settings.registry.token].compactMap { $0 }))
+        let tokens = [settings.registry.token].compactMap { $0 } + settings.registry.scopes.values.compactMap(\.token)
+        return LocalInstaller(settings: settings, layout: layout, path: path, scrubber: SecretScrubber(secrets: tokens))
     }
 
     private func perform(_ request: RunnerRequest, output: Locked<Int32>, children: JobChildren) throws -> RunnerReply {

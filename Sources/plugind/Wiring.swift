@@ -1,6 +1,7 @@
 import API
 import Foundation
 import HTTPKit
+import JSON
 import Logging
 import Operations
 import Plugins
@@ -91,10 +92,13 @@ struct Wiring {
             database: database, logger: logger)
         let environment = ProcessInfo.processInfo.environment
         // One npm registry client and one way of running npm, shared by installing and ejecting.
-        let npmConfiguration = RegistryConfiguration(
+        var npmConfiguration = RegistryConfiguration(
             base: settings.string("npmRegistry")!, token: settings.string("npmRegistryToken"), connectTimeoutMs: settings.timeout("connectMs"),
             fetchTimeoutMs: settings.timeout("fetchMs"), tarballTimeoutMs: settings.timeout("tarballMs"),
             tarballIdleMs: settings.timeout("tarballIdleMs"), caFile: settings.string("caFile"), redirectOrigins: redirectOrigins)
+        for scope in settings.values["npmScopes"]?.objectValue ?? JSONObject() {
+            npmConfiguration.scopes[scope.key] = .init(registry: scope.value["registry"]?.stringValue ?? "", token: scope.value["token"]?.stringValue)
+        }
         let npmClient = NpmRegistryClient(npmConfiguration)
         let layout = InstallLayout(stateDir: settings.stateDir)
         let installerSettings = InstallerSettings(

@@ -86,6 +86,23 @@ import Testing
 
 @Suite struct SettingsDocumentationTests {
     /// docs/configuration.md names every setting and its environment variable, so the reference stays true.
+    /// Private scopes: each an @scope with a registry URL (https, or http on loopback) and an optional token; the
+    /// tokens are secrets (scrubbed, masked in GET /api/settings), the registries are not.
+    @Test func npmScopes() throws {
+        let good = try PlugindSettings(environment: [
+            "PLUGIND_NPM_SCOPES": #"{"@acme": {"registry": "https://npm.acme.example/", "token": "acme-secret-token"}, "@lab": {"registry": "http://127.0.0.1:4873/"}}"#,
+        ])
+        #expect(good.secrets.contains("acme-secret-token"))
+        let shown = good.redactedJSON()["npmScopes"]
+        #expect(shown?["@acme"]?["registry"] == "https://npm.acme.example/" && shown?["@acme"]?["token"] == "****")
+        #expect(shown?["@lab"]?["token"] == nil)
+        for bad in [#"{"acme": {"registry": "https://x.example/"}}"#, #"{"@acme": {}}"#, #"{"@acme": {"registry": "http://npm.acme.example/"}}"#,
+                    #"{"@acme": {"registry": "https://x.example/", "token": ""}}"#, #"{"@acme": {"registry": "https://x.example/", "user": "a"}}"#,
+                    "not json", #"["@acme"]"#] {
+            #expect(throws: SettingsError.self, "\(bad)") { try PlugindSettings(environment: ["PLUGIND_NPM_SCOPES": bad]) }
+        }
+    }
+
     @Test func everySettingIsDocumented() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let doc = try String(contentsOf: root.appendingPathComponent("docs/configuration.md"), encoding: .utf8)

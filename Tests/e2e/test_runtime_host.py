@@ -496,6 +496,16 @@ def test_plugin_code_never_gets_plugind_rights(rt, admin, reader):
     assert (state / "agent" / "bridge.sock").stat().st_uid == runtime_user.pw_uid
 
 
+def test_the_stack_scripts_run_starts_passes_plugind_doctor(rt):
+    """scripts/run lays the state directory out as production does: `plugind doctor` finds nothing to fix."""
+    import subprocess
+    from helpers import plugind_binary
+    result = subprocess.run([str(plugind_binary()), "doctor", "--state-dir", str(rt.stateDir), "--set", "agentConfigGroup=plugind"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "every owner and mode is as it should be" in result.stdout
+
+
 def test_a_failing_check(admin):
     body = expect(admin.post(f"/api/plugins/{short(FAILCHECK)}/test"), 200)
     assert body["ok"] is False

@@ -28,6 +28,7 @@ import pytest
 
 from conftest import _run_stack
 from fake_npm import FakeNpm, gzip_bytes, manifest, tar_bytes, _info
+from helpers import caught_up_log
 from test_install import install, leftovers, node_load, operation, package_dir, snapshot, uninstall
 
 SCOPE = "@e2e-trust"
@@ -272,3 +273,38 @@ def test_a_good_tree_installs_as_npm_lays_it_out(stack, admin, fake):
     assert {path.lstat().st_uid for path in written} == {installer}
     assert list((state / "plugins" / ".npm").rglob("_logs/*.log")), "npm's own log is there, and the installer's"
     assert uninstall(admin, GOOD_TREE).status_code == 200
+
+
+# --- private scopes --------------------------------------------------------------------------------
+
+PRIVATE = "@acme-private/plugin-secret"
+PRIVATE_LIB = "@acme-private/lib"
+SCOPE_TOKEN = "private-scope-token-5531"
+
+
+def test_a_private_scope_comes_from_its_own_registry_only(fake):
+    """`npmScopes`: a company's scope is fetched from its own registry, with its own token, and never from the
+    public one, where a look-alike of the same name waits (dependency confusion)."""
+    with FakeNpm() as private:
+        private.publish(PRIVATE, "1.0.0", dependencies={PRIVATE_LIB: "^1.0.0", "trust-shared": "2.0.0"})
+        private.publish(PRIVATE_LIB, "1.0.0")
+        fake.publish(PRIVATE_LIB, "1.9.9")  # the look-alike on the public registry
+        fake.list(PRIVATE, "1.0.0")
+        scopes = json.dumps({"@acme-private": {"registry": private.base, "token": SCOPE_TOKEN}})
+        with contextlib.contextmanager(_run_stack)({
+            "PLUGIND_NPM_REGISTRY": fake.base, "PLUGIND_PLUGIN_REGISTRY_URLS": fake.registry_url, "PLUGIND_RUNTIME_BRIDGE": "none",
+            "PLUGIND_NPM_SCOPES": scopes,
+        }) as stack, stack.client(stack.adminToken) as admin:
+            response = install(admin, PRIVATE)
+            assert response.status_code == 200, response.text
+            root = stack.stateDir / "plugins" / "installed" / "_acme-private_plugin-secret" / "node_modules"
+            assert json.loads((root / PRIVATE_LIB / "package.json").read_text())["version"] == "1.0.0"
+            # Everything of the scope came from its registry, with its token; nothing of it was asked of the public one.
+            private_requests = private.seen("/npm/")
+            assert private_requests and all(r.authorization == f"Bearer {SCOPE_TOKEN}" for r in private_requests), private_requests
+            assert not [r for r in fake.seen("acme-private") if "registry" not in r.path], fake.seen("acme-private")
+            assert all(SCOPE_TOKEN not in (r.authorization or "") for r in fake.seen("/npm/"))
+            # The settings show the scope's registry, never its token.
+            shown = admin.get("/api/settings").json()["settings"]["npmScopes"]
+            assert shown == {"@acme-private": {"registry": private.base, "token": "****"}}, shown
+            assert SCOPE_TOKEN not in caught_up_log(stack)

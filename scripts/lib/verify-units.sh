@@ -31,7 +31,8 @@ cp -- "$units_dir/plugind.socket" "$units_dir/plugind.service" "$units_dir/plugi
     "$units_dir/plugind-runner.socket" "$units_dir/plugind-runner.service" "$tmp/"
 grep -q '^ExecStart=/usr/local/bin/plugind ' "$tmp/plugind.service" \
     || die "systemd/plugind.service: ExecStart no longer starts with /usr/local/bin/plugind"
-sed -i "s#^ExecStart=/usr/local/bin/plugind #ExecStart=$binary #" "$tmp/plugind.service" "$tmp/plugind-runner.service"
+sed -i -e "s#^ExecStart=/usr/local/bin/plugind #ExecStart=$binary #" -e "s#^ExecStartPre=+/usr/local/bin/plugind #ExecStartPre=+$binary #" \
+    "$tmp/plugind.service" "$tmp/plugind-runner.service"
 
 rc=0
 out="$(cd "$tmp" && systemd-analyze verify --man=no "$tmp/plugind.socket" "$tmp/plugind.service" "$tmp/plugind-agent.service" \
