@@ -25,7 +25,7 @@ extension EjectService {
                 if upstreamCommits > 0 {
                     ctx.phase("merging", progress: 0.3)
                     ctx.checkpoint(["step": "merging", "head": .string(before)])
-                    try merge(repo: repo, branch: branch, before: before, ctx: ctx)
+                    try merge(repo: repo, npmName: npmName, branch: branch, before: before, ctx: ctx)
                 }
             }
             let after = try git.must(["rev-parse", "HEAD"], in: repo, timeoutMs: 10_000, what: "HEAD")
@@ -59,7 +59,7 @@ extension EjectService {
     }
 
     /// Stash uncommitted edits, merge, and put them back; on any conflict, restore exactly the old state.
-    private func merge(repo: String, branch: String, before: String, ctx: OperationContext) throws {
+    private func merge(repo: String, npmName: String, branch: String, before: String, ctx: OperationContext) throws {
         let dirty = !(try git.must(["status", "--porcelain"], in: repo, timeoutMs: 10_000, what: "status")).isEmpty
         if dirty {
             try git.must(["stash", "push", "--include-untracked", "-m", "plugind-sync"], in: repo, timeoutMs: 30_000, what: "stash")
@@ -73,11 +73,23 @@ extension EjectService {
             if dirty { _ = try? git.run(["stash", "pop", "--index"], in: repo, timeoutMs: 30_000, what: "stash pop") }
             throw EjectError.conflict("Upstream changes conflict with the local copy; nothing was changed.", conflicts: conflicts)
         }
+        // The right code or none: an upstream that now publishes another package is not merged.
+        do {
+            try checkPackageName(in: repo, npmName: npmName, repository: "The merged upstream", ctx: ctx)
+        } catch {
+            _ = try? git.run(["reset", "--hard", "-q", before], in: repo, timeoutMs: 30_000, what: "reset")
+            if dirty { _ = try? git.run(["stash", "pop", "--index"], in: repo, timeoutMs: 30_000, what: "stash pop") }
+            throw error
+        }
         if dirty {
             let popped = try git.run(["stash", "pop", "--index"], in: repo, timeoutMs: 30_000, what: "stash pop")
             if popped.status != 0 {
-                let conflicts = (try? git.run(["diff", "--name-only", "--diff-filter=U"], in: repo, timeoutMs: 10_000, what: "conflicts"))?.text
+                var conflicts = (try? git.run(["diff", "--name-only", "--diff-filter=U"], in: repo, timeoutMs: 10_000, what: "conflicts"))?.text
                     .split(separator: "\n").map(String.init) ?? []
+                // An untracked local file in the way of an upstream one: git says "<path> already exists, no checkout".
+                for line in popped.text.split(separator: "\n") where line.hasSuffix(" already exists, no checkout") {
+                    conflicts.append(String(line.dropLast(" already exists, no checkout".count)))
+                }
                 // Back to exactly before: the old commit, then the edits on top of it (they applied there once).
                 restoreStash(repo: repo, head: before)
                 throw EjectError.conflict("Upstream changes conflict with uncommitted local edits; nothing was changed.", conflicts: conflicts)

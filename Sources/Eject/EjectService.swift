@@ -31,12 +31,15 @@ public struct EjectService: Sendable {
     let gitTimeoutMs: Int
     let buildTimeoutMs: Int
     let sources: @Sendable (String) -> PluginSource?
+    /// The version of a plugin the agent bundles (its own node_modules), if it does.
+    let bundledVersion: @Sendable (String) -> String?
     let git: Git
     let scrubber: SecretScrubber
 
     public init(
         stateDir: String, gitBaseUrl: String, configFile: AgentConfigFile, operations: OperationRunner, reasons: RestartReasonStore,
         npmRegistry: NpmRegistryClient, installer: any Installer, gitTimeoutMs: Int, buildTimeoutMs: Int, scrubber: SecretScrubber,
+        bundledVersion: @escaping @Sendable (String) -> String? = { _ in nil },
         sources: @escaping @Sendable (String) -> PluginSource?
     ) {
         self.stateDir = stateDir
@@ -49,6 +52,7 @@ public struct EjectService: Sendable {
         self.gitTimeoutMs = gitTimeoutMs
         self.buildTimeoutMs = buildTimeoutMs
         self.sources = sources
+        self.bundledVersion = bundledVersion
         self.scrubber = scrubber
         self.git = Git(installer: installer)
     }
@@ -69,7 +73,11 @@ public struct EjectService: Sendable {
             throw EjectError.conflict("\(npmName) is already ejected at \(target).", conflicts: [])
         }
         let document = try configFile.read()
-        let version = AgentConfigEdits.installRecord(npmName, in: document)?["version"]?.stringValue
+        // The code the agent runs is the version to eject at: the installed one, else the bundled one.
+        guard let version = AgentConfigEdits.installRecord(npmName, in: document)?["version"]?.stringValue ?? bundledVersion(npmName) else {
+            throw EjectError.conflict(
+                "\(npmName) has no code on this agent to eject (it is neither installed nor bundled); install it first.", conflicts: [])
+        }
         let source = sources(npmName)
         if let directory = source?.directory, !directory.isEmpty {
             throw EjectError.refused(
@@ -81,7 +89,7 @@ public struct EjectService: Sendable {
             ctx.phase("resolving", progress: 0.05)
             var gitHead: String?
             var packageRepository: String?
-            if let version, let packument = try? npmRegistry.packument(npmName, timeoutMs: ctx.stepTimeoutMs(30_000)) {
+            if let packument = try? npmRegistry.packument(npmName, timeoutMs: ctx.stepTimeoutMs(30_000)) {
                 gitHead = packument.versions[version]?.gitHead
                 packageRepository = packument.versions[version]?.repository
             }
@@ -95,9 +103,22 @@ public struct EjectService: Sendable {
             ctx.phase("cloning", progress: 0.15)
             ctx.log("cloning \(scrubber.scrub(url))")
             try git.must(["clone", "--no-checkout", "--", url, staging], in: nil, timeoutMs: ctx.stepTimeoutMs(gitTimeoutMs), what: "clone")
-            let branch = try source?.branch ?? defaultBranch(in: staging, ctx: ctx)
+            let branch: String
+            if let named = source?.branch {
+                // The registry names the branch: say so when the repository has no such branch.
+                guard try git.run(["rev-parse", "--verify", "-q", "origin/\(named)"], in: staging, timeoutMs: 10_000, what: "branch").status == 0 else {
+                    throw EjectError.refused(
+                        "\(scrubber.scrub(url)) has no branch '\(named)', which the plugin registry names for \(npmName) (its git branch); eject again once the registry or the repository is fixed.",
+                        logTail: ctx.tail)
+                }
+                branch = named
+            } else {
+                branch = try defaultBranch(in: staging, ctx: ctx)
+            }
             let (commit, how) = try chooseCommit(in: staging, branch: branch, gitHead: gitHead, version: version, npmName: npmName, ctx: ctx)
             try git.must(["checkout", "-q", "-B", branch, commit], in: staging, timeoutMs: ctx.stepTimeoutMs(gitTimeoutMs), what: "checkout")
+            // The right code or none: the checkout must be this plugin's package.
+            try checkPackageName(in: staging, npmName: npmName, repository: url, ctx: ctx)
             _ = try? git.run(["branch", "-q", "--set-upstream-to=origin/\(branch)", branch], in: staging, timeoutMs: 10_000, what: "track")
             ctx.log("checked out \(commit.prefix(12)) (\(how))")
             try writeExcludes(staging)
@@ -147,6 +168,17 @@ public struct EjectService: Sendable {
             return Loopback.isLoopback(host: url.host ?? "") ? text : nil
         case "file": return gitBaseUrl.hasPrefix("file://") ? text : nil
         default: return nil
+        }
+    }
+
+    /// The checkout's package.json must name `npmName`: an ejected copy only ever stands in for its own plugin.
+    func checkPackageName(in repo: String, npmName: String, repository: String, ctx: OperationContext) throws {
+        let manifest = try installer.read(repo + "/package.json").flatMap { try? JSONParser.parse($0, maxDepth: 64) }
+        let found = manifest?["name"]?.stringValue
+        guard found == npmName else {
+            throw EjectError.refused(
+                "\(scrubber.scrub(repository)) holds \(found.map { "the package " + String($0.prefix(100)) } ?? "no package.json name"), not \(npmName); plugind never lets one plugin's code stand in for another's.",
+                logTail: ctx.tail)
         }
     }
 

@@ -121,10 +121,16 @@ struct Wiring {
             catalogue: catalogue, allowUnlisted: settings.bool("allowUnlistedPackages"),
             scrubber: scrubber, logger: logger)
         let registryForEject = registry
+        let bundledDir = settings.string("bundledPluginsDir")
         eject = EjectService(
             stateDir: settings.stateDir, gitBaseUrl: settings.string("gitBaseUrl") ?? "https://github.com/", configFile: agentConfig,
             operations: operations, reasons: reasons, npmRegistry: npmClient, installer: installer,
-            gitTimeoutMs: settings.timeout("gitMs"), buildTimeoutMs: settings.timeout("buildMs"), scrubber: scrubber
+            gitTimeoutMs: settings.timeout("gitMs"), buildTimeoutMs: settings.timeout("buildMs"), scrubber: scrubber,
+            bundledVersion: { name in
+                guard let dir = bundledDir else { return nil }
+                let manifest = FileManager.default.contents(atPath: dir + "/" + name + "/package.json").flatMap { try? JSONParser.parse(Array($0), maxDepth: 64) }
+                return manifest?["name"]?.stringValue == name ? manifest?["version"]?.stringValue : nil
+            }
         ) { name in
             guard let entry = try? registryForEject.entry(named: name) else { return nil }
             let branch = entry.channels.first { $0.name == entry.versionChannel }?.gitBranch ?? entry.channels.compactMap(\.gitBranch).first

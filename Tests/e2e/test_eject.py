@@ -66,11 +66,15 @@ NOREPO = "@acme/plugin-ej-norepo"  # no registry entry, a packument without repo
 MONO = "@acme/plugin-ej-mono"  # a registry entry with a `directory`
 SLOW = "@acme/plugin-ej-slow"  # a build that takes a while (operation exclusion)
 GITDEP = "@acme/plugin-ej-gitdep"  # its package.json depends on a git repository whose prepare script writes a marker
+HIJACK = "@acme/plugin-ej-hijack"  # its repository's package.json names another package
+RENAMED = "@acme/plugin-ej-renamed"  # ejects fine; then upstream renames its package
+COLLIDE = "@acme/plugin-ej-collide"  # upstream adds a file the copy has as an untracked one
+NOBRANCH = "@acme/plugin-ej-nobranch"  # the registry names a branch (1.x) the repository does not have
 
 INSTALLED = [BUILD, NOBUILD, FAILBUILD, NOIGNORE, GITHEAD, MERGE, CONFLICT_COMMIT, CONFLICT_EDIT, CONFLICT_TRACKED, REINJECT,
-             GONE, MISSING, NOREPO, MONO, SLOW, GITDEP]
+             GONE, MISSING, NOREPO, MONO, SLOW, GITDEP, HIJACK, RENAMED, COLLIDE, NOBRANCH]
 LISTED = [BUILD, NOBUILD, FAILBUILD, NOIGNORE, MERGE, CONFLICT_COMMIT, CONFLICT_EDIT, CONFLICT_TRACKED, REINJECT, GONE, MISSING,
-          MONO, SLOW, GITDEP]
+          MONO, SLOW, GITDEP, HIJACK, RENAMED, COLLIDE, NOBRANCH]
 
 DEP = "ej-dep"
 FAIL_MARKER = "e2e-build-broke-on-purpose-5531"
@@ -217,7 +221,13 @@ class Upstreams:
         self.commits["githead"] = commit(repo, {"index.js": "module.exports = { name: 'gh-1' };\n"}, "published as 1.0.0")
         commit(repo, {"index.js": "module.exports = { name: 'gh-2' };\n"}, "after the release")
 
-        for npm in (MERGE, CONFLICT_COMMIT, CONFLICT_EDIT, CONFLICT_TRACKED, REINJECT, GONE):
+        # Its package.json names another plugin: ejecting it must never put that code in its place.
+        repo = new_repo(self.path(HIJACK))
+        commit(repo, {"package.json": package_json("@acme/plugin-ej-build", main="index.js"),
+                      "index.js": "module.exports = { name: 'hijack' };\n"}, "release 1.0.0")
+        git(repo, "tag", "v1.0.0")
+
+        for npm in (MERGE, CONFLICT_COMMIT, CONFLICT_EDIT, CONFLICT_TRACKED, REINJECT, GONE, RENAMED, COLLIDE, NOBRANCH):
             repo = new_repo(self.path(npm))
             self.commits[npm] = commit(repo, {
                 "package.json": package_json(npm, main="index.js"),
@@ -292,9 +302,9 @@ class Source(ThreadingHTTPServer):
     def registry_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/registry/generated-registry.json"
 
-    def list(self, npm: str, repo: str, directory: str | None = None) -> None:
+    def list(self, npm: str, repo: str, directory: str | None = None, branch: str = "main") -> None:
         entry = {
-            "git": {"repo": repo, "v1": {"version": f"v{VERSION}", "branch": "main"}},
+            "git": {"repo": repo, "v1": {"version": f"v{VERSION}", "branch": branch}},
             "npm": {"repo": npm, "v1": VERSION},
             "supports": {"v0": False, "v1": True, "v2": False},
             "description": f"e2e eject plugin {npm}",
@@ -400,6 +410,8 @@ def world():
     for npm in LISTED:
         if npm == MONO:
             source.list(npm, "acme/monorepo", directory="packages/ej-mono")
+        elif npm == NOBRANCH:
+            source.list(npm, "acme/" + short(npm), branch="1.x")
         else:
             source.list(npm, "acme/" + short(npm))
     source.publish(GITHEAD, {"repository": {"type": "git", "url": f"git+file://{upstreams.path(GITHEAD)}"},
@@ -936,6 +948,60 @@ def test_reinject_of_a_clean_copy_needs_no_force(world, admin, reader):
 
 
 # --- refusals ------------------------------------------------------------------------------------
+
+
+def test_eject_of_a_repository_holding_another_package_is_422_and_leaves_nothing(world, admin, reader):
+    """The right code or none (issue 17): the checkout must be the plugin's own package."""
+    body = error(admin.post(f"/api/plugins/{short(HIJACK)}/eject", timeout=OP_TIMEOUT), 422)
+    assert HIJACK in body["error"] and "@acme/plugin-ej-build" in body["error"], body
+    no_failed_leftovers(world, HIJACK)
+    assert plugin(reader, HIJACK)["source"] == "installed"
+
+
+def test_a_sync_whose_upstream_now_holds_another_package_is_422_and_merges_nothing(world, admin, reader):
+    repo = world.ejected(RENAMED)
+    eject(admin, RENAMED)
+    (repo / "b.txt").write_text("bravo (an uncommitted edit)\n")
+    commit(world.upstreams.path(RENAMED), {"package.json": package_json("@acme/plugin-ej-merge", main="index.js")}, "rename the package")
+    before = snapshot(repo, CONFLICT_FILES)
+    body = error(admin.post(f"/api/plugins/{short(RENAMED)}/sync", timeout=OP_TIMEOUT), 422)
+    assert RENAMED in body["error"] and "@acme/plugin-ej-merge" in body["error"], body
+    assert snapshot(repo, CONFLICT_FILES) == before
+    assert json.loads((repo / "package.json").read_text())["name"] == RENAMED
+
+
+def test_an_untracked_file_in_the_way_of_an_upstream_one_is_listed_among_the_conflicts(world, admin):
+    repo = world.ejected(COLLIDE)
+    eject(admin, COLLIDE)
+    (repo / "notes.md").write_text("my own notes\n")
+    commit(world.upstreams.path(COLLIDE), {"notes.md": "upstream's notes\n"}, "upstream adds notes.md")
+    before = snapshot(repo, CONFLICT_FILES + ["notes.md"])
+    body = error(admin.post(f"/api/plugins/{short(COLLIDE)}/sync", timeout=OP_TIMEOUT), 409)
+    assert "notes.md" in body["conflicts"], body
+    assert snapshot(repo, CONFLICT_FILES + ["notes.md"]) == before
+
+
+def test_a_branch_the_repository_lacks_is_named_with_where_it_came_from(world, admin):
+    body = error(admin.post(f"/api/plugins/{short(NOBRANCH)}/eject", timeout=OP_TIMEOUT), 422)
+    message = body["error"]
+    assert "'1.x'" in message and "acme/ej-nobranch" in message and "plugin registry" in message, message
+    assert "ambiguous argument" not in message
+    no_failed_leftovers(world, NOBRANCH)
+
+
+def test_a_plugin_whose_code_is_absent_cannot_be_ejected(world, admin, reader):
+    """A catalogue plugin that is neither installed nor bundled here: 409 before anything is cloned."""
+    body = error(admin.post("/api/plugins/anthropic/eject", timeout=OP_TIMEOUT), 409)
+    assert "install it first" in body["error"], body
+    no_failed_leftovers(world, "@elizaos/plugin-anthropic")
+    assert ejected_row(reader, "@elizaos/plugin-anthropic") is None
+
+
+def test_every_ejected_copy_says_its_npm_version(world, reader):
+    """Milady's reader refuses an `.upstream.json` whose npmVersion is not a string."""
+    for directory in (world.state / "plugins" / "ejected").iterdir():
+        upstream = json.loads((directory / ".upstream.json").read_text())
+        assert isinstance(upstream["npmVersion"], str) and upstream["npmVersion"], (directory, upstream)
 
 
 @pytest.mark.parametrize("segment", ["..", "%2e%2e", "%2E%2E", ".", "%00", "ej%00build", "%0a"])
