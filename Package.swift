@@ -50,7 +50,9 @@ let package = Package(
             "Adapters", "JSON", "Operations", "Plugins", "SemVer", "Stores", "Tarball",
             .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
         ]),
-        .target(name: "Eject", dependencies: ["Adapters", "Install", "JSON", "Operations", "Plugins", "Stores"]),
+        .target(name: "Eject", dependencies: [
+            "Adapters", "Install", "JSON", "Operations", "Plugins", "Stores", .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         .target(name: "AgentRegistry", dependencies: [
             "JSON", "Locking", "Stores", "Adapters",
             .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),

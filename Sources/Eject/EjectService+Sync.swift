@@ -34,11 +34,16 @@ extension EjectService {
             do {
                 try installAndBuild(repo, pluginName: npmName, ctx: ctx)
             } catch let error as EjectError {
+                // `.upstream.json` names the real HEAD whatever the build did; what the agent loads is unchanged.
+                var kept = upstream
+                kept["commitHash"] = .string(after)
+                try? writeUpstream(repo, .object(kept))
                 if case .refused(let message, let tail) = error, upstreamCommits > 0 {
                     throw EjectError.refused(message + " The merge of \(upstreamCommits) upstream commit(s) was kept; fix the build and sync again.", logTail: tail)
                 }
                 throw error
             }
+            ctx.checkpoint(["step": "built", "head": .string(after)])
             let localChanges = !(try git.must(["status", "--porcelain"], in: repo, timeoutMs: 10_000, what: "status")).isEmpty
             let localCommits = Int(try git.run(["rev-list", "--count", "origin/\(branch)..HEAD"], in: repo, timeoutMs: 10_000, what: "count").text
                 .trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
@@ -47,7 +52,9 @@ extension EjectService {
             updated["lastSyncAt"] = .string(ISOTime.string())
             updated["localCommits"] = .number(localCommits)
             try writeUpstream(repo, .object(updated))
-            let changed = after != before || localChanges
+            // Restarts follow what the agent loads: the built tree compared with the one the agent last got (an
+            // earlier sync whose build failed left it behind), not this sync's own before and after.
+            let changed = try recordBuild(repo)
             if changed { try reasons.add("\(npmName) was synced") }
             result = [
                 "ok": true, "requiresRestart": .bool(changed), "upstreamCommits": .number(upstreamCommits), "localChanges": .bool(localChanges),
@@ -176,17 +183,56 @@ extension EjectService {
 
     /// A sync interrupted mid-merge: abort the merge and restore the edits, as a conflict would.
     public func recover(_ record: OperationRecord) -> Bool {
-        guard record.kind == "sync", record.checkpoint?["step"]?.stringValue == "merging", let head = record.checkpoint?["head"]?.stringValue else {
-            return record.checkpoint?["step"]?.stringValue == "merged"
-        }
+        recoverSaying(record).committed
+    }
+
+    /// Settles a sync whose process died, and says truly what it left: restored and verified, the merge kept
+    /// without its build, or complete; when the edits could not be put back, where they are.
+    public func recoverSaying(_ record: OperationRecord) -> (committed: Bool, note: String?) {
+        let step = record.checkpoint?["step"]?.stringValue
         let repo = ejectedPath(record.target)
-        _ = try? git.run(["merge", "--abort"], in: repo, timeoutMs: 30_000, what: "merge --abort")
-        if let list = try? git.run(["stash", "list"], in: repo, timeoutMs: 10_000, what: "stash list"), list.text.contains("plugind-sync") {
-            restoreStash(repo: repo, head: head)
-        } else {
-            _ = try? git.run(["reset", "--hard", "-q", head], in: repo, timeoutMs: 30_000, what: "reset")
+        guard record.kind == "sync", let head = record.checkpoint?["head"]?.stringValue else { return (false, nil) }
+        switch step {
+        case "built":
+            try? reasons.add("\(record.target) was synced")
+            _ = try? recordBuild(repo)
+            return (true, nil)
+        case "merged":
+            // The merge is in; its build never finished. The copy says so, and the agent keeps what it loaded.
+            var upstream = readUpstream(repo)
+            upstream["commitHash"] = .string(head)
+            try? writeUpstream(repo, .object(upstream))
+            return (false, "plugind stopped while the sync built: the merge is kept (HEAD \(head.prefix(12))) but not built; sync again to build it.")
+        case "merging":
+            // Any git the interrupted sync ran is gone (the runner ends a job's processes when plugind's connection
+            // closes): its lock is stale.
+            try? installer.remove(repo + "/.git/index.lock")
+            _ = try? git.run(["merge", "--abort"], in: repo, timeoutMs: 30_000, what: "merge --abort")
+            let stashed = (try? git.run(["stash", "list"], in: repo, timeoutMs: 10_000, what: "stash list"))?.text.contains("plugind-sync") ?? false
+            if stashed {
+                restoreStash(repo: repo, head: head)
+            } else {
+                _ = try? git.run(["reset", "--hard", "-q", head], in: repo, timeoutMs: 30_000, what: "reset")
+            }
+            let now = (try? git.run(["rev-parse", "HEAD"], in: repo, timeoutMs: 10_000, what: "HEAD"))?.text.trimmingCharacters(in: .whitespacesAndNewlines)
+            let left = (try? git.run(["stash", "list"], in: repo, timeoutMs: 10_000, what: "stash list"))?.text ?? ""
+            if now == head && !left.contains("plugind-sync") {
+                return (false, "plugind stopped during the sync's merge; the copy was put back as it was (HEAD \(head.prefix(12))\(stashed ? ", your uncommitted edits back in place" : "")).")
+            }
+            return (false, "plugind stopped during the sync's merge and could not put the copy back: your uncommitted edits are in the stash entry 'plugind-sync' of \(repo) (git stash list), HEAD was \(head.prefix(12)).")
+        default:
+            return (false, nil)
         }
-        return false
+    }
+
+    /// Records what the agent will load from the copy (its commit and the content of its files, build output
+    /// included); answers whether that differs from what was recorded last, so the agent must restart.
+    func recordBuild(_ repo: String) throws -> Bool {
+        let fingerprint = BuildFingerprint.of(repo)
+        let recorded = FileManager.default.contents(atPath: repo + "/.git/plugind-built").map { String(decoding: $0, as: UTF8.self) }
+        guard recorded != fingerprint else { return false }
+        try installer.write(Array(fingerprint.utf8), to: repo + "/.git/plugind-built")
+        return true
     }
 }
 

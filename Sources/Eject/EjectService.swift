@@ -142,6 +142,8 @@ public struct EjectService: Sendable {
             } catch {
                 throw EjectError.upstream("Cannot move the checkout into \(target).")
             }
+            // What the agent will load, read where plugind can read it (the staging folder is the installer's).
+            _ = try recordBuild(target)
             try reasons.add("\(npmName) was ejected")
             result = ["ok": true, "localPath": .string(target), "requiresRestart": true, "commit": .string(commit), "checkedOut": .string(how)]
             return result

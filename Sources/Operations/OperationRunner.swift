@@ -75,6 +75,15 @@ public final class OperationContext: @unchecked Sendable {
 /// Puts back what a crashed operation of one kind left behind; answers whether its commit point was reached.
 public protocol OperationRecovery: Sendable {
     func recover(_ record: OperationRecord) -> Bool
+    /// Whether the commit point was reached, and what exactly the operation's record should say about the state it
+    /// left (nil: the general sentence for committed or restored).
+    func recoverSaying(_ record: OperationRecord) -> (committed: Bool, note: String?)
+}
+
+extension OperationRecovery {
+    public func recoverSaying(_ record: OperationRecord) -> (committed: Bool, note: String?) {
+        (recover(record), nil)
+    }
 }
 
 /// Runs operations: registers them before work starts, one at a time per target, a bounded number
@@ -155,10 +164,11 @@ public final class OperationRunner: Sendable {
             return kill(other.pid, 0) == 0 || errno == EPERM
         }
         for record in orphans {
-            let committed = recoveries[record.kind]?.recover(record) ?? false
-            let note = committed
+            let outcome: (committed: Bool, note: String?) = recoveries[record.kind]?.recoverSaying(record) ?? (false, nil)
+            let committed = outcome.committed
+            let note = outcome.note ?? (committed
                 ? "plugind stopped after the change was committed; it is complete."
-                : "plugind stopped before the change was committed; the previous state was restored."
+                : "plugind stopped before the change was committed; the previous state was restored.")
             try store.finish(
                 id: record.id, state: committed ? .succeeded : .failed, phase: committed ? "done" : "failed",
                 error: committed ? nil : "Interrupted: \(note)", result: nil, logTail: record.logTail + [note])

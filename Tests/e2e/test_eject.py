@@ -810,6 +810,21 @@ def test_a_build_broken_by_upstream_is_422_with_the_log_and_the_merge_is_kept(wo
     assert (repo / "notes.txt").read_text() == "an untracked note\n"
     assert git(repo, "stash", "list") == ""
     assert ejected_row(reader, MERGE)["localChanges"] is True
+    # The copy names its real HEAD, whatever the build did.
+    assert json.loads((repo / ".upstream.json").read_text())["commitHash"] == git(repo, "rev-parse", "HEAD")
+
+
+def test_a_good_build_after_a_failed_one_restarts_the_agent(world, admin, reader):
+    """Restarts follow what the agent loads (issue 17): the failed build left the agent on the old code; a later
+    good build changes what it loads, though that sync moves no commit and leaves nothing uncommitted."""
+    repo = world.ejected(MERGE)
+    (repo / "package.json").write_text(package_json(MERGE, main="index.js", scripts={"build": "node -e \"console.log('fixed')\""}))
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "fix the build locally")
+    body = sync(admin, MERGE, body={"pull": False})
+    assert body["requiresRestart"] is True, body
+    # Nothing changed since: no restart.
+    assert sync(admin, MERGE, body={"pull": False})["requiresRestart"] is False
 
 
 CONFLICT_FILES = ["a.txt", "b.txt", "c.txt", "d.txt", "notes.txt", "index.js"]

@@ -21,10 +21,12 @@ Failures the fuzzer found are kept below as regression tests.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -151,9 +153,18 @@ def test_schemathesis_finds_no_contract_violation(fuzz_stack, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def quiet_stack(fake_registry):
-    """One stack for the regression tests below (the fuzz stacks are for the fuzzer alone)."""
-    with contextlib.contextmanager(_run_stack)(base_env(fake_registry.urls), plugind_args=bridge_args) as stack:
+def quiet_stack(fake_registry, tmp_path_factory):
+    """One stack for the regression tests below (the fuzz stacks are for the fuzzer alone). The agent bundles
+    agent-orchestrator, so it has code to eject (a plugin without code is refused before any clone)."""
+    bundled = tmp_path_factory.mktemp("bundled")
+    package = bundled / "@elizaos" / "plugin-agent-orchestrator"
+    package.mkdir(parents=True)
+    (package / "package.json").write_text(json.dumps({"name": "@elizaos/plugin-agent-orchestrator", "version": "1.0.0"}))
+    for path in (bundled, *bundled.parents):  # plugind runs as its own user: it passes through to the folder
+        if str(path).startswith(tempfile.gettempdir() + "/"):
+            path.chmod(0o755)
+    env = {**base_env(fake_registry.urls), "PLUGIND_BUNDLED_PLUGINS_DIR": str(bundled)}
+    with contextlib.contextmanager(_run_stack)(env, plugind_args=bridge_args) as stack:
         yield stack
 
 
