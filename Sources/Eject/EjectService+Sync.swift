@@ -24,7 +24,9 @@ extension EjectService {
                 upstreamCommits = Int(try git.must(["rev-list", "--count", "HEAD..origin/\(branch)"], in: repo, timeoutMs: 10_000, what: "count")) ?? 0
                 if upstreamCommits > 0 {
                     ctx.phase("merging", progress: 0.3)
-                    ctx.checkpoint(["step": "merging", "head": .string(before)])
+                    // What recovery checks the copy against after a crash: HEAD and the status of every file.
+                    let status = try git.must(["status", "--porcelain", "--untracked-files=all"], in: repo, timeoutMs: 10_000, what: "status")
+                    ctx.checkpoint(["step": "merging", "head": .string(before), "status": .string(status)])
                     try merge(repo: repo, npmName: npmName, branch: branch, before: before, ctx: ctx)
                 }
             }
@@ -209,14 +211,21 @@ extension EjectService {
             try? installer.remove(repo + "/.git/index.lock")
             _ = try? git.run(["merge", "--abort"], in: repo, timeoutMs: 30_000, what: "merge --abort")
             let stashed = (try? git.run(["stash", "list"], in: repo, timeoutMs: 10_000, what: "stash list"))?.text.contains("plugind-sync") ?? false
-            if stashed {
-                restoreStash(repo: repo, head: head)
-            } else {
-                _ = try? git.run(["reset", "--hard", "-q", head], in: repo, timeoutMs: 30_000, what: "reset")
+            _ = try? git.run(["reset", "--hard", "-q", head], in: repo, timeoutMs: 30_000, what: "reset")
+            // Every untracked file the developer had is in the stash (or there were none): what is untracked now was
+            // written by the interrupted merge, and goes.
+            if let leftovers = try? git.run(["ls-files", "--others", "--exclude-standard", "-z"], in: repo, timeoutMs: 10_000, what: "untracked"),
+                leftovers.status == 0
+            {
+                for path in leftovers.text.split(separator: "\0") where !path.isEmpty && !path.contains("..") { try? installer.remove(repo + "/" + path) }
             }
+            if stashed { _ = try? git.run(["stash", "pop", "--index"], in: repo, timeoutMs: 30_000, what: "stash pop") }
             let now = (try? git.run(["rev-parse", "HEAD"], in: repo, timeoutMs: 10_000, what: "HEAD"))?.text.trimmingCharacters(in: .whitespacesAndNewlines)
             let left = (try? git.run(["stash", "list"], in: repo, timeoutMs: 10_000, what: "stash list"))?.text ?? ""
-            if now == head && !left.contains("plugind-sync") {
+            let status = (try? git.run(["status", "--porcelain", "--untracked-files=all"], in: repo, timeoutMs: 10_000, what: "status"))?.text
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            let recorded = record.checkpoint?["status"]?.stringValue
+            if now == head && !left.contains("plugind-sync") && (recorded == nil || status == recorded) {
                 return (false, "plugind stopped during the sync's merge; the copy was put back as it was (HEAD \(head.prefix(12))\(stashed ? ", your uncommitted edits back in place" : "")).")
             }
             return (false, "plugind stopped during the sync's merge and could not put the copy back: your uncommitted edits are in the stash entry 'plugind-sync' of \(repo) (git stash list), HEAD was \(head.prefix(12)).")
@@ -241,4 +250,5 @@ public struct EjectRecovery: OperationRecovery {
     let service: EjectService
     public init(service: EjectService) { self.service = service }
     public func recover(_ record: OperationRecord) -> Bool { service.recover(record) }
+    public func recoverSaying(_ record: OperationRecord) -> (committed: Bool, note: String?) { service.recoverSaying(record) }
 }

@@ -78,7 +78,7 @@ struct RunnerJobs: Sendable {
     /// git subcommands eject and sync use; nothing else is run.
     static let gitSubcommands: Set<String> = [
         "clone", "fetch", "checkout", "merge", "reset", "stash", "status", "rev-parse", "rev-list", "symbolic-ref", "branch", "diff",
-        "cat-file", "ls-tree",
+        "cat-file", "ls-tree", "ls-files",
     ]
 
     func serve(_ fd: Int32) {
