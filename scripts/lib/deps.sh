@@ -11,7 +11,7 @@ PLUGIND_APT_UPDATED="${PLUGIND_APT_UPDATED:-0}"
 
 # The packages scripts/run needs on a fresh Debian 12 (Swift itself comes from swift.org).
 # shellcheck disable=SC2034  # used by scripts/run
-PLUGIND_RUN_PACKAGES=(libfcgi-dev libfcgi-bin libcurl4-openssl-dev zlib1g-dev nginx-light openssl ca-certificates git sqlite3 curl acl)
+PLUGIND_RUN_PACKAGES=(libfcgi-dev libfcgi-bin libcurl4-openssl-dev zlib1g-dev nginx-light openssl ca-certificates git sqlite3 curl acl systemd)
 
 apt_is_installed() {
     # dpkg-query prints only the status, so grep -q stopping early cannot kill it with SIGPIPE under pipefail.
