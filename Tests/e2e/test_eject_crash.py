@@ -124,3 +124,41 @@ def test_a_sync_killed_during_its_merge_puts_the_copy_back_exactly(world):
         assert "put back as it was" in record["error"], record["error"]
         assert not (repo / ".git" / "index.lock").exists()
         assert snapshot(repo, FILES) == before
+
+
+def test_a_sync_killed_during_its_build_is_failed_and_names_the_real_head(world):
+    """Killed while the repository's build runs: the merge is kept, the operation is `failed` and says the build did
+    not finish, and `.upstream.json` names the real HEAD (it used to say `succeeded`, naming the pre-merge commit)."""
+    state, upstream, env, prepare = world
+    run = contextlib.contextmanager(_run_stack)
+    with run(env, prepare=prepare, state_dir=state, plugind_may_die=True) as stack:
+        with stack.client(stack.adminToken) as admin:
+            assert admin.post(f"/api/plugins/{short(PLUGIN)}/eject", timeout=180).status_code == 200
+        repo = state / "plugins" / "ejected" / dir_name(PLUGIN)
+        commit(upstream, {"package.json": package_json(PLUGIN, main="index.js", scripts={"build": "sleep 30"}),
+                          "c.txt": "charlie (upstream)\n"}, "upstream adds a slow build")
+        give_to_installer(upstream.parent.parent)
+        op = str(uuid.uuid4())
+
+        def sync() -> None:
+            with contextlib.suppress(Exception), stack.client(stack.adminToken) as admin:
+                admin.post(f"/api/plugins/{short(PLUGIN)}/sync", json={"pull": True}, headers={"X-Operation-Id": op}, timeout=120)
+
+        thread = threading.Thread(target=sync, daemon=True)
+        thread.start()
+        runner = stack.pids["runner"]
+        wait_until(lambda: (operation_row(state, op) or {}).get("phase") == "building" and sleeping_filter(runner), 60,
+                   "the build to run", interval=0.05)
+        merged = git(repo, "rev-parse", "HEAD")
+        plugind = stack.pids["plugind"]
+        os.kill(plugind, signal.SIGKILL)
+        wait_until(lambda: not pid_alive(plugind), 10, "plugind to die")
+        wait_until(lambda: not sleeping_filter(runner), 15, "the runner to end the interrupted build")
+    thread.join(30)
+
+    with run(env, state_dir=state, plugind_may_die=True) as stack, stack.client(stack.readToken) as reader:
+        record = reader.get(f"/api/operations/{op}").json()["operation"]
+        assert record["state"] == "failed", record
+        assert "merge is kept" in record["error"] and "not built" in record["error"], record["error"]
+        assert git(repo, "rev-parse", "HEAD") == merged
+        assert json.loads((repo / ".upstream.json").read_text())["commitHash"] == merged
