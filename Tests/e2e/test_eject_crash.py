@@ -79,6 +79,28 @@ def sleeping_filter(runner: int) -> bool:
     return False
 
 
+def kill_plugind_during(stack, state: Path, phase: str) -> tuple[str, threading.Thread]:
+    """Starts a sync (pull) and SIGKILLs plugind once it is in `phase` with its slow child (`sleep`) running; waits
+    until the runner has ended that child. Answers the operation id and the request's thread."""
+    op = str(uuid.uuid4())
+
+    def sync() -> None:
+        with contextlib.suppress(Exception), stack.client(stack.adminToken) as admin:
+            admin.post(f"/api/plugins/{short(PLUGIN)}/sync", json={"pull": True}, headers={"X-Operation-Id": op}, timeout=120)
+
+    thread = threading.Thread(target=sync, daemon=True)
+    thread.start()
+    runner = stack.pids["runner"]
+    wait_until(lambda: (operation_row(state, op) or {}).get("phase") == phase and sleeping_filter(runner), 60,
+               f"the sync to be {phase}", interval=0.05)
+    plugind = stack.pids["plugind"]
+    os.kill(plugind, signal.SIGKILL)
+    wait_until(lambda: not pid_alive(plugind), 10, "plugind to die")
+    # The runner ends the sync's children once plugind's connection is gone: nothing of it runs on.
+    wait_until(lambda: not sleeping_filter(runner), 15, "the runner to end what the sync had started")
+    return op, thread
+
+
 def test_a_sync_killed_during_its_merge_puts_the_copy_back_exactly(world):
     state, upstream, env, prepare = world
     run = contextlib.contextmanager(_run_stack)
@@ -99,23 +121,7 @@ def test_a_sync_killed_during_its_merge_puts_the_copy_back_exactly(world):
         commit(upstream, {"slow.txt": "slow\n", "c.txt": "charlie (upstream)\n"}, "upstream adds slow.txt")
         give_to_installer(upstream.parent.parent)
         before = snapshot(repo, FILES)
-
-        op = str(uuid.uuid4())
-
-        def sync() -> None:
-            with contextlib.suppress(Exception), stack.client(stack.adminToken) as admin:
-                admin.post(f"/api/plugins/{short(PLUGIN)}/sync", json={"pull": True}, headers={"X-Operation-Id": op}, timeout=120)
-
-        thread = threading.Thread(target=sync, daemon=True)
-        thread.start()
-        runner = stack.pids["runner"]
-        wait_until(lambda: (operation_row(state, op) or {}).get("phase") == "merging" and sleeping_filter(runner), 60,
-                   "the merge to be in its slow checkout", interval=0.05)
-        plugind = stack.pids["plugind"]
-        os.kill(plugind, signal.SIGKILL)
-        wait_until(lambda: not pid_alive(plugind), 10, "plugind to die")
-        # The runner ends the sync's git (and its filter) once plugind's connection is gone: nothing of it runs on.
-        wait_until(lambda: not sleeping_filter(runner), 15, "the runner to end the interrupted merge")
+        op, thread = kill_plugind_during(stack, state, "merging")
     thread.join(30)
 
     with run(env, state_dir=state, plugind_may_die=True) as stack, stack.client(stack.readToken) as reader:
@@ -138,22 +144,8 @@ def test_a_sync_killed_during_its_build_is_failed_and_names_the_real_head(world)
         commit(upstream, {"package.json": package_json(PLUGIN, main="index.js", scripts={"build": "sleep 30"}),
                           "c.txt": "charlie (upstream)\n"}, "upstream adds a slow build")
         give_to_installer(upstream.parent.parent)
-        op = str(uuid.uuid4())
-
-        def sync() -> None:
-            with contextlib.suppress(Exception), stack.client(stack.adminToken) as admin:
-                admin.post(f"/api/plugins/{short(PLUGIN)}/sync", json={"pull": True}, headers={"X-Operation-Id": op}, timeout=120)
-
-        thread = threading.Thread(target=sync, daemon=True)
-        thread.start()
-        runner = stack.pids["runner"]
-        wait_until(lambda: (operation_row(state, op) or {}).get("phase") == "building" and sleeping_filter(runner), 60,
-                   "the build to run", interval=0.05)
+        op, thread = kill_plugind_during(stack, state, "building")
         merged = git(repo, "rev-parse", "HEAD")
-        plugind = stack.pids["plugind"]
-        os.kill(plugind, signal.SIGKILL)
-        wait_until(lambda: not pid_alive(plugind), 10, "plugind to die")
-        wait_until(lambda: not sleeping_filter(runner), 15, "the runner to end the interrupted build")
     thread.join(30)
 
     with run(env, state_dir=state, plugind_may_die=True) as stack, stack.client(stack.readToken) as reader:
