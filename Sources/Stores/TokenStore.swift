@@ -96,6 +96,12 @@ public final class TokenStore: Sendable {
         guard FileManager.default.createFile(atPath: temp, contents: Data((JSONWriter.pretty(document) + "\n").utf8), attributes: [.posixPermissions: 0o600]) else {
             throw StoreError.configIO(path: path, reason: "cannot write \(temp)")
         }
+        // `plugind token create` run as root for a state directory that is plugind's own user's: the file stays
+        // plugind's, or the running plugind could no longer read any token.
+        var owner = stat()
+        if geteuid() == 0, stat(directory, &owner) == 0, owner.st_uid != 0 {
+            chown(temp, owner.st_uid, owner.st_gid)
+        }
         guard rename(temp, path) == 0 else { throw StoreError.configIO(path: path, reason: String(cString: strerror(errno))) }
     }
 

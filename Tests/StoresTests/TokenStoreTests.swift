@@ -3,6 +3,20 @@ import Testing
 @testable import Stores
 
 @Suite struct TokenStoreTests {
+    /// Run as root for a state directory plugind's own user owns (`plugind token create` beside a running plugind),
+    /// the token file stays that user's, so plugind can still read it.
+    @Test func rootKeepsTheStateDirectoryOwnersFile() throws {
+        guard geteuid() == 0 else { return }
+        let dir = NSTemporaryDirectory() + "tokens-owner-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        chown(dir, 65534, 65534)
+        _ = try TokenStore(path: dir + "/tokens.json").create(role: .admin)
+        var info = stat()
+        stat(dir + "/tokens.json", &info)
+        #expect(info.st_uid == 65534 && info.st_mode & 0o777 == 0o600)
+    }
+
     /// Tokens verify to their role; the file holds only hashes, mode 0600.
     @Test func createAndVerify() throws {
         let dir = temporaryDirectory()
