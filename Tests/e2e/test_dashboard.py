@@ -798,7 +798,9 @@ def test_keyboard_only_navigation(page):
     switch = page.css('#optional-core-table tr[data-name="cli"] input[role=switch]')
     page.d.execute_script("arguments[0].focus()", switch)
     press(Keys.SPACE)
-    page.wait(lambda: page.css('#optional-core-table tr[data-name="cli"] input[role=switch]').is_selected(), "cli enabled by keyboard")
+    # Enabled, and usable again: the switch is disabled while its request is under way, as a person would see.
+    page.wait(lambda: (lambda s: s.is_selected() and s.is_enabled())(page.css('#optional-core-table tr[data-name="cli"] input[role=switch]')),
+              "cli enabled by keyboard, its switch usable again")
     page.wait(lambda: page.d.switch_to.active_element.get_attribute("role") == "switch", "focus kept on the switch")
     press(Keys.SPACE)
     page.wait(lambda: not page.css('#optional-core-table tr[data-name="cli"] input[role=switch]').is_selected(), "cli disabled again")
