@@ -78,16 +78,14 @@ extension EjectService {
             let conflicts = (try? git.run(["diff", "--name-only", "--diff-filter=U"], in: repo, timeoutMs: 10_000, what: "conflicts"))?.text
                 .split(separator: "\n").map(String.init) ?? []
             _ = try? git.run(["merge", "--abort"], in: repo, timeoutMs: 30_000, what: "merge --abort")
-            _ = try? git.run(["reset", "--hard", "-q", before], in: repo, timeoutMs: 30_000, what: "reset")
-            if dirty { _ = try? git.run(["stash", "pop", "--index"], in: repo, timeoutMs: 30_000, what: "stash pop") }
+            putBack(repo: repo, head: before, stashed: dirty)
             throw EjectError.conflict("Upstream changes conflict with the local copy; nothing was changed.", conflicts: conflicts)
         }
         // The right code or none: an upstream that now publishes another package is not merged.
         do {
             try checkPackageName(in: repo, npmName: npmName, repository: "The merged upstream", ctx: ctx)
         } catch {
-            _ = try? git.run(["reset", "--hard", "-q", before], in: repo, timeoutMs: 30_000, what: "reset")
-            if dirty { _ = try? git.run(["stash", "pop", "--index"], in: repo, timeoutMs: 30_000, what: "stash pop") }
+            putBack(repo: repo, head: before, stashed: dirty)
             throw error
         }
         if dirty {
@@ -100,23 +98,24 @@ extension EjectService {
                     conflicts.append(String(line.dropLast(" already exists, no checkout".count)))
                 }
                 // Back to exactly before: the old commit, then the edits on top of it (they applied there once).
-                restoreStash(repo: repo, head: before)
+                putBack(repo: repo, head: before, stashed: true)
                 throw EjectError.conflict("Upstream changes conflict with uncommitted local edits; nothing was changed.", conflicts: conflicts)
             }
         }
         ctx.log("merged upstream into \(branch)")
     }
 
-    /// Resets to `head` and pops plugind's stash there. A failed pop may already have written the
-    /// stash's untracked files, which reset leaves in place and which would block the pop: remove exactly those first.
-    func restoreStash(repo: String, head: String) {
+    /// Puts the copy back as it was before a sync: the commit `head`, then (`stashed`) the stashed edits on top.
+    /// A sync stashes whenever the copy is not clean, untracked files included, so every untracked file found after
+    /// the reset was written by the sync (a failed pop, an interrupted merge) and goes first: it would block the pop.
+    func putBack(repo: String, head: String, stashed: Bool) {
         _ = try? git.run(["reset", "--hard", "-q", head], in: repo, timeoutMs: 30_000, what: "reset")
-        if let listed = try? git.run(["ls-tree", "-r", "-z", "--name-only", "stash@{0}^3"], in: repo, timeoutMs: 10_000, what: "stash files"),
-            listed.status == 0
+        if let leftovers = try? git.run(["ls-files", "--others", "--exclude-standard", "-z"], in: repo, timeoutMs: 10_000, what: "untracked"),
+            leftovers.status == 0
         {
-            for path in listed.text.split(separator: "\0") where !path.isEmpty && !path.contains("..") { try? installer.remove(repo + "/" + path) }
+            for path in leftovers.text.split(separator: "\0") where !path.isEmpty && !path.contains("..") { try? installer.remove(repo + "/" + path) }
         }
-        _ = try? git.run(["stash", "pop", "--index"], in: repo, timeoutMs: 30_000, what: "stash pop")
+        if stashed { _ = try? git.run(["stash", "pop", "--index"], in: repo, timeoutMs: 30_000, what: "stash pop") }
     }
 
     // MARK: POST /api/plugins/:id/reinject
@@ -211,15 +210,7 @@ extension EjectService {
             try? installer.remove(repo + "/.git/index.lock")
             _ = try? git.run(["merge", "--abort"], in: repo, timeoutMs: 30_000, what: "merge --abort")
             let stashed = (try? git.run(["stash", "list"], in: repo, timeoutMs: 10_000, what: "stash list"))?.text.contains("plugind-sync") ?? false
-            _ = try? git.run(["reset", "--hard", "-q", head], in: repo, timeoutMs: 30_000, what: "reset")
-            // Every untracked file the developer had is in the stash (or there were none): what is untracked now was
-            // written by the interrupted merge, and goes.
-            if let leftovers = try? git.run(["ls-files", "--others", "--exclude-standard", "-z"], in: repo, timeoutMs: 10_000, what: "untracked"),
-                leftovers.status == 0
-            {
-                for path in leftovers.text.split(separator: "\0") where !path.isEmpty && !path.contains("..") { try? installer.remove(repo + "/" + path) }
-            }
-            if stashed { _ = try? git.run(["stash", "pop", "--index"], in: repo, timeoutMs: 30_000, what: "stash pop") }
+            putBack(repo: repo, head: head, stashed: stashed)
             let now = (try? git.run(["rev-parse", "HEAD"], in: repo, timeoutMs: 10_000, what: "HEAD"))?.text.trimmingCharacters(in: .whitespacesAndNewlines)
             let left = (try? git.run(["stash", "list"], in: repo, timeoutMs: 10_000, what: "stash list"))?.text ?? ""
             let status = (try? git.run(["status", "--porcelain", "--untracked-files=all"], in: repo, timeoutMs: 10_000, what: "status"))?.text

@@ -133,8 +133,6 @@ public struct EjectService: Sendable {
                 "npmVersion": .string(version), "lastSyncAt": .null, "localCommits": 0,
             ])
             ctx.phase("activating", progress: 0.9)
-            // The runtime loads the checkout as its own user: readable, never writable by it.
-            try installer.grantRead(staging)
             try installer.makeDirectory(stateDir + "/plugins", mode: 0o755)
             try installer.makeDirectory(ejectedRoot, mode: 0o755)
             do {
@@ -264,6 +262,8 @@ public struct EjectService: Sendable {
                 throw EjectError.refused("The build failed (exit \(result.exitCode.map(String.init) ?? "signal")).", logTail: ctx.tail)
             }
         }
+        // The runtime loads the copy as its own user: readable, never writable by it (what is written after this,
+        // .upstream.json, is plugind's metadata, not loaded).
         try installer.grantRead(repo)
     }
 }

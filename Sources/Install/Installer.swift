@@ -159,12 +159,24 @@ public struct LocalInstaller: Installer {
         return ToolResult(exitCode: result.exitCode, timedOut: result.timedOut, output: result.stdout)
     }
 
-    public func makeDirectory(_ path: String, mode: UInt16) throws {
+    public func makeDirectory(_ path: String, mode: UInt16) throws { try InstallerFiles.makeDirectory(path, mode: mode) }
+    public func move(_ from: String, to: String) throws { try InstallerFiles.move(from, to: to) }
+    public func remove(_ path: String) throws { try InstallerFiles.remove(path) }
+    public func write(_ bytes: [UInt8], to path: String) throws { try InstallerFiles.write(bytes, to: path) }
+    public func grantRead(_ path: String) throws { InstallerFiles.grantRead(path) }
+    public func list(_ path: String) throws -> [String] { InstallerFiles.list(path) }
+    public func read(_ path: String) throws -> [UInt8]? { InstallerFiles.read(path) }
+}
+
+/// The installer's file operations on plugin trees: what `LocalInstaller` does, and what `plugind runner` does for
+/// a job once it has checked the paths.
+public enum InstallerFiles {
+    public static func makeDirectory(_ path: String, mode: UInt16) throws {
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: Int(mode)])
         chmod(path, mode_t(mode))
     }
 
-    public func move(_ from: String, to: String) throws {
+    public static func move(_ from: String, to: String) throws {
         guard rename(from, to) == 0 else {
             let code = errno
             if code == ENOSPC || code == EDQUOT { throw InstallError.noSpace("No space left to move \(from) into place.") }
@@ -172,25 +184,25 @@ public struct LocalInstaller: Installer {
         }
     }
 
-    public func remove(_ path: String) throws {
+    public static func remove(_ path: String) throws {
         var info = stat()
         guard lstat(path, &info) == 0 else { return }
         try FileManager.default.removeItem(atPath: path)
     }
 
-    public func write(_ bytes: [UInt8], to path: String) throws {
+    public static func write(_ bytes: [UInt8], to path: String) throws {
         try Data(bytes).write(to: URL(fileURLWithPath: path))
     }
 
-    public func grantRead(_ path: String) throws {
+    public static func grantRead(_ path: String) {
         ReadableTree.grant(path)
     }
 
-    public func list(_ path: String) throws -> [String] {
+    public static func list(_ path: String) -> [String] {
         (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
     }
 
-    public func read(_ path: String) throws -> [UInt8]? {
+    public static func read(_ path: String) -> [UInt8]? {
         var info = stat()
         guard lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG, info.st_size <= 4 << 20 else { return nil }
         return FileManager.default.contents(atPath: path).map(Array.init)

@@ -117,11 +117,12 @@ public struct NpmRegistryClient: Sendable {
         return headers
     }
 
+    /// The packument, from the registry the package comes from (`client(for:)`).
     public func packument(_ name: String, timeoutMs: Int) throws(InstallError) -> Packument {
-        let registry = client(for: name)
-        if registry.base != base || registry.tarballsOnOwnOrigin != tarballsOnOwnOrigin {
-            return try registry.packument(name, timeoutMs: timeoutMs)
-        }
+        try client(for: name).fetchPackument(name, timeoutMs: timeoutMs)
+    }
+
+    private func fetchPackument(_ name: String, timeoutMs: Int) throws(InstallError) -> Packument {
         let url = base + Self.escapedName(name)
         let response = try send(metadata.limited(timeoutMs), url: url, what: "the packument of \(name)")
         switch response.status {

@@ -18,6 +18,20 @@ public struct PluginPaths: Sendable {
         self.bundledPluginsDir = bundledPluginsDir
     }
 
+    /// The package.json of a package in the agent's bundled plugins, if that directory is configured.
+    public func bundledManifestPath(of npmName: String) -> String? {
+        bundledPluginsDir.map { $0 + "/" + npmName + "/package.json" }
+    }
+
+    /// The version of a package the agent bundles, when its package.json is there and names it.
+    public func bundledVersion(of npmName: String) -> String? {
+        guard let path = bundledManifestPath(of: npmName),
+            let manifest = FileManager.default.contents(atPath: path).flatMap({ try? JSONParser.parse(Array($0), maxDepth: 64) }),
+            manifest["name"]?.stringValue == npmName
+        else { return nil }
+        return manifest["version"]?.stringValue
+    }
+
     /// The package directory inside an install directory.
     public static func packageDirectory(installPath: String, npmName: String) -> String {
         installPath + "/node_modules/" + npmName
@@ -56,8 +70,8 @@ public struct PluginInventory: Sendable {
             }
         }
         for var plugin in catalogue.plugins {
-            if let dir = paths.bundledPluginsDir, let npm = plugin.npmName {
-                plugin.available = FileManager.default.fileExists(atPath: dir + "/" + npm + "/package.json")
+            if let npm = plugin.npmName, let manifest = paths.bundledManifestPath(of: npm) {
+                plugin.available = FileManager.default.fileExists(atPath: manifest)
             }
             add(plugin)
         }
@@ -65,7 +79,7 @@ public struct PluginInventory: Sendable {
             add(KnownPlugin(
                 key: npm, npmName: npm, name: KnownPlugin.displayName(forShortId: PluginIdentity.shortId(npm)), description: "",
                 category: "feature", version: nil, source: .bundled, parameters: [],
-                available: paths.bundledPluginsDir.map { FileManager.default.fileExists(atPath: $0 + "/" + npm + "/package.json") } ?? false))
+                available: paths.bundledManifestPath(of: npm).map { FileManager.default.fileExists(atPath: $0) } ?? false))
         }
         for plugin in installed(config: config) { add(plugin) }
         for plugin in ejected() { add(plugin) }

@@ -75,6 +75,14 @@ public struct PlugindSettings: Sendable {
     public var databasePath: String { (stateDir as NSString).appendingPathComponent("state.db") }
     public var tokensPath: String { (stateDir as NSString).appendingPathComponent("tokens.json") }
     public var maxConcurrentOperations: Int { integer("maxConcurrentOperations") }
+    /// The id of the group `agentConfigGroup` names; nil when unset, an error when no such group exists.
+    public func agentConfigGroupID() throws -> gid_t? {
+        guard let group = string("agentConfigGroup") else { return nil }
+        guard let entry = getgrnam(group) else {
+            throw SettingsError("agentConfigGroup names '\(group)', which is not a group on this host; create it or unset the setting.")
+        }
+        return entry.pointee.gr_gid
+    }
     public var logLevel: String { string("logLevel")! }
     /// Secrets among the settings, for the scrubber.
     public var secrets: [String] {

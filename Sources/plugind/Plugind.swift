@@ -99,11 +99,7 @@ struct Doctor: ParsableCommand {
             }
             installer = (entry.pointee.pw_uid, entry.pointee.pw_gid)
         }
-        var group: gid_t?
-        if let name = settings.string("agentConfigGroup") {
-            guard let entry = getgrnam(name) else { throw ValidationError("agentConfigGroup names '\(name)', which is not a group on this host.") }
-            group = entry.pointee.gr_gid
-        }
+        let group = try settings.agentConfigGroupID()
         let audit = StateAudit(
             stateDir: settings.stateDir, agentConfigPath: settings.agentConfigPath, owner: owner,
             installer: installer, agentConfigGroup: group)

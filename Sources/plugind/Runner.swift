@@ -78,7 +78,7 @@ struct RunnerJobs: Sendable {
     /// git subcommands eject and sync use; nothing else is run.
     static let gitSubcommands: Set<String> = [
         "clone", "fetch", "checkout", "merge", "reset", "stash", "status", "rev-parse", "rev-list", "symbolic-ref", "branch", "diff",
-        "cat-file", "ls-tree", "ls-files",
+        "cat-file", "ls-files",
     ]
 
     func serve(_ fd: Int32) {
@@ -111,8 +111,6 @@ struct RunnerJobs: Sendable {
 
     private func perform(_ request: RunnerRequest, output: Locked<Int32>, children: JobChildren) throws -> RunnerReply {
         var reply = RunnerReply()
-        let plain = LocalInstaller(
-            settings: request.settings ?? Self.noSettings, layout: layout, path: path, scrubber: SecretScrubber())
         switch request.job {
         case .installTree:
             guard let tree = request.tree else { throw InstallError.badRequest("The job names no tree.") }
@@ -127,21 +125,21 @@ struct RunnerJobs: Sendable {
                 tool, arguments, in: request.directory, timeoutMs: request.timeoutMs ?? 60_000, onSpawn: { children.add($0) })
         case .makeDirectory:
             let path = try allowed(request.path)
-            try plain.makeDirectory(path, mode: (request.mode ?? 0o700) & 0o755)
+            try InstallerFiles.makeDirectory(path, mode: (request.mode ?? 0o700) & 0o755)
         case .move:
-            try plain.move(try allowed(request.path), to: try allowed(request.to))
+            try InstallerFiles.move(try allowed(request.path), to: try allowed(request.to))
         case .remove:
             let path = try allowed(request.path)
             guard path != layout.pluginsRoot else { throw InstallError.badRequest("The plugin root itself is never removed.") }
-            try plain.remove(path)
+            try InstallerFiles.remove(path)
         case .write:
-            try plain.write(Array(request.data ?? Data()), to: try allowed(request.path))
+            try InstallerFiles.write(Array(request.data ?? Data()), to: try allowed(request.path))
         case .grantRead:
-            try plain.grantRead(try allowed(request.path))
+            InstallerFiles.grantRead(try allowed(request.path))
         case .list:
-            reply.names = try plain.list(try allowed(request.path))
+            reply.names = InstallerFiles.list(try allowed(request.path))
         case .read:
-            reply.data = try plain.read(try allowed(request.path)).map { Data($0) }
+            reply.data = InstallerFiles.read(try allowed(request.path)).map { Data($0) }
         }
         return reply
     }
@@ -183,12 +181,6 @@ struct RunnerJobs: Sendable {
             }
         }
     }
-
-    static let noSettings = InstallerSettings(
-        registry: RegistryConfiguration(
-            base: "https://registry.invalid/", token: nil, connectTimeoutMs: 1, fetchTimeoutMs: 1, tarballTimeoutMs: 1, tarballIdleMs: 1, caFile: nil,
-            redirectOrigins: []),
-        policy: TreePolicy(maxPackages: 1, maxUnpackedBytes: 1, allowSha1: false, requireSignatures: true), npmTimeoutMs: 1)
 
     static func send(_ reply: RunnerReply, to output: Locked<Int32>) {
         guard var data = try? JSONEncoder().encode(reply) else { return }

@@ -26,8 +26,6 @@ struct Wiring {
     let eject: EjectService
     let agentRegistry: AgentRegistryService
     let agentConfig: AgentConfigFile
-    /// What `plugind runner` runs for each job (the installer's side).
-    let localInstaller: LocalInstaller
 
     init(settings: PlugindSettings, logger: Logger) throws {
         self.settings = settings
@@ -36,14 +34,7 @@ struct Wiring {
         operations = OperationRunner(
             store: OperationStore(db: database), maxConcurrent: settings.maxConcurrentOperations,
             deadline: .milliseconds(settings.timeout("operationMs")), logger: logger)
-        var readerGroup: gid_t?
-        if let group = settings.string("agentConfigGroup") {
-            guard let entry = getgrnam(group) else {
-                throw SettingsError("agentConfigGroup names '\(group)', which is not a group on this host; create it or unset the setting.")
-            }
-            readerGroup = entry.pointee.gr_gid
-        }
-        let agentConfig = AgentConfigFile(path: settings.agentConfigPath, readerGroup: readerGroup)
+        let agentConfig = AgentConfigFile(path: settings.agentConfigPath, readerGroup: try settings.agentConfigGroupID())
         try agentConfig.applyReaderAccess()
         self.agentConfig = agentConfig
         let scrubber = SecretScrubber(secrets: settings.secrets)
@@ -69,9 +60,10 @@ struct Wiring {
         } catch {
             logger.error("\(error)")
         }
+        let pluginPaths = PluginPaths(stateDir: settings.stateDir, bundledPluginsDir: settings.string("bundledPluginsDir"))
         let plugins = PluginService(
             catalogue: catalogue,
-            paths: PluginPaths(stateDir: settings.stateDir, bundledPluginsDir: settings.string("bundledPluginsDir")),
+            paths: pluginPaths,
             core: CorePolicy(core: settings.strings("corePlugins"), optional: settings.strings("optionalCorePlugins")),
             configFile: agentConfig, runtime: runtimeView, restartReasons: reasons, retiredSecrets: RetiredSecretStore(),
             scrub: { scrubber.scrub($0) })
@@ -111,7 +103,6 @@ struct Wiring {
             settings: installerSettings, layout: layout, path: environment["PATH"] ?? ChildProcess.defaultSearchPath, scrubber: scrubber)
         // npm, git and a repository's build run as the installer: through `plugind runner` when one is configured.
         let installer: any Installer = settings.string("installerSocket").map { RunnerClient(socket: $0, settings: installerSettings) } ?? localInstaller
-        self.localInstaller = localInstaller
         install = InstallService(
             layout: layout,
             registry: npmClient,
@@ -121,16 +112,11 @@ struct Wiring {
             catalogue: catalogue, allowUnlisted: settings.bool("allowUnlistedPackages"),
             scrubber: scrubber, logger: logger)
         let registryForEject = registry
-        let bundledDir = settings.string("bundledPluginsDir")
         eject = EjectService(
             stateDir: settings.stateDir, gitBaseUrl: settings.string("gitBaseUrl") ?? "https://github.com/", configFile: agentConfig,
             operations: operations, reasons: reasons, npmRegistry: npmClient, installer: installer,
             gitTimeoutMs: settings.timeout("gitMs"), buildTimeoutMs: settings.timeout("buildMs"), scrubber: scrubber,
-            bundledVersion: { name in
-                guard let dir = bundledDir else { return nil }
-                let manifest = FileManager.default.contents(atPath: dir + "/" + name + "/package.json").flatMap { try? JSONParser.parse(Array($0), maxDepth: 64) }
-                return manifest?["name"]?.stringValue == name ? manifest?["version"]?.stringValue : nil
-            }
+            bundledVersion: { pluginPaths.bundledVersion(of: $0) }
         ) { name in
             guard let entry = try? registryForEject.entry(named: name) else { return nil }
             let branch = entry.channels.first { $0.name == entry.versionChannel }?.gitBranch ?? entry.channels.compactMap(\.gitBranch).first
