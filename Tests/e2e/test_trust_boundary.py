@@ -308,3 +308,56 @@ def test_a_private_scope_comes_from_its_own_registry_only(fake):
             shown = admin.get("/api/settings").json()["settings"]["npmScopes"]
             assert shown == {"@acme-private": {"registry": private.base, "token": "****"}}, shown
             assert SCOPE_TOKEN not in caught_up_log(stack)
+
+
+# --- the runner's own gate -------------------------------------------------------------------------
+
+
+def runner_job(stack, job: dict) -> dict:
+    """One job on plugind runner's socket, as plugind sends it; the runner's last reply line."""
+    import socket as sockets
+    with sockets.socket(sockets.AF_UNIX, sockets.SOCK_STREAM) as connection:
+        connection.settimeout(60)
+        connection.connect(str(stack.stateDir / "runner.sock"))
+        connection.sendall((json.dumps(job) + "\n").encode())
+        data = b""
+        while chunk := connection.recv(65536):
+            data += chunk
+    return json.loads(data.strip().split(b"\n")[-1])
+
+
+def test_the_runner_refuses_jobs_outside_the_plugin_root_and_changes_nothing(stack, tmp_path):
+    """plugind runner takes only the jobs plugind needs, under plugins/ only: anything else is refused and touches
+    nothing, whoever connects."""
+    canary = tmp_path / "canary.txt"
+    canary.write_text("still here")
+    plugins = stack.stateDir / "plugins"
+    before = snapshot(stack.stateDir, stack.stateDir / "milady.json")
+    refusals = [
+        {"job": "remove", "path": str(canary)},
+        {"job": "remove", "path": str(plugins)},
+        {"job": "remove", "path": str(plugins / ".." / "tokens.json")},
+        {"job": "write", "path": str(stack.stateDir / "tokens.json"), "data": "e30="},
+        {"job": "move", "path": str(plugins / "installed"), "to": str(tmp_path / "stolen")},
+        {"job": "read", "path": str(stack.stateDir / "tokens.json")},
+        {"job": "run", "tool": "npm", "arguments": ["install", "evil"], "directory": str(plugins), "timeoutMs": 5000},
+        {"job": "run", "tool": "git", "arguments": ["config", "core.hooksPath", "/tmp"], "directory": str(plugins), "timeoutMs": 5000},
+        {"job": "run", "tool": "git", "arguments": ["clone", "file:///etc", str(tmp_path / "x")], "timeoutMs": 5000},
+        {"job": "installTree"},
+    ]
+    for job in refusals:
+        reply = runner_job(stack, job)
+        assert reply.get("error", {}).get("kind") == "badRequest", (job, reply)
+    assert canary.read_text() == "still here"
+    assert not (tmp_path / "stolen").exists() and not (tmp_path / "x").exists()
+    after = snapshot(stack.stateDir, stack.stateDir / "milady.json")
+    assert after["config"] == before["config"] and after["plugins"] == before["plugins"]
+    # A symbolic link inside the root leads nowhere outside it.
+    link = plugins / "out"
+    subprocess.run(["ln", "-s", str(tmp_path), str(link)], check=True)
+    try:
+        reply = runner_job(stack, {"job": "write", "path": str(link / "planted.txt"), "data": "e30="})
+        assert reply.get("error", {}).get("kind") == "badRequest", reply
+        assert not (tmp_path / "planted.txt").exists()
+    finally:
+        link.unlink()
