@@ -361,3 +361,22 @@ def test_the_runner_refuses_jobs_outside_the_plugin_root_and_changes_nothing(sta
         assert not (tmp_path / "planted.txt").exists()
     finally:
         link.unlink()
+
+
+def test_a_tree_over_its_limits_is_422_naming_the_setting_and_changes_nothing(fake):
+    """`maxTreePackages` and `maxTreeUnpackedMiB`: a tree past either is refused before npm runs, naming the setting."""
+    many = f"{SCOPE}/plugin-many-deps"
+    big = f"{SCOPE}/plugin-big"
+    for i in range(3):
+        fake.publish(f"trust-leaf-{i}", "1.0.0")
+    fake.publish(many, "1.0.0", dependencies={f"trust-leaf-{i}": "1.0.0" for i in range(3)})
+    fake.publish(big, "1.0.0", files={"blob.bin": os.urandom(2 << 20)})
+    fake.list(many, "1.0.0")
+    fake.list(big, "1.0.0")
+    with contextlib.contextmanager(_run_stack)({
+        "PLUGIND_NPM_REGISTRY": fake.base, "PLUGIND_PLUGIN_REGISTRY_URLS": fake.registry_url, "PLUGIND_RUNTIME_BRIDGE": "none",
+        "PLUGIND_MAX_TREE_PACKAGES": "3", "PLUGIND_MAX_TREE_UNPACKED_MIB": "1",
+    }) as small, small.client(small.adminToken) as admin:
+        for name, setting in ((many, "maxTreePackages"), (big, "maxTreeUnpackedMiB")):
+            body, _ = refused(small, admin, name)
+            assert setting in body["error"], body
