@@ -19,6 +19,8 @@ public final class OperationContext: @unchecked Sendable {
     /// The scrubbed log so far (the last lines), for error bodies.
     public var logLines: [String] { logTail }
     private var checkpoint: JSONValue?
+    /// Every process group the operation started, persisted with the checkpoint so recovery can end what is left.
+    private var groups: [ProcessGroup] = []
     static let tailLength = 50
 
     init(id: String, target: String, deadline: ContinuousClock.Instant, store: OperationStore, scrub: @escaping @Sendable (String) -> String) {
@@ -50,6 +52,14 @@ public final class OperationContext: @unchecked Sendable {
         persist()
     }
 
+    /// A child started in its own process group (npm, git, a build): recorded before it can do much, so that
+    /// after a crash recovery ends whatever of it still runs before it touches the directories the child used.
+    public func childStarted(_ pid: Int32) {
+        guard let group = ProcessGroup.led(by: pid) else { return }
+        groups.append(group)
+        persist()
+    }
+
     /// The time left before the deadline; a step's timeout is the smaller of its own and this.
     public var timeLeft: Duration { max(.zero, ContinuousClock.now.duration(to: deadline)) }
 
@@ -68,7 +78,13 @@ public final class OperationContext: @unchecked Sendable {
     var currentPhase: String { phase }
 
     private func persist() {
-        try? store.update(id: id, phase: phase, progress: progress, logTail: logTail, checkpoint: checkpoint)
+        var stored = checkpoint
+        if !groups.isEmpty {
+            var object = checkpoint?.objectValue ?? [:]
+            object["processGroups"] = .array(groups.map(\.json))
+            stored = .object(object)
+        }
+        try? store.update(id: id, phase: phase, progress: progress, logTail: logTail, checkpoint: stored)
     }
 }
 
@@ -157,13 +173,26 @@ public final class OperationRunner: Sendable {
     /// At start: every operation whose process died is settled — its kind's recovery puts things back
     /// and says whether the commit point was reached; without one it is marked failed.
     @discardableResult
-    public func recoverInterrupted(using recoveries: [String: any OperationRecovery] = [:]) throws -> [OperationRecord] {
+    /// `endGroups` ends what is left of the process groups an operation recorded (as the user they run as) and
+    /// answers whether none runs, before its recovery touches anything they might still be writing; when some
+    /// would not end, the operation is left running (its files alone, its target busy) for the next start.
+    public func recoverInterrupted(
+        using recoveries: [String: any OperationRecovery] = [:], endGroups: ([ProcessGroup]) -> Bool = { $0.allSatisfy { $0.end() } }
+    ) throws -> [OperationRecord] {
         let me = owner
         let orphans = try store.orphans { other in
             if other.pid == me.pid { return other.token == me.token }
             return kill(other.pid, 0) == 0 || errno == EPERM
         }
         for record in orphans {
+            let groups = ProcessGroup.recorded(in: record.checkpoint)
+            guard groups.isEmpty || endGroups(groups) else {
+                // Left as it is, still holding its target: the next start tries again, once they have ended.
+                logger.error(
+                    "an interrupted operation's programs would not end; its files are left alone until plugind starts again",
+                    metadata: ["id": "\(record.id)", "processGroups": "\(groups.map(\.pgid))"])
+                continue
+            }
             let outcome: (committed: Bool, note: String?) = recoveries[record.kind]?.recoverSaying(record) ?? (false, nil)
             let committed = outcome.committed
             let note = outcome.note ?? (committed

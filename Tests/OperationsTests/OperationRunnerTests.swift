@@ -149,6 +149,49 @@ func startBlocking(_ runner: OperationRunner, target: String, gate: Gate) -> Thr
         #expect(recovery.seen.withLock { $0.count } == 2)
     }
 
+    /// After a crash, what the operation started and is still running (a program and its own child, in their process
+    /// group) is ended before the kind's recovery touches anything; a group whose leader's number now belongs to a
+    /// process started at another time is someone else's and is left alone.
+    @Test func recoveryEndsTheGroupsAnOperationStarted() throws {
+        final class SeesWhatRuns: OperationRecovery {
+            let running = Mutex<[Int32]?>(nil)
+            let group: ProcessGroup
+            init(group: ProcessGroup) { self.group = group }
+            func recover(_ record: OperationRecord) -> Bool {
+                running.withLock { $0 = group.members() }
+                return false
+            }
+        }
+        let (runner, db) = try makeRunner()
+        let store = OperationStore(db: db)
+        let leader = try spawnGroup("sleep 60 & exec sleep 60")
+        let bystander = try spawnGroup("exec sleep 60")
+        defer { kill(-bystander, SIGKILL); kill(-leader, SIGKILL); reap(leader); reap(bystander) }
+        let id = "55555555-5555-5555-5555-555555555555"
+        #expect(try store.begin(OperationRecord(id: id, kind: "test", target: "t", requestId: nil), owner: OperationOwner(pid: 999_999, token: "gone")) == .started)
+        let context = OperationContext(id: id, target: "t", deadline: .now + .seconds(30), store: store, scrub: { $0 })
+        context.checkpoint(["step": "merging"])
+        context.childStarted(leader)
+        let group = try #require(ProcessGroup.led(by: leader))
+        try wait { group.members().count == 2 }  // the shell's background sleep has started too
+        // The bystander's number, with a start time that is not its own: a reused pid, never signalled.
+        let reused = try #require(ProcessGroup.led(by: bystander))
+        let stale = "66666666-6666-6666-6666-666666666666"
+        #expect(try store.begin(OperationRecord(id: stale, kind: "other", target: "u", requestId: nil), owner: OperationOwner(pid: 999_999, token: "gone")) == .started)
+        try store.update(id: stale, phase: "x", progress: nil, logTail: [], checkpoint: [
+            "processGroups": [["pgid": .number(Int(bystander)), "start": .number(Int(reused.startTicks) + 1)]],
+        ])
+        #expect(try store.get(id)?.checkpoint?["step"]?.stringValue == "merging")
+        #expect(ProcessGroup.recorded(in: try store.get(id)?.checkpoint) == [group])
+
+        let recovery = SeesWhatRuns(group: group)
+        try runner.recoverInterrupted(using: ["test": recovery])
+        #expect(recovery.running.withLock { $0 } == [])
+        #expect(group.members().isEmpty)
+        #expect(reused.members() == [bystander])
+        #expect(try store.get(id)?.state == .failed)
+    }
+
     /// Filters by target and state, newest first.
     @Test func listing() throws {
         let (runner, _) = try makeRunner()
@@ -157,5 +200,34 @@ func startBlocking(_ runner: OperationRunner, target: String, gate: Gate) -> Thr
         #expect(try runner.store.list(state: .failed).map(\.target) == ["b"])
         #expect(try runner.store.list(target: "a").map(\.state) == [.succeeded])
         #expect(try runner.store.list().count == 2)
+    }
+}
+
+/// Starts `/bin/sh -c script` as the leader of its own process group, as plugind starts npm and git.
+func spawnGroup(_ script: String) throws -> pid_t {
+    var attributes = posix_spawnattr_t()
+    posix_spawnattr_init(&attributes)
+    defer { posix_spawnattr_destroy(&attributes) }
+    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
+    posix_spawnattr_setpgroup(&attributes, 0)
+    var pid: pid_t = 0
+    let words: [String] = ["/bin/sh", "-c", script]
+    let argv: [UnsafeMutablePointer<CChar>?] = words.map { (word: String) in strdup(word) } + [nil]
+    defer { argv.forEach { free($0) } }
+    let status = posix_spawn(&pid, "/bin/sh", nil, &attributes, argv, environ)
+    guard status == 0 else { throw POSIXError(POSIXErrorCode(rawValue: status) ?? .EIO) }
+    return pid
+}
+
+func reap(_ pid: pid_t) {
+    var status: Int32 = 0
+    _ = waitpid(pid, &status, 0)
+}
+
+func wait(_ condition: () -> Bool, seconds: Double = 10) throws {
+    let deadline = Date().addingTimeInterval(seconds)
+    while !condition() {
+        guard Date() < deadline else { throw CancellationError() }
+        usleep(20_000)
     }
 }
