@@ -14,6 +14,7 @@ extension EjectService {
         guard FileManager.default.fileExists(atPath: repo + "/.git") else { throw EjectError.notFound("\(npmName) is not ejected.") }
         var result: JSONValue = .null
         try operations.run(kind: "sync", target: npmName, operationId: operationId, requestId: requestId) { ctx in
+            let git = git.watched(by: ctx)
             let upstream = readUpstream(repo)
             let branch = try upstream["branch"]?.stringValue ?? git.must(["rev-parse", "--abbrev-ref", "HEAD"], in: repo, timeoutMs: 10_000, what: "branch")
             let before = try git.must(["rev-parse", "HEAD"], in: repo, timeoutMs: 10_000, what: "HEAD")
@@ -69,23 +70,26 @@ extension EjectService {
 
     /// Stash uncommitted edits, merge, and put them back; on any conflict, restore exactly the old state.
     private func merge(repo: String, npmName: String, branch: String, before: String, ctx: OperationContext) throws {
+        let git = git.watched(by: ctx)
         let dirty = !(try git.must(["status", "--porcelain"], in: repo, timeoutMs: 10_000, what: "status")).isEmpty
+        // The stash is the record a crash is undone from: named after the operation, so recovery finds exactly it.
+        let stash: String? = dirty ? "stash@{0}" : nil
         if dirty {
-            try git.must(["stash", "push", "--include-untracked", "-m", "plugind-sync"], in: repo, timeoutMs: 30_000, what: "stash")
+            try git.must(["stash", "push", "--include-untracked", "-m", Self.stashLabel(ctx.id)], in: repo, timeoutMs: 30_000, what: "stash")
         }
         let merged = try git.run(["merge", "--no-edit", "origin/\(branch)"], in: repo, timeoutMs: ctx.stepTimeoutMs(gitTimeoutMs), what: "merge")
         if merged.status != 0 {
             let conflicts = (try? git.run(["diff", "--name-only", "--diff-filter=U"], in: repo, timeoutMs: 10_000, what: "conflicts"))?.text
                 .split(separator: "\n").map(String.init) ?? []
             _ = try? git.run(["merge", "--abort"], in: repo, timeoutMs: 30_000, what: "merge --abort")
-            putBack(repo: repo, head: before, stashed: dirty)
+            putBack(repo: repo, head: before, stash: stash, git: git)
             throw EjectError.conflict("Upstream changes conflict with the local copy; nothing was changed.", conflicts: conflicts)
         }
         // The right code or none: an upstream that now publishes another package is not merged.
         do {
             try checkPackageName(in: repo, npmName: npmName, repository: "The merged upstream", ctx: ctx)
         } catch {
-            putBack(repo: repo, head: before, stashed: dirty)
+            putBack(repo: repo, head: before, stash: stash, git: git)
             throw error
         }
         if dirty {
@@ -98,24 +102,45 @@ extension EjectService {
                     conflicts.append(String(line.dropLast(" already exists, no checkout".count)))
                 }
                 // Back to exactly before: the old commit, then the edits on top of it (they applied there once).
-                putBack(repo: repo, head: before, stashed: true)
+                putBack(repo: repo, head: before, stash: stash, git: git)
                 throw EjectError.conflict("Upstream changes conflict with uncommitted local edits; nothing was changed.", conflicts: conflicts)
             }
         }
         ctx.log("merged upstream into \(branch)")
     }
 
-    /// Puts the copy back as it was before a sync: the commit `head`, then (`stashed`) the stashed edits on top.
-    /// A sync stashes whenever the copy is not clean, untracked files included, so every untracked file found after
-    /// the reset was written by the sync (a failed pop, an interrupted merge) and goes first: it would block the pop.
-    func putBack(repo: String, head: String, stashed: Bool) {
+    /// Puts the copy back as it was before a sync: the commit `head`, then the stash entry `stash` (the edits the
+    /// sync set aside) on top. A sync stashes whenever the copy is not clean, untracked files included, so every
+    /// untracked file found after the reset was written by the sync (a failed pop, an interrupted merge) and goes
+    /// first: it would block the pop.
+    func putBack(repo: String, head: String, stash: String?, git: Git? = nil) {
+        let git = git ?? self.git
         _ = try? git.run(["reset", "--hard", "-q", head], in: repo, timeoutMs: 30_000, what: "reset")
         if let leftovers = try? git.run(["ls-files", "--others", "--exclude-standard", "-z"], in: repo, timeoutMs: 10_000, what: "untracked"),
             leftovers.status == 0
         {
             for path in leftovers.text.split(separator: "\0") where !path.isEmpty && !path.contains("..") { try? installer.remove(repo + "/" + path) }
         }
-        if stashed { _ = try? git.run(["stash", "pop", "--index"], in: repo, timeoutMs: 30_000, what: "stash pop") }
+        if let stash { _ = try? git.run(["stash", "pop", "--index", stash], in: repo, timeoutMs: 30_000, what: "stash pop") }
+    }
+
+    /// The message of the stash entry a sync keeps the edits in while it merges.
+    static func stashLabel(_ operationId: String) -> String { "plugind-sync \(operationId)" }
+
+    /// The stash entry (`stash@{n}`) whose message is `label`, if the copy has one.
+    func stashEntry(_ repo: String, label: String) -> String? {
+        syncStashes(repo).first { $0.label == label }?.entry
+    }
+
+    /// Stash entries a sync made and never gave back (an interrupted sync whose edits could not be put back).
+    func syncStashes(_ repo: String) -> [(entry: String, label: String)] {
+        guard let list = try? git.run(["stash", "list", "--format=%gd%x09%gs"], in: repo, timeoutMs: 10_000, what: "stash list"), list.status == 0 else { return [] }
+        return list.text.split(separator: "\n").compactMap { line in
+            let parts = line.split(separator: "\t", maxSplits: 1)
+            // The subject is "On <branch>: <message>".
+            guard parts.count == 2, let colon = parts[1].range(of: ": plugind-sync ") else { return nil }
+            return (String(parts[0]), String(parts[1][parts[1].index(colon.lowerBound, offsetBy: 2)...]))
+        }
     }
 
     // MARK: POST /api/plugins/:id/reinject
@@ -127,6 +152,11 @@ extension EjectService {
         var result: JSONValue = .null
         try operations.run(kind: "reinject", target: npmName, operationId: operationId, requestId: requestId) { ctx in
             let state = localState(repo)
+            if !force, let entry = state.stashed.first {
+                throw EjectError.conflict(
+                    "An interrupted sync left edits of the ejected copy in \(entry); run git stash pop there, or send {\"force\": true} to archive it anyway.",
+                    conflicts: [])
+            }
             if !force && (state.changes || state.commits > 0) {
                 throw EjectError.conflict(
                     "The ejected copy has \(state.changes ? "uncommitted edits" : "")\(state.changes && state.commits > 0 ? " and " : "")\(state.commits > 0 ? "\(state.commits) local commit(s)" : ""); send {\"force\": true} to archive it anyway.",
@@ -148,12 +178,15 @@ extension EjectService {
         return result
     }
 
-    func localState(_ repo: String) -> (changes: Bool, commits: Int) {
+    /// Uncommitted edits (a sync's leftover stash entry counts: those are edits too, only out of view) and commits
+    /// not upstream.
+    func localState(_ repo: String) -> (changes: Bool, commits: Int, stashed: [String]) {
         let branch = readUpstream(repo)["branch"]?.stringValue ?? "HEAD"
         let status = (try? git.run(["status", "--porcelain"], in: repo, timeoutMs: 10_000, what: "status"))
         let count = (try? git.run(["rev-list", "--count", "origin/\(branch)..HEAD"], in: repo, timeoutMs: 10_000, what: "count"))
-        return (!(status?.text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty ?? true),
-                Int(count?.text.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 0)
+        let stashed = syncStashes(repo).map(\.entry)
+        return (!(status?.text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty ?? true) || !stashed.isEmpty,
+                Int(count?.text.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 0, stashed)
     }
 
     // MARK: GET /api/plugins/ejected
@@ -175,6 +208,8 @@ extension EjectService {
                     "ejectedAt": upstream["ejectedAt"] ?? .null, "lastSyncAt": upstream["lastSyncAt"] ?? .null,
                 ],
                 "localChanges": .bool(state.changes), "localCommits": .number(state.commits),
+                "warning": state.stashed.isEmpty ? .null : .string(
+                    "An interrupted sync left your edits in \(state.stashed.joined(separator: ", ")); run git stash pop there in \(repo), then sync again."),
             ])
         }
         return ["plugins": .array(rows)]
@@ -205,24 +240,48 @@ extension EjectService {
             try? writeUpstream(repo, .object(upstream))
             return (false, "plugind stopped while the sync built: the merge is kept (HEAD \(head.prefix(12))) but not built; sync again to build it.")
         case "merging":
-            // Any git the interrupted sync ran is gone (the runner ends a job's processes when plugind's connection
-            // closes): its lock is stale.
-            try? installer.remove(repo + "/.git/index.lock")
-            _ = try? git.run(["merge", "--abort"], in: repo, timeoutMs: 30_000, what: "merge --abort")
-            let stashed = (try? git.run(["stash", "list"], in: repo, timeoutMs: 10_000, what: "stash list"))?.text.contains("plugind-sync") ?? false
-            putBack(repo: repo, head: head, stashed: stashed)
-            let now = (try? git.run(["rev-parse", "HEAD"], in: repo, timeoutMs: 10_000, what: "HEAD"))?.text.trimmingCharacters(in: .whitespacesAndNewlines)
-            let left = (try? git.run(["stash", "list"], in: repo, timeoutMs: 10_000, what: "stash list"))?.text ?? ""
-            let status = (try? git.run(["status", "--porcelain", "--untracked-files=all"], in: repo, timeoutMs: 10_000, what: "status"))?.text
-                .trimmingCharacters(in: .whitespacesAndNewlines)
-            let recorded = record.checkpoint?["status"]?.stringValue
-            if now == head && !left.contains("plugind-sync") && (recorded == nil || status == recorded) {
-                return (false, "plugind stopped during the sync's merge; the copy was put back as it was (HEAD \(head.prefix(12))\(stashed ? ", your uncommitted edits back in place" : "")).")
-            }
-            return (false, "plugind stopped during the sync's merge and could not put the copy back: your uncommitted edits are in the stash entry 'plugind-sync' of \(repo) (git stash list), HEAD was \(head.prefix(12)).")
+            return recoverMerge(record, repo: repo, head: head)
         default:
             return (false, nil)
         }
+    }
+
+    /// A sync interrupted between its checkpoint and the end of its merge. The operation's recorded processes have
+    /// been ended (`OperationRunner.recoverInterrupted`), so git's `index.lock` is stale. Where the crash fell
+    /// decides what to do, and the note says only what can be seen to be true:
+    /// - the sync's stash entry exists: the edits are in it; back to the old HEAD, then the entry on top;
+    /// - no entry, HEAD unmoved: git never stored the stash (the copy is untouched) or the copy was clean (a
+    ///   partial checkout is reset);
+    /// - no entry, HEAD moved: the merge and the pop both finished; the merge is kept, with the edits on top.
+    func recoverMerge(_ record: OperationRecord, repo: String, head: String) -> (committed: Bool, note: String?) {
+        try? installer.remove(repo + "/.git/index.lock")
+        if FileManager.default.fileExists(atPath: repo + "/.git/MERGE_HEAD") {
+            _ = try? git.run(["merge", "--abort"], in: repo, timeoutMs: 30_000, what: "merge --abort")
+        }
+        let recorded = record.checkpoint?["status"]?.stringValue ?? ""
+        let wasDirty = !recorded.isEmpty
+        let entry = stashEntry(repo, label: Self.stashLabel(record.id))
+        let current = (try? git.run(["rev-parse", "HEAD"], in: repo, timeoutMs: 10_000, what: "HEAD"))?.text.trimmingCharacters(in: .whitespacesAndNewlines)
+        if entry == nil, let current, current != head, wasDirty {
+            var upstream = readUpstream(repo)
+            upstream["commitHash"] = .string(current)
+            try? writeUpstream(repo, .object(upstream))
+            return (false, "plugind stopped as the sync's merge ended: the merge is kept (HEAD \(current.prefix(12))) with your uncommitted edits on top, but not built; sync again to build it.")
+        }
+        if entry != nil || !wasDirty {
+            putBack(repo: repo, head: head, stash: entry)
+        }
+        let now = (try? git.run(["rev-parse", "HEAD"], in: repo, timeoutMs: 10_000, what: "HEAD"))?.text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let status = (try? git.run(["status", "--porcelain", "--untracked-files=all"], in: repo, timeoutMs: 10_000, what: "status"))?.text
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let stillStashed = stashEntry(repo, label: Self.stashLabel(record.id))
+        if now == head && stillStashed == nil && status == recorded.trimmingCharacters(in: .whitespacesAndNewlines) {
+            return (false, "plugind stopped during the sync's merge; the copy was put back as it was (HEAD \(head.prefix(12))\(wasDirty ? ", your uncommitted edits back in place" : "")).")
+        }
+        if let stillStashed {
+            return (false, "plugind stopped during the sync's merge and could not put the copy back: your uncommitted edits are in the stash entry \(stillStashed) ('\(Self.stashLabel(record.id))') of \(repo), HEAD was \(head.prefix(12)).")
+        }
+        return (false, "plugind stopped during the sync's merge and could not verify the copy: HEAD was \(head.prefix(12)) and is \(now.map { String($0.prefix(12)) } ?? "unknown"); check \(repo) with git status before syncing again.")
     }
 
     /// Records what the agent will load from the copy (its commit and the content of its files, build output

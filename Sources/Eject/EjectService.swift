@@ -86,6 +86,7 @@ public struct EjectService: Sendable {
         }
         var result: JSONValue = .null
         try operations.run(kind: "eject", target: npmName, operationId: operationId, requestId: requestId) { ctx in
+            let git = git.watched(by: ctx)
             ctx.phase("resolving", progress: 0.05)
             var gitHead: String?
             var packageRepository: String?
@@ -183,6 +184,7 @@ public struct EjectService: Sendable {
     }
 
     func defaultBranch(in repo: String, ctx: OperationContext) throws -> String {
+        let git = git.watched(by: ctx)
         let head = try git.run(["symbolic-ref", "--short", "refs/remotes/origin/HEAD"], in: repo, timeoutMs: 10_000, what: "remote head")
         if head.status == 0, let name = head.text.split(separator: "\n").first, name.hasPrefix("origin/") { return String(name.dropFirst(7)) }
         for candidate in ["main", "master", "next"] {
@@ -193,6 +195,7 @@ public struct EjectService: Sendable {
 
     /// The installed version's commit: gitHead, else a tag, else the branch head (and say which).
     func chooseCommit(in repo: String, branch: String, gitHead: String?, version: String?, npmName: String, ctx: OperationContext) throws -> (String, String) {
+        let git = git.watched(by: ctx)
         if let gitHead, try git.run(["cat-file", "-e", gitHead + "^{commit}"], in: repo, timeoutMs: 10_000, what: "gitHead").status == 0 {
             return (gitHead, "gitHead of \(version ?? "the package")")
         }
@@ -255,7 +258,7 @@ public struct EjectService: Sendable {
         if manifest["scripts"]?["build"]?.stringValue != nil {
             ctx.log("building")
             let timeoutMs = ctx.stepTimeoutMs(buildTimeoutMs)
-            let result = try installer.run(.npm, ["run", "build"], in: repo, timeoutMs: timeoutMs)
+            let result = try installer.run(.npm, ["run", "build"], in: repo, timeoutMs: timeoutMs, onSpawn: { ctx.childStarted($0) })
             for line in result.output.split(separator: "\n").suffix(30) { ctx.log(String(line)) }
             if result.timedOut { throw EjectError.timedOut("The build did not finish within \(timeoutMs / 1000) s.") }
             guard result.exitCode == 0 else {

@@ -1,10 +1,24 @@
 import Adapters
 import Foundation
 import Install
+import Operations
 
 /// git, run by the installer identity (`Installer.run(.git, …)`, with `GitCommand`'s fixed settings).
 struct Git: Sendable {
     let installer: any Installer
+    /// Learns each git's process group (an operation records it, so recovery can end a git a crash left running).
+    var onSpawn: (@Sendable (pid_t) -> Void)?
+
+    init(installer: any Installer) {
+        self.installer = installer
+    }
+
+    /// This git, with every process it starts recorded in `ctx`'s checkpoint.
+    func watched(by ctx: OperationContext) -> Git {
+        var watched = self
+        watched.onSpawn = { ctx.childStarted($0) }
+        return watched
+    }
 
     struct Output {
         let status: Int32
@@ -12,7 +26,7 @@ struct Git: Sendable {
     }
 
     func run(_ arguments: [String], in directory: String?, timeoutMs: Int, what: String) throws -> Output {
-        let result = try installer.run(.git, arguments, in: directory, timeoutMs: timeoutMs)
+        let result = try installer.run(.git, arguments, in: directory, timeoutMs: timeoutMs, onSpawn: onSpawn)
         if result.timedOut { throw EjectError.timedOut("git \(what) did not finish in time.") }
         return Output(status: result.exitCode ?? -1, text: result.output)
     }

@@ -10,8 +10,11 @@ import Stores
 public protocol Installer: Sendable {
     /// Walks, verifies and installs a dependency tree into `request.prefix` (TreeInstaller), reporting progress.
     func installTree(_ request: TreeRequest, known: [String: Packument], progress: any TreeProgress) throws -> TreeSummary
-    /// Runs npm or git with `arguments` in `directory`, with the installer's fixed environment.
-    func run(_ tool: Tool, _ arguments: [String], in directory: String?, timeoutMs: Int) throws -> ToolResult
+    /// Runs npm or git with `arguments` in `directory`, with the installer's fixed environment; `onSpawn` learns
+    /// the child's process group as soon as it starts (an operation records it for recovery).
+    func run(_ tool: Tool, _ arguments: [String], in directory: String?, timeoutMs: Int, onSpawn: (@Sendable (pid_t) -> Void)?) throws -> ToolResult
+    /// Ends what is left of process groups an interrupted operation started (they run as the installer user).
+    func endGroups(_ groups: [ProcessGroup]) throws
     func makeDirectory(_ path: String, mode: UInt16) throws
     /// rename(2): both paths on one file system.
     func move(_ from: String, to: String) throws
@@ -25,6 +28,12 @@ public protocol Installer: Sendable {
     func list(_ path: String) throws -> [String]
     /// A small file of the installer's (a staged checkout's package.json), or nil when there is none.
     func read(_ path: String) throws -> [UInt8]?
+}
+
+extension Installer {
+    public func run(_ tool: Tool, _ arguments: [String], in directory: String?, timeoutMs: Int) throws -> ToolResult {
+        try run(tool, arguments, in: directory, timeoutMs: timeoutMs, onSpawn: nil)
+    }
 }
 
 /// The programs the installer runs.
@@ -135,11 +144,6 @@ public struct LocalInstaller: Installer {
         return TreeSummary(count: verified.tree.count, unpackedBytes: verified.unpackedBytes)
     }
 
-    public func run(_ tool: Tool, _ arguments: [String], in directory: String?, timeoutMs: Int) throws -> ToolResult {
-        try run(tool, arguments, in: directory, timeoutMs: timeoutMs, onSpawn: nil)
-    }
-
-    /// `onSpawn` learns the child's process group, so a runner can end it when plugind stops waiting.
     public func run(
         _ tool: Tool, _ arguments: [String], in directory: String?, timeoutMs: Int, onSpawn: (@Sendable (pid_t) -> Void)?
     ) throws -> ToolResult {
@@ -157,6 +161,16 @@ public struct LocalInstaller: Installer {
             throw InstallError.upstream("\(tool.rawValue) could not be started: \(error)")
         }
         return ToolResult(exitCode: result.exitCode, timedOut: result.timedOut, output: result.stdout)
+    }
+
+    /// Only groups of this process's user: the installer never signals anyone else's processes.
+    public func endGroups(_ groups: [ProcessGroup]) throws { try Self.endOwnGroups(groups) }
+
+    public static func endOwnGroups(_ groups: [ProcessGroup]) throws {
+        let unended = groups.filter { !$0.end(ownedBy: getuid()) }
+        if !unended.isEmpty {
+            throw InstallError.upstream("Process groups \(unended.map { String($0.pgid) }.joined(separator: ", ")) of an interrupted operation would not end.")
+        }
     }
 
     public func makeDirectory(_ path: String, mode: UInt16) throws { try InstallerFiles.makeDirectory(path, mode: mode) }

@@ -7,7 +7,7 @@ import Operations
 /// with `done` or `error`. A connection plugind closes early is a job it no longer waits for.
 public struct RunnerRequest: Codable, Sendable {
     public enum Job: String, Codable, Sendable {
-        case installTree, run, makeDirectory, move, remove, write, grantRead, list, read
+        case installTree, run, makeDirectory, move, remove, write, grantRead, list, read, endGroups
     }
 
     public var job: Job
@@ -22,6 +22,7 @@ public struct RunnerRequest: Codable, Sendable {
     public var to: String?
     public var mode: UInt16?
     public var data: Data?
+    public var groups: [ProcessGroup]?
 
     init(job: Job) {
         self.job = job
@@ -38,6 +39,8 @@ public struct RunnerReply: Codable, Sendable {
     public var names: [String]?
     public var data: Data?
     public var error: RunnerFailure?
+    /// A child the job started (its process group), reported at once so plugind's operation can record it.
+    public var started: Int32?
 
     public init() {}
 }
@@ -115,15 +118,21 @@ public struct RunnerClient: Installer {
         return tree
     }
 
-    public func run(_ tool: Tool, _ arguments: [String], in directory: String?, timeoutMs: Int) throws -> ToolResult {
+    public func run(_ tool: Tool, _ arguments: [String], in directory: String?, timeoutMs: Int, onSpawn: (@Sendable (pid_t) -> Void)?) throws -> ToolResult {
         var job = RunnerRequest(job: .run)
         job.settings = settings
         job.tool = tool
         job.arguments = arguments
         job.directory = directory
         job.timeoutMs = timeoutMs
-        guard let result = try send(job, progress: nil).result else { throw InstallError.upstream("plugind runner answered a run without its result.") }
+        guard let result = try send(job, progress: nil, onSpawn: onSpawn).result else { throw InstallError.upstream("plugind runner answered a run without its result.") }
         return result
+    }
+
+    public func endGroups(_ groups: [ProcessGroup]) throws {
+        var job = RunnerRequest(job: .endGroups)
+        job.groups = groups
+        _ = try send(job, progress: nil)
     }
 
     public func makeDirectory(_ path: String, mode: UInt16) throws {
@@ -172,7 +181,7 @@ public struct RunnerClient: Installer {
     }
 
     /// One connection: the request line out, reply lines in until `done` or `error`.
-    private func send(_ job: RunnerRequest, progress: (any TreeProgress)?) throws -> RunnerReply {
+    private func send(_ job: RunnerRequest, progress: (any TreeProgress)?, onSpawn: (@Sendable (pid_t) -> Void)? = nil) throws -> RunnerReply {
         let fd = try RunnerSocket.connect(socket)
         defer { close(fd) }
         var line = try JSONEncoder().encode(job)
@@ -185,6 +194,10 @@ public struct RunnerClient: Installer {
             if reply.done == true { return reply }
             if let phase = reply.phase { progress?.phase(phase, progress: reply.progress) }
             if let log = reply.log { progress?.log(log) }
+            if let started = reply.started {
+                progress?.childStarted(started)
+                onSpawn?(started)
+            }
         }
         throw InstallError.upstream("plugind runner closed the connection before the job ended; its log says why.")
     }

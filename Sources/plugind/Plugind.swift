@@ -33,7 +33,16 @@ struct Serve: ParsableCommand {
         let logger = Logger(label: "plugind")
         let wiring = try Wiring(settings: settings, logger: logger)
         let recovered = try wiring.operations.recoverInterrupted(using: ["install": InstallRecovery(service: wiring.install), "uninstall": InstallRecovery(service: wiring.install),
-            "sync": EjectRecovery(service: wiring.eject)])
+            "sync": EjectRecovery(service: wiring.eject)],
+            endGroups: { groups in
+                do {
+                    try wiring.installer.endGroups(groups)
+                    return true
+                } catch {
+                    logger.error("cannot end an interrupted operation's programs", metadata: ["error": "\(error)"])
+                    return false
+                }
+            })
         let stillRunning = Set(try wiring.operations.store.list(state: .running).map(\.id))
         wiring.install.clearLeftovers(running: stillRunning)
         wiring.agentConfig.removeAbandonedTempFiles()

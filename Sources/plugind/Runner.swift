@@ -122,7 +122,16 @@ struct RunnerJobs: Sendable {
             guard let tool = request.tool, let arguments = request.arguments else { throw InstallError.badRequest("The job names no program.") }
             try check(tool, arguments, in: request.directory)
             reply.result = try installer(request).run(
-                tool, arguments, in: request.directory, timeoutMs: request.timeoutMs ?? 60_000, onSpawn: { children.add($0) })
+                tool, arguments, in: request.directory, timeoutMs: request.timeoutMs ?? 60_000,
+                onSpawn: { pid in
+                    children.add(pid)
+                    var started = RunnerReply()
+                    started.started = pid
+                    Self.send(started, to: output)
+                })
+        case .endGroups:
+            // Groups an interrupted operation recorded: only this user's processes are ever signalled.
+            try LocalInstaller.endOwnGroups(request.groups ?? [])
         case .makeDirectory:
             let path = try allowed(request.path)
             try InstallerFiles.makeDirectory(path, mode: (request.mode ?? 0o700) & 0o755)
@@ -235,6 +244,9 @@ final class RunnerProgress: TreeProgress, @unchecked Sendable {
 
     func childStarted(_ pid: Int32) {
         children.add(pid)
+        var reply = RunnerReply()
+        reply.started = pid
+        RunnerJobs.send(reply, to: output)
     }
 
     func phase(_ name: String, progress: Double?) {

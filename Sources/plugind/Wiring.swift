@@ -26,6 +26,8 @@ struct Wiring {
     let eject: EjectService
     let agentRegistry: AgentRegistryService
     let agentConfig: AgentConfigFile
+    /// Runs npm, git and builds as the installer user (through `plugind runner` when one is configured).
+    let installer: any Installer
 
     init(settings: PlugindSettings, logger: Logger) throws {
         self.settings = settings
@@ -103,6 +105,7 @@ struct Wiring {
             settings: installerSettings, layout: layout, path: environment["PATH"] ?? ChildProcess.defaultSearchPath, scrubber: scrubber)
         // npm, git and a repository's build run as the installer: through `plugind runner` when one is configured.
         let installer: any Installer = settings.string("installerSocket").map { RunnerClient(socket: $0, settings: installerSettings) } ?? localInstaller
+        self.installer = installer
         install = InstallService(
             layout: layout,
             registry: npmClient,

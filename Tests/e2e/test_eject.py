@@ -596,7 +596,7 @@ def test_eject_with_a_build_script_checks_out_the_release_tag_and_builds(world, 
         "name": BUILD, "localPath": str(repo), "version": VERSION,
         "upstream": {"gitUrl": upstream["gitUrl"], "branch": "main", "commit": world.upstreams.commits["build-v1"],
                      "ejectedAt": upstream["ejectedAt"], "lastSyncAt": None},
-        "localChanges": False, "localCommits": 0,
+        "localChanges": False, "localCommits": 0, "warning": None,
     }
     record = expect(reader.get(f"/api/operations/{operation}"), 200)["operation"]
     assert record["kind"] == "eject" and record["target"] == BUILD and record["state"] == "succeeded"
