@@ -23,13 +23,15 @@ let package = Package(
         .target(name: "Locking"),
         // Order-preserving JSON: request bodies and the agent config file.
         .target(name: "JSON"),
+        // What went wrong, in words a client sees: each service's errors say their kind; HTTPKit maps kinds to statuses.
+        .target(name: "Failures", dependencies: ["JSON"]),
         // Layer 3: HTTP vocabulary, routing, gates. Knows nothing of plugins or FastCGI.
-        .target(name: "HTTPKit", dependencies: ["JSON", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "HTTPKit", dependencies: ["JSON", "Failures", .product(name: "Logging", package: "swift-log")]),
         // Layer 2: the FastCGI transport. Knows nothing of plugins.
         .target(name: "FastCGI", dependencies: ["CFastCGI", "HTTPKit", "Locking", .product(name: "Logging", package: "swift-log")]),
         // Layer 6: stores (SQLite, agent config, tokens) and adapters (HTTP client, child processes).
         .target(name: "Stores", dependencies: [
-            "JSON", "Locking",
+            "JSON", "Locking", "Failures",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
@@ -40,21 +42,21 @@ let package = Package(
         // gzip + tar inspection of npm tarballs before npm sees them.
         .target(name: "Tarball", dependencies: ["CZlib"]),
         // Layer 5: services.
-        .target(name: "Operations", dependencies: ["Stores", "JSON", .product(name: "Logging", package: "swift-log")]),
-        .target(name: "Plugins", dependencies: ["Stores", "JSON", "Locking"]),
+        .target(name: "Operations", dependencies: ["Stores", "JSON", "Failures", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "Plugins", dependencies: ["Stores", "JSON", "Locking", "Failures"]),
         .target(name: "Registry", dependencies: [
-            "JSON", "Locking", "Stores", "Adapters", "Plugins",
+            "JSON", "Locking", "Stores", "Adapters", "Plugins", "Failures",
             .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "Install", dependencies: [
-            "Adapters", "JSON", "Operations", "Plugins", "SemVer", "Stores", "Tarball",
+            "Adapters", "Failures", "JSON", "Operations", "Plugins", "SemVer", "Stores", "Tarball",
             .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "Eject", dependencies: [
-            "Adapters", "Install", "JSON", "Operations", "Plugins", "Stores", .product(name: "Crypto", package: "swift-crypto"),
+            "Adapters", "Failures", "Install", "JSON", "Operations", "Plugins", "Stores", .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .target(name: "AgentRegistry", dependencies: [
-            "JSON", "Locking", "Stores", "Adapters",
+            "JSON", "Locking", "Stores", "Adapters", "Failures",
             .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "Runtime", dependencies: ["Adapters", "Plugins", "Stores", "JSON", "Locking", .product(name: "Logging", package: "swift-log")]),
@@ -71,7 +73,7 @@ let package = Package(
         .executableTarget(name: "config-writer-probe", dependencies: ["Stores", "JSON"], path: "Tests/Support/ConfigWriterProbe"),
 
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
-        .testTarget(name: "HTTPKitTests", dependencies: ["HTTPKit", "JSON"]),
+        .testTarget(name: "HTTPKitTests", dependencies: ["HTTPKit", "JSON", "Failures"]),
         .testTarget(name: "StoresTests", dependencies: ["Stores", "JSON", "config-writer-probe"]),
         // Loopback fakes shared by the test targets.
         .target(name: "TestSupport", path: "Tests/TestSupport"),

@@ -1,6 +1,8 @@
+import Failures
+
 /// Why an agent registry call was refused or failed. Messages never carry the agent's secret.
 /// The API maps each case to one status (see `docs/agent-registry.md`).
-public enum AgentRegistryError: Error, Sendable, Equatable, CustomStringConvertible {
+public enum AgentRegistryError: UserFacingError, Sendable, Equatable, CustomStringConvertible {
     /// The agent has no registration with the configured registry yet (409).
     case notRegistered
     /// Registering needs a public URI and none was given, stored or configured (409).
@@ -32,6 +34,17 @@ public enum AgentRegistryError: Error, Sendable, Equatable, CustomStringConverti
             "The agent registry refused the request (HTTP \(status)): \(message)"
         case .protocolError(let detail):
             "The agent registry's answer could not be used (\(detail))."
+        }
+    }
+}
+
+extension AgentRegistryError {
+    public var kind: FailureKind {
+        switch self {
+        case .notRegistered, .noURI: .conflict
+        case .badURI: .badRequest
+        case .unreachable, .refused, .protocolError: .badGateway
+        case .timedOut: .gatewayTimeout
         }
     }
 }

@@ -1,5 +1,8 @@
+import Failures
+import JSON
+
 /// Why an eject, sync or reinject was refused or failed; the API maps each case to one status.
-public enum EjectError: Error, Sendable, Equatable, CustomStringConvertible {
+public enum EjectError: UserFacingError, Sendable, Equatable, CustomStringConvertible {
     /// The plugin is unknown, or not ejected (404).
     case notFound(String)
     /// Already ejected, local edits in the way, or a merge conflict (409; conflicts listed).
@@ -16,6 +19,26 @@ public enum EjectError: Error, Sendable, Equatable, CustomStringConvertible {
         case .notFound(let m), .upstream(let m), .timedOut(let m): m
         case .conflict(let m, _): m
         case .refused(let m, _): m
+        }
+    }
+}
+
+extension EjectError {
+    public var kind: FailureKind {
+        switch self {
+        case .notFound: .notFound
+        case .conflict: .conflict
+        case .refused: .unprocessable
+        case .upstream: .badGateway
+        case .timedOut: .gatewayTimeout
+        }
+    }
+
+    public var details: JSONObject {
+        switch self {
+        case .conflict(_, let conflicts): .listing("conflicts", conflicts, evenIfEmpty: false)
+        case .refused(_, let tail): .listing("logTail", tail, evenIfEmpty: false)
+        default: JSONObject()
         }
     }
 }

@@ -1,3 +1,4 @@
+import Failures
 import JSON
 
 /// An error that knows how it is shown to a client: a status and one sentence a person can act on.
@@ -37,6 +38,27 @@ public struct APIError: HTTPResponseError, CustomStringConvertible {
     public static func conflict(_ message: String, fields: JSONObject = JSONObject()) -> APIError { APIError(409, message, fields: fields) }
     public static func unprocessable(_ message: String, fields: JSONObject = JSONObject()) -> APIError { APIError(422, message, fields: fields) }
     public static func unavailable(_ message: String) -> APIError { APIError(503, message) }
+
+    /// A service's error, as a client sees it: its kind's one status, its sentence and its details.
+    public init(_ failure: any UserFacingError) {
+        var headers: [(name: String, value: String)] = []
+        if let seconds = failure.retryAfterSeconds { headers.append(("Retry-After", String(seconds))) }
+        self.init(Self.status(of: failure.kind), failure.message, fields: failure.details, headers: headers)
+    }
+
+    /// The one status of each kind of failure.
+    public static func status(of kind: FailureKind) -> Int {
+        switch kind {
+        case .badRequest: 400
+        case .notFound: 404
+        case .conflict: 409
+        case .unprocessable: 422
+        case .badGateway: 502
+        case .unavailable: 503
+        case .gatewayTimeout: 504
+        case .insufficientStorage: 507
+        }
+    }
 }
 
 extension HTTPResponse {

@@ -1,3 +1,4 @@
+import Failures
 import JSON
 import Logging
 
@@ -13,19 +14,16 @@ public struct Gatekeeper: Sendable {
     /// `prefix` split into segments, once.
     private let prefixSegments: [String]
     public let maxJSONDepth: Int
-    /// Turns errors of the layers below into client errors; anything it leaves is a 500.
-    public let translate: @Sendable (any Error) -> (any HTTPResponseError)?
     public let logger: Logger
     /// The line per request (through `logger` unless the caller hands a writer of its own).
     public let requestLog: any RequestLog
 
     public init(
         router: Router, tokens: any TokenVerifier, publicOrigins: [String] = [], prefix: String = "/api",
-        maxJSONDepth: Int = 64, translate: @escaping @Sendable (any Error) -> (any HTTPResponseError)? = { _ in nil },
+        maxJSONDepth: Int = 64,
         logger: Logger, requestLog: (any RequestLog)? = nil
     ) {
         self.requestLog = requestLog ?? LoggerRequestLog(logger: logger)
-        self.translate = translate
         self.router = router
         self.tokens = tokens
         self.publicOrigins = Set(publicOrigins.map { Self.normalise(origin: $0) })
@@ -47,8 +45,8 @@ public struct Gatekeeper: Sendable {
             response = try process(request, requestId: requestId)
         } catch let error as any HTTPResponseError {
             response = .error(error)
-        } catch let error where translate(error) != nil {
-            response = .error(translate(error)!)
+        } catch let failure as any UserFacingError {
+            response = .error(APIError(failure))
         } catch {
             logger.error("unexpected error", metadata: ["requestId": "\(requestId)", "error": "\(String(describing: error))"])
             response = .error(APIError(500, "Something went wrong on our side; the log has the details under request id \(requestId)."))

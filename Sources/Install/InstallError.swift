@@ -1,5 +1,8 @@
+import Failures
+import JSON
+
 /// Why an install or uninstall was refused or failed; the API maps each case to one status.
-public enum InstallError: Error, Sendable, Equatable, CustomStringConvertible {
+public enum InstallError: UserFacingError, Sendable, Equatable, CustomStringConvertible {
     /// The name or version is not acceptable (400).
     case badRequest(String)
     /// The package or plugin is unknown (404).
@@ -28,5 +31,27 @@ public enum InstallError: Error, Sendable, Equatable, CustomStringConvertible {
             .conflict(let m), .upstream(let m), .timedOut(let m), .noSpace(let m), .dependencyRefused(let m, _, _):
             m
         }
+    }
+}
+
+extension InstallError {
+    public var kind: FailureKind {
+        switch self {
+        case .badRequest: .badRequest
+        case .notFound: .notFound
+        case .conflict: .conflict
+        case .unlisted, .refused, .dependencyRefused: .unprocessable
+        case .upstream: .badGateway
+        case .noRegistrySnapshot: .unavailable
+        case .timedOut: .gatewayTimeout
+        case .noSpace: .insufficientStorage
+        }
+    }
+
+    public var details: JSONObject {
+        guard case .dependencyRefused(_, let path, let spec) = self else { return JSONObject() }
+        var fields: JSONObject = ["dependencyPath": .string(path.joined(separator: " → "))]
+        if let spec { fields["spec"] = .string(spec) }
+        return fields
     }
 }

@@ -1,5 +1,8 @@
+import Failures
+import JSON
+
 /// Why an operation could not start or did not finish, each mapped to one status by the API.
-public enum OperationError: Error, Sendable, Equatable, CustomStringConvertible {
+public enum OperationError: UserFacingError, Sendable, Equatable, CustomStringConvertible {
     /// `X-Operation-Id` is not a UUID.
     case invalidId(String)
     /// `X-Operation-Id` names an operation that already exists.
@@ -19,5 +22,26 @@ public enum OperationError: Error, Sendable, Equatable, CustomStringConvertible 
         case .tooMany(let limit): "\(limit) long operations are already running; try again shortly."
         case .deadlineExceeded(let step): "The operation ran out of time during \(step)."
         }
+    }
+}
+
+extension OperationError {
+    public var kind: FailureKind {
+        switch self {
+        case .invalidId: .badRequest
+        case .duplicateId, .busy: .conflict
+        case .tooMany: .unavailable
+        case .deadlineExceeded: .gatewayTimeout
+        }
+    }
+
+    public var details: JSONObject {
+        if case .busy(_, let id) = self { return ["operationId": .string(id)] }
+        return JSONObject()
+    }
+
+    public var retryAfterSeconds: Int? {
+        if case .tooMany = self { return 5 }
+        return nil
     }
 }

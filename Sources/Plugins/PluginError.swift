@@ -1,3 +1,4 @@
+import Failures
 import JSON
 
 /// One problem with one field, as `validationErrors` shows it.
@@ -12,7 +13,7 @@ public struct FieldIssue: Sendable, Equatable {
 }
 
 /// Why a plugin request was refused.
-public enum PluginError: Error, Sendable, Equatable, CustomStringConvertible {
+public enum PluginError: UserFacingError, Sendable, Equatable, CustomStringConvertible {
     /// No known plugin matches the id.
     case notFound(String)
     /// Several plugins match the id; the client must use an npm name.
@@ -36,6 +37,26 @@ public enum PluginError: Error, Sendable, Equatable, CustomStringConvertible {
         case .coreAlwaysEnabled(let id): "\(id) is a core plugin and is always enabled."
         case .badRequest(let message): message
         case .catalogueUnreadable(let path, let reason): "The plugin catalogue \(path) cannot be read (\(reason))."
+        }
+    }
+}
+
+extension PluginError {
+    public var kind: FailureKind {
+        switch self {
+        case .notFound: .notFound
+        case .ambiguous, .coreAlwaysEnabled: .conflict
+        case .invalid: .unprocessable
+        case .badRequest: .badRequest
+        case .catalogueUnreadable: .unavailable
+        }
+    }
+
+    public var details: JSONObject {
+        switch self {
+        case .ambiguous(_, let candidates): .listing("candidates", candidates)
+        case .invalid(let issues): ["validationErrors": .array(issues.map(\.json))]
+        default: JSONObject()
         }
     }
 }

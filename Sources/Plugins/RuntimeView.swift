@@ -1,3 +1,4 @@
+import Failures
 import JSON
 
 /// What the agent runtime reports about itself and the plugins it loaded.
@@ -47,7 +48,7 @@ public struct PluginCheckResult: Sendable {
 }
 
 /// Why the runtime could not answer.
-public enum RuntimeError: Error, Sendable, Equatable, CustomStringConvertible {
+public enum RuntimeError: UserFacingError, Sendable, Equatable, CustomStringConvertible {
     /// No runtime is configured.
     case notAttached
     /// The runtime is configured but did not answer (down, or too slow).
@@ -86,4 +87,15 @@ public struct NoRuntime: RuntimeView {
     public func snapshot() -> RuntimeSnapshot? { nil }
     public var attached: Bool { false }
     public func check(package: String) throws(RuntimeError) -> PluginCheckResult { throw .notAttached }
+}
+
+extension RuntimeError {
+    public var kind: FailureKind {
+        switch self {
+        case .notAttached, .unreachable: .unavailable
+        case .notLoaded: .conflict
+        case .timedOut: .gatewayTimeout
+        case .protocolError: .badGateway
+        }
+    }
 }

@@ -1,5 +1,8 @@
+import Failures
+import JSON
+
 /// Why a registry request was refused. The API maps each case to one status (see `docs/registry.md`).
-public enum RegistryError: Error, Sendable, Equatable, CustomStringConvertible {
+public enum RegistryError: UserFacingError, Sendable, Equatable, CustomStringConvertible {
     /// No snapshot in memory or in the database, and upstream could not be reached or read (503).
     case noSnapshot(upstreamFailure: String)
     /// A forced refresh failed; the previous snapshot, if any, is still served (502).
@@ -24,5 +27,22 @@ public enum RegistryError: Error, Sendable, Equatable, CustomStringConvertible {
         case .badQuery(let message):
             message
         }
+    }
+}
+
+extension RegistryError {
+    public var kind: FailureKind {
+        switch self {
+        case .noSnapshot: .unavailable
+        case .fetchFailed: .badGateway
+        case .notFound: .notFound
+        case .ambiguous: .conflict
+        case .badQuery: .badRequest
+        }
+    }
+
+    public var details: JSONObject {
+        if case .ambiguous(_, let candidates) = self { return .listing("candidates", candidates) }
+        return JSONObject()
     }
 }

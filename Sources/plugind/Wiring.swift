@@ -152,7 +152,7 @@ struct Wiring {
             install: install, eject: eject, agentRegistry: agentRegistry)
         gatekeeper = Gatekeeper(
             router: Router(RouteTable.routes(deps)), tokens: TokenVerification(store: TokenStore(path: settings.tokensPath)),
-            publicOrigins: settings.publicOrigins, translate: ErrorTranslation.translate, logger: logger,
+            publicOrigins: settings.publicOrigins, logger: logger,
             requestLog: LineRequestLog(label: logger.label, level: Logger.Level(rawValue: settings.logLevel) ?? .info))
     }
 }

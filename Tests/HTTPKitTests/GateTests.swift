@@ -1,3 +1,5 @@
+import Foundation
+import Failures
 import JSON
 import Logging
 import Testing
@@ -153,12 +155,69 @@ struct Boom: Error {}
         #expect(response.header("Content-Type") == "application/json; charset=utf-8")
     }
 
-    /// Errors of lower layers are translated when the translator knows them.
-    @Test func translation() {
-        struct Lower: Error {}
+    /// A service's error answers with its kind's one status, its sentence, its details and Retry-After; an error
+    /// that is not a `UserFacingError` is a 500 that names only the request id.
+    @Test func failuresByKind() throws {
+        struct Full: UserFacingError {
+            var kind: FailureKind { .insufficientStorage }
+            var description: String { "The disk is full; free some space." }
+            var details: JSONObject { ["path": "/var/lib/plugind"] }
+        }
+        struct Busy: UserFacingError {
+            var kind: FailureKind { .unavailable }
+            var description: String { "Too many; try again shortly." }
+            var retryAfterSeconds: Int? { 5 }
+        }
+        struct Unknown: Error {}
         let gate = Gatekeeper(
-            router: Router([Route("GET", "/x", .open) { _ in throw Lower() }]), tokens: FixedTokens(),
-            translate: { $0 is Lower ? APIError(507, "Full.") : nil }, logger: Logger(label: "t", factory: { _ in SwiftLogNoOpLogHandler() }))
-        #expect(gate.respond(to: HTTPRequest(method: "GET", uri: "/api/x")).status == 507)
+            router: Router([
+                Route("GET", "/full", .open) { _ in throw Full() }, Route("GET", "/busy", .open) { _ in throw Busy() },
+                Route("GET", "/unknown", .open) { _ in throw Unknown() },
+            ]), tokens: FixedTokens(), logger: Logger(label: "t", factory: { _ in SwiftLogNoOpLogHandler() }))
+        let full = gate.respond(to: HTTPRequest(method: "GET", uri: "/api/full"))
+        #expect(full.status == 507)
+        #expect(String(decoding: full.body, as: UTF8.self) == #"{"error":"The disk is full; free some space.","path":"/var/lib/plugind"}"#)
+        let busy = gate.respond(to: HTTPRequest(method: "GET", uri: "/api/busy"))
+        #expect(busy.status == 503 && busy.header("Retry-After") == "5")
+        let unknown = gate.respond(to: HTTPRequest(method: "GET", uri: "/api/unknown"))
+        #expect(unknown.status == 500)
+        #expect(String(decoding: unknown.body, as: UTF8.self).contains("request id"))
+    }
+
+    /// Each kind has its own status, and the statuses are the ones docs/api.md lists.
+    @Test func oneStatusPerKind() {
+        let statuses = FailureKind.allCases.map(APIError.status(of:))
+        #expect(Set(statuses).count == FailureKind.allCases.count)
+        #expect(Set(statuses) == [400, 404, 409, 422, 502, 503, 504, 507])
+    }
+
+    /// Every error type a service declares is a `UserFacingError` (or is listed here as one that never reaches a
+    /// route), so a new error type cannot silently become a 500.
+    @Test func everyServiceErrorSaysItsKind() throws {
+        let sources = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Sources")
+        // Errors that are caught and turned into another one inside their module.
+        let internalOnly: Set<String> = ["RegistryDocumentError", "RunnerFailure", "Failure", "Refusal", "FormatError"]
+        let services = ["Operations", "Plugins", "Install", "Eject", "Registry", "AgentRegistry", "Runtime", "Stores", "API"]
+        var declared: [String: String] = [:]
+        var conforming: Set<String> = []
+        let declaration = #/(?:enum|struct|class)\s+(\w+)\s*:\s*([^{]*)\{/#
+        let conformance = #/extension\s+(\w+)\s*:\s*[^{]*UserFacingError/#
+        for module in services {
+            let folder = sources.appendingPathComponent(module)
+            for file in (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? [] where file.hasSuffix(".swift") {
+                let text = try String(contentsOf: folder.appendingPathComponent(file), encoding: .utf8)
+                for match in text.matches(of: declaration) {
+                    let inherits = match.2.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+                    if inherits.contains("UserFacingError") { conforming.insert(String(match.1)) }
+                    if inherits.contains("Error") { declared[String(match.1)] = "\(module)/\(file)" }
+                }
+                for match in text.matches(of: conformance) { conforming.insert(String(match.1)) }
+            }
+        }
+        #expect(declared.count + conforming.count > 0)
+        #expect(conforming.isSuperset(of: ["InstallError", "EjectError", "PluginError", "RegistryError", "OperationError", "StoreError"]))
+        let unmapped = declared.keys.filter { !conforming.contains($0) && !internalOnly.contains($0) }.sorted()
+        #expect(unmapped.isEmpty, "error types without a kind: \(unmapped.map { "\($0) (\(declared[$0]!))" })")
     }
 }

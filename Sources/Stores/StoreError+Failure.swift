@@ -1,0 +1,10 @@
+import Failures
+
+extension StoreError: UserFacingError {
+    public var kind: FailureKind {
+        switch self {
+        case .noSpace: .insufficientStorage
+        case .configUnparsable, .configIO, .corrupt: .unavailable
+        }
+    }
+}
