@@ -48,12 +48,18 @@ let package = Package(
             "JSON", "Locking", "Stores", "Adapters", "Plugins", "Failures",
             .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
         ]),
-        .target(name: "Install", dependencies: [
+        // The trust boundary: every npm and git run, every plugin tree created, moved or removed, by the installer
+        // identity (`plugind runner`, or this process when none is configured), and what it verifies first.
+        .target(name: "Runner", dependencies: [
             "Adapters", "Failures", "JSON", "Operations", "Plugins", "SemVer", "Stores", "Tarball",
-            .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        .target(name: "Install", dependencies: [
+            "Adapters", "Failures", "JSON", "Operations", "Plugins", "Runner", "SemVer", "Stores", "Tarball",
+            .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "Eject", dependencies: [
-            "Adapters", "Failures", "Install", "JSON", "Operations", "Plugins", "Stores", .product(name: "Crypto", package: "swift-crypto"),
+            "Adapters", "Failures", "JSON", "Operations", "Plugins", "Runner", "Stores", .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .target(name: "AgentRegistry", dependencies: [
             "JSON", "Locking", "Stores", "Adapters", "Failures",
@@ -61,10 +67,11 @@ let package = Package(
         ]),
         .target(name: "Runtime", dependencies: ["Adapters", "Plugins", "Stores", "JSON", "Locking", .product(name: "Logging", package: "swift-log")]),
         // Layer 4: the route table and its thin handlers.
-        .target(name: "API", dependencies: ["HTTPKit", "JSON", "Locking", "Stores", "Settings", "Operations", "Plugins", "Runtime", "Registry", "Install", "Eject", "AgentRegistry", "Adapters"]),
+        .target(name: "API", dependencies: ["HTTPKit", "JSON", "Locking", "Stores", "Settings", "Operations", "Plugins", "Runtime", "Registry", "Runner", "Install", "Eject", "AgentRegistry", "Adapters"]),
         // Layer 7: the executable wires everything.
         .executableTarget(name: "plugind", dependencies: [
-            "API", "FastCGI", "HTTPKit", "Stores", "Settings", "Operations", "Plugins", "Runtime", "Registry", "Install", "Eject", "AgentRegistry", "Adapters",
+            "API", "FastCGI", "HTTPKit", "Stores", "Settings", "Operations", "Plugins", "Runtime", "Registry", "Runner", "Install", "Eject", "AgentRegistry",
+            "Adapters",
             "Locking", "JSON",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
@@ -91,7 +98,7 @@ let package = Package(
         ]),
         .testTarget(name: "APITests", dependencies: ["API", "HTTPKit", "Locking"]),
         .testTarget(name: "EjectTests", dependencies: ["Eject"]),
-        .testTarget(name: "InstallTests", dependencies: ["Install", "SemVer", "JSON"]),
+        .testTarget(name: "InstallTests", dependencies: ["Install", "Runner", "SemVer", "JSON"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Plugins", "Stores", "JSON", "Adapters", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

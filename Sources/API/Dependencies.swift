@@ -1,9 +1,10 @@
+import AgentRegistry
+import Eject
+import Install
 import Operations
 import Plugins
-import Install
-import Eject
-import AgentRegistry
 import Registry
+import Runner
 import Runtime
 import Settings
 import Stores

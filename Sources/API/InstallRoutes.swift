@@ -1,6 +1,7 @@
 import HTTPKit
 import Install
 import JSON
+import Runner
 
 /// POST /api/plugins/install, POST /api/plugins/uninstall, GET /api/plugins/installed.
 struct InstallRoutes: Sendable {

@@ -1,9 +1,9 @@
 import Adapters
 import Foundation
-import Install
 import JSON
 import Operations
 import Plugins
+import Runner
 import Stores
 
 /// Where a plugin's source lives, as the plugin registry says.

@@ -1,7 +1,7 @@
 import Adapters
 import Foundation
-import Install
 import Operations
+import Runner
 
 /// git, run by the installer identity (`Installer.run(.git, …)`, with `GitCommand`'s fixed settings).
 struct Git: Sendable {

@@ -2,6 +2,7 @@ import Foundation
 import JSON
 import Operations
 import Plugins
+import Runner
 import Stores
 
 extension InstallService {

@@ -4,6 +4,7 @@ import JSON
 import Logging
 import Operations
 import Plugins
+import Runner
 import Stores
 import Tarball
 

@@ -1,3 +1,4 @@
+import Runner
 import SemVer
 
 /// The `version` of an install request, classified the way npm does, and npm's pick from a packument.

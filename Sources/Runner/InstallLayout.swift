@@ -37,7 +37,7 @@ public struct InstallLayout: Sendable {
 
     /// The install root and what leads to it are readable by the agent runtime (its own user); staging, the
     /// trees set aside, downloads and npm's cache stay private.
-    func prepare(_ installer: any Installer) throws {
+    public func prepare(_ installer: any Installer) throws {
         for directory in [pluginsRoot, installRoot] { try installer.makeDirectory(directory, mode: 0o755) }
         for directory in [stagingRoot, asideRoot, downloadRoot, npmHome, npmCache] { try installer.makeDirectory(directory, mode: 0o700) }
     }

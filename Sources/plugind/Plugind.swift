@@ -1,12 +1,13 @@
 import API
 import ArgumentParser
+import Eject
 import FastCGI
 import Foundation
 import HTTPKit
 import Install
-import Eject
 import Logging
 import Operations
+import Runner
 import Settings
 import Stores
 
@@ -16,7 +17,7 @@ struct Plugind: ParsableCommand {
         commandName: "plugind",
         abstract: "The plugin manager of an agent: a FastCGI responder for nginx.",
         version: PlugindVersion.current,
-        subcommands: [Serve.self, CheckConfig.self, Token.self, Runner.self, Doctor.self],
+        subcommands: [Serve.self, CheckConfig.self, Token.self, RunnerCommand.self, Doctor.self],
         defaultSubcommand: Serve.self)
 }
 

@@ -5,13 +5,14 @@ import Glibc
 import Install
 import Locking
 import Operations
+import Runner
 import Stores
 
 /// `plugind runner`: the installer identity's side. systemd (or `scripts/run`) starts it as the installer user;
 /// it accepts only the jobs plugind needs — install a verified tree into a staging directory, run git with a fixed
 /// set of subcommands or `npm run build` in a checkout, and create, move, write or remove paths under the plugin
 /// root — one job per connection, and refuses any path outside `<state dir>/plugins`.
-struct Runner: ParsableCommand {
+struct RunnerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "runner",
         abstract: "Run npm, git and builds for plugind as the installer user (jobs on a unix socket).")

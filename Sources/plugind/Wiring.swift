@@ -1,16 +1,17 @@
 import API
+import Adapters
+import AgentRegistry
+import Eject
 import Foundation
 import HTTPKit
+import Install
 import JSON
 import Logging
 import Operations
 import Plugins
-import Install
-import Eject
-import AgentRegistry
 import Registry
+import Runner
 import Runtime
-import Adapters
 import Settings
 import Stores
 

@@ -198,7 +198,7 @@ struct Boom: Error {}
             .appendingPathComponent("Sources")
         // Errors that are caught and turned into another one inside their module.
         let internalOnly: Set<String> = ["RegistryDocumentError", "RunnerFailure", "Failure", "Refusal", "FormatError"]
-        let services = ["Operations", "Plugins", "Install", "Eject", "Registry", "AgentRegistry", "Runtime", "Stores", "API"]
+        let services = ["Operations", "Plugins", "Runner", "Install", "Eject", "Registry", "AgentRegistry", "Runtime", "Stores", "API"]
         var declared: [String: String] = [:]
         var conforming: Set<String> = []
         let declaration = #/(?:enum|struct|class)\s+(\w+)\s*:\s*([^{]*)\{/#

@@ -1,6 +1,6 @@
 import JSON
 import Testing
-@testable import Install
+@testable import Runner
 
 /// A registry in memory: packuments built from `name → [version: manifest fields]`.
 struct Packuments {

@@ -1,5 +1,5 @@
 import Testing
-@testable import Install
+@testable import Runner
 
 /// `npmScopes`: a private scope's packages come from its own registry, and its tarballs too.
 @Suite struct ScopeRoutingTests {
