@@ -19,6 +19,11 @@ public struct HTTPResponse: Sendable {
         HTTPResponse(status: status, headers: [("Content-Type", jsonContentType)], body: JSONWriter.compactBytes(value))
     }
 
+    /// A wire type, encoded in its members' declared order.
+    public static func json(encoding value: some Encodable, status: Int = 200) throws -> HTTPResponse {
+        HTTPResponse(status: status, headers: [("Content-Type", jsonContentType)], body: try JSONEncoding.bytes(value))
+    }
+
     /// Bytes already encoded as JSON.
     public static func jsonBytes(_ body: [UInt8], status: Int = 200) -> HTTPResponse {
         HTTPResponse(status: status, headers: [("Content-Type", jsonContentType)], body: body)

@@ -1,0 +1,255 @@
+/// Encodes an `Encodable` wire type straight to JSON bytes, members in the order `encode(to:)` writes them — for a
+/// synthesized conformance, the order the properties are declared in — so a response's bytes (and its ETag) are
+/// stable. `nil` is written as `null`, as the API's bodies do; a type that wants a member left out writes its own
+/// `encode(to:)`. A `JSONValue` or `JSONObject` inside a wire type is copied as it is, number literals included.
+/// Containers are written in order: a key is never written twice, and dictionaries (no stable order) are not used
+/// for members.
+public enum JSONEncoding {
+    public static func bytes<Value: Encodable>(_ value: Value) throws -> [UInt8] {
+        let stream = JSONStream()
+        try stream.write(value)
+        return stream.out
+    }
+
+    /// The same, as a `JSONValue` (for a service that embeds a wire value in a document it builds).
+    public static func value<Value: Encodable>(_ value: Value) throws -> JSONValue {
+        try JSONParser.parse(bytes(value), maxDepth: 512)
+    }
+}
+
+extension JSONValue: Encodable {
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .null: try container.encodeNil()
+        case .bool(let bool): try container.encode(bool)
+        case .number(let literal): try container.encode(Double(literal) ?? 0)
+        case .string(let string): try container.encode(string)
+        case .array(let values): try container.encode(values)
+        case .object(let object): try container.encode(object)
+        }
+    }
+}
+
+extension JSONObject: Encodable {
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: AnyKey.self)
+        for member in self { try container.encode(member.value, forKey: AnyKey(member.key)) }
+    }
+}
+
+/// A coding key made from any string.
+public struct AnyKey: CodingKey {
+    public let stringValue: String
+    public var intValue: Int? { nil }
+    public init(_ string: String) { stringValue = string }
+    public init(stringValue: String) { self.stringValue = stringValue }
+    public init?(intValue: Int) { nil }
+}
+
+/// The bytes written so far and the containers still open (each with how many members or elements it has).
+final class JSONStream {
+    var out: [UInt8] = []
+    private var open: [(object: Bool, count: Int)] = []
+
+    init() {
+        out.reserveCapacity(1024)
+    }
+
+    func write<Value: Encodable>(_ value: Value) throws {
+        switch value {
+        case let json as JSONValue: JSONWriter.append(json, to: &out)
+        case let object as JSONObject: JSONWriter.append(.object(object), to: &out)
+        case let string as String: JSONWriter.writeString(string, into: &out)
+        case let bool as Bool: writeBool(bool)
+        case let int as Int: writeInt(int)
+        case let double as Double: writeDouble(double)
+        default:
+            let level = open.count
+            let start = out.count
+            try value.encode(to: StreamEncoder(stream: self, level: level))
+            close(above: level)
+            if out.count == start { writeNull() }  // it wrote nothing at all
+        }
+    }
+
+    /// Opens a container at `level` unless the value there already opened one; answers its index.
+    func container(object: Bool, level: Int) -> Int {
+        close(above: level + 1)
+        if open.count == level + 1 { return level }
+        open.append((object, 0))
+        out.append(object ? UInt8(ascii: "{") : UInt8(ascii: "["))
+        return level
+    }
+
+    /// Writes the separator and, in an object, the key, for the next member of container `index`.
+    func next(in index: Int, key: String?) {
+        close(above: index + 1)
+        if open[index].count > 0 { out.append(UInt8(ascii: ",")) }
+        open[index].count += 1
+        if let key {
+            JSONWriter.writeString(key, into: &out)
+            out.append(UInt8(ascii: ":"))
+        }
+    }
+
+    func count(of index: Int) -> Int { index < open.count ? open[index].count : 0 }
+
+    /// Closes every container opened deeper than `level` (nested ones left open by the value before).
+    func close(above level: Int) {
+        while open.count > level {
+            out.append(open.removeLast().object ? UInt8(ascii: "}") : UInt8(ascii: "]"))
+        }
+    }
+
+    func writeNull() { out.append(contentsOf: [0x6E, 0x75, 0x6C, 0x6C]) }
+    func writeBool(_ value: Bool) { out.append(contentsOf: value ? [0x74, 0x72, 0x75, 0x65] : [0x66, 0x61, 0x6C, 0x73, 0x65]) }
+    func writeInt(_ value: Int) { out.append(contentsOf: String(value).utf8) }
+    func writeDouble(_ value: Double) {
+        guard case .number(let literal) = JSONValue.number(value) else { return writeNull() }
+        out.append(contentsOf: literal.utf8)
+    }
+}
+
+private struct StreamEncoder: Encoder {
+    let stream: JSONStream
+    let level: Int
+    var codingPath: [any CodingKey] { [] }
+    var userInfo: [CodingUserInfoKey: Any] { [:] }
+
+    func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
+        KeyedEncodingContainer(KeyedStream<Key>(stream: stream, index: stream.container(object: true, level: level)))
+    }
+
+    func unkeyedContainer() -> any UnkeyedEncodingContainer {
+        UnkeyedStream(stream: stream, index: stream.container(object: false, level: level))
+    }
+
+    func singleValueContainer() -> any SingleValueEncodingContainer { SingleStream(stream: stream) }
+}
+
+private struct KeyedStream<Key: CodingKey>: KeyedEncodingContainerProtocol {
+    let stream: JSONStream
+    let index: Int
+    var codingPath: [any CodingKey] { [] }
+
+    mutating func encodeNil(forKey key: Key) throws {
+        stream.next(in: index, key: key.stringValue)
+        stream.writeNull()
+    }
+
+    mutating func encode(_ value: String, forKey key: Key) throws {
+        stream.next(in: index, key: key.stringValue)
+        JSONWriter.writeString(value, into: &stream.out)
+    }
+
+    mutating func encode(_ value: Bool, forKey key: Key) throws {
+        stream.next(in: index, key: key.stringValue)
+        stream.writeBool(value)
+    }
+
+    mutating func encode(_ value: Int, forKey key: Key) throws {
+        stream.next(in: index, key: key.stringValue)
+        stream.writeInt(value)
+    }
+
+    mutating func encode(_ value: Double, forKey key: Key) throws {
+        stream.next(in: index, key: key.stringValue)
+        stream.writeDouble(value)
+    }
+
+    mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
+        stream.next(in: index, key: key.stringValue)
+        try stream.write(value)
+    }
+
+    // Optional members are written as null rather than left out.
+    mutating func encodeIfPresent<T: Encodable>(_ value: T?, forKey key: Key) throws {
+        guard let value else { return try encodeNil(forKey: key) }
+        try encode(value, forKey: key)
+    }
+
+    mutating func encodeIfPresent(_ value: String?, forKey key: Key) throws {
+        guard let value else { return try encodeNil(forKey: key) }
+        try encode(value, forKey: key)
+    }
+
+    mutating func encodeIfPresent(_ value: Bool?, forKey key: Key) throws {
+        guard let value else { return try encodeNil(forKey: key) }
+        try encode(value, forKey: key)
+    }
+
+    mutating func encodeIfPresent(_ value: Int?, forKey key: Key) throws {
+        guard let value else { return try encodeNil(forKey: key) }
+        try encode(value, forKey: key)
+    }
+
+    mutating func encodeIfPresent(_ value: Double?, forKey key: Key) throws {
+        guard let value else { return try encodeNil(forKey: key) }
+        try encode(value, forKey: key)
+    }
+
+    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key) -> KeyedEncodingContainer<NestedKey> {
+        stream.next(in: index, key: key.stringValue)
+        return KeyedEncodingContainer(KeyedStream<NestedKey>(stream: stream, index: stream.container(object: true, level: index + 1)))
+    }
+
+    mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer {
+        stream.next(in: index, key: key.stringValue)
+        return UnkeyedStream(stream: stream, index: stream.container(object: false, level: index + 1))
+    }
+
+    mutating func superEncoder() -> any Encoder {
+        stream.next(in: index, key: "super")
+        return StreamEncoder(stream: stream, level: index + 1)
+    }
+
+    mutating func superEncoder(forKey key: Key) -> any Encoder {
+        stream.next(in: index, key: key.stringValue)
+        return StreamEncoder(stream: stream, level: index + 1)
+    }
+}
+
+private struct UnkeyedStream: UnkeyedEncodingContainer {
+    let stream: JSONStream
+    let index: Int
+    var codingPath: [any CodingKey] { [] }
+    var count: Int { stream.count(of: index) }
+
+    mutating func encodeNil() throws {
+        stream.next(in: index, key: nil)
+        stream.writeNull()
+    }
+
+    mutating func encode<T: Encodable>(_ value: T) throws {
+        stream.next(in: index, key: nil)
+        try stream.write(value)
+    }
+
+    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
+        stream.next(in: index, key: nil)
+        return KeyedEncodingContainer(KeyedStream<NestedKey>(stream: stream, index: stream.container(object: true, level: index + 1)))
+    }
+
+    mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer {
+        stream.next(in: index, key: nil)
+        return UnkeyedStream(stream: stream, index: stream.container(object: false, level: index + 1))
+    }
+
+    mutating func superEncoder() -> any Encoder {
+        stream.next(in: index, key: nil)
+        return StreamEncoder(stream: stream, level: index + 1)
+    }
+}
+
+private struct SingleStream: SingleValueEncodingContainer {
+    let stream: JSONStream
+    var codingPath: [any CodingKey] { [] }
+
+    mutating func encodeNil() throws { stream.writeNull() }
+    mutating func encode(_ value: Bool) throws { stream.writeBool(value) }
+    mutating func encode(_ value: String) throws { JSONWriter.writeString(value, into: &stream.out) }
+    mutating func encode(_ value: Double) throws { stream.writeDouble(value) }
+    mutating func encode(_ value: Int) throws { stream.writeInt(value) }
+    mutating func encode<T: Encodable>(_ value: T) throws { try stream.write(value) }
+}

@@ -1,0 +1,64 @@
+import Testing
+@testable import JSON
+
+@Suite struct JSONValueEncoderTests {
+    struct Upstream: Encodable {
+        let gitUrl: String
+        let branch: String?
+        let lastSyncAt: String?
+    }
+
+    struct Row: Encodable {
+        let name: String
+        let localChanges: Bool
+        let localCommits: Int
+        let ratio: Double
+        let upstream: Upstream
+        let tags: [String]
+        let extra: JSONValue
+    }
+
+    /// Members come out in declaration order, nil as null, nested values and arrays as they are, and a free-form
+    /// `JSONValue` keeps its number literals: the bytes are what a hand-built value would give.
+    @Test func declarationOrderAndNulls() throws {
+        let row = Row(
+            name: "@acme/plugin-x", localChanges: true, localCommits: 2, ratio: 0.5,
+            upstream: Upstream(gitUrl: "https://example.invalid/x.git", branch: "main", lastSyncAt: nil), tags: ["a", "b"],
+            extra: ["exact": .number("10.50"), "list": [1, nil]])
+        let bytes = String(decoding: try JSONEncoding.bytes(row), as: UTF8.self)
+        #expect(bytes == #"{"name":"@acme/plugin-x","localChanges":true,"localCommits":2,"ratio":0.5,"upstream":{"gitUrl":"https://example.invalid/x.git","branch":"main","lastSyncAt":null},"tags":["a","b"],"extra":{"exact":10.50,"list":[1,null]}}"#)
+    }
+
+    /// A type with its own `encode(to:)` decides what is left out; nested containers close where they should.
+    @Test func customEncodingAndRewrites() throws {
+        struct Sparse: Encodable {
+            let id: String
+            let note: String?
+            enum CodingKeys: String, CodingKey { case id, note }
+            func encode(to encoder: any Encoder) throws {
+                var container = encoder.container(keyedBy: CodingKeys.self)
+                try container.encode(id, forKey: .id)
+                if let note { try container.encode(note, forKey: .note) }
+            }
+        }
+        #expect(try JSONEncoding.value(Sparse(id: "x", note: nil)) == ["id": "x"])
+        #expect(try JSONEncoding.value(Sparse(id: "x", note: "n")) == ["id": "x", "note": "n"])
+        #expect(try JSONEncoding.value([Sparse(id: "a", note: nil), Sparse(id: "b", note: "n")]) == [["id": "a"], ["id": "b", "note": "n"]])
+        #expect(try JSONEncoding.value(Optional<String>.none) == .null)
+        #expect(try JSONEncoding.value([String]()) == [])
+        struct Nested: Encodable {
+            enum CodingKeys: String, CodingKey { case a, b, c }
+            func encode(to encoder: any Encoder) throws {
+                var outer = encoder.container(keyedBy: CodingKeys.self)
+                var inner = outer.nestedContainer(keyedBy: CodingKeys.self, forKey: .a)
+                try inner.encode(1, forKey: .b)
+                var list = outer.nestedUnkeyedContainer(forKey: .b)
+                try list.encode("x")
+                try list.encode(["y": 2])
+                try outer.encode(true, forKey: .c)
+            }
+        }
+        #expect(String(decoding: try JSONEncoding.bytes([Nested(), Nested()]), as: UTF8.self)
+            == #"[{"a":{"b":1},"b":["x",{"y":2}],"c":true},{"a":{"b":1},"b":["x",{"y":2}],"c":true}]"#)
+    }
+}
