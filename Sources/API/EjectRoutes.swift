@@ -10,22 +10,22 @@ struct EjectRoutes: Sendable {
 
     func eject(_ context: RequestContext) throws -> HTTPResponse {
         let plugin = try plugins.resolve(context.parameter("id"))
-        return .json(try service.eject(npmName: plugin.npmName, operationId: context.request.header("x-operation-id"), requestId: context.requestId))
+        return try .json(encoding: try service.eject(npmName: plugin.npmName, operationId: context.request.header("x-operation-id"), requestId: context.requestId))
     }
 
     func sync(_ context: RequestContext) throws -> HTTPResponse {
         let plugin = try plugins.resolve(context.parameter("id"))
         let pull = try context.body.optionalBool("pull") ?? true
-        return .json(try service.sync(npmName: plugin.npmName, pull: pull, operationId: context.request.header("x-operation-id"), requestId: context.requestId))
+        return try .json(encoding: try service.sync(npmName: plugin.npmName, pull: pull, operationId: context.request.header("x-operation-id"), requestId: context.requestId))
     }
 
     func reinject(_ context: RequestContext) throws -> HTTPResponse {
         let plugin = try plugins.resolve(context.parameter("id"))
         let force = try context.body.optionalBool("force") ?? false
-        return .json(try service.reinject(npmName: plugin.npmName, force: force, operationId: context.request.header("x-operation-id"), requestId: context.requestId))
+        return try .json(encoding: try service.reinject(npmName: plugin.npmName, force: force, operationId: context.request.header("x-operation-id"), requestId: context.requestId))
     }
 
     func ejected(_ context: RequestContext) throws -> HTTPResponse {
-        .json(service.ejected())
+        try .json(encoding: service.ejected())
     }
 }

@@ -9,10 +9,10 @@ extension EjectService {
 
     /// Optionally merges upstream (keeping uncommitted edits and local commits), then always reinstalls
     /// and rebuilds. A conflict puts the working tree, index and commits back exactly as they were.
-    public func sync(npmName: String, pull: Bool, operationId: String?, requestId: String?) throws -> JSONValue {
+    public func sync(npmName: String, pull: Bool, operationId: String?, requestId: String?) throws -> SyncResult {
         let repo = ejectedPath(npmName)
         guard FileManager.default.fileExists(atPath: repo + "/.git") else { throw EjectError.notFound("\(npmName) is not ejected.") }
-        var result: JSONValue = .null
+        var result: SyncResult?
         try operations.run(kind: "sync", target: npmName, operationId: operationId, requestId: requestId) { ctx in
             let git = git.watched(by: ctx)
             let upstream = readUpstream(repo)
@@ -59,13 +59,11 @@ extension EjectService {
             // earlier sync whose build failed left it behind), not this sync's own before and after.
             let changed = try recordBuild(repo)
             if changed { try reasons.add("\(npmName) was synced") }
-            result = [
-                "ok": true, "requiresRestart": .bool(changed), "upstreamCommits": .number(upstreamCommits), "localChanges": .bool(localChanges),
-                "commit": .string(after),
-            ]
-            return result
+            let done = SyncResult(requiresRestart: changed, upstreamCommits: upstreamCommits, localChanges: localChanges, commit: after)
+            result = done
+            return try JSONEncoding.value(done)
         }
-        return result
+        return result!
     }
 
     /// Stash uncommitted edits, merge, and put them back; on any conflict, restore exactly the old state.
@@ -146,10 +144,10 @@ extension EjectService {
     // MARK: POST /api/plugins/:id/reinject
 
     /// Back to the published package: refused with local edits or commits unless forced; the copy is archived, never deleted.
-    public func reinject(npmName: String, force: Bool, operationId: String?, requestId: String?) throws -> JSONValue {
+    public func reinject(npmName: String, force: Bool, operationId: String?, requestId: String?) throws -> ReinjectResult {
         let repo = ejectedPath(npmName)
         guard FileManager.default.fileExists(atPath: repo) else { throw EjectError.notFound("\(npmName) is not ejected.") }
-        var result: JSONValue = .null
+        var result: ReinjectResult?
         try operations.run(kind: "reinject", target: npmName, operationId: operationId, requestId: requestId) { ctx in
             let state = localState(repo)
             if !force, let entry = state.stashed.first {
@@ -172,10 +170,11 @@ extension EjectService {
             }
             try reasons.add("\(npmName) was reinjected")
             ctx.log("archived the ejected copy to \(archived)")
-            result = ["ok": true, "requiresRestart": true, "archivedTo": .string(archived)]
-            return result
+            let done = ReinjectResult(archivedTo: archived)
+            result = done
+            return try JSONEncoding.value(done)
         }
-        return result
+        return result!
     }
 
     /// Uncommitted edits (a sync's leftover stash entry counts: those are edits too, only out of view) and commits
@@ -191,8 +190,8 @@ extension EjectService {
 
     // MARK: GET /api/plugins/ejected
 
-    public func ejected() -> JSONValue {
-        var rows: [JSONValue] = []
+    public func ejected() -> EjectedList {
+        var rows: [EjectedPlugin] = []
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: ejectedRoot)) ?? []).filter { !$0.hasPrefix(".") }.sorted()
         for directory in names {
             let repo = ejectedRoot + "/" + directory
@@ -201,18 +200,16 @@ extension EjectService {
             else { continue }
             let upstream = readUpstream(repo)
             let state = localState(repo)
-            rows.append([
-                "name": .string(name), "localPath": .string(repo), "version": .string(manifest["version"]?.stringValue),
-                "upstream": [
-                    "gitUrl": upstream["gitUrl"] ?? .null, "branch": upstream["branch"] ?? .null, "commit": upstream["commitHash"] ?? .null,
-                    "ejectedAt": upstream["ejectedAt"] ?? .null, "lastSyncAt": upstream["lastSyncAt"] ?? .null,
-                ],
-                "localChanges": .bool(state.changes), "localCommits": .number(state.commits),
-                "warning": state.stashed.isEmpty ? .null : .string(
-                    "An interrupted sync left your edits in \(state.stashed.joined(separator: ", ")); run git stash pop there in \(repo), then sync again."),
-            ])
+            rows.append(EjectedPlugin(
+                name: name, localPath: repo, version: manifest["version"]?.stringValue,
+                upstream: .init(
+                    gitUrl: upstream["gitUrl"]?.stringValue, branch: upstream["branch"]?.stringValue, commit: upstream["commitHash"]?.stringValue,
+                    ejectedAt: upstream["ejectedAt"]?.stringValue, lastSyncAt: upstream["lastSyncAt"]?.stringValue),
+                localChanges: state.changes, localCommits: state.commits,
+                warning: state.stashed.isEmpty
+                    ? nil : "An interrupted sync left your edits in \(state.stashed.joined(separator: ", ")); run git stash pop there in \(repo), then sync again."))
         }
-        return ["plugins": .array(rows)]
+        return EjectedList(plugins: rows)
     }
 
     // MARK: After a crash

@@ -67,7 +67,7 @@ public struct EjectService: Sendable {
 
     // MARK: POST /api/plugins/:id/eject
 
-    public func eject(npmName: String, operationId: String?, requestId: String?) throws -> JSONValue {
+    public func eject(npmName: String, operationId: String?, requestId: String?) throws -> EjectResult {
         let target = ejectedPath(npmName)
         if FileManager.default.fileExists(atPath: target) {
             throw EjectError.conflict("\(npmName) is already ejected at \(target).", conflicts: [])
@@ -84,7 +84,7 @@ public struct EjectService: Sendable {
                 "\(npmName) lives in the monorepo folder '\(directory)' of \(source?.gitRepo ?? "its repository"); ejecting monorepo plugins is not supported (a sparse checkout cannot be synced safely).",
                 logTail: [])
         }
-        var result: JSONValue = .null
+        var result: EjectResult?
         try operations.run(kind: "eject", target: npmName, operationId: operationId, requestId: requestId) { ctx in
             let git = git.watched(by: ctx)
             ctx.phase("resolving", progress: 0.05)
@@ -128,11 +128,9 @@ public struct EjectService: Sendable {
             try installAndBuild(staging, pluginName: npmName, ctx: ctx)
 
             let now = ISOTime.string()
-            try writeUpstream(staging, [
-                "$schema": "milaidy-upstream-v1", "source": .string(source?.gitRepo.map { "github:" + $0 } ?? url), "gitUrl": .string(scrubber.scrub(url)),
-                "branch": .string(branch), "commitHash": .string(commit), "ejectedAt": .string(now), "npmPackage": .string(npmName),
-                "npmVersion": .string(version), "lastSyncAt": .null, "localCommits": 0,
-            ])
+            try writeUpstream(staging, try JSONEncoding.value(UpstreamRecord(
+                source: source?.gitRepo.map { "github:" + $0 } ?? url, gitUrl: scrubber.scrub(url), branch: branch, commitHash: commit,
+                ejectedAt: now, npmPackage: npmName, npmVersion: version)))
             ctx.phase("activating", progress: 0.9)
             try installer.makeDirectory(stateDir + "/plugins", mode: 0o755)
             try installer.makeDirectory(ejectedRoot, mode: 0o755)
@@ -144,10 +142,11 @@ public struct EjectService: Sendable {
             // What the agent will load, read where plugind can read it (the staging folder is the installer's).
             _ = try recordBuild(target)
             try reasons.add("\(npmName) was ejected")
-            result = ["ok": true, "localPath": .string(target), "requiresRestart": true, "commit": .string(commit), "checkedOut": .string(how)]
-            return result
+            let done = EjectResult(localPath: target, commit: commit, checkedOut: how)
+            result = done
+            return try JSONEncoding.value(done)
         }
-        return result
+        return result!
     }
 
     func repositoryURL(source: PluginSource?, packageRepository: String?) -> String? {

@@ -1,0 +1,80 @@
+/// What eject, sync and reinject answer (and their operations record as their result); members in this order.
+public struct EjectResult: Encodable, Sendable {
+    public let ok = true
+    public let localPath: String
+    public let requiresRestart = true
+    public let commit: String
+    /// How the commit was chosen: the release's gitHead, a tag, or the branch head.
+    public let checkedOut: String
+}
+
+public struct SyncResult: Encodable, Sendable {
+    public let ok = true
+    public let requiresRestart: Bool
+    public let upstreamCommits: Int
+    public let localChanges: Bool
+    public let commit: String
+}
+
+public struct ReinjectResult: Encodable, Sendable {
+    public let ok = true
+    public let requiresRestart = true
+    public let archivedTo: String
+}
+
+/// GET /api/plugins/ejected.
+public struct EjectedList: Encodable, Sendable {
+    public let plugins: [EjectedPlugin]
+}
+
+public struct EjectedPlugin: Encodable, Sendable {
+    public struct Upstream: Encodable, Sendable {
+        public let gitUrl: String?
+        public let branch: String?
+        public let commit: String?
+        public let ejectedAt: String?
+        public let lastSyncAt: String?
+    }
+
+    public let name: String
+    public let localPath: String
+    public let version: String?
+    public let upstream: Upstream
+    public let localChanges: Bool
+    public let localCommits: Int
+    /// Where an interrupted sync left edits it could not put back, and what to run; nil when none.
+    public let warning: String?
+}
+
+/// A new `.upstream.json`, in the shape Milady's own reader expects (`milaidy-upstream-v1`). Later changes edit the
+/// file in place, keeping members another tool added.
+struct UpstreamRecord: Encodable {
+    let source: String
+    let gitUrl: String
+    let branch: String
+    let commitHash: String
+    let ejectedAt: String
+    let npmPackage: String
+    let npmVersion: String
+    let lastSyncAt: String? = nil
+    let localCommits = 0
+
+    enum CodingKeys: String, CodingKey {
+        case schema = "$schema"
+        case source, gitUrl, branch, commitHash, ejectedAt, npmPackage, npmVersion, lastSyncAt, localCommits
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode("milaidy-upstream-v1", forKey: .schema)
+        try container.encode(source, forKey: .source)
+        try container.encode(gitUrl, forKey: .gitUrl)
+        try container.encode(branch, forKey: .branch)
+        try container.encode(commitHash, forKey: .commitHash)
+        try container.encode(ejectedAt, forKey: .ejectedAt)
+        try container.encode(npmPackage, forKey: .npmPackage)
+        try container.encode(npmVersion, forKey: .npmVersion)
+        try container.encodeNil(forKey: .lastSyncAt)
+        try container.encode(localCommits, forKey: .localCommits)
+    }
+}
