@@ -68,9 +68,13 @@ let package = Package(
         .target(name: "Runtime", dependencies: ["Adapters", "Plugins", "Stores", "JSON", "Locking", .product(name: "Logging", package: "swift-log")]),
         // Layer 4: the route table and its thin handlers.
         .target(name: "API", dependencies: ["HTTPKit", "JSON", "Locking", "Stores", "Settings", "Operations", "Plugins", "Runtime", "Registry", "Runner", "Install", "Eject", "AgentRegistry", "Adapters"]),
-        // Layer 7: the executable wires everything.
+        // Layer 7: the composition root (imported only by the executable and the in-process API tests) and the executable.
+        .target(name: "App", dependencies: [
+            "API", "HTTPKit", "Stores", "Settings", "Operations", "Plugins", "Runtime", "Registry", "Runner", "Install", "Eject", "AgentRegistry",
+            "Adapters", "JSON", .product(name: "Logging", package: "swift-log"),
+        ]),
         .executableTarget(name: "plugind", dependencies: [
-            "API", "FastCGI", "HTTPKit", "Stores", "Settings", "Operations", "Plugins", "Runtime", "Registry", "Runner", "Install", "Eject", "AgentRegistry",
+            "App", "API", "FastCGI", "HTTPKit", "Stores", "Settings", "Operations", "Plugins", "Runtime", "Registry", "Runner", "Install", "Eject", "AgentRegistry",
             "Adapters",
             "Locking", "JSON",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

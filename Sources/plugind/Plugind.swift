@@ -1,3 +1,4 @@
+import App
 import API
 import ArgumentParser
 import Eject

@@ -7,8 +7,8 @@ import Glibc
 /// (or journald's socket), about a sixth of what a cheap request costs. Now lines of info level and
 /// below wait at most `delay` in memory; warnings and errors are written at once, together with
 /// everything before them, so order is kept. `flush()` writes what is pending (at exit too).
-final class LogSink: @unchecked Sendable {
-    static let standardError = LogSink(fd: 2)
+public final class LogSink: @unchecked Sendable {
+    public static let standardError = LogSink(fd: 2)
 
     private let fd: Int32
     private let delay: useconds_t = 5_000
@@ -49,7 +49,7 @@ final class LogSink: @unchecked Sendable {
     }
 
     /// Writes everything pending before returning.
-    func flush() {
+    public func flush() {
         pthread_mutex_lock(mutex)
         writeLocked()
     }

@@ -4,17 +4,22 @@ import Logging
 
 /// One line per event on stderr, UTC timestamps, through `LogSink` (batched writes): cheap enough for the
 /// per-request line (swift-log's stream handler formats local time, which stats /etc/localtime each call).
-struct LineLogHandler: LogHandler {
+public struct LineLogHandler: LogHandler {
     let label: String
-    var logLevel: Logger.Level
-    var metadata: Logger.Metadata = [:]
+    public var logLevel: Logger.Level
+    public var metadata: Logger.Metadata = [:]
 
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+    public init(label: String, logLevel: Logger.Level) {
+        self.label = label
+        self.logLevel = logLevel
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
         set { metadata[key] = newValue }
     }
 
-    func log(event: LogEvent) {
+    public func log(event: LogEvent) {
         var line = LogLine(level: event.level, label: label)
         line.append(event.message.description)
         if let extra = event.metadata, !extra.isEmpty {

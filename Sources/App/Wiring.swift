@@ -15,22 +15,23 @@ import Runtime
 import Settings
 import Stores
 
-/// Builds the stores and services from the settings and hands the route table to the gates.
-struct Wiring {
-    let settings: PlugindSettings
-    let database: StateDB
-    let operations: OperationRunner
-    let gatekeeper: Gatekeeper
-    let scheduler: RestartScheduler?
-    let registry: RegistryService
-    let install: InstallService
-    let eject: EjectService
-    let agentRegistry: AgentRegistryService
-    let agentConfig: AgentConfigFile
+/// The composition root: builds the stores and services from the settings and hands the route table to the
+/// gates. The executable serves it; the in-process API tests drive its gatekeeper directly.
+public struct Wiring {
+    public let settings: PlugindSettings
+    public let database: StateDB
+    public let operations: OperationRunner
+    public let gatekeeper: Gatekeeper
+    public let scheduler: RestartScheduler?
+    public let registry: RegistryService
+    public let install: InstallService
+    public let eject: EjectService
+    public let agentRegistry: AgentRegistryService
+    public let agentConfig: AgentConfigFile
     /// Runs npm, git and builds as the installer user (through `plugind runner` when one is configured).
-    let installer: any Installer
+    public let installer: any Installer
 
-    init(settings: PlugindSettings, logger: Logger) throws {
+    public init(settings: PlugindSettings, logger: Logger) throws {
         self.settings = settings
         try FileManager.default.createDirectory(atPath: settings.stateDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         database = try StateDB(path: settings.databasePath)

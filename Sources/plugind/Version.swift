@@ -1,3 +1,0 @@
-enum PlugindVersion {
-    static let current = "0.1.0"
-}
