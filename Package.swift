@@ -37,13 +37,16 @@ let package = Package(
         .target(name: "Settings", dependencies: ["JSON", "Adapters"]),
         // npm's version and range semantics, and its package-name rules.
         .target(name: "SemVer"),
+        // Plugin ids, config keys and install directory names, and which plugins are core: the words
+        // Plugins and Registry share, with no dependencies of their own.
+        .target(name: "Vocabulary"),
         // gzip + tar inspection of npm tarballs before npm sees them.
         .target(name: "Tarball", dependencies: ["CZlib"]),
         // Layer 5: services.
         .target(name: "Operations", dependencies: ["Stores", "JSON", .product(name: "Logging", package: "swift-log")]),
-        .target(name: "Plugins", dependencies: ["Stores", "JSON", "Locking"]),
+        .target(name: "Plugins", dependencies: ["Vocabulary", "Stores", "JSON", "Locking"]),
         .target(name: "Registry", dependencies: [
-            "JSON", "Locking", "Stores", "Adapters", "Plugins",
+            "JSON", "Locking", "Stores", "Adapters", "Vocabulary",
             .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "Install", dependencies: [

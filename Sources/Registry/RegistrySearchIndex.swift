@@ -1,6 +1,6 @@
 import Glibc
 import Locking
-import Plugins
+import Vocabulary
 
 /// An inverted index over one snapshot, built once, so a query costs a few dictionary look-ups and
 /// scans of the vocabulary rather than a pass over every entry's text.
