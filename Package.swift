@@ -46,7 +46,7 @@ let package = Package(
         .target(name: "Operations", dependencies: ["Stores", "JSON", .product(name: "Logging", package: "swift-log")]),
         .target(name: "Plugins", dependencies: ["Vocabulary", "Stores", "JSON", "Locking"]),
         .target(name: "Registry", dependencies: [
-            "JSON", "Locking", "Stores", "Adapters", "Vocabulary",
+            "JSON", "Locking", "Stores", "Adapters", "SemVer", "Vocabulary",
             .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "Install", dependencies: [
