@@ -39,19 +39,22 @@ let package = Package(
         .target(name: "Settings", dependencies: ["JSON", "Adapters"]),
         // npm's version and range semantics, and its package-name rules.
         .target(name: "SemVer"),
+        // Plugin ids, config keys and install directory names, and which plugins are core: the words
+        // Plugins and Registry share, with no dependencies of their own.
+        .target(name: "Vocabulary"),
         // gzip + tar inspection of npm tarballs before npm sees them.
         .target(name: "Tarball", dependencies: ["CZlib"]),
         // Layer 5: services.
         .target(name: "Operations", dependencies: ["Stores", "JSON", "Failures", .product(name: "Logging", package: "swift-log")]),
-        .target(name: "Plugins", dependencies: ["Stores", "JSON", "Locking", "Failures"]),
+        .target(name: "Plugins", dependencies: ["Vocabulary", "Stores", "JSON", "Locking", "Failures"]),
         .target(name: "Registry", dependencies: [
-            "JSON", "Locking", "Stores", "Adapters", "Plugins", "Failures",
+            "JSON", "Locking", "Stores", "Adapters", "SemVer", "Vocabulary", "Failures",
             .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
         ]),
         // The trust boundary: every npm and git run, every plugin tree created, moved or removed, by the installer
         // identity (`plugind runner`, or this process when none is configured), and what it verifies first.
         .target(name: "Runner", dependencies: [
-            "Adapters", "Failures", "JSON", "Operations", "Plugins", "SemVer", "Stores", "Tarball",
+            "Adapters", "Failures", "JSON", "Operations", "SemVer", "Stores", "Tarball", "Vocabulary",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .target(name: "Install", dependencies: [
@@ -91,6 +94,7 @@ let package = Package(
         .testTarget(name: "AdaptersTests", dependencies: ["Adapters", "TestSupport"]),
         .testTarget(name: "SettingsTests", dependencies: ["Settings"]),
         .testTarget(name: "OperationsTests", dependencies: ["Operations", "Stores"]),
+        .testTarget(name: "VocabularyTests", dependencies: ["Vocabulary"]),
         .testTarget(name: "PluginsTests", dependencies: ["Plugins", "Stores", "JSON"]),
         .testTarget(name: "RegistryTests", dependencies: [
             "Registry", "Stores", "Adapters", "JSON", "TestSupport", .product(name: "Logging", package: "swift-log"),

@@ -1,3 +1,5 @@
+import SemVer
+
 /// One release channel of a registry entry (`v0`, `v1`, `v2`, `alpha`, or any name upstream invents).
 public struct RegistryChannel: Sendable, Equatable {
     /// The channel's name as upstream wrote it.
@@ -82,11 +84,11 @@ public enum ChannelPolicy: Sendable, Equatable, CustomStringConvertible {
             let supported = published.filter { $0.supported == true }
             let candidates = supported.isEmpty ? published : supported
             guard !candidates.isEmpty else { return nil }
-            var bestStable: (RegistryChannel, SemanticVersion)?
-            var bestPre: (RegistryChannel, SemanticVersion)?
+            var bestStable: (RegistryChannel, Version)?
+            var bestPre: (RegistryChannel, Version)?
             for channel in candidates {
-                guard let text = channel.npmVersion, let version = SemanticVersion(text) else { continue }
-                if version.isStable {
+                guard let text = channel.npmVersion, let version = Version(lenient: text) else { continue }
+                if !version.isPrerelease {
                     if bestStable.map({ $0.1 < version }) ?? true { bestStable = (channel, version) }
                 } else if bestPre.map({ $0.1 < version }) ?? true {
                     bestPre = (channel, version)

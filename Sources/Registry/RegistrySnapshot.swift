@@ -1,5 +1,5 @@
 import Foundation
-import Plugins
+import Vocabulary
 
 /// Where a snapshot came from and how to ask that upstream whether it changed.
 public struct RegistrySource: Sendable, Equatable {

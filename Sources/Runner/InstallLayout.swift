@@ -1,5 +1,5 @@
 import Foundation
-import Plugins
+import Vocabulary
 
 /// Where installs live, and the scratch places beside them (same file system, so moves are renames).
 public struct InstallLayout: Sendable {

@@ -6,18 +6,25 @@ private func channel(_ name: String, _ version: String?, supported: Bool? = true
 }
 
 @Suite struct ChannelTests {
-    /// Versions order as semver says, pre-releases included; `v` prefixes and short forms read leniently.
+    /// Versions order as semver says, pre-releases included; `v` prefixes and short forms read leniently
+    /// (the reading itself is SemVer's `Version(lenient:)`, tested there).
     @Test func semverPrecedence() throws {
-        let ordered = [
-            "0.1.9", "1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-alpha.beta", "1.0.0-beta", "1.0.0-beta.2", "1.0.0-beta.11", "1.0.0-rc.1",
-            "1.0.0", "v1.6.1", "2.0.0-alpha.4", "2.0.0", "10.0.0",
-        ].map { SemanticVersion($0)! }
-        for (a, b) in zip(ordered, ordered.dropFirst()) { #expect(a < b, "\(a) < \(b)") }
-        #expect(SemanticVersion("1.0") == SemanticVersion("1.0.0"))
-        #expect(SemanticVersion("=1.2.3+build.5")?.description == "1.2.3")
-        #expect(SemanticVersion("v1.0.12")?.patch == 12)
+        let stable = ["0.1.9", "1.0.0", "v1.6.1", "=1.6.2+build.5", "2.0", "10.0.0"]
+        let prereleases = [
+            "1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-alpha.beta", "1.0.0-beta", "1.0.0-beta.2", "1.0.0-beta.11", "1.0.0-rc.1",
+            "2.0.0-alpha.4", "v2.0.0-alpha.10",
+        ]
+        for ordered in [stable, prereleases] {
+            for (a, b) in zip(ordered, ordered.dropFirst()) {
+                #expect(ChannelPolicy.auto.select(from: [channel("v0", a), channel("v1", b)])?.version == b, "\(a) < \(b)")
+                #expect(ChannelPolicy.auto.select(from: [channel("v0", b), channel("v1", a)])?.version == b, "\(a) < \(b)")
+            }
+        }
+        // Equal versions: the first channel keeps it.
+        #expect(ChannelPolicy.auto.select(from: [channel("v0", "1.0"), channel("v1", "1.0.0")])?.channel == "v0")
+        #expect(ChannelPolicy.auto.select(from: [channel("v0", "v1.0.12"), channel("v1", "1.0.12")])?.channel == "v0")
         for bad in ["latest", "workspace:*", "", "1..2", "1.2.3.4", "1.2.x", "^1.0.0", "1.0.0-", "1.0.0-a..b", "99999999999999999999.0.0"] {
-            #expect(SemanticVersion(bad) == nil, "\(bad)")
+            #expect(ChannelPolicy.auto.select(from: [channel("v0", "0.0.1-alpha"), channel("v1", bad)])?.version == "0.0.1-alpha", "\(bad)")
         }
     }
 

@@ -24,6 +24,6 @@ public struct CorePolicy: Sendable {
         "cua", "obsidian", "code", "repoprompt", "claude-code-workbench", "computeruse", "browser", "vision", "cli", "discord",
         "telegram", "twitch", "edge-tts", "elevenlabs",
     ].map { "@elizaos/plugin-" + $0 }
-    /// Toggling these also writes `features.<id>`, as Milady expects.
-    static let featureFlagged: Set<String> = ["vision", "browser", "computeruse"]
+    /// Toggling these also writes `features.<id>`, as Milady expects (read by the agent-config edits).
+    package static let featureFlagged: Set<String> = ["vision", "browser", "computeruse"]
 }

@@ -1,5 +1,5 @@
 import Testing
-@testable import Plugins
+import Vocabulary
 
 @Suite struct IdentityTests {
     /// Short ids, config keys, directory names and their inverse.
