@@ -128,19 +128,18 @@ public struct RegistryPluginDetails: Encodable, Sendable {
     }
 }
 
+// `versions`, `supports` and `git` are objects keyed by channel name: their member names are data, not fields. Each
+// is written as one ordered object through a single-value container rather than a keyed container: a keyed container
+// costs runtime type look-ups that contend across worker threads, and with six of them a plugin's details answered
+// about a sixth slower than when these were plain objects.
+
 /// `versions`: `{<channel>: npm version or null}`, in channel order.
 public struct RegistryChannelVersions: Encodable, Sendable {
     public let channels: [RegistryChannel]
 
     public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: AnyKey.self)
-        for channel in channels {
-            if let version = channel.npmVersion {
-                try container.encode(version, forKey: AnyKey(channel.name))
-            } else {
-                try container.encodeNil(forKey: AnyKey(channel.name))
-            }
-        }
+        var container = encoder.singleValueContainer()
+        try container.encode(JSONObject(channels.map { .init(key: $0.name, value: .string($0.npmVersion)) }))
     }
 }
 
@@ -149,29 +148,24 @@ public struct RegistryChannelSupport: Encodable, Sendable {
     public let channels: [RegistryChannel]
 
     public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: AnyKey.self)
-        for channel in channels {
-            if let supported = channel.supported { try container.encode(supported, forKey: AnyKey(channel.name)) }
-        }
+        var container = encoder.singleValueContainer()
+        try container.encode(JSONObject(channels.compactMap { channel in channel.supported.map { .init(key: channel.name, value: .bool($0)) } }))
     }
 }
 
 /// `git`: `{repo, <channel>: {version, branch}}`, a channel only when it names a git version or branch.
 public struct RegistryGit: Encodable, Sendable {
-    public struct Channel: Encodable, Sendable {
-        public let version: String?
-        public let branch: String?
-    }
-
     public let repo: String?
     public let channels: [RegistryChannel]
 
     public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: AnyKey.self)
-        if let repo { try container.encode(repo, forKey: AnyKey("repo")) } else { try container.encodeNil(forKey: AnyKey("repo")) }
+        var members: [JSONObject.Member] = [.init(key: "repo", value: .string(repo))]
         for channel in channels where channel.gitVersion != nil || channel.gitBranch != nil {
-            try container.encode(Channel(version: channel.gitVersion, branch: channel.gitBranch), forKey: AnyKey(channel.name))
+            let source = JSONObject([.init(key: "version", value: .string(channel.gitVersion)), .init(key: "branch", value: .string(channel.gitBranch))])
+            members.append(.init(key: channel.name, value: .object(source)))
         }
+        var container = encoder.singleValueContainer()
+        try container.encode(JSONObject(members))
     }
 }
 
