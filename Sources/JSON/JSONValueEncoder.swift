@@ -49,29 +49,32 @@ public struct AnyKey: CodingKey {
 
 /// The bytes written so far and the containers still open (each with how many members or elements it has).
 ///
-/// Both live behind pointers the stream owns: as stored properties of a class, every append would be an access the
-/// runtime checks for exclusivity, which cost about a tenth of an encoding.
+/// Both live in one allocation the stream owns, behind a pointer: as stored properties of a class, every append would
+/// be an access the runtime checks for exclusivity, which cost about a tenth of an encoding.
 final class JSONStream {
-    private let bytes: UnsafeMutablePointer<[UInt8]>
-    private let open: UnsafeMutablePointer<[(object: Bool, count: Int)]>
+    struct State {
+        var bytes: [UInt8]
+        var open: [(object: Bool, count: Int)]
+    }
+
+    private let state: UnsafeMutablePointer<State>
 
     init() {
-        bytes = .allocate(capacity: 1)
-        bytes.initialize(to: [])
-        bytes.pointee.reserveCapacity(1024)
-        open = .allocate(capacity: 1)
-        open.initialize(to: [])
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(1024)
+        var open: [(object: Bool, count: Int)] = []
+        open.reserveCapacity(8)  // deep enough for every answer, so the stack is allocated once
+        state = .allocate(capacity: 1)
+        state.initialize(to: State(bytes: bytes, open: open))
     }
 
     deinit {
-        bytes.deinitialize(count: 1)
-        bytes.deallocate()
-        open.deinitialize(count: 1)
-        open.deallocate()
+        state.deinitialize(count: 1)
+        state.deallocate()
     }
 
     /// The bytes written so far.
-    var out: [UInt8] { bytes.pointee }
+    var out: [UInt8] { state.pointee.bytes }
 
     func write<Value: Encodable>(_ value: Value) throws {
         // Compared by type rather than cast: a failed dynamic cast per nested value was a good part of an encoding.
@@ -81,9 +84,9 @@ final class JSONStream {
         } else if type == [String].self {
             writeStrings(value as! [String])
         } else if type == JSONValue.self {
-            JSONWriter.append(value as! JSONValue, to: &bytes.pointee)
+            JSONWriter.append(value as! JSONValue, to: &state.pointee.bytes)
         } else if type == JSONObject.self {
-            JSONWriter.append(.object(value as! JSONObject), to: &bytes.pointee)
+            JSONWriter.append(.object(value as! JSONObject), to: &state.pointee.bytes)
         } else if type == Bool.self {
             writeBool(value as! Bool)
         } else if type == Int.self {
@@ -91,60 +94,61 @@ final class JSONStream {
         } else if type == Double.self {
             writeDouble(value as! Double)
         } else {
-            let level = open.pointee.count
-            let start = bytes.pointee.count
+            let level = state.pointee.open.count
+            let start = state.pointee.bytes.count
             try value.encode(to: StreamEncoder(stream: self, level: level))
             close(above: level)
-            if bytes.pointee.count == start { writeNull() }  // it wrote nothing at all
+            if state.pointee.bytes.count == start { writeNull() }  // it wrote nothing at all
         }
     }
 
     /// Opens a container at `level` unless the value there already opened one; answers its index.
     func container(object: Bool, level: Int) -> Int {
         close(above: level + 1)
-        if open.pointee.count == level + 1 { return level }
-        open.pointee.append((object, 0))
-        bytes.pointee.append(object ? UInt8(ascii: "{") : UInt8(ascii: "["))
+        if state.pointee.open.count == level + 1 { return level }
+        state.pointee.open.append((object, 0))
+        state.pointee.bytes.append(object ? UInt8(ascii: "{") : UInt8(ascii: "["))
         return level
     }
 
     /// Writes the separator and, in an object, the key, for the next member of container `index`.
     func next(in index: Int, key: String?) {
         close(above: index + 1)
-        if open.pointee[index].count > 0 { bytes.pointee.append(UInt8(ascii: ",")) }
-        open.pointee[index].count += 1
+        if state.pointee.open[index].count > 0 { state.pointee.bytes.append(UInt8(ascii: ",")) }
+        state.pointee.open[index].count += 1
         if let key {
             writeString(key)
-            bytes.pointee.append(UInt8(ascii: ":"))
+            state.pointee.bytes.append(UInt8(ascii: ":"))
         }
     }
 
-    func count(of index: Int) -> Int { index < open.pointee.count ? open.pointee[index].count : 0 }
+    func count(of index: Int) -> Int { index < state.pointee.open.count ? state.pointee.open[index].count : 0 }
 
     /// Closes every container opened deeper than `level` (nested ones left open by the value before).
     func close(above level: Int) {
-        while open.pointee.count > level {
-            bytes.pointee.append(open.pointee.removeLast().object ? UInt8(ascii: "}") : UInt8(ascii: "]"))
+        while state.pointee.open.count > level {
+            let closed = state.pointee.open.removeLast()
+            state.pointee.bytes.append(closed.object ? UInt8(ascii: "}") : UInt8(ascii: "]"))
         }
     }
 
-    func writeNull() { JSONWriter.appendRaw("null", to: &bytes.pointee) }
-    func writeBool(_ value: Bool) { JSONWriter.appendRaw(value ? "true" : "false", to: &bytes.pointee) }
-    func writeInt(_ value: Int) { bytes.pointee.append(contentsOf: String(value).utf8) }
+    func writeNull() { JSONWriter.appendRaw("null", to: &state.pointee.bytes) }
+    func writeBool(_ value: Bool) { JSONWriter.appendRaw(value ? "true" : "false", to: &state.pointee.bytes) }
+    func writeInt(_ value: Int) { state.pointee.bytes.append(contentsOf: String(value).utf8) }
     func writeDouble(_ value: Double) {
         guard case .number(let literal) = JSONValue.number(value) else { return writeNull() }
-        bytes.pointee.append(contentsOf: literal.utf8)
+        state.pointee.bytes.append(contentsOf: literal.utf8)
     }
-    func writeString(_ value: String) { JSONWriter.writeString(value, into: &bytes.pointee) }
+    func writeString(_ value: String) { JSONWriter.writeString(value, into: &state.pointee.bytes) }
 
     /// An array of strings, the commonest array in the API's answers, written without a container per element.
     func writeStrings(_ values: [String]) {
-        bytes.pointee.append(UInt8(ascii: "["))
+        state.pointee.bytes.append(UInt8(ascii: "["))
         for (position, value) in values.enumerated() {
-            if position > 0 { bytes.pointee.append(UInt8(ascii: ",")) }
+            if position > 0 { state.pointee.bytes.append(UInt8(ascii: ",")) }
             writeString(value)
         }
-        bytes.pointee.append(UInt8(ascii: "]"))
+        state.pointee.bytes.append(UInt8(ascii: "]"))
     }
 }
 
