@@ -32,7 +32,7 @@ struct RegistryRoutes: Sendable {
     }
 
     func details(_ context: RequestContext) throws -> HTTPResponse {
-        try HTTPResponse.json(encoding: registry.details(context.parameter("name"), status: status())).conditional(on: context.request)
+        HTTPResponse.jsonBytes(try registry.detailsBody(context.parameter("name"), status: status())).conditional(on: context.request)
     }
 
     func search(_ context: RequestContext) throws -> HTTPResponse {

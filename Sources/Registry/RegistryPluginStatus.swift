@@ -1,6 +1,7 @@
 /// What the rest of plugind knows about a registry package, supplied by the caller per request so the
-/// registry service knows nothing of install records, the runtime or the bundled catalogue.
-public struct RegistryPluginStatus: Sendable, Equatable {
+/// registry service knows nothing of install records, the runtime or the bundled catalogue. Encoded, these are the
+/// last members of a plugin's details, in this order.
+public struct RegistryPluginStatus: Encodable, Sendable, Equatable {
     /// An install record exists for this npm name.
     public var installed: Bool
     /// The installed version, when installed.

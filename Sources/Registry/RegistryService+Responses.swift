@@ -69,7 +69,21 @@ extension RegistryService {
     public func details(_ name: String, status: StatusLookup = { _ in .unknown }) throws(RegistryError) -> RegistryDetails {
         let snapshot = try snapshot()
         let entry = try Self.resolve(name, in: snapshot)
-        return RegistryDetails(plugin: RegistryPluginDetails(entry, id: snapshot.catalog.ids[entry.name], status: status(entry.name)))
+        let listed = RegistryListedPlugin(entry, id: snapshot.catalog.ids[entry.name])
+        return RegistryDetails(plugin: RegistryPluginDetails(listed: listed, status: status(entry.name)))
+    }
+
+    /// The same, encoded: the registry's part of each plugin's details is encoded once per snapshot, on first request,
+    /// so an answer is a copy of it followed by plugind's own members (a plugin's page asks for it on every visit).
+    public func detailsBody(_ name: String, status: StatusLookup = { _ in .unknown }) throws(RegistryError) -> [UInt8] {
+        let snapshot = try snapshot()
+        let entry = try Self.resolve(name, in: snapshot)
+        var body = snapshot.catalog.detailsHead(entry.name)
+        // Encoding throws only where a member's own `encode(to:)` does, and the status has none.
+        let own = try! JSONEncoding.bytes(status(entry.name))
+        body.append(contentsOf: own.dropFirst())  // its members and the plugin's closing brace
+        body.append(UInt8(ascii: "}"))
+        return body
     }
 
     /// The entry `text` names, by section 2's resolution (id, npm name, `@elizaos/plugin-<x>`, …).

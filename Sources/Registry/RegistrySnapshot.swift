@@ -1,4 +1,6 @@
 import Foundation
+import JSON
+import Locking
 import Vocabulary
 
 /// Where a snapshot came from and how to ask that upstream whether it changed.
@@ -33,6 +35,8 @@ final class RegistryCatalog: Sendable {
     let search: RegistrySearchIndex
     /// Each entry's search result up to its per-answer fields, encoded once: `{"name":…,"repository":…,`.
     let searchResultHeads: [[UInt8]]
+    /// Entries' details up to plugind's own members, encoded on first request: `{"plugin":{"name":…,"app":…,`.
+    private let detailsHeads = Locked<[Int: [UInt8]]>([:])
 
     init(document: RegistryDocument) {
         self.document = document
@@ -76,6 +80,19 @@ final class RegistryCatalog: Sendable {
     }
 
     func entry(_ name: String) -> RegistryEntry? { byName[name].map { document.entries[$0] } }
+
+    /// The details of the entry named `name` (which the catalogue lists) up to plugind's own members.
+    func detailsHead(_ name: String) -> [UInt8] {
+        let position = byName[name]!
+        if let head = detailsHeads.withLock({ $0[position] }) { return head }
+        let entry = document.entries[position]
+        var head = Array("{\"plugin\":".utf8)
+        // Encoding throws only where a member's own `encode(to:)` does, and these write plain values.
+        head += try! JSONEncoding.bytes(RegistryListedPlugin(entry, id: ids[name]))
+        head[head.count - 1] = UInt8(ascii: ",")  // the closing brace: plugind's members follow
+        detailsHeads.withLock { $0[position] = head }
+        return head
+    }
 }
 
 /// What the registry service serves: a catalogue and where it came from. Immutable; a refresh makes a new one.

@@ -72,8 +72,20 @@ public struct RegistryPluginSummary: Encodable, Sendable {
     }
 }
 
-/// Everything the registry knows about one plugin.
+/// One plugin's details: one object with everything the registry lists, then what plugind knows of it.
 public struct RegistryPluginDetails: Encodable, Sendable {
+    public let listed: RegistryListedPlugin
+    public let status: RegistryPluginStatus
+
+    public func encode(to encoder: any Encoder) throws {
+        // Both write into the same object: the registry's members first, plugind's after them.
+        try listed.encode(to: encoder)
+        try status.encode(to: encoder)
+    }
+}
+
+/// Everything the registry lists about one plugin: it depends only on the snapshot, so its bytes can be kept.
+public struct RegistryListedPlugin: Encodable, Sendable {
     public let name: String
     public let id: String?
     public let displayName: String
@@ -95,12 +107,8 @@ public struct RegistryPluginDetails: Encodable, Sendable {
     public let directory: String?
     /// The app metadata as upstream wrote it.
     public let app: JSONValue?
-    public let installed: Bool
-    public let installedVersion: String?
-    public let loaded: Bool
-    public let bundled: Bool
 
-    init(_ entry: RegistryEntry, id: String?, status: RegistryPluginStatus) {
+    init(_ entry: RegistryEntry, id: String?) {
         name = entry.name
         self.id = id
         displayName = entry.displayName
@@ -121,10 +129,6 @@ public struct RegistryPluginDetails: Encodable, Sendable {
         git = RegistryGit(repo: entry.gitRepo, channels: entry.channels)
         directory = entry.directory
         app = entry.app
-        installed = status.installed
-        installedVersion = status.installedVersion
-        loaded = status.loaded
-        bundled = status.bundled
     }
 }
 

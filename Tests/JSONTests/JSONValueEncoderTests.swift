@@ -101,4 +101,23 @@ import Testing
         #expect(try JSONEncoding.bytes(Double.nan) == Array("null".utf8))
         #expect(try JSONEncoding.bytes(JSONValue.number("1e3")) == Array("1e3".utf8))
     }
+
+    /// Two values encoded to the same encoder write one object: the second's members follow the first's (a wire type
+    /// made of two parts, each encodable alone).
+    @Test func twoPartsShareOneObject() throws {
+        struct First: Encodable { let a: Int; let nested: [Int]? = nil; let list: [Int] }
+        struct Second: Encodable { let b: String?; let c: Bool }
+        struct Both: Encodable {
+            let first: First
+            let second: Second
+            func encode(to encoder: any Encoder) throws {
+                try first.encode(to: encoder)
+                try second.encode(to: encoder)
+            }
+        }
+        let both = Both(first: First(a: 1, list: [2, 3]), second: Second(b: nil, c: true))
+        #expect(String(decoding: try JSONEncoding.bytes(both), as: UTF8.self) == #"{"a":1,"nested":null,"list":[2,3],"b":null,"c":true}"#)
+        #expect(String(decoding: try JSONEncoding.bytes([both, both]), as: UTF8.self)
+            == #"[{"a":1,"nested":null,"list":[2,3],"b":null,"c":true},{"a":1,"nested":null,"list":[2,3],"b":null,"c":true}]"#)
+    }
 }

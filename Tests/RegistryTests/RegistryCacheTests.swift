@@ -155,7 +155,7 @@ private let index: [UInt8] = try! sharedBytes(realIndexPath)
         let list = try service.list()
         #expect(list.count == 290)
         #expect(list.source.lastError == message)
-        #expect(try service.details("@elizaos/plugin-discord").plugin.name == "@elizaos/plugin-discord")
+        #expect(try service.details("@elizaos/plugin-discord").plugin.listed.name == "@elizaos/plugin-discord")
     }
 
     /// When only the index answers, a full snapshot already held is kept rather than replaced by bare names.
@@ -186,7 +186,7 @@ private let index: [UInt8] = try! sharedBytes(realIndexPath)
         #expect(list.count == 290)
         #expect(list.source.url == fixture.upstream.url("/generated-registry.json"))
         #expect(restarted.fetchCount == 0)
-        #expect(try restarted.details("twitter").plugin.name == "@elizaos/plugin-twitter")
+        #expect(try restarted.details("twitter").plugin.listed.name == "@elizaos/plugin-twitter")
         #expect(restarted.isListed("@elizaos/plugin-openai") == true)
 
         // Stale after a day: still served, the failed background refresh shows, and a later restart still has it.

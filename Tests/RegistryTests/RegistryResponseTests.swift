@@ -61,7 +61,7 @@ private let shared: (fixture: ServiceFixture, service: RegistryService) = {
 
     /// Details by scoped name, unscoped name, short id, `@elizaos/<x>` and legacy capitals ignoring case.
     @Test func detailsResolution() throws {
-        func name(_ text: String) throws -> String? { try service.details(text).plugin.name }
+        func name(_ text: String) throws -> String? { try service.details(text).plugin.listed.name }
         #expect(try name("@elizaos/plugin-twitter") == "@elizaos/plugin-twitter")
         #expect(try name("twitter") == "@elizaos/plugin-twitter")
         #expect(try name("plugin-octav") == "plugin-octav")
@@ -167,8 +167,8 @@ private func wire(_ value: some Encodable) throws -> JSONValue { try JSONEncodin
         let error = failure { try service.details("foo") }
         #expect(error == .ambiguous("foo", candidates: ["@a/plugin-foo", "@b/plugin-foo"]))
         #expect(error?.description == "'foo' matches 2 registry plugins; use one of their npm names.")
-        #expect(try service.details("bar").plugin.name == "@elizaos/plugin-bar")
-        #expect(try service.details("@c/plugin-bar").plugin.id == "@c/plugin-bar")
-        #expect(try service.details("@a/plugin-foo").plugin.id == "@a/plugin-foo")
+        #expect(try service.details("bar").plugin.listed.name == "@elizaos/plugin-bar")
+        #expect(try service.details("@c/plugin-bar").plugin.listed.id == "@c/plugin-bar")
+        #expect(try service.details("@a/plugin-foo").plugin.listed.id == "@a/plugin-foo")
     }
 }

@@ -75,6 +75,24 @@ import Testing
             + #""loaded":false,"bundled":true}}"#)
     }
 
+    /// The route's answer, the registry's part kept from the first request, is the typed answer byte for byte.
+    @Test func detailsBody() throws {
+        let fixture = try ServiceFixture(["/generated-registry.json": .document(Array(Self.document.utf8))])
+        defer { fixture.upstream.stop() }
+        let service = fixture.service()
+        let statuses: [@Sendable (String) -> RegistryPluginStatus] = [
+            status, { _ in RegistryPluginStatus(installed: true, installedVersion: "1.0.0 \"x\"", loaded: true, bundled: false) },
+        ]
+        for entry in try service.snapshot().entries {
+            for status in statuses {
+                let typed = try JSONEncoding.bytes(service.details(entry.name, status: status))
+                #expect(try service.detailsBody(entry.name, status: status) == typed, "\(entry.name)")
+                #expect(try service.detailsBody(entry.name, status: status) == typed, "\(entry.name), kept")
+            }
+        }
+        #expect(try String(decoding: service.detailsBody("app-babylon", status: status), as: UTF8.self) == text(service.details("app-babylon", status: status)))
+    }
+
     @Test func search() throws {
         let fixture = try ServiceFixture(["/generated-registry.json": .document(Array(Self.document.utf8))])
         defer { fixture.upstream.stop() }
