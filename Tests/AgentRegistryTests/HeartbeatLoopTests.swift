@@ -1,6 +1,7 @@
 import Foundation
 import JSON
 import Stores
+import TestSupport
 import Testing
 @testable import AgentRegistry
 
