@@ -43,8 +43,7 @@ let package = Package(
         .target(name: "Operations", dependencies: ["Stores", "JSON", .product(name: "Logging", package: "swift-log")]),
         .target(name: "Plugins", dependencies: ["Stores", "JSON", "Locking"]),
         .target(name: "Registry", dependencies: [
-            "JSON", "Locking", "Stores", "Adapters", "Plugins",
-            .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
+            "JSON", "Locking", "Stores", "Adapters", "Plugins", .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "Install", dependencies: [
             "Adapters", "JSON", "Operations", "Plugins", "SemVer", "Stores", "Tarball",

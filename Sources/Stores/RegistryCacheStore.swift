@@ -1,23 +1,26 @@
 import Foundation
 import GRDB
-import Stores
 
 /// The registry cache in the state database (table `registryCache`, one row): the last good document as
 /// upstream sent it, with its validators, and the last failure. It is what a restarted plugind serves.
-struct RegistryCacheStore: Sendable {
-    struct Record: Sendable {
-        var document: [UInt8]?
-        var url: String?
-        var fetchedAt: Date?
-        var etag: String?
-        var lastModified: String?
-        var lastError: String?
-        var lastErrorAt: Date?
+public struct RegistryCacheStore: Sendable {
+    public struct Record: Sendable {
+        public var document: [UInt8]?
+        public var url: String?
+        public var fetchedAt: Date?
+        public var etag: String?
+        public var lastModified: String?
+        public var lastError: String?
+        public var lastErrorAt: Date?
     }
 
     let db: StateDB
 
-    func load() throws -> Record? {
+    public init(db: StateDB) {
+        self.db = db
+    }
+
+    public func load() throws -> Record? {
         try db.pool.read { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT * FROM registryCache WHERE id = 1") else { return nil }
             let document: Data? = row["document"]
@@ -31,14 +34,17 @@ struct RegistryCacheStore: Sendable {
     }
 
     /// When the stored document was last confirmed, without reading the document.
-    func fetchedAt() throws -> Date? {
+    public func fetchedAt() throws -> Date? {
         try db.pool.read { db in
             try Double.fetchOne(db, sql: "SELECT fetchedAt FROM registryCache WHERE id = 1 AND document IS NOT NULL")
         }.map(Date.init(timeIntervalSince1970:))
     }
 
     /// A new document replaces the old one and clears the last failure.
-    func save(document: [UInt8], format: String, source: RegistrySource) throws {
+    /// `url` served the document; `fetchedAt` is when, with the validators it came with.
+    public func save(
+        document: [UInt8], format: String, url: String, fetchedAt: Date, etag: String?, lastModified: String?
+    ) throws {
         try db.pool.write { db in
             try db.execute(
                 sql: """
@@ -48,23 +54,23 @@ struct RegistryCacheStore: Sendable {
                         fetchedAt = excluded.fetchedAt, etag = excluded.etag, lastModified = excluded.lastModified,
                         lastError = NULL, lastErrorAt = NULL
                     """,
-                arguments: [Data(document), format, source.url, source.fetchedAt.timeIntervalSince1970, source.etag, source.lastModified])
+                arguments: [Data(document), format, url, fetchedAt.timeIntervalSince1970, etag, lastModified])
         }
     }
 
-    /// Upstream answered `304 Not Modified`: the stored document is fresh again.
-    func confirm(_ source: RegistrySource) throws {
+    /// Upstream answered `304 Not Modified`: the stored document is fresh again, if `url` is still the one that served it.
+    public func confirm(url: String, fetchedAt: Date, etag: String?, lastModified: String?) throws {
         try db.pool.write { db in
             try db.execute(
                 sql: """
                     UPDATE registryCache SET fetchedAt = ?, etag = ?, lastModified = ?, lastError = NULL, lastErrorAt = NULL
                     WHERE id = 1 AND url = ?
                     """,
-                arguments: [source.fetchedAt.timeIntervalSince1970, source.etag, source.lastModified, source.url])
+                arguments: [fetchedAt.timeIntervalSince1970, etag, lastModified, url])
         }
     }
 
-    func recordFailure(_ message: String, at date: Date) throws {
+    public func recordFailure(_ message: String, at date: Date) throws {
         try db.pool.write { db in
             try db.execute(
                 sql: """
