@@ -53,8 +53,7 @@ let package = Package(
             "Adapters", "Install", "JSON", "Operations", "Plugins", "Stores", .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .target(name: "AgentRegistry", dependencies: [
-            "JSON", "Locking", "Stores", "Adapters",
-            .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
+            "JSON", "Locking", "Stores", "Adapters", .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "Runtime", dependencies: ["Adapters", "Plugins", "Stores", "JSON", "Locking", .product(name: "Logging", package: "swift-log")]),
         // Layer 4: the route table and its thin handlers.

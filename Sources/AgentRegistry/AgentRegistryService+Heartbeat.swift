@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Stores
 
 /// The background loop: registers by itself when `autoRegister` is on, then sends a heartbeat every
 /// `syncIntervalMs`, backs off while the registry fails, and registers again when the registry forgets the
