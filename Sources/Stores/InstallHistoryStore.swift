@@ -6,22 +6,18 @@ public struct InstallHistoryStore: Sendable {
     public init(db: StateDB) { self.db = db }
 
     public func record(name: String, version: String, integrity: String?, operationId: String) throws {
-        try db.pool.write { db in
-            try db.execute(
-                sql: "INSERT INTO installHistory (name, version, integrity, installedAt, operationId) VALUES (?, ?, ?, ?, ?)",
-                arguments: [name, version, integrity, ISOTime.string(), operationId])
-        }
+        let entry = InstallHistoryEntry(
+            name: name, version: version, integrity: integrity, installedAt: ISOTime.string(), operationId: operationId)
+        try db.pool.write { db in try entry.insert(db) }
     }
 
     /// The integrity of each installed `name@version` (the newest install of that version wins).
     public func integrities() throws -> [String: String] {
         try db.pool.read { db in
             var result: [String: String] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT name, version, integrity FROM installHistory ORDER BY rowid") {
-                if let integrity: String = row["integrity"] {
-                    let name: String = row["name"]
-                    let version: String = row["version"]
-                    result[name + "@" + version] = integrity
+            for entry in try InstallHistoryEntry.order(InstallHistoryEntry.Columns.id).fetchAll(db) {
+                if let integrity = entry.integrity {
+                    result[entry.name + "@" + entry.version] = integrity
                 }
             }
             return result
@@ -30,8 +26,33 @@ public struct InstallHistoryStore: Sendable {
 
     /// The recorded integrity of one version, or nil when that version has no history row.
     public func integrity(name: String, version: String) throws -> String? {
-        try db.pool.read { db in
-            try String.fetchOne(db, sql: "SELECT integrity FROM installHistory WHERE name = ? AND version = ? ORDER BY rowid DESC LIMIT 1", arguments: [name, version])
+        typealias Columns = InstallHistoryEntry.Columns
+        return try db.pool.read { db in
+            try InstallHistoryEntry.filter(Columns.name == name && Columns.version == version).order(Columns.id.desc)
+                .select(Columns.integrity, as: String.self).fetchOne(db)
         }
+    }
+}
+
+/// A row of table `installHistory`; `id` counts installs in the order they were recorded.
+private struct InstallHistoryEntry: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "installHistory"
+
+    var id: Int64?
+    var name: String
+    var version: String
+    var integrity: String?
+    var installedAt: String
+    var operationId: String?
+
+    enum CodingKeys: String, CodingKey {
+        case id, name, version, integrity, installedAt, operationId
+    }
+
+    enum Columns {
+        static let id = Column(CodingKeys.id)
+        static let name = Column(CodingKeys.name)
+        static let version = Column(CodingKeys.version)
+        static let integrity = Column(CodingKeys.integrity)
     }
 }
