@@ -1,10 +1,8 @@
 import Foundation
 import GRDB
-import Glibc
 
-/// This agent's registration in the state database (table `agentRegistration`, one row) and the heartbeat
-/// lease (table `agentHeartbeatLease`, one row). Every plugind process on the state directory reads the
-/// same rows, so status, secret and URI are shared and survive restarts.
+/// This agent's registration in the state database (table `agentRegistration`, one row). Every plugind
+/// process on the state directory reads the same row, so status, secret and URI are shared and survive restarts.
 public struct AgentRegistrationStore: Sendable {
     public struct Record: Sendable, Equatable {
         /// The registry the agent id belongs to.
@@ -18,17 +16,6 @@ public struct AgentRegistrationStore: Sendable {
         public var lastError: String?
         public var lastErrorAt: Date?
         public var nextSyncAt: Date?
-    }
-
-    /// One plugind process (pid) and one service instance in it (token).
-    public struct LeaseOwner: Sendable, Equatable {
-        public let pid: Int32
-        public let token: String
-
-        public init(pid: Int32, token: String) {
-            self.pid = pid
-            self.token = token
-        }
     }
 
     let db: StateDB
@@ -81,53 +68,6 @@ public struct AgentRegistrationStore: Sendable {
 
     public func saveNextSync(_ date: Date?) throws {
         try update("nextSyncAt = ?", [date?.timeIntervalSince1970])
-    }
-
-    // MARK: The heartbeat lease
-
-    /// Takes or renews the lease for `owner` until `now + duration`. Succeeds when nobody holds it, `owner`
-    /// already does, it expired, or its holder's process is gone; fails while another live holder has it.
-    public func acquireLease(_ owner: LeaseOwner, now: Date, duration: TimeInterval) throws -> Bool {
-        try db.pool.writeWithoutTransaction { db in
-            var acquired = false
-            try db.inTransaction(.immediate) {
-                if let row = try Row.fetchOne(db, sql: "SELECT ownerPid, ownerToken, expiresAt FROM agentHeartbeatLease WHERE id = 1") {
-                    let holder = LeaseOwner(pid: row["ownerPid"], token: row["ownerToken"])
-                    let expiresAt: Double = row["expiresAt"]
-                    if holder != owner, expiresAt > now.timeIntervalSince1970, Self.isAlive(holder.pid) { return .commit }
-                }
-                try db.execute(
-                    sql: """
-                        INSERT INTO agentHeartbeatLease (id, ownerPid, ownerToken, expiresAt) VALUES (1, ?, ?, ?)
-                        ON CONFLICT(id) DO UPDATE SET ownerPid = excluded.ownerPid, ownerToken = excluded.ownerToken, expiresAt = excluded.expiresAt
-                        """,
-                    arguments: [owner.pid, owner.token, now.timeIntervalSince1970 + duration])
-                acquired = true
-                return .commit
-            }
-            return acquired
-        }
-    }
-
-    /// Gives the lease up, if `owner` holds it, so another process takes over at once.
-    public func releaseLease(_ owner: LeaseOwner) throws {
-        try db.pool.write { db in
-            try db.execute(
-                sql: "DELETE FROM agentHeartbeatLease WHERE id = 1 AND ownerPid = ? AND ownerToken = ?", arguments: [owner.pid, owner.token])
-        }
-    }
-
-    /// The current holder, if any (tests and diagnostics).
-    public func leaseHolder() throws -> (owner: LeaseOwner, expiresAt: Date)? {
-        try db.pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT ownerPid, ownerToken, expiresAt FROM agentHeartbeatLease WHERE id = 1").map {
-                (LeaseOwner(pid: $0["ownerPid"], token: $0["ownerToken"]), Date(timeIntervalSince1970: $0["expiresAt"]))
-            }
-        }
-    }
-
-    static func isAlive(_ pid: Int32) -> Bool {
-        pid > 0 && (kill(pid, 0) == 0 || errno == EPERM)
     }
 
     // MARK: Helpers

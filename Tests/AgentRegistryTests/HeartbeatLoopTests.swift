@@ -147,8 +147,8 @@ import Testing
     @Test func aDeadHoldersLeaseIsTakenOver() throws {
         let fixture = try Fixture()
         defer { fixture.registry.stop() }
-        let store = AgentRegistrationStore(db: fixture.database)
-        let ghost = AgentRegistrationStore.LeaseOwner(pid: Int32.max, token: "ghost")
+        let store = HeartbeatLeaseStore(db: fixture.database)
+        let ghost = HeartbeatLeaseStore.LeaseOwner(pid: Int32.max, token: "ghost")
         #expect(try store.acquireLease(ghost, now: Date(), duration: 3600))
         let service = fixture.service(publicURI: "https://agent.example.com", intervalMs: 200)
         _ = try service.register()
