@@ -5,7 +5,7 @@ import Stores
 extension RegistryCacheStore {
     func save(document: [UInt8], format: String, source: RegistrySource) throws {
         try save(
-            document: document, format: format, url: source.url, fetchedAt: source.fetchedAt, etag: source.etag,
+            document: Data(document), format: format, url: source.url, fetchedAt: source.fetchedAt, etag: source.etag,
             lastModified: source.lastModified)
     }
 

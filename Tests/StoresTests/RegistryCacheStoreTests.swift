@@ -27,25 +27,25 @@ import Testing
         #expect(record.lastError == "upstream down" && record.lastErrorAt == t1)
         #expect(try store.fetchedAt() == nil)
 
-        try store.save(document: Array("{}".utf8), format: "full", url: "https://r.example/a.json", fetchedAt: t1, etag: "\"v1\"", lastModified: "lm")
+        try store.save(document: Data("{}".utf8), format: "full", url: "https://r.example/a.json", fetchedAt: t1, etag: "\"v1\"", lastModified: "lm")
         record = try #require(try store.load())
-        #expect(record.document == Array("{}".utf8) && record.url == "https://r.example/a.json" && record.fetchedAt == t1)
+        #expect(record.document == Data("{}".utf8) && record.url == "https://r.example/a.json" && record.fetchedAt == t1)
         #expect(record.etag == "\"v1\"" && record.lastModified == "lm" && record.lastError == nil && record.lastErrorAt == nil)
         #expect(try store.fetchedAt() == t1)
 
         try store.recordFailure("timeout", at: t2)
         record = try #require(try store.load())
-        #expect(record.document == Array("{}".utf8) && record.fetchedAt == t1 && record.lastError == "timeout" && record.lastErrorAt == t2)
+        #expect(record.document == Data("{}".utf8) && record.fetchedAt == t1 && record.lastError == "timeout" && record.lastErrorAt == t2)
 
-        try store.save(document: Array("[]".utf8), format: "index", url: "https://r.example/b.json", fetchedAt: t2, etag: nil, lastModified: nil)
+        try store.save(document: Data("[]".utf8), format: "index", url: "https://r.example/b.json", fetchedAt: t2, etag: nil, lastModified: nil)
         record = try #require(try store.load())
-        #expect(record.document == Array("[]".utf8) && record.url == "https://r.example/b.json" && record.fetchedAt == t2)
+        #expect(record.document == Data("[]".utf8) && record.url == "https://r.example/b.json" && record.fetchedAt == t2)
         #expect(record.etag == nil && record.lastModified == nil && record.lastError == nil && record.lastErrorAt == nil)
     }
 
     /// `304 Not Modified` refreshes the stored copy only when it came from the same URL.
     @Test func confirm() throws {
-        try store.save(document: Array("{}".utf8), format: "full", url: "https://r.example/a.json", fetchedAt: t1, etag: "\"v1\"", lastModified: nil)
+        try store.save(document: Data("{}".utf8), format: "full", url: "https://r.example/a.json", fetchedAt: t1, etag: "\"v1\"", lastModified: nil)
         try store.recordFailure("timeout", at: t1)
         try store.confirm(url: "https://r.example/other.json", fetchedAt: t2, etag: "\"v2\"", lastModified: "lm")
         var record = try #require(try store.load())
@@ -53,7 +53,7 @@ import Testing
 
         try store.confirm(url: "https://r.example/a.json", fetchedAt: t2, etag: "\"v2\"", lastModified: "lm")
         record = try #require(try store.load())
-        #expect(record.document == Array("{}".utf8) && record.fetchedAt == t2 && record.etag == "\"v2\"" && record.lastModified == "lm")
+        #expect(record.document == Data("{}".utf8) && record.fetchedAt == t2 && record.etag == "\"v2\"" && record.lastModified == "lm")
         #expect(record.lastError == nil && record.lastErrorAt == nil)
         #expect(try store.fetchedAt() == t2)
     }
