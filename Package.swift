@@ -48,8 +48,7 @@ let package = Package(
         .target(name: "Operations", dependencies: ["Stores", "JSON", "Failures", .product(name: "Logging", package: "swift-log")]),
         .target(name: "Plugins", dependencies: ["Vocabulary", "Stores", "JSON", "Locking", "Failures"]),
         .target(name: "Registry", dependencies: [
-            "JSON", "Locking", "Stores", "Adapters", "SemVer", "Vocabulary", "Failures",
-            .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
+            "JSON", "Locking", "Stores", "Adapters", "SemVer", "Vocabulary", "Failures", .product(name: "Logging", package: "swift-log"),
         ]),
         // The trust boundary: every npm and git run, every plugin tree created, moved or removed, by the installer
         // identity (`plugind runner`, or this process when none is configured), and what it verifies first.
@@ -65,8 +64,7 @@ let package = Package(
             "Adapters", "Failures", "JSON", "Operations", "Plugins", "Runner", "Stores", .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .target(name: "AgentRegistry", dependencies: [
-            "JSON", "Locking", "Stores", "Adapters", "Failures",
-            .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
+            "JSON", "Locking", "Stores", "Adapters", "Failures", .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "Runtime", dependencies: ["Adapters", "Plugins", "Stores", "JSON", "Locking", .product(name: "Logging", package: "swift-log")]),
         // Layer 4: the route table and its thin handlers.

@@ -16,12 +16,13 @@ public final class AgentRegistryService: Sendable {
     public let configuration: AgentRegistryConfiguration
     let client: AgentRegistryClient
     let store: AgentRegistrationStore
+    let lease: HeartbeatLeaseStore
     let content: @Sendable () -> HeartbeatContent
     let logger: Logger
     let now: @Sendable () -> Date
     let retry: RetryPolicy
     /// This instance as a lease holder.
-    let owner = AgentRegistrationStore.LeaseOwner(pid: getpid(), token: UUID().uuidString)
+    let owner = HeartbeatLeaseStore.LeaseOwner(pid: getpid(), token: UUID().uuidString)
 
     struct LoopState: Sendable {
         var running = false
@@ -57,6 +58,7 @@ public final class AgentRegistryService: Sendable {
         self.configuration = configuration
         self.client = AgentRegistryClient(http: client, baseURL: configuration.registryURL)
         self.store = AgentRegistrationStore(db: database)
+        self.lease = HeartbeatLeaseStore(db: database)
         self.content = content
         self.logger = logger
         self.now = now

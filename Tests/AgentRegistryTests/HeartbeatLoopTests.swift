@@ -148,8 +148,8 @@ import Testing
     @Test func aDeadHoldersLeaseIsTakenOver() throws {
         let fixture = try Fixture()
         defer { fixture.registry.stop() }
-        let store = AgentRegistrationStore(db: fixture.database)
-        let ghost = AgentRegistrationStore.LeaseOwner(pid: Int32.max, token: "ghost")
+        let store = HeartbeatLeaseStore(db: fixture.database)
+        let ghost = HeartbeatLeaseStore.LeaseOwner(pid: Int32.max, token: "ghost")
         #expect(try store.acquireLease(ghost, now: Date(), duration: 3600))
         let service = fixture.service(publicURI: "https://agent.example.com", intervalMs: 200)
         _ = try service.register()
@@ -157,22 +157,5 @@ import Testing
         defer { service.stop() }
         #expect(eventually(within: 3) { fixture.registry.heartbeats.count >= 1 })
         #expect(try store.leaseHolder()?.owner == service.owner)
-    }
-
-    /// A live holder's lease is respected; stopping gives it up.
-    @Test func liveLeaseIsRespectedAndReleased() throws {
-        let (database, _) = try temporaryDatabase()
-        let store = AgentRegistrationStore(db: database)
-        let a = AgentRegistrationStore.LeaseOwner(pid: getpid(), token: "a")
-        let b = AgentRegistrationStore.LeaseOwner(pid: getpid(), token: "b")
-        let now = Date()
-        #expect(try store.acquireLease(a, now: now, duration: 10))
-        #expect(try !store.acquireLease(b, now: now.addingTimeInterval(5), duration: 10))
-        #expect(try store.acquireLease(a, now: now.addingTimeInterval(5), duration: 10))
-        #expect(try store.acquireLease(b, now: now.addingTimeInterval(16), duration: 10))
-        try store.releaseLease(a)
-        #expect(try store.leaseHolder()?.owner == b)
-        try store.releaseLease(b)
-        #expect(try store.leaseHolder() == nil)
     }
 }
