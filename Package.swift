@@ -102,7 +102,10 @@ let package = Package(
         .testTarget(name: "AgentRegistryTests", dependencies: [
             "AgentRegistry", "Stores", "Adapters", "JSON", "TestSupport", .product(name: "Logging", package: "swift-log"),
         ]),
-        .testTarget(name: "APITests", dependencies: ["API", "HTTPKit", "Locking"]),
+        .testTarget(name: "APITests", dependencies: [
+            "API", "App", "HTTPKit", "JSON", "Locking", "Settings", "Stores", "TestSupport",
+            .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "EjectTests", dependencies: ["Eject"]),
         .testTarget(name: "InstallTests", dependencies: ["Install", "Runner", "SemVer", "JSON"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Plugins", "Stores", "JSON", "Adapters", "TestSupport"]),
