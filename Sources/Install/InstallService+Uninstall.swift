@@ -88,7 +88,7 @@ extension InstallService {
 
     // MARK: GET /api/plugins/installed
 
-    /// Records plus what is on disk: a record whose directory is gone shows `missing: true`.
+    /// Records plus what is on disk; every row says `missing`: true when the package's directory is gone.
     public func installed() throws -> JSONValue {
         let document = try configFile.read()
         var rows: [String: JSONValue] = [:]
@@ -126,15 +126,11 @@ extension InstallService {
         if let latest, let version, let a = try? VersionChoice.parse(latest), a.isExact, let newer = VersionChoice.isNewer(latest, than: version) {
             updateAvailable = .bool(newer)
         }
-        var object: JSONValue = [
+        return [
             "name": .string(name), "version": .string(version), "installedAt": .string(installedAt), "installPath": .string(installPath),
             "integrity": .string(integrity), "source": .string(source), "latestVersion": .string(latest), "updateAvailable": updateAvailable,
+            "missing": .bool(missing),
         ]
-        if missing, case .object(var o) = object {
-            o["missing"] = true
-            object = .object(o)
-        }
-        return object
     }
 
     // MARK: After a crash

@@ -476,7 +476,7 @@ def test_an_unscoped_package_installs_and_shows_everywhere(fake, admin, reader, 
     assert f"{BASIC}@1.0.0 was installed" in runtime["pendingRestartReasons"]
     # GET /api/plugins/installed: the verified integrity, and the registry's version.
     row = installed_row(reader, BASIC)
-    assert row is not None and "missing" not in row
+    assert row is not None and row["missing"] is False
     assert {k: row[k] for k in ("version", "installPath", "integrity", "source", "latestVersion", "updateAvailable")} == {
         "version": "1.0.0", "installPath": str(target), "integrity": fake.get(BASIC, "1.0.0").integrity, "source": "npm",
         "latestVersion": "1.0.0", "updateAvailable": False}
@@ -1084,13 +1084,15 @@ def test_a_disabled_install_and_its_uninstall(fake, admin, reader, state, config
 
 
 def test_a_record_whose_directory_is_gone_shows_missing(fake, admin, reader, state, config_path):
+    """`missing` is on every row: true when the record's directory is gone, false otherwise."""
     assert install(admin, TAGGED, "1.0.0").status_code == 200
+    assert installed_row(reader, TAGGED)["missing"] is False
     shutil.rmtree(install_dir(state, TAGGED))
     row = installed_row(reader, TAGGED)
     assert row["missing"] is True and row["version"] == "1.0.0"
     # Installing again repairs it.
     assert install(admin, TAGGED, "1.0.0").status_code == 200
-    assert "missing" not in installed_row(reader, TAGGED)
+    assert installed_row(reader, TAGGED)["missing"] is False
     # A directory without a record still shows (installedAt unknown).
     original = config_path.read_bytes()
     document = json.loads(original)
@@ -1100,7 +1102,7 @@ def test_a_record_whose_directory_is_gone_shows_missing(fake, admin, reader, sta
         row = installed_row(reader, TAGGED)
         assert row is not None and (row["version"], row["installedAt"], row["installPath"]) == (
             "1.0.0", None, str(install_dir(state, TAGGED))), row
-        assert "missing" not in row
+        assert row["missing"] is False
     finally:
         config_path.write_bytes(original)
 
