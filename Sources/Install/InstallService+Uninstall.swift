@@ -10,6 +10,8 @@ extension InstallService {
     /// Removes an installed package: renamed away first, then the record and the enablement go, then the files.
     public func uninstall(name: String, purgeConfig: Bool, operationId: String?, requestId: String?) throws -> JSONValue {
         try PackageNames.check(name, legacyAllowed: true)
+        // What follows reads the state an install of the same package may be changing right now.
+        try operations.ensureIdle(name)
         let document = try configFile.read()
         let record = AgentConfigEdits.installRecord(name, in: document)
         let installPath = try record?["installPath"]?.stringValue ?? layout.installPath(for: name)
