@@ -47,7 +47,7 @@ struct SystemRoutes: Sendable {
             guard let n = Int(text), n >= 1 else { throw APIError.badRequest("limit must be a positive whole number.") }
             limit = min(n, 500)
         }
-        let target = context.query["target"].flatMap { $0.isEmpty ? nil : $0 }
+        let target = context.query["target"]
         let records = try deps.operations.store.list(target: target, state: state, limit: limit)
         return .json(["operations": .array(records.map(\.json))])
     }

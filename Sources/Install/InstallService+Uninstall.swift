@@ -11,6 +11,8 @@ extension InstallService {
     /// Removes an installed package: renamed away first, then the record and the enablement go, then the files.
     public func uninstall(name: String, purgeConfig: Bool, operationId: String?, requestId: String?) throws -> JSONValue {
         try PackageNames.check(name, legacyAllowed: true)
+        // What follows reads the state an install of the same package may be changing right now.
+        try operations.ensureIdle(name)
         let document = try configFile.read()
         let record = AgentConfigEdits.installRecord(name, in: document)
         let installPath = try record?["installPath"]?.stringValue ?? layout.installPath(for: name)
@@ -89,7 +91,7 @@ extension InstallService {
 
     // MARK: GET /api/plugins/installed
 
-    /// Records plus what is on disk: a record whose directory is gone shows `missing: true`.
+    /// Records plus what is on disk; every row says `missing`: true when the package's directory is gone.
     public func installed() throws -> JSONValue {
         let document = try configFile.read()
         var rows: [String: JSONValue] = [:]
@@ -127,15 +129,11 @@ extension InstallService {
         if let latest, let version, let a = try? VersionChoice.parse(latest), a.isExact, let newer = VersionChoice.isNewer(latest, than: version) {
             updateAvailable = .bool(newer)
         }
-        var object: JSONValue = [
+        return [
             "name": .string(name), "version": .string(version), "installedAt": .string(installedAt), "installPath": .string(installPath),
             "integrity": .string(integrity), "source": .string(source), "latestVersion": .string(latest), "updateAvailable": updateAvailable,
+            "missing": .bool(missing),
         ]
-        if missing, case .object(var o) = object {
-            o["missing"] = true
-            object = .object(o)
-        }
-        return object
     }
 
     // MARK: After a crash

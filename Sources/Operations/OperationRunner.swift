@@ -170,6 +170,15 @@ public final class OperationRunner: Sendable {
         return try store.get(id) ?? OperationRecord(id: id, kind: kind, target: target, requestId: requestId)
     }
 
+    /// Throws `busy` while an operation works on `target`. For a request that judges the target's state before it
+    /// starts an operation of its own: while another one is changing that state, its answer would be wrong (an
+    /// uninstall would call a package whose first install is still downloading "not installed").
+    public func ensureIdle(_ target: String) throws {
+        if let running = try store.list(target: target, state: .running, limit: 1).first {
+            throw OperationError.busy(target: target, operationId: running.id)
+        }
+    }
+
     /// At start: every operation whose process died is settled — its kind's recovery puts things back
     /// and says whether the commit point was reached; without one it is marked failed.
     @discardableResult

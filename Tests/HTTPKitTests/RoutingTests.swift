@@ -19,11 +19,15 @@ import Testing
         }
     }
 
-    /// Query items decode `+` and percent escapes; the last value wins.
+    /// Query items decode `+` and percent escapes; the last value wins; an empty value is no value.
     @Test func queryItems() throws {
-        let query = try QueryItems("q=hello+world&x=1&x=%2F")
+        let query = try QueryItems("q=hello+world&x=1&x=%2F&limit=&offset&state=running&state=")
         #expect(query["q"] == "hello world")
         #expect(query["x"] == "/")
+        #expect(query["limit"] == nil)
+        #expect(query["offset"] == nil)
+        #expect(query["state"] == nil)
+        #expect(query["missing"] == nil)
         #expect(throws: APIError.self) { try QueryItems("q=%ZZ") }
     }
 }
