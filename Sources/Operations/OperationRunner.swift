@@ -215,3 +215,19 @@ public final class OperationRunner: Sendable {
         return orphans
     }
 }
+
+extension OperationContext {
+    /// Records a typed checkpoint (its members in declared order), read back with `OperationRecord.checkpoint(as:)`.
+    public func checkpoint(_ value: some Encodable) {
+        checkpoint((try? JSONEncoding.value(value)) ?? .null)
+    }
+}
+
+extension OperationRecord {
+    /// The checkpoint as the type its operation wrote; nil when there is none or it is of another shape. Members
+    /// the type does not know (the process groups the runner adds) are ignored.
+    public func checkpoint<Checkpoint: Decodable>(as type: Checkpoint.Type) -> Checkpoint? {
+        guard let checkpoint else { return nil }
+        return try? JSONDecoder().decode(Checkpoint.self, from: Data(JSONWriter.compactBytes(checkpoint)))
+    }
+}
