@@ -102,12 +102,14 @@ let package = Package(
         .testTarget(name: "AgentRegistryTests", dependencies: [
             "AgentRegistry", "Stores", "Adapters", "JSON", "TestSupport", .product(name: "Logging", package: "swift-log"),
         ]),
-        .testTarget(name: "APITests", dependencies: [
-            "API", "App", "HTTPKit", "JSON", "Locking", "Settings", "Stores", "TestSupport",
+        // plugind built by its composition root over a temporary state directory, every outside service a loopback fake.
+        .target(name: "TestWorld", dependencies: [
+            "App", "HTTPKit", "JSON", "Settings", "Stores", "TestSupport",
             .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
-        ]),
-        .testTarget(name: "EjectTests", dependencies: ["Eject"]),
-        .testTarget(name: "InstallTests", dependencies: ["Install", "Runner", "SemVer", "JSON"]),
+        ], path: "Tests/TestWorld"),
+        .testTarget(name: "APITests", dependencies: ["API", "App", "HTTPKit", "JSON", "Locking", "Operations", "TestWorld"]),
+        .testTarget(name: "EjectTests", dependencies: ["Eject", "JSON", "Operations", "Stores", "TestWorld"]),
+        .testTarget(name: "InstallTests", dependencies: ["Install", "Runner", "SemVer", "JSON", "Operations", "Stores", "TestWorld"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Plugins", "Stores", "JSON", "Adapters", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,11 +1,12 @@
 import HTTPKit
 import JSON
+import TestWorld
 import Testing
 
 /// What every route shares at the edge: hostile paths, oversized bodies, HEAD and OPTIONS, request ids, caching.
 @Suite struct EdgeTests {
-    let world: APIWorld
-    init() throws { world = try APIWorld() }
+    let world: World
+    init() throws { world = try World() }
 
     /// Path segments that climb or hide a NUL or a control byte are 400 before any route or token is looked at; an
     /// encoded slash stays inside its segment (a scoped npm name), so it only names a plugin that does not exist.
@@ -24,7 +25,7 @@ import Testing
         let before = world.agentConfig
         let request = HTTPRequest(
             method: "PUT", uri: "/api/plugins/anthropic", headers: ["authorization": "Bearer " + world.adminToken, "content-type": "application/json"],
-            bodyTooLarge: true, origin: APIWorld.origin)
+            bodyTooLarge: true, origin: World.origin)
         #expect(world.wiring.gatekeeper.respond(to: request).status == 413)
         #expect(world.agentConfig == before)
     }

@@ -1,11 +1,12 @@
 import Foundation
 import JSON
+import TestWorld
 import Testing
 
 /// The plugin registry (the real snapshot, served on loopback) and the agent registry (its reference fake).
 @Suite struct RegistryRouteTests {
-    let world: APIWorld
-    init() throws { world = try APIWorld() }
+    let world: World
+    init() throws { world = try World() }
 
     /// A page of entries, and 304 for the same page unchanged.
     @Test func list() {
@@ -17,9 +18,9 @@ import Testing
 
     /// One entry by npm name (scoped names need no escaping); unknown is 404, an ambiguous short name 409.
     @Test func details() {
-        let answer = world.check("GET /registry/plugins/*name", "/registry/plugins/\(APIWorld.ejectable.npm)", 200, token: .read)
-        #expect(answer.text.contains(APIWorld.ejectable.repo))
-        world.check("GET /registry/plugins/*name", "/registry/plugins/\(APIWorld.ejectable.npm)", 304, token: .read, headers: ["if-none-match": answer.header("ETag") ?? ""])
+        let answer = world.check("GET /registry/plugins/*name", "/registry/plugins/\(World.ejectable.npm)", 200, token: .read)
+        #expect(answer.text.contains(World.ejectable.repo))
+        world.check("GET /registry/plugins/*name", "/registry/plugins/\(World.ejectable.npm)", 304, token: .read, headers: ["if-none-match": answer.header("ETag") ?? ""])
         world.check("GET /registry/plugins/*name", "/registry/plugins/@nobody/plugin-nothing", 404, token: .read)
         let twin = world.check("GET /registry/plugins/*name", "/registry/plugins/twin", 409, token: .read)
         #expect(twin.json["candidates"]?.arrayValue?.count == 2)
@@ -28,7 +29,7 @@ import Testing
     /// Search ranks the exact name first; an empty query is refused.
     @Test func search() {
         let answer = world.check("GET /registry/search", "/registry/search?q=acp", 200, token: .read)
-        #expect(answer.json["results"]?.arrayValue?.first?["name"]?.stringValue == APIWorld.ejectable.npm)
+        #expect(answer.json["results"]?.arrayValue?.first?["name"]?.stringValue == World.ejectable.npm)
         #expect(world.send("GET", "/registry/search", token: .read).status == 400)
     }
 
@@ -59,7 +60,7 @@ import Testing
 
     /// Without a public URI anywhere, registering is 409 and nothing is sent.
     @Test func registerWithoutAURIIs409() throws {
-        let world = try APIWorld(settings: [("publicUri", "")])
+        let world = try World(settings: [("publicUri", "")])
         world.check("POST /registry/register", "/registry/register", 409)
         #expect(world.agentRegistry.registrations.isEmpty)
     }

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPKit
 import JSON
+import TestWorld
 import Testing
 
 /// The route table as a whole: every gate on every route, and every route's documented outcomes tested in-process.
@@ -10,8 +11,8 @@ import Testing
         "/" + route.segments.map { segment in
             switch segment {
             case .literal(let text): text
-            case .parameter: APIWorld.ejectable.id
-            case .rest: APIWorld.ejectable.npm
+            case .parameter: World.ejectable.id
+            case .rest: World.ejectable.npm
             }
         }.joined(separator: "/")
     }
@@ -20,7 +21,7 @@ import Testing
     /// from another site or origin 403, a body that is not JSON 415 and a JSON body that is not an object 400. Not
     /// one of them changes the agent config or starts an operation.
     @Test func gatesOnEveryRoute() throws {
-        let world = try APIWorld()
+        let world = try World()
         let before = world.agentConfig
         let routes = world.wiring.gatekeeper.router.routes
         #expect(routes.count >= 30)
@@ -53,7 +54,7 @@ import Testing
     /// that status). Gates (400 bodies, 401, 403, 415) are covered for every route by `gatesOnEveryRoute`; statuses
     /// only nginx or an outage produces (413, 414, 500, 502, 503, 504, 507) by the end-to-end suite.
     @Test func everyRouteHasItsCases() throws {
-        let world = try APIWorld()
+        let world = try World()
         let here = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         let documented = try Self.documentedStatuses(here.appendingPathComponent("../../docs/openapi.yaml").standardized.path)
         var tested: Set<String> = []

@@ -1,12 +1,13 @@
 import Foundation
 import JSON
 import Operations
+import TestWorld
 import Testing
 
 /// Health, session, settings and operations, in-process through the real gatekeeper and route table.
 @Suite struct SystemRouteTests {
-    let world: APIWorld
-    init() throws { world = try APIWorld() }
+    let world: World
+    init() throws { world = try World() }
 
     /// Health needs no token and says plugind is usable.
     @Test func health() {
@@ -24,7 +25,7 @@ import Testing
 
     /// The settings are shown with every secret masked.
     @Test func settingsMaskSecrets() throws {
-        let world = try APIWorld(settings: [("npmRegistryToken", "npm-secret-token-123456")])
+        let world = try World(settings: [("npmRegistryToken", "npm-secret-token-123456")])
         let answer = world.check("GET /settings", "/settings", 200, token: .read)
         #expect(!answer.text.contains("npm-secret-token-123456"))
         #expect(answer.json["settings"]?["stateDir"]?.stringValue == world.stateDir)

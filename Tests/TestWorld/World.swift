@@ -9,31 +9,31 @@ import Stores
 import TestSupport
 import Testing
 
-/// plugind as the composition root builds it, over a temporary state directory, with every outside service a
+/// plugind as the composition root builds it (for the API tests and the service tests), over a temporary state directory, with every outside service a
 /// loopback fake speaking the real protocol: the plugin registry (the real snapshot in ../shared/data), an npm
 /// registry (real tarballs, real sha512 integrity), git upstreams (real repositories), the agent registry and
 /// the agent host's runtime bridge. Requests go to the real gatekeeper and route table as nginx hands them over;
 /// nothing of plugind's own is replaced.
-final class APIWorld: @unchecked Sendable {
+public final class World: @unchecked Sendable {
     /// A plugin in Milady's catalogue and the registry snapshot (its repository is served here for eject).
-    static let ejectable = (id: "acp", npm: "@elizaos/plugin-acp", repo: "elizaos-plugins/plugin-acp", version: "2.0.0-alpha.4")
+    public static let ejectable = (id: "acp", npm: "@elizaos/plugin-acp", repo: "elizaos-plugins/plugin-acp", version: "2.0.0-alpha.4")
     /// A catalogue plugin installed from npm at start (uninstall, PUT, test).
-    static let installed = (id: "anthropic", npm: "@elizaos/plugin-anthropic", version: "1.5.12")
+    public static let installed = (id: "anthropic", npm: "@elizaos/plugin-anthropic", version: "1.5.12")
     /// A package the npm fake publishes (install).
-    static let published = (npm: "@acme/plugin-api-fixture", version: "1.0.0")
-    static let origin = "https://plugind.test"
+    public static let published = (npm: "@acme/plugin-api-fixture", version: "1.0.0")
+    public static let origin = "https://plugind.test"
 
-    let base: String
-    let stateDir: String
-    let wiring: Wiring
-    let adminToken: String
-    let readToken: String
-    let registry: LoopbackServer
-    let npm: LoopbackServer
-    let bridge: LoopbackServer
-    let agentRegistry: FakeAgentRegistry
+    public let base: String
+    public let stateDir: String
+    public let wiring: Wiring
+    public let adminToken: String
+    public let readToken: String
+    public let registry: LoopbackServer
+    public let npm: LoopbackServer
+    public let bridge: LoopbackServer
+    public let agentRegistry: FakeAgentRegistry
 
-    init(settings extra: [(key: String, value: String)] = []) throws {
+    public init(settings extra: [(key: String, value: String)] = []) throws {
         base = NSTemporaryDirectory() + "plugind-api-" + UUID().uuidString
         stateDir = base + "/state"
         try FileManager.default.createDirectory(atPath: stateDir, withIntermediateDirectories: true)
@@ -70,24 +70,24 @@ final class APIWorld: @unchecked Sendable {
         try? FileManager.default.removeItem(atPath: base)
     }
 
-    enum Token {
+    public enum Token {
         case admin, read, none
         case raw(String)
     }
 
-    struct Answer {
-        let status: Int
-        let headers: [(name: String, value: String)]
-        let body: [UInt8]
+    public struct Answer {
+        public let status: Int
+        public let headers: [(name: String, value: String)]
+        public let body: [UInt8]
 
-        var json: JSONValue { (try? JSONParser.parse(body, maxDepth: 512)) ?? .null }
-        var error: String { json["error"]?.stringValue ?? "" }
-        var text: String { String(decoding: body, as: UTF8.self) }
-        func header(_ name: String) -> String? { headers.first { $0.name.lowercased() == name.lowercased() }?.value }
+        public var json: JSONValue { (try? JSONParser.parse(body, maxDepth: 512)) ?? .null }
+        public var error: String { json["error"]?.stringValue ?? "" }
+        public var text: String { String(decoding: body, as: UTF8.self) }
+        public func header(_ name: String) -> String? { headers.first { $0.name.lowercased() == name.lowercased() }?.value }
     }
 
     /// One request as nginx hands it over: the front end's origin, JSON bodies typed as JSON unless `contentType` says.
-    func send(
+    public func send(
         _ method: String, _ path: String, token: Token = .admin, json: JSONValue? = nil, body: [UInt8]? = nil,
         contentType: String? = nil, headers: [String: String] = [:]
     ) -> Answer {
@@ -110,7 +110,7 @@ final class APIWorld: @unchecked Sendable {
     /// Tests state what they cover this way: the route-coverage test reads these calls, and the route and status
     /// they name are checked here on every run, so a label cannot drift from what the test does.
     @discardableResult
-    func check(
+    public func check(
         _ route: String, _ path: String, _ status: Int, token: Token = .admin, json: JSONValue? = nil, body: [UInt8]? = nil,
         contentType: String? = nil, headers: [String: String] = [:], sourceLocation: SourceLocation = #_sourceLocation
     ) -> Answer {
@@ -126,19 +126,19 @@ final class APIWorld: @unchecked Sendable {
         return answer
     }
 
-    var agentConfig: JSONValue {
+    public var agentConfig: JSONValue {
         (try? JSONParser.parse(Array(FileManager.default.contents(atPath: stateDir + "/milady.json") ?? Data()), maxDepth: 512)) ?? .null
     }
 
     // MARK: - Fixtures
 
-    static func sharedData(_ path: String) -> String {
+    public static func sharedData(_ path: String) -> String {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("shared/data/" + path).path
     }
 
     /// The real registry snapshot, plus two entries whose short name is the same ("twin"), so a name can be ambiguous.
-    static func registryDocument() throws -> Data {
+    public static func registryDocument() throws -> Data {
         let data = try Data(contentsOf: URL(fileURLWithPath: sharedData("registry/generated-registry.next.json")))
         guard var document = try JSONSerialization.jsonObject(with: data) as? [String: Any], var entries = document["registry"] as? [String: Any],
             let template = entries[ejectable.npm] as? [String: Any]
@@ -149,10 +149,10 @@ final class APIWorld: @unchecked Sendable {
     }
 
     /// Two installed packages with the same short name: "twin" names neither uniquely.
-    static let twins = ["@one/plugin-twin", "@two/plugin-twin"]
+    public static let twins = ["@one/plugin-twin", "@two/plugin-twin"]
 
     /// The agent config: one plugin installed from npm (its tree on disk, as plugind installs it) and enabled.
-    static func writeAgentConfig(stateDir: String) throws {
+    public static func writeAgentConfig(stateDir: String) throws {
         let directory = stateDir + "/plugins/installed/_elizaos_plugin-anthropic"
         let package = directory + "/node_modules/" + installed.npm
         try FileManager.default.createDirectory(atPath: package, withIntermediateDirectories: true)
@@ -180,7 +180,7 @@ final class APIWorld: @unchecked Sendable {
     }
 
     /// A real git repository holding the plugin's package at the tag of its version.
-    static func upstream(at path: String, npm: String, version: String) throws {
+    public static func upstream(at path: String, npm: String, version: String) throws {
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         try #"{"name":"\#(npm)","version":"\#(version)","main":"index.js"}"#.write(toFile: path + "/package.json", atomically: true, encoding: .utf8)
         try "module.exports = {};\n".write(toFile: path + "/index.js", atomically: true, encoding: .utf8)
@@ -189,7 +189,7 @@ final class APIWorld: @unchecked Sendable {
         }
     }
 
-    static func run(_ executable: String, _ arguments: [String], in directory: String) throws {
+    public static func run(_ executable: String, _ arguments: [String], in directory: String) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -216,7 +216,7 @@ struct NpmPackage: Sendable {
         try FileManager.default.createDirectory(atPath: root + "/package", withIntermediateDirectories: true)
         try #"{"name":"\#(name)","version":"\#(version)","main":"index.js"}"#.write(toFile: root + "/package/package.json", atomically: true, encoding: .utf8)
         try "module.exports = { name: 'fixture' };\n".write(toFile: root + "/package/index.js", atomically: true, encoding: .utf8)
-        try APIWorld.run("/bin/tar", ["-czf", root + "/package.tgz", "package"], in: root)
+        try World.run("/bin/tar", ["-czf", root + "/package.tgz", "package"], in: root)
         tarball = Array(try Data(contentsOf: URL(fileURLWithPath: root + "/package.tgz")))
     }
 
@@ -244,11 +244,11 @@ enum FakeBridge {
         case ("GET", "/v1/status"):
             let status = """
                 {"protocol":1,"state":"running","pid":4242,"startedAt":"2026-01-01T00:00:00.000Z","plugins":[\
-                {"package":"\(APIWorld.installed.npm)","pluginName":"anthropic","source":"installed","path":null,"loaded":true,"error":null}]}
+                {"package":"\(World.installed.npm)","pluginName":"anthropic","source":"installed","path":null,"loaded":true,"error":null}]}
                 """
             return .respond(status: 200, headers: headers, body: Array(status.utf8))
         case ("POST", "/v1/plugins/check"):
-            guard String(decoding: request.body, as: UTF8.self).contains(APIWorld.installed.npm) else {
+            guard String(decoding: request.body, as: UTF8.self).contains(World.installed.npm) else {
                 return .respond(status: 409, headers: headers, body: Array(#"{"error":"not loaded","code":"not_loaded"}"#.utf8))
             }
             return .respond(status: 200, headers: headers, body: Array(#"{"ok":true,"message":"connected","durationMs":3}"#.utf8))
