@@ -28,7 +28,7 @@ let package = Package(
         // Layer 3: HTTP vocabulary, routing, gates. Knows nothing of plugins or FastCGI.
         .target(name: "HTTPKit", dependencies: ["JSON", "Failures", .product(name: "Logging", package: "swift-log")]),
         // Layer 2: the FastCGI transport. Knows nothing of plugins.
-        .target(name: "FastCGI", dependencies: ["CFastCGI", "HTTPKit", "Locking", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "FastCGI", dependencies: ["CFastCGI", "HTTPKit", "JSON", "Locking", .product(name: "Logging", package: "swift-log")]),
         // Layer 6: stores (SQLite, agent config, tokens) and adapters (HTTP client, child processes).
         .target(name: "Stores", dependencies: [
             "JSON", "Locking", "Failures",

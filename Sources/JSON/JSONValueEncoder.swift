@@ -104,7 +104,7 @@ final class JSONStream {
 
     func writeNull() { out.append(contentsOf: [0x6E, 0x75, 0x6C, 0x6C]) }
     func writeBool(_ value: Bool) { out.append(contentsOf: value ? [0x74, 0x72, 0x75, 0x65] : [0x66, 0x61, 0x6C, 0x73, 0x65]) }
-    func writeInt(_ value: Int) { out.append(contentsOf: String(value).utf8) }
+    func writeInt(_ value: Int) { ASCIIDigits.append(signed: value, to: &out) }
     func writeDouble(_ value: Double) {
         guard case .number(let literal) = JSONValue.number(value) else { return writeNull() }
         out.append(contentsOf: literal.utf8)

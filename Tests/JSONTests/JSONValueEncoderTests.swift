@@ -62,3 +62,22 @@ import Testing
             == #"[{"a":{"b":1},"b":["x",{"y":2}],"c":true},{"a":{"b":1},"b":["x",{"y":2}],"c":true}]"#)
     }
 }
+
+@Suite struct ASCIIDigitsTests {
+    /// Digits as String would write them, zero-padded to a width, signs included.
+    @Test func digits() {
+        for value: Int64 in [0, 7, 10, 99, 100, 123_456_789, Int64.max] {
+            var bytes: [UInt8] = []
+            ASCIIDigits.append(value, to: &bytes)
+            #expect(String(decoding: bytes, as: UTF8.self) == String(value))
+        }
+        var padded: [UInt8] = []
+        ASCIIDigits.append(7, width: 3, to: &padded)
+        #expect(padded == Array("007".utf8))
+        for value in [-1, -10, Int.min, Int.max] {
+            var bytes: [UInt8] = []
+            ASCIIDigits.append(signed: value, to: &bytes)
+            #expect(String(decoding: bytes, as: UTF8.self) == String(value))
+        }
+    }
+}
