@@ -115,13 +115,13 @@ public final class FastCGIServer: Sendable {
             // A connection the web server kept (FCGI_KEEP_CONN) brings its next request itself: reading
             // it needs no accept, so it does not wait behind the worker blocked in accept.
             let kept = request.pointee.ipcFd >= 0 && awaitNextRequest(onKept: request)
-            if !kept {
+            let accepted: Int32
+            if kept {
+                accepted = FCGX_Accept_r(request)
+            } else {
+                // One worker at a time waits in accept (libfcgi's accept is not safe to call from several at once).
                 waitingInAccept.add(1, ordering: .sequentiallyConsistent)
-                acceptLock.lock()
-            }
-            let accepted = FCGX_Accept_r(request)
-            if !kept {
-                acceptLock.unlock()
+                accepted = acceptLock.withLock { _ in FCGX_Accept_r(request) }
                 waitingInAccept.subtract(1, ordering: .sequentiallyConsistent)
             }
             if accepted < 0 {

@@ -1,32 +1,25 @@
-import Glibc
+import Synchronization
 
-/// A value behind a plain pthread mutex. Waiters sleep in the kernel instead of spinning, which is
-/// what a pool of 16 worker threads on 2 cores wants on its per-request paths.
+/// A value behind plugind's one kind of lock, the standard library's `Mutex`, in a class so that structs and
+/// closures can share it. (On Linux the mutex waits in the kernel — a futex — rather than spinning, which is what a
+/// pool of worker threads on two cores wants on its per-request paths.)
 ///
-/// `withLock` is inlinable, so callers in other modules get it specialised for their types instead of
-/// going through generic value witnesses on every call.
-public final class Locked<Value>: @unchecked Sendable {
-    @usableFromInline let mutex: UnsafeMutablePointer<pthread_mutex_t>
-    @usableFromInline var value: Value
+/// `withLock` is inlinable, so callers in other modules get it specialised for their types.
+public final class Locked<Value: Sendable>: Sendable {
+    @usableFromInline let mutex: Mutex<Value>
 
-    public init(_ value: Value) {
-        self.value = value
-        mutex = .allocate(capacity: 1)
-        pthread_mutex_init(mutex, nil)
+    public init(_ value: consuming Value) {
+        mutex = Mutex(value)
     }
 
-    deinit {
-        pthread_mutex_destroy(mutex)
-        mutex.deallocate()
-    }
-
+    /// Runs `body` with the value, the lock held. The value and the result stay with the caller's thread: a `Locked`
+    /// is shared only as a whole.
     @inlinable
-    public func withLock<T>(_ body: (inout Value) throws -> T) rethrows -> T {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        return try body(&value)
+    public func withLock<T, E: Error>(_ body: (inout Value) throws(E) -> T) throws(E) -> T {
+        nonisolated(unsafe) var result: T?
+        try mutex.withLock { (value: inout sending Value) throws(E) -> Void in
+            result = try body(&value)
+        }
+        return result!
     }
-
-    @inlinable public func lock() { pthread_mutex_lock(mutex) }
-    @inlinable public func unlock() { pthread_mutex_unlock(mutex) }
 }
