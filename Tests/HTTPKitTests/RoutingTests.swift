@@ -70,14 +70,25 @@ import Testing
         #expect(onLiteral == ["GET", "HEAD", "OPTIONS"])
     }
 
-    /// The raw-path short cut knows only parameterless patterns spelled exactly, per method (HEAD on GET).
-    @Test func literalRoutesByRawPath() {
-        #expect(router.literalRoute(method: "GET", rawPath: "/plugins/installed")?.pattern == "/plugins/installed")
-        #expect(router.literalRoute(method: "HEAD", rawPath: "/plugins/installed")?.method == "GET")
-        #expect(router.literalRoute(method: "PUT", rawPath: "/plugins/installed") == nil)
-        for raw in ["/plugins/installed/", "/plugins/%69nstalled", "plugins/installed", "/plugins/x", "/plugins", ""] {
-            #expect(router.literalRoute(method: "GET", rawPath: Substring(raw)) == nil, "\(raw)")
+    /// Literal before parameter before rest, at every segment and whatever the table's order; a literal that leads
+    /// nowhere gives way to the parameter beside it.
+    @Test func trieOrder() {
+        let handler: Handler = { _ in HTTPResponse(status: 200) }
+        let table = Router([
+            Route("GET", "/a/*rest", .open, handler), Route("GET", "/a/:id", .open, handler), Route("GET", "/a/:id/x", .open, handler),
+            Route("GET", "/a/b", .open, handler), Route("GET", "/a/b/c", .open, handler),
+        ])
+        func pattern(_ path: [String]) -> String? {
+            if case .found(let route, _) = table.match(method: "GET", path: path) { return route.pattern }
+            return nil
         }
+        #expect(pattern(["a", "b"]) == "/a/b")
+        #expect(pattern(["a", "z"]) == "/a/:id")
+        #expect(pattern(["a", "b", "x"]) == "/a/:id/x")
+        #expect(pattern(["a", "b", "c"]) == "/a/b/c")
+        #expect(pattern(["a", "b", "q"]) == "/a/*rest")
+        #expect(pattern(["a", ""]) == "/a/*rest")
+        #expect(pattern(["a"]) == nil)
     }
 
     /// Unknown paths are 404.
