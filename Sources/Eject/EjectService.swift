@@ -57,11 +57,12 @@ public struct EjectService: Sendable {
         self.git = Git(installer: installer)
     }
 
-    var ejectedRoot: String { stateDir + "/plugins/ejected" }
-    var archiveRoot: String { stateDir + "/plugins/ejected-archive" }
-    var stagingRoot: String { stateDir + "/plugins/.staging" }
+    var layout: StateLayout { StateLayout(root: stateDir) }
+    var ejectedRoot: String { layout.ejected }
+    var archiveRoot: String { layout.ejectedArchive }
+    var stagingRoot: String { layout.staging }
     /// The installer's scratch space (verified tarballs), as installs use it.
-    var scratchRoot: String { stateDir + "/plugins/.tmp" }
+    var scratchRoot: String { layout.downloads }
 
     public func ejectedPath(_ npmName: String) -> String { ejectedRoot + "/" + PluginIdentity.directoryName(npmName) }
 
@@ -132,7 +133,7 @@ public struct EjectService: Sendable {
                 source: source?.gitRepo.map { "github:" + $0 } ?? url, gitUrl: scrubber.scrub(url), branch: branch, commitHash: commit,
                 ejectedAt: now, npmPackage: npmName, npmVersion: version)))
             ctx.phase("activating", progress: 0.9)
-            try installer.makeDirectory(stateDir + "/plugins", mode: 0o755)
+            try installer.makeDirectory(layout.plugins, mode: 0o755)
             try installer.makeDirectory(ejectedRoot, mode: 0o755)
             do {
                 try installer.move(staging, to: target)

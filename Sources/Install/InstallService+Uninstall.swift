@@ -85,7 +85,7 @@ extension InstallService {
     }
 
     func ejectedCopyExists(_ name: String) -> Bool {
-        let root = layout.pluginsRoot + "/ejected"
+        let root = layout.state.ejected
         for directory in (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? [] {
             guard let data = FileManager.default.contents(atPath: root + "/" + directory + "/package.json"),
                 let manifest = try? JSONParser.parse(Array(data), maxDepth: 64)
