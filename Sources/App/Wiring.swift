@@ -104,14 +104,14 @@ public struct Wiring {
                 settings: installerSettings, layout: layout, path: ProcessInfo.processInfo.environment["PATH"] ?? ChildProcess.defaultSearchPath,
                 scrubber: scrubber)
         self.installer = installer
+        let work = PluginWork(
+            layout: layout, installer: installer, npm: npmClient, configFile: agentConfig, operations: operations, reasons: reasons, scrubber: scrubber)
         install = InstallService(
-            layout: layout, registry: npmClient, installer: installer, configFile: agentConfig, operations: operations, reasons: reasons,
-            history: InstallHistoryStore(db: database), listing: RegistryListingAdapter(registry: registry), core: core, catalogue: catalogue,
-            allowUnlisted: npm.allowUnlistedPackages, scrubber: scrubber, logger: logger)
+            work: work, history: InstallHistoryStore(db: database), listing: RegistryListingAdapter(registry: registry), core: core,
+            catalogue: catalogue, allowUnlisted: npm.allowUnlistedPackages, logger: logger)
         let registryForEject = registry
         eject = EjectService(
-            stateDir: settings.stateDir, gitBaseUrl: pluginRegistry.gitBaseURL, configFile: agentConfig, operations: operations, reasons: reasons,
-            npmRegistry: npmClient, installer: installer, gitTimeoutMs: timeouts.gitMs, buildTimeoutMs: timeouts.buildMs, scrubber: scrubber,
+            work: work, gitBaseUrl: pluginRegistry.gitBaseURL, gitTimeoutMs: timeouts.gitMs, buildTimeoutMs: timeouts.buildMs,
             bundledVersion: { pluginPaths.bundledVersion(of: $0) }
         ) { name in
             guard let entry = try? registryForEject.entry(named: name) else { return nil }

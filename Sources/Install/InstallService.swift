@@ -21,37 +21,32 @@ public protocol RegistryListing: Sendable {
 /// Installing and uninstalling npm packages as plugins (contract section 3): verified, inspected,
 /// staged, swapped in, then committed to the agent config, each step recoverable after a crash.
 public struct InstallService: Sendable {
-    let layout: InstallLayout
-    let registry: NpmRegistryClient
-    let installer: any Installer
-    let configFile: AgentConfigFile
-    let operations: OperationRunner
-    let reasons: RestartReasonStore
+    let work: PluginWork
     let history: InstallHistoryStore
     let listing: any RegistryListing
     let core: CorePolicy
     let catalogue: CatalogueSource
     let allowUnlisted: Bool
-    let scrubber: SecretScrubber
     let logger: Logger
 
+    var layout: InstallLayout { work.layout }
+    var registry: NpmRegistryClient { work.npm }
+    var installer: any Installer { work.installer }
+    var configFile: AgentConfigFile { work.configFile }
+    var operations: OperationRunner { work.operations }
+    var reasons: RestartReasonStore { work.reasons }
+    var scrubber: SecretScrubber { work.scrubber }
+
     public init(
-        layout: InstallLayout, registry: NpmRegistryClient, installer: any Installer, configFile: AgentConfigFile, operations: OperationRunner,
-        reasons: RestartReasonStore, history: InstallHistoryStore, listing: any RegistryListing, core: CorePolicy, catalogue: CatalogueSource,
-        allowUnlisted: Bool, scrubber: SecretScrubber, logger: Logger
+        work: PluginWork, history: InstallHistoryStore, listing: any RegistryListing, core: CorePolicy, catalogue: CatalogueSource,
+        allowUnlisted: Bool, logger: Logger
     ) {
-        self.layout = layout
-        self.registry = registry
-        self.installer = installer
-        self.configFile = configFile
-        self.operations = operations
-        self.reasons = reasons
+        self.work = work
         self.history = history
         self.listing = listing
         self.core = core
         self.catalogue = catalogue
         self.allowUnlisted = allowUnlisted
-        self.scrubber = scrubber
         self.logger = logger
     }
 
