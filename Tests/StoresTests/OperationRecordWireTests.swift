@@ -27,5 +27,5 @@ import Testing
         #expect(try wireText(record).contains(#""progress":1,"#))
     }
 
-    func wireText(_ record: OperationRecord) throws -> String { JSONWriter.compact(record.json) }
+    func wireText(_ record: OperationRecord) throws -> String { String(decoding: try JSONEncoding.bytes(record), as: UTF8.self) }
 }
