@@ -58,4 +58,4 @@ import Testing
 }
 
 /// A value as the wire carries it.
-func wireText(_ value: JSONValue) throws -> String { JSONWriter.compact(value) }
+func wireText(_ value: some Encodable) throws -> String { String(decoding: try JSONEncoding.bytes(value), as: UTF8.self) }
