@@ -51,4 +51,4 @@ import TestSupport
 }
 
 /// A value as the wire carries it.
-func wireText(_ value: JSONValue) throws -> String { JSONWriter.compact(value) }
+func wireText(_ value: some Encodable) throws -> String { String(decoding: try JSONEncoding.bytes(value), as: UTF8.self) }
