@@ -83,6 +83,6 @@ import Testing
             """)
     }
 
-    func fileText(_ value: JSONValue) -> String { JSONWriter.pretty(value) + "\n" }
-    func manifest(_ tree: DependencyTree) -> JSONValue { .object(Lockfile.projectManifest(tree)) }
+    func fileText(_ value: some Encodable) -> String { JSONWriter.pretty(try! JSONEncoding.value(value)) + "\n" }
+    func manifest(_ tree: DependencyTree) -> ProjectManifest { Lockfile.projectManifest(tree) }
 }
