@@ -63,6 +63,8 @@ final class JSONStream {
         case let string as String: JSONWriter.writeString(string, into: &out)
         case let bool as Bool: writeBool(bool)
         case let int as Int: writeInt(int)
+        // Other widths (a pid's Int32, a tick count's UInt64) would otherwise encode themselves through this again.
+        case let integer as any FixedWidthInteger: out.append(contentsOf: String(describing: integer).utf8)
         case let double as Double: writeDouble(double)
         default:
             let level = open.count

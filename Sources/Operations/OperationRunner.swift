@@ -79,9 +79,9 @@ public final class OperationContext: @unchecked Sendable {
 
     private func persist() {
         var stored = checkpoint
-        if !groups.isEmpty {
+        if !groups.isEmpty, let recorded = try? JSONEncoding.value(groups.map(\.recorded)) {
             var object = checkpoint?.objectValue ?? [:]
-            object["processGroups"] = .array(groups.map(\.json))
+            object["processGroups"] = recorded
             stored = .object(object)
         }
         try? store.update(id: id, phase: phase, progress: progress, logTail: logTail, checkpoint: stored)

@@ -1,8 +1,9 @@
 import JSON
 
-/// One long-running change (install, eject, …) as the operations API shows it.
-public struct OperationRecord: Sendable, Equatable {
-    public enum State: String, Sendable {
+/// One long-running change (install, eject, …). Encoded, it is the operation as the operations API shows it: every
+/// member but the checkpoint, in this order, nil as null.
+public struct OperationRecord: Sendable, Equatable, Encodable {
+    public enum State: String, Sendable, Encodable {
         case running, succeeded, failed
     }
     public var id: String
@@ -32,12 +33,7 @@ public struct OperationRecord: Sendable, Equatable {
         self.logTail = []
     }
 
-    public var json: JSONValue {
-        [
-            "id": .string(id), "kind": .string(kind), "target": .string(target), "state": .string(state.rawValue),
-            "phase": .string(phase), "progress": progress.map { .number($0) } ?? .null, "startedAt": .string(startedAt),
-            "finishedAt": .string(finishedAt), "requestId": .string(requestId), "error": .string(error),
-            "logTail": .strings(logTail), "result": result ?? .null,
-        ]
+    enum CodingKeys: String, CodingKey {
+        case id, kind, target, state, phase, progress, startedAt, finishedAt, requestId, error, logTail, result
     }
 }

@@ -61,6 +61,21 @@ import Testing
         #expect(String(decoding: try JSONEncoding.bytes([Nested(), Nested()]), as: UTF8.self)
             == #"[{"a":{"b":1},"b":["x",{"y":2}],"c":true},{"a":{"b":1},"b":["x",{"y":2}],"c":true}]"#)
     }
+
+    /// Integers of every width are written as their decimal digits, as members, elements and single values.
+    @Test func integersOfEveryWidth() throws {
+        struct Widths: Encodable {
+            let small: Int8
+            let pid: Int32
+            let ticks: UInt64
+            let byte: UInt8
+            let list: [Int16]
+        }
+        let widths = Widths(small: -128, pid: 4242, ticks: .max, byte: 255, list: [-1, 2])
+        #expect(String(decoding: try JSONEncoding.bytes(widths), as: UTF8.self)
+            == #"{"small":-128,"pid":4242,"ticks":18446744073709551615,"byte":255,"list":[-1,2]}"#)
+        #expect(try JSONEncoding.value(Int64.min) == .number("-9223372036854775808"))
+    }
 }
 
 @Suite struct ASCIIDigitsTests {
