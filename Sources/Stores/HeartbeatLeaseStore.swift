@@ -5,16 +5,8 @@ import Glibc
 /// The heartbeat lease in the state database (table `agentHeartbeatLease`, one row): which plugind process
 /// sends the agent registry's heartbeats, until when. Every process on the state directory competes for it.
 public struct HeartbeatLeaseStore: Sendable {
-    /// One plugind process (pid) and one service instance in it (token).
-    public struct LeaseOwner: Sendable, Equatable {
-        public let pid: Int32
-        public let token: String
-
-        public init(pid: Int32, token: String) {
-            self.pid = pid
-            self.token = token
-        }
-    }
+    /// The plugind process, and the agent registry service in it, that holds the lease.
+    public typealias LeaseOwner = ProcessOwner
 
     let db: StateDB
 

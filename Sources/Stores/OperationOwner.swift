@@ -1,5 +1,6 @@
-/// The process that owns a running operation; recovery leaves live owners alone.
-public struct OperationOwner: Sendable, Equatable {
+/// One plugind process (its pid) and one instance of a service in it (a token made at its start): who owns a
+/// running operation or the heartbeat lease. Recovery and the lease leave a live owner alone.
+public struct ProcessOwner: Sendable, Equatable {
     public let pid: Int32
     public let token: String
     public init(pid: Int32, token: String) {
@@ -7,3 +8,6 @@ public struct OperationOwner: Sendable, Equatable {
         self.token = token
     }
 }
+
+/// The process that owns a running operation.
+public typealias OperationOwner = ProcessOwner

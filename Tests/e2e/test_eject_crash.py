@@ -172,6 +172,19 @@ def settled(stack, op: str, state: Path, groups: list[int]) -> dict:
         return reader.get(f"/api/operations/{op}").json()["operation"]
 
 
+@contextlib.contextmanager
+def restarted_and_put_back(env, state: Path, op: str, groups: list[int], repo: Path, before: dict):
+    """plugind started again on the crashed state: the interrupted sync is failed, says the copy was put back, and
+    the copy is byte for byte as before (no stale lock). Yields the running stack for further checks."""
+    with contextlib.contextmanager(_run_stack)(env, state_dir=state, plugind_may_die=True) as stack:
+        record = settled(stack, op, state, groups)
+        assert record["state"] == "failed", record
+        assert "put back as it was" in record["error"], record["error"]
+        assert not (repo / ".git" / "index.lock").exists()
+        assert snapshot(repo, FILES) == before
+        yield stack
+
+
 BOTH = pytest.mark.parametrize("left_running", [False, True], ids=["git-killed-too", "git-left-running"])
 
 
@@ -201,12 +214,8 @@ def test_a_sync_killed_during_its_merge_puts_the_copy_back_exactly(world, left_r
         hold.unlink()
     thread.join(30)
 
-    with run(env, state_dir=state, plugind_may_die=True) as stack:
-        record = settled(stack, op, state, groups)
-        assert record["state"] == "failed", record
-        assert "put back as it was" in record["error"], record["error"]
-        assert not (repo / ".git" / "index.lock").exists()
-        assert snapshot(repo, FILES) == before
+    with restarted_and_put_back(env, state, op, groups, repo, before):
+        pass
 
 
 @BOTH
@@ -236,12 +245,7 @@ def test_a_sync_killed_during_its_stash_pop_puts_the_copy_back_exactly(world, le
         hold.unlink()
     thread.join(30)
 
-    with run(env, state_dir=state, plugind_may_die=True) as stack:
-        record = settled(stack, op, state, groups)
-        assert record["state"] == "failed", record
-        assert "put back as it was" in record["error"], record["error"]
-        assert not (repo / ".git" / "index.lock").exists()
-        assert snapshot(repo, FILES) == before
+    with restarted_and_put_back(env, state, op, groups, repo, before) as stack:
         with stack.client(stack.readToken) as reader:
             row = next(row for row in reader.get("/api/plugins/ejected").json()["plugins"] if row["name"] == PLUGIN)
             assert row["localChanges"] is True and row["warning"] is None, row
