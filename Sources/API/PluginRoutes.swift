@@ -17,12 +17,12 @@ struct PluginRoutes: Sendable {
         }
         let category = context.query["category"]
         let stamp = service.stamp() + "|\(category ?? "")|\(enabled.map(String.init) ?? "")"
-        let body = try cache.body(for: stamp) { try JSONWriter.compactBytes(service.list(category: category, enabled: enabled)) }
+        let body = try cache.body(for: stamp) { try JSONEncoding.bytes(service.list(category: category, enabled: enabled)) }
         return HTTPResponse.jsonBytes(body.body).conditional(on: context.request, etag: body.etag)
     }
 
     func get(_ context: RequestContext) throws -> HTTPResponse {
-        HTTPResponse.json(try service.get(context.parameter("id"))).conditional(on: context.request)
+        try HTTPResponse.json(encoding: service.get(context.parameter("id"))).conditional(on: context.request)
     }
 
     func update(_ context: RequestContext) throws -> HTTPResponse {
@@ -38,15 +38,15 @@ struct PluginRoutes: Sendable {
             guard let object = value.objectValue else { throw APIError.badRequest("config must be an object of KEY: value, not \(value.kindName).") }
             config = object
         }
-        return .json(try service.update(context.parameter("id"), enabled: enabled, config: config))
+        return try .json(encoding: service.update(context.parameter("id"), enabled: enabled, config: config))
     }
 
     func coreStatus(_ context: RequestContext) throws -> HTTPResponse {
-        .json(service.coreStatus())
+        try .json(encoding: service.coreStatus())
     }
 
     func coreList(_ context: RequestContext) throws -> HTTPResponse {
-        .json(try service.coreList())
+        try .json(encoding: service.coreList())
     }
 
     func coreToggle(_ context: RequestContext) throws -> HTTPResponse {
@@ -57,10 +57,10 @@ struct PluginRoutes: Sendable {
         guard let enabled = context.body["enabled"]?.boolValue else {
             throw APIError.badRequest("enabled is required and must be true or false.")
         }
-        return .json(try service.coreToggle(name: name, enabled: enabled))
+        return try .json(encoding: service.coreToggle(name: name, enabled: enabled))
     }
 
     func test(_ context: RequestContext) throws -> HTTPResponse {
-        .json(try service.test(context.parameter("id")))
+        try .json(encoding: service.test(context.parameter("id")))
     }
 }

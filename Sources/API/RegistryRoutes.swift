@@ -27,12 +27,12 @@ struct RegistryRoutes: Sendable {
         let (limit, offset) = try RegistryService.page(limit: context.query["limit"], offset: context.query["offset"])
         let kind = context.query["kind"]
         let stamp = [registry.stamp(), plugins.stamp(), "\(limit.map(String.init) ?? "")|\(offset)|\(kind ?? "")"].joined(separator: "|")
-        let body = try cache.body(for: stamp) { try JSONWriter.compactBytes(registry.list(limit: limit, offset: offset, kind: kind, status: status())) }
+        let body = try cache.body(for: stamp) { try JSONEncoding.bytes(registry.list(limit: limit, offset: offset, kind: kind, status: status())) }
         return HTTPResponse.jsonBytes(body.body).conditional(on: context.request, etag: body.etag)
     }
 
     func details(_ context: RequestContext) throws -> HTTPResponse {
-        HTTPResponse.json(try registry.details(context.parameter("name"), status: status())).conditional(on: context.request)
+        try HTTPResponse.json(encoding: registry.details(context.parameter("name"), status: status())).conditional(on: context.request)
     }
 
     func search(_ context: RequestContext) throws -> HTTPResponse {
@@ -43,17 +43,20 @@ struct RegistryRoutes: Sendable {
 
     func refresh(_ context: RequestContext) throws -> HTTPResponse {
         do {
-            let record = try operations.run(
+            var result: RegistryRefreshResult?
+            try operations.run(
                 kind: "registry-refresh", target: "plugin-registry", operationId: context.request.header("x-operation-id"),
                 requestId: context.requestId
             ) { ctx in
                 ctx.phase("fetching", progress: nil)
-                return try registry.refresh()
+                let refreshed = try registry.refresh()
+                result = refreshed
+                return try JSONEncoding.value(refreshed)
             }
-            return .json(record.result ?? ["ok": true])
+            return try .json(encoding: result!)
         } catch OperationError.busy {
             // A refresh is already fetching: join it (the service shares one fetch) instead of refusing.
-            return .json(try registry.refresh())
+            return try .json(encoding: registry.refresh())
         }
     }
 }

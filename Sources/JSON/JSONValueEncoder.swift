@@ -48,68 +48,106 @@ public struct AnyKey: CodingKey {
 }
 
 /// The bytes written so far and the containers still open (each with how many members or elements it has).
+///
+/// Both live behind pointers the stream owns: as stored properties of a class, every append would be an access the
+/// runtime checks for exclusivity, which cost about a tenth of an encoding.
 final class JSONStream {
-    var out: [UInt8] = []
-    private var open: [(object: Bool, count: Int)] = []
+    private let bytes: UnsafeMutablePointer<[UInt8]>
+    private let open: UnsafeMutablePointer<[(object: Bool, count: Int)]>
 
     init() {
-        out.reserveCapacity(1024)
+        bytes = .allocate(capacity: 1)
+        bytes.initialize(to: [])
+        bytes.pointee.reserveCapacity(1024)
+        open = .allocate(capacity: 1)
+        open.initialize(to: [])
     }
 
+    deinit {
+        bytes.deinitialize(count: 1)
+        bytes.deallocate()
+        open.deinitialize(count: 1)
+        open.deallocate()
+    }
+
+    /// The bytes written so far.
+    var out: [UInt8] { bytes.pointee }
+
     func write<Value: Encodable>(_ value: Value) throws {
-        switch value {
-        case let json as JSONValue: JSONWriter.append(json, to: &out)
-        case let object as JSONObject: JSONWriter.append(.object(object), to: &out)
-        case let string as String: JSONWriter.writeString(string, into: &out)
-        case let bool as Bool: writeBool(bool)
-        case let int as Int: writeInt(int)
-        // Other widths (a pid's Int32, a tick count's UInt64) would otherwise encode themselves through this again.
-        case let integer as any FixedWidthInteger: out.append(contentsOf: String(describing: integer).utf8)
-        case let double as Double: writeDouble(double)
-        default:
-            let level = open.count
-            let start = out.count
+        // Compared by type rather than cast: a failed dynamic cast per nested value was a good part of an encoding.
+        let type = Value.self
+        if type == String.self {
+            writeString(value as! String)
+        } else if type == [String].self {
+            writeStrings(value as! [String])
+        } else if type == JSONValue.self {
+            JSONWriter.append(value as! JSONValue, to: &bytes.pointee)
+        } else if type == JSONObject.self {
+            JSONWriter.append(.object(value as! JSONObject), to: &bytes.pointee)
+        } else if type == Bool.self {
+            writeBool(value as! Bool)
+        } else if type == Int.self {
+            writeInt(value as! Int)
+        } else if type == Double.self {
+            writeDouble(value as! Double)
+        } else if let integer = value as? any FixedWidthInteger {
+            // Other widths (a pid's Int32, a tick count's UInt64) would otherwise encode themselves through this again.
+            bytes.pointee.append(contentsOf: String(describing: integer).utf8)
+        } else {
+            let level = open.pointee.count
+            let start = bytes.pointee.count
             try value.encode(to: StreamEncoder(stream: self, level: level))
             close(above: level)
-            if out.count == start { writeNull() }  // it wrote nothing at all
+            if bytes.pointee.count == start { writeNull() }  // it wrote nothing at all
         }
     }
 
     /// Opens a container at `level` unless the value there already opened one; answers its index.
     func container(object: Bool, level: Int) -> Int {
         close(above: level + 1)
-        if open.count == level + 1 { return level }
-        open.append((object, 0))
-        out.append(object ? UInt8(ascii: "{") : UInt8(ascii: "["))
+        if open.pointee.count == level + 1 { return level }
+        open.pointee.append((object, 0))
+        bytes.pointee.append(object ? UInt8(ascii: "{") : UInt8(ascii: "["))
         return level
     }
 
     /// Writes the separator and, in an object, the key, for the next member of container `index`.
     func next(in index: Int, key: String?) {
         close(above: index + 1)
-        if open[index].count > 0 { out.append(UInt8(ascii: ",")) }
-        open[index].count += 1
+        if open.pointee[index].count > 0 { bytes.pointee.append(UInt8(ascii: ",")) }
+        open.pointee[index].count += 1
         if let key {
-            JSONWriter.writeString(key, into: &out)
-            out.append(UInt8(ascii: ":"))
+            writeString(key)
+            bytes.pointee.append(UInt8(ascii: ":"))
         }
     }
 
-    func count(of index: Int) -> Int { index < open.count ? open[index].count : 0 }
+    func count(of index: Int) -> Int { index < open.pointee.count ? open.pointee[index].count : 0 }
 
     /// Closes every container opened deeper than `level` (nested ones left open by the value before).
     func close(above level: Int) {
-        while open.count > level {
-            out.append(open.removeLast().object ? UInt8(ascii: "}") : UInt8(ascii: "]"))
+        while open.pointee.count > level {
+            bytes.pointee.append(open.pointee.removeLast().object ? UInt8(ascii: "}") : UInt8(ascii: "]"))
         }
     }
 
-    func writeNull() { out.append(contentsOf: [0x6E, 0x75, 0x6C, 0x6C]) }
-    func writeBool(_ value: Bool) { out.append(contentsOf: value ? [0x74, 0x72, 0x75, 0x65] : [0x66, 0x61, 0x6C, 0x73, 0x65]) }
-    func writeInt(_ value: Int) { ASCIIDigits.append(signed: value, to: &out) }
+    func writeNull() { JSONWriter.appendRaw("null", to: &bytes.pointee) }
+    func writeBool(_ value: Bool) { JSONWriter.appendRaw(value ? "true" : "false", to: &bytes.pointee) }
+    func writeInt(_ value: Int) { ASCIIDigits.append(signed: value, to: &bytes.pointee) }
     func writeDouble(_ value: Double) {
         guard case .number(let literal) = JSONValue.number(value) else { return writeNull() }
-        out.append(contentsOf: literal.utf8)
+        bytes.pointee.append(contentsOf: literal.utf8)
+    }
+    func writeString(_ value: String) { JSONWriter.writeString(value, into: &bytes.pointee) }
+
+    /// An array of strings, the commonest array in the API's answers, written without a container per element.
+    func writeStrings(_ values: [String]) {
+        bytes.pointee.append(UInt8(ascii: "["))
+        for (position, value) in values.enumerated() {
+            if position > 0 { bytes.pointee.append(UInt8(ascii: ",")) }
+            writeString(value)
+        }
+        bytes.pointee.append(UInt8(ascii: "]"))
     }
 }
 
@@ -142,7 +180,7 @@ private struct KeyedStream<Key: CodingKey>: KeyedEncodingContainerProtocol {
 
     mutating func encode(_ value: String, forKey key: Key) throws {
         stream.next(in: index, key: key.stringValue)
-        JSONWriter.writeString(value, into: &stream.out)
+        stream.writeString(value)
     }
 
     mutating func encode(_ value: Bool, forKey key: Key) throws {
@@ -250,7 +288,7 @@ private struct SingleStream: SingleValueEncodingContainer {
 
     mutating func encodeNil() throws { stream.writeNull() }
     mutating func encode(_ value: Bool) throws { stream.writeBool(value) }
-    mutating func encode(_ value: String) throws { JSONWriter.writeString(value, into: &stream.out) }
+    mutating func encode(_ value: String) throws { stream.writeString(value) }
     mutating func encode(_ value: Double) throws { stream.writeDouble(value) }
     mutating func encode(_ value: Int) throws { stream.writeInt(value) }
     mutating func encode<T: Encodable>(_ value: T) throws { try stream.write(value) }

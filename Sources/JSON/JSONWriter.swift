@@ -89,33 +89,60 @@ public enum JSONWriter {
     private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
 
     static func writeString(_ s: String, into out: inout [UInt8]) {
-        var s = s
-        s.withUTF8 { bytes in
-            out.reserveCapacity(out.count + bytes.count + 2)
-            out.append(UInt8(ascii: "\""))
-            var runStart = 0
-            for i in 0..<bytes.count {
-                let byte = bytes[i]
-                // Multi-byte UTF-8 sequences (all bytes ≥ 0x80) pass through as they are.
-                guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
-                if runStart < i { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<i])) }
-                runStart = i + 1
-                switch byte {
-                case UInt8(ascii: "\""): appendRaw("\\\"", to: &out)
-                case UInt8(ascii: "\\"): appendRaw("\\\\", to: &out)
-                case UInt8(ascii: "\n"): appendRaw("\\n", to: &out)
-                case UInt8(ascii: "\r"): appendRaw("\\r", to: &out)
-                case UInt8(ascii: "\t"): appendRaw("\\t", to: &out)
-                case 0x08: appendRaw("\\b", to: &out)
-                case 0x0C: appendRaw("\\f", to: &out)
-                default:
-                    appendRaw("\\u00", to: &out)
-                    out.append(hex[Int(byte >> 4)])
-                    out.append(hex[Int(byte & 0xF)])
-                }
-            }
-            if runStart < bytes.count { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<bytes.count])) }
-            out.append(UInt8(ascii: "\""))
+        // A native string is read in place: copying it first (to call withUTF8) cost a retain and a release per string.
+        if s.utf8.withContiguousStorageIfAvailable({ writeUTF8($0, into: &out) }) == nil {
+            var s = s
+            s.withUTF8 { writeUTF8($0, into: &out) }
         }
+    }
+
+    private static func writeUTF8(_ bytes: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        guard let base = bytes.baseAddress else { return out.append(UInt8(ascii: "\"")) }
+        let count = bytes.count
+        var runStart = 0
+        var i = 0
+        while i < count {
+            // Eight bytes at a time while none needs escaping, which is nearly always.
+            if i &+ 8 <= count, !mayNeedEscaping(UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)) {
+                i &+= 8
+                continue
+            }
+            let byte = base[i]
+            // Multi-byte UTF-8 sequences (all bytes ≥ 0x80) pass through as they are.
+            guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else {
+                i &+= 1
+                continue
+            }
+            if runStart < i { out.append(contentsOf: UnsafeBufferPointer(start: base + runStart, count: i - runStart)) }
+            switch byte {
+            case UInt8(ascii: "\""): appendRaw("\\\"", to: &out)
+            case UInt8(ascii: "\\"): appendRaw("\\\\", to: &out)
+            case UInt8(ascii: "\n"): appendRaw("\\n", to: &out)
+            case UInt8(ascii: "\r"): appendRaw("\\r", to: &out)
+            case UInt8(ascii: "\t"): appendRaw("\\t", to: &out)
+            case 0x08: appendRaw("\\b", to: &out)
+            case 0x0C: appendRaw("\\f", to: &out)
+            default:
+                appendRaw("\\u00", to: &out)
+                out.append(hex[Int(byte >> 4)])
+                out.append(hex[Int(byte & 0xF)])
+            }
+            i &+= 1
+            runStart = i
+        }
+        if runStart < count { out.append(contentsOf: UnsafeBufferPointer(start: base + runStart, count: count - runStart)) }
+        out.append(UInt8(ascii: "\""))
+    }
+
+    /// Whether any of the eight bytes is a control character, a quote or a backslash (a false alarm costs only the
+    /// byte-by-byte check; a miss cannot happen).
+    @inline(__always)
+    private static func mayNeedEscaping(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        @inline(__always) func hasZeroByte(_ v: UInt64) -> Bool { (v &- ones) & ~v & highs != 0 }
+        let control = (word &- ones &* 0x20) & ~word & highs != 0  // some byte below 0x20
+        return control || hasZeroByte(word ^ (ones &* 0x22)) || hasZeroByte(word ^ (ones &* 0x5C))
     }
 }

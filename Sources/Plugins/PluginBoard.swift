@@ -158,48 +158,29 @@ struct PluginBoard {
 
     // MARK: What the API shows
 
-    func entry(_ plugin: KnownPlugin, scrub: (String) -> String) -> JSONValue {
+    func entry(_ plugin: KnownPlugin, scrub: (String) -> String) -> PluginEntry {
         let enabled = isEnabled(plugin)
         let runtimeEntry = plugin.npmName.flatMap { runtime?.plugin($0) }
-        var loadError: JSONValue = .null
+        var loadError: String?
         if let error = runtimeEntry?.error, !error.isEmpty {
-            loadError = .string(scrubStoredSecrets(scrub(error)))
+            loadError = scrubStoredSecrets(scrub(error))
         } else if enabled && !plugin.available {
             loadError = "not installed"
         }
         let (errors, warnings) = validation(plugin)
-        return [
-            "id": .string(id(plugin)),
-            "name": .string(plugin.name),
-            "description": .string(plugin.description),
-            "category": .string(plugin.category),
-            "enabled": .bool(enabled),
-            "isActive": .bool(runtimeEntry?.loaded ?? false),
-            "configured": .bool(isConfigured(plugin)),
-            "loadError": loadError,
-            "parameters": .array(plugin.parameters.map(parameterEntry)),
-            "validationErrors": .array(errors.map(\.json)),
-            "validationWarnings": .array(warnings.map(\.json)),
-            "npmName": .string(plugin.npmName),
-            "version": .string(plugin.version),
-            "source": .string(plugin.source.rawValue),
-            "available": .bool(plugin.available),
-        ]
+        return PluginEntry(
+            id: id(plugin), name: plugin.name, description: plugin.description, category: plugin.category, enabled: enabled,
+            isActive: runtimeEntry?.loaded ?? false, configured: isConfigured(plugin), loadError: loadError,
+            parameters: plugin.parameters.map(parameterEntry), validationErrors: errors, validationWarnings: warnings,
+            npmName: plugin.npmName, version: plugin.version, source: plugin.source.rawValue, available: plugin.available)
     }
 
-    func parameterEntry(_ parameter: PluginParameter) -> JSONValue {
+    func parameterEntry(_ parameter: PluginParameter) -> PluginParameterEntry {
         let sensitive = isSensitive(parameter.key)
-        return [
-            "key": .string(parameter.key),
-            "type": .string(parameter.type.rawValue),
-            "description": .string(parameter.description),
-            "required": .bool(parameter.required),
-            "sensitive": .bool(sensitive),
-            "default": .string(parameter.defaultValue.map { sensitive ? ParameterRules.mask($0) : $0 }),
-            "options": parameter.options.map(JSONValue.strings) ?? .null,
-            "isSet": .bool(storedValue(parameter.key) != nil),
-            "currentValue": .string(shown(parameter.key)),
-            "blocked": .bool(ParameterRules.isBlocked(parameter.key)),
-        ]
+        return PluginParameterEntry(
+            key: parameter.key, type: parameter.type.rawValue, description: parameter.description, required: parameter.required,
+            sensitive: sensitive, default: parameter.defaultValue.map { sensitive ? ParameterRules.mask($0) : $0 },
+            options: parameter.options, isSet: storedValue(parameter.key) != nil, currentValue: shown(parameter.key),
+            blocked: ParameterRules.isBlocked(parameter.key))
     }
 }

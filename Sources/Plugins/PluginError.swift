@@ -2,14 +2,13 @@ import Failures
 import JSON
 
 /// One problem with one field, as `validationErrors` shows it.
-public struct FieldIssue: Sendable, Equatable {
+public struct FieldIssue: Encodable, Sendable, Equatable {
     public let field: String
     public let message: String
     public init(field: String, message: String) {
         self.field = field
         self.message = message
     }
-    public var json: JSONValue { ["field": .string(field), "message": .string(message)] }
 }
 
 /// Why a plugin request was refused.
@@ -55,8 +54,15 @@ extension PluginError {
     public var details: JSONObject {
         switch self {
         case .ambiguous(_, let candidates): .listing("candidates", candidates)
-        case .invalid(let issues): ["validationErrors": .array(issues.map(\.json))]
+        case .invalid(let issues):
+            // Encoding throws only where a member's own `encode(to:)` does, and these have none.
+            (try? JSONEncoding.value(InvalidDetails(validationErrors: issues)))?.objectValue ?? JSONObject()
         default: JSONObject()
         }
     }
+}
+
+/// The extra member of an `invalid` error's body.
+private struct InvalidDetails: Encodable {
+    let validationErrors: [FieldIssue]
 }

@@ -46,17 +46,17 @@ public struct PluginService: Sendable {
     // MARK: Reading
 
     /// `{"plugins": [...]}`, optionally only one category or one enabled state.
-    public func list(category: String? = nil, enabled: Bool? = nil) throws -> JSONValue {
+    public func list(category: String? = nil, enabled: Bool? = nil) throws -> PluginList {
         let board = try currentBoard()
         let entries = board.plugins.filter { plugin in
             (category == nil || plugin.category == category) && (enabled == nil || board.isEnabled(plugin) == enabled)
         }.map { board.entry($0, scrub: scrub) }
-        return ["plugins": .array(entries)]
+        return PluginList(plugins: entries)
     }
 
-    public func get(_ id: String) throws -> JSONValue {
+    public func get(_ id: String) throws -> PluginDetails {
         let board = try currentBoard()
-        return ["plugin": board.entry(try board.resolve(id), scrub: scrub)]
+        return PluginDetails(plugin: board.entry(try board.resolve(id), scrub: scrub))
     }
 
     /// A stamp that changes whenever anything the list depends on may have changed.
@@ -87,12 +87,8 @@ public struct PluginService: Sendable {
 
     // MARK: PUT /api/plugins/:id
 
-    public struct UpdateResult: Sendable {
-        public let response: JSONValue
-    }
-
     /// Applies `enabled` and `config` all at once or not at all.
-    public func update(_ idText: String, enabled: Bool?, config: JSONObject?) throws -> JSONValue {
+    public func update(_ idText: String, enabled: Bool?, config: JSONObject?) throws -> PluginUpdateResult {
         struct Change {
             var key = ""
             var enabledChanged = false
@@ -179,39 +175,27 @@ public struct PluginService: Sendable {
         } else if requiresRestart {
             try restartReasons.add("configuration of \(board.id(plugin)) changed")
         }
-        return [
-            "ok": true,
-            "plugin": board.entry(plugin, scrub: scrub),
-            "requiresRestart": .bool(requiresRestart),
-            "affectedPlugins": .strings(affected.sorted()),
-        ]
+        return PluginUpdateResult(plugin: board.entry(plugin, scrub: scrub), requiresRestart: requiresRestart, affectedPlugins: affected.sorted())
     }
 
     // MARK: Core plugins (section 4)
 
-    public func coreStatus() -> JSONValue {
-        [
-            "available": true,
-            "corePlugins": .strings(core.core.map(PluginIdentity.shortId)),
-            "optionalCorePlugins": .strings(core.optional.map(PluginIdentity.shortId)),
-        ]
+    public func coreStatus() -> CoreStatus {
+        CoreStatus(corePlugins: core.core.map(PluginIdentity.shortId), optionalCorePlugins: core.optional.map(PluginIdentity.shortId))
     }
 
-    public func coreList() throws -> JSONValue {
+    public func coreList() throws -> CoreList {
         let board = try currentBoard()
         func loaded(_ npm: String) -> Bool { board.runtime?.plugin(npm)?.loaded ?? false }
-        return [
-            "core": .array(core.core.map { npm in
-                ["name": .string(PluginIdentity.shortId(npm)), "npmName": .string(npm), "loaded": .bool(loaded(npm)), "required": true]
-            }),
-            "optionalCore": .array(core.optional.map { npm in
-                ["name": .string(PluginIdentity.shortId(npm)), "npmName": .string(npm), "loaded": .bool(loaded(npm)), "required": false, "enabled": .bool(board.isAllowed(npm))]
-            }),
-        ]
+        return CoreList(
+            core: core.core.map { npm in CoreList.Core(name: PluginIdentity.shortId(npm), npmName: npm, loaded: loaded(npm)) },
+            optionalCore: core.optional.map { npm in
+                CoreList.OptionalCore(name: PluginIdentity.shortId(npm), npmName: npm, loaded: loaded(npm), enabled: board.isAllowed(npm))
+            })
     }
 
     /// Turns an optional-core plugin on or off (`plugins.allow`); core plugins cannot be toggled.
-    public func coreToggle(name: String, enabled: Bool) throws -> JSONValue {
+    public func coreToggle(name: String, enabled: Bool) throws -> CoreToggleResult {
         let all = core.core + core.optional
         let npm = all.first { $0 == name || PluginIdentity.shortId($0) == name || $0 == "@elizaos/" + name }
         guard let npm else { throw PluginError.notFound(name) }
@@ -228,7 +212,7 @@ public struct PluginService: Sendable {
             let id = PluginIdentity.shortId(npm)
             try restartReasons.replace("\(id) was \(enabled ? "disabled" : "enabled")", with: "\(id) was \(enabled ? "enabled" : "disabled")")
         }
-        return ["ok": true, "requiresRestart": .bool(changed)]
+        return CoreToggleResult(requiresRestart: changed)
     }
 
     /// The npm name and id a path's `:id` resolves to (404/409 as for every plugin route).
@@ -280,20 +264,20 @@ public struct PluginService: Sendable {
     // MARK: POST /api/plugins/:id/test
 
     /// Runs the plugin's own check in the runtime. Order: unknown 404, no runtime 503, not loaded 409, timeout 504.
-    public func test(_ idText: String) throws -> JSONValue {
+    public func test(_ idText: String) throws -> PluginTestResult {
         let board = try currentBoard()
         let plugin = try board.resolve(idText)
         guard runtime.attached else { throw RuntimeError.notAttached }
         guard let snapshot = board.runtime else { throw RuntimeError.unreachable("no status answer") }
         guard let npm = plugin.npmName, snapshot.plugin(npm)?.loaded == true else { throw RuntimeError.notLoaded(board.id(plugin)) }
         let result = try runtime.check(package: npm)
-        var details = JSONObject()
-        details["message"] = .string(board.scrubStoredSecrets(scrub(result.message)))
-        details["durationMs"] = .number(result.durationMs)
-        if let extra = result.details {
-            details["details"] = (try? JSONParser.parse(board.scrubStoredSecrets(scrub(JSONWriter.compact(extra))))) ?? .null
+        // Secrets are scrubbed from the details' text; what no longer reads as JSON afterwards is shown as null.
+        let details = result.details.map { extra in
+            (try? JSONParser.parse(board.scrubStoredSecrets(scrub(JSONWriter.compact(extra))))) ?? .null
         }
-        return ["ok": .bool(result.ok), "result": .object(details)]
+        return PluginTestResult(
+            ok: result.ok,
+            result: .init(message: board.scrubStoredSecrets(scrub(result.message)), durationMs: result.durationMs, details: details))
     }
 }
 

@@ -51,28 +51,6 @@ public struct RegistryEntry: Sendable, Equatable {
 
     public func channel(_ name: String) -> RegistryChannel? { channels.first { $0.name == name } }
 
-    // MARK: JSON
-
-    func npmJSON() -> JSONValue {
-        ["package": .string(npmPackage), "version": .string(version)]
-    }
-
-    func versionsJSON() -> JSONValue {
-        .object(JSONObject(channels.map { .init(key: $0.name, value: .string($0.npmVersion)) }))
-    }
-
-    func supportsJSON() -> JSONValue {
-        .object(JSONObject(channels.compactMap { channel in channel.supported.map { .init(key: channel.name, value: .bool($0)) } }))
-    }
-
-    func gitJSON() -> JSONValue {
-        var members: [JSONObject.Member] = [.init(key: "repo", value: .string(gitRepo))]
-        for channel in channels where channel.gitVersion != nil || channel.gitBranch != nil {
-            members.append(.init(key: channel.name, value: ["version": .string(channel.gitVersion), "branch": .string(channel.gitBranch)]))
-        }
-        return .object(JSONObject(members))
-    }
-
     // MARK: Display names
 
     private static let acronyms: Set<String> = [

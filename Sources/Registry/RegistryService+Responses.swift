@@ -1,8 +1,8 @@
 import JSON
 import Stores
 
-/// The API's shapes: list, details, search and refresh, each a `JSONValue` the route writes as it is, except
-/// search, which answers encoded bytes (it runs per keystroke and is assembled from pre-encoded parts).
+/// The API's answers: list, details and refresh as wire values the route encodes, and search as encoded bytes (it
+/// runs per keystroke and is assembled from pre-encoded parts).
 extension RegistryService {
     public typealias StatusLookup = (String) -> RegistryPluginStatus
 
@@ -48,7 +48,7 @@ extension RegistryService {
     /// `{count, total, plugins, source}`: `total` counts the entries of `kind` (all when nil), `count` those returned.
     public func list(
         limit: Int? = nil, offset: Int = 0, kind: String? = nil, status: StatusLookup = { _ in .unknown }
-    ) throws(RegistryError) -> JSONValue {
+    ) throws(RegistryError) -> RegistryList {
         guard limit.map({ $0 >= 1 }) ?? true else { throw .badQuery("limit must be at least 1.") }
         guard offset >= 0 else { throw .badQuery("offset must be at least 0.") }
         let snapshot = try snapshot()
@@ -58,23 +58,18 @@ extension RegistryService {
         let end = limit.map { min(matching.count, start + min($0, matching.count)) } ?? matching.count
         let ids = snapshot.catalog.ids
         let plugins = matching[start..<end].map { entry in
-            Self.summary(entry, id: ids[entry.name], status: status(entry.name))
+            RegistryPluginSummary(entry, id: ids[entry.name], status: status(entry.name))
         }
-        return [
-            "count": .number(plugins.count),
-            "total": .number(matching.count),
-            "plugins": .array(plugins),
-            "source": sourceJSON(snapshot),
-        ]
+        return RegistryList(count: plugins.count, total: matching.count, plugins: plugins, source: sourceReport(snapshot))
     }
 
     // MARK: GET /api/registry/plugins/:name
 
     /// `{plugin}` with everything the registry knows, found by section 2's resolution over registry names.
-    public func details(_ name: String, status: StatusLookup = { _ in .unknown }) throws(RegistryError) -> JSONValue {
+    public func details(_ name: String, status: StatusLookup = { _ in .unknown }) throws(RegistryError) -> RegistryDetails {
         let snapshot = try snapshot()
         let entry = try Self.resolve(name, in: snapshot)
-        return ["plugin": Self.details(entry, id: snapshot.catalog.ids[entry.name], status: status(entry.name))]
+        return RegistryDetails(plugin: RegistryPluginDetails(entry, id: snapshot.catalog.ids[entry.name], status: status(entry.name)))
     }
 
     /// The entry `text` names, by section 2's resolution (id, npm name, `@elizaos/plugin-<x>`, …).
@@ -108,7 +103,10 @@ extension RegistryService {
         let top = Double(hits.first?.score ?? 1)
         var out: [UInt8] = []
         out.reserveCapacity(64 + query.utf8.count + hits.reduce(0) { $0 + catalog.searchResultHeads[$1.entry].count + 80 })
-        JSONWriter.appendMembers(["query": .string(query), "count": .number(hits.count)], to: &out, opening: true)
+        JSONWriter.appendRaw("{\"query\":", to: &out)
+        JSONWriter.appendString(query, to: &out)
+        JSONWriter.appendRaw(",\"count\":", to: &out)
+        out.append(contentsOf: String(hits.count).utf8)
         JSONWriter.appendRaw(",\"results\":[", to: &out)
         for (position, hit) in hits.enumerated() {
             if position > 0 { out.append(UInt8(ascii: ",")) }
@@ -131,44 +129,30 @@ extension RegistryService {
 
     /// A search result's members that depend only on the snapshot, as `{"name":…,"repository":…,`.
     static func searchResultHead(_ entry: RegistryEntry, id: String?) -> [UInt8] {
-        var head: [UInt8] = []
-        JSONWriter.appendMembers(
-            [
-                "name": .string(entry.name),
-                "id": .string(id),
-                "displayName": .string(entry.displayName),
-                "description": .string(entry.description),
-                "npmPackage": .string(entry.npmPackage),
-                "version": .string(entry.version),
-                "kind": .string(entry.kind),
-                "tags": .strings(entry.tags),
-                "stars": .number(entry.stars),
-                "repository": .string(entry.repository),
-            ], to: &head, opening: true)
-        head.append(UInt8(ascii: ","))
-        return head
+        let head = RegistrySearchHead(
+            name: entry.name, id: id, displayName: entry.displayName, description: entry.description, npmPackage: entry.npmPackage,
+            version: entry.version, kind: entry.kind, tags: entry.tags, stars: entry.stars, repository: entry.repository)
+        // Encoding throws only where a member's own `encode(to:)` does, and none of these has one.
+        var bytes = try! JSONEncoding.bytes(head)
+        bytes[bytes.count - 1] = UInt8(ascii: ",")  // the closing brace: the answer's members follow
+        return bytes
     }
 
     // MARK: POST /api/registry/refresh
 
     /// `{ok: true, count, source}` after a forced fetch (a `304` counts); `fetchFailed` otherwise.
-    public func refresh() throws(RegistryError) -> JSONValue {
+    public func refresh() throws(RegistryError) -> RegistryRefreshResult {
         let snapshot = try forceRefresh()
-        return ["ok": true, "count": .number(snapshot.entries.count), "source": sourceJSON(snapshot)]
+        return RegistryRefreshResult(count: snapshot.entries.count, source: sourceReport(snapshot))
     }
 
     // MARK: Shapes
 
     /// `{url, format, fetchedAt, lastUpdatedAt, lastError, skipped}` of the snapshot served.
-    func sourceJSON(_ snapshot: RegistrySnapshot) -> JSONValue {
-        [
-            "url": .string(snapshot.source.url),
-            "format": .string(snapshot.format.rawValue),
-            "fetchedAt": .string(ISOTime.string(from: snapshot.source.fetchedAt)),
-            "lastUpdatedAt": .string(snapshot.document.lastUpdatedAt),
-            "lastError": .string(state.withLock { $0.lastError }),
-            "skipped": .number(snapshot.skipped),
-        ]
+    func sourceReport(_ snapshot: RegistrySnapshot) -> RegistrySourceReport {
+        RegistrySourceReport(
+            url: snapshot.source.url, format: snapshot.format.rawValue, fetchedAt: ISOTime.string(from: snapshot.source.fetchedAt),
+            lastUpdatedAt: snapshot.document.lastUpdatedAt, lastError: state.withLock { $0.lastError }, skipped: snapshot.skipped)
     }
 
     static func resolve(_ text: String, in snapshot: RegistrySnapshot) throws(RegistryError) -> RegistryEntry {
@@ -177,55 +161,5 @@ extension RegistryService {
         case .ambiguous(let candidates): throw .ambiguous(text, candidates: candidates)
         case .notFound: throw .notFound(text)
         }
-    }
-
-    static func summary(_ entry: RegistryEntry, id: String?, status: RegistryPluginStatus) -> JSONValue {
-        [
-            "name": .string(entry.name),
-            "id": .string(id),
-            "displayName": .string(entry.displayName),
-            "description": .string(entry.description),
-            "npm": entry.npmJSON(),
-            "kind": .string(entry.kind),
-            "tags": .strings(entry.tags),
-            "stars": .number(entry.stars),
-            "repository": .string(entry.repository),
-            "installed": .bool(status.installed),
-            "installedVersion": .string(status.installedVersion),
-            "loaded": .bool(status.loaded),
-            "bundled": .bool(status.bundled),
-        ]
-    }
-
-    static func details(_ entry: RegistryEntry, id: String?, status: RegistryPluginStatus) -> JSONValue {
-        var members: [JSONObject.Member] = [
-            .init(key: "name", value: .string(entry.name)),
-            .init(key: "id", value: .string(id)),
-            .init(key: "displayName", value: .string(entry.displayName)),
-            .init(key: "description", value: .string(entry.description)),
-            .init(key: "npm", value: entry.npmJSON()),
-            .init(key: "channel", value: .string(entry.versionChannel)),
-            .init(key: "versions", value: entry.versionsJSON()),
-            .init(key: "supports", value: entry.supportsJSON()),
-            .init(key: "author", value: .string(entry.author)),
-            .init(key: "repository", value: .string(entry.repository)),
-            .init(key: "homepage", value: .string(entry.homepage)),
-            .init(key: "tags", value: .strings(entry.tags)),
-            .init(key: "stars", value: .number(entry.stars)),
-            .init(key: "language", value: .string(entry.language)),
-            .init(key: "kind", value: .string(entry.kind)),
-            .init(key: "origin", value: .string(entry.origin)),
-            .init(key: "support", value: .string(entry.support)),
-            .init(key: "git", value: entry.gitJSON()),
-            .init(key: "directory", value: .string(entry.directory)),
-        ]
-        members.append(.init(key: "app", value: entry.app ?? .null))
-        members += [
-            .init(key: "installed", value: .bool(status.installed)),
-            .init(key: "installedVersion", value: .string(status.installedVersion)),
-            .init(key: "loaded", value: .bool(status.loaded)),
-            .init(key: "bundled", value: .bool(status.bundled)),
-        ]
-        return .object(JSONObject(members))
     }
 }

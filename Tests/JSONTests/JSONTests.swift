@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import JSON
 
@@ -63,6 +64,42 @@ import Testing
         JSONWriter.append(["k": [1, nil, false]], to: &bytes)
         JSONWriter.appendMembers(JSONObject([.init(key: "a\"", value: 1), .init(key: "b", value: ["c": true])]), to: &bytes)
         #expect(String(decoding: bytes, as: UTF8.self) == "\"\u{7F}x\\u001f\"{\"k\":[1,null,false]}\"a\\\"\":1,\"b\":{\"c\":true}")
+    }
+
+    /// Strings are scanned eight bytes at a time: a character to escape is found wherever it falls in or across a
+    /// word, in short and long strings, beside multi-byte characters and bytes just around the escaped ranges.
+    @Test func escapesFoundAtEveryOffset() throws {
+        func reference(_ text: String) -> String {
+            var out = "\""
+            for scalar in text.unicodeScalars {
+                switch scalar {
+                case "\"": out += "\\\""
+                case "\\": out += "\\\\"
+                case "\n": out += "\\n"
+                case "\r": out += "\\r"
+                case "\t": out += "\\t"
+                case "\u{08}": out += "\\b"
+                case "\u{0C}": out += "\\f"
+                case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
+                default: out.unicodeScalars.append(scalar)
+                }
+            }
+            return out + "\""
+        }
+        let specials: [Character] = ["\"", "\\", "\u{0}", "\u{1F}", "\n", "\u{08}"]
+        let neighbours: [Character] = ["a", " ", "!", "#", "[", "]", "\u{7F}", "é", "😀"]
+        for length in 0..<40 {
+            for position in 0...length {
+                for (n, special) in specials.enumerated() {
+                    var characters = (0..<length).map { neighbours[($0 + n) % neighbours.count] }
+                    characters.insert(special, at: position)
+                    let text = String(characters)
+                    #expect(JSONWriter.compact(.string(text)) == reference(text), "\(length) \(position) \(n)")
+                }
+            }
+            let clean = String((0..<length).map { neighbours[$0 % neighbours.count] })
+            #expect(JSONWriter.compact(.string(clean)) == reference(clean))
+        }
     }
 
     /// Setting a key keeps its position; a new key goes last; duplicates collapse to the new value.

@@ -62,6 +62,46 @@ import Testing
             == #"[{"a":{"b":1},"b":["x",{"y":2}],"c":true},{"a":{"b":1},"b":["x",{"y":2}],"c":true}]"#)
     }
 
+    /// Strings, string arrays, booleans, numbers and free-form values are written without a container of their own;
+    /// the bytes are what the tree writer gives for the same values, wherever they appear.
+    @Test func directlyWrittenValues() throws {
+        struct Mixed: Encodable {
+            let text: String
+            let escaped: String
+            let tags: [String]
+            let none: [String]
+            let maybeTags: [String]?
+            let missingTags: [String]?
+            let nested: [[String]]
+            let holes: [String?]
+            let flag: Bool
+            let count: Int
+            let ratios: [Double]
+            let free: JSONValue?
+            let absent: JSONValue?
+            let object: JSONObject
+        }
+        let value = Mixed(
+            text: "plain", escaped: "quote \" backslash \\ newline \n control \u{1} é", tags: ["a", "b\"c"], none: [], maybeTags: ["x"],
+            missingTags: nil, nested: [[], ["y", "z"]], holes: ["h", nil], flag: false, count: -42, ratios: [0.5, 3, 1e20, 0.1],
+            free: ["n": .number("1.50"), "list": [true, nil]], absent: nil, object: ["k": "v", "e": .object(JSONObject())])
+        let tree: JSONValue = [
+            "text": "plain", "escaped": "quote \" backslash \\ newline \n control \u{1} é", "tags": ["a", "b\"c"], "none": [],
+            "maybeTags": ["x"], "missingTags": nil, "nested": [[], ["y", "z"]], "holes": ["h", nil], "flag": false, "count": -42,
+            "ratios": [.number(0.5), .number(3.0), .number(1e20), .number(0.1)], "free": ["n": .number("1.50"), "list": [true, nil]],
+            "absent": nil, "object": ["k": "v", "e": .object(JSONObject())],
+        ]
+        #expect(try JSONEncoding.bytes(value) == JSONWriter.compactBytes(tree))
+        #expect(try JSONEncoding.bytes("top \"level\"") == JSONWriter.compactBytes("top \"level\""))
+        #expect(try JSONEncoding.bytes(["only", "strings"]) == Array(#"["only","strings"]"#.utf8))
+        #expect(try JSONEncoding.bytes([String]()) == Array("[]".utf8))
+        #expect(try JSONEncoding.bytes(true) == Array("true".utf8))
+        #expect(try JSONEncoding.bytes(7) == Array("7".utf8))
+        #expect(try JSONEncoding.bytes(2.5) == Array("2.5".utf8))
+        #expect(try JSONEncoding.bytes(Double.nan) == Array("null".utf8))
+        #expect(try JSONEncoding.bytes(JSONValue.number("1e3")) == Array("1e3".utf8))
+    }
+
     /// Integers of every width are written as their decimal digits, as members, elements and single values.
     @Test func integersOfEveryWidth() throws {
         struct Widths: Encodable {

@@ -47,7 +47,7 @@ struct World {
 
     var configText: String? { FileManager.default.contents(atPath: dir + "/milady.json").map { String(decoding: $0, as: UTF8.self) } }
 
-    func entry(_ id: String) throws -> JSONValue { try service.get(id)["plugin"]! }
+    func entry(_ id: String) throws -> JSONValue { try JSONEncoding.value(service.get(id).plugin) }
 
     func parameter(_ id: String, _ key: String) throws -> JSONValue? {
         try entry(id)["parameters"]?.arrayValue?.first { $0["key"]?.stringValue == key }
@@ -86,9 +86,9 @@ func issues(_ error: any Error) -> [String] {
         #expect(try world.entry("evm")["enabled"] == false)
         #expect(try world.entry("anthropic")["loadError"] == "not installed")
         #expect(try world.entry("evm")["loadError"] == .null)
-        let enabledOnly = try world.service.list(enabled: true)["plugins"]!.arrayValue!.map { $0["id"]!.stringValue! }
+        let enabledOnly = try world.service.list(enabled: true).plugins.map(\.id)
         #expect(Set(enabledOnly) == ["sql", "vision", "anthropic", "twitter"])
-        let connectors = try world.service.list(category: "connector")["plugins"]!.arrayValue!
+        let connectors = try world.service.list(category: "connector").plugins
         #expect(connectors.count == 1)
     }
 
@@ -124,9 +124,9 @@ func issues(_ error: any Error) -> [String] {
         let response = try world.service.update("anthropic", enabled: nil, config: [
             "ANTHROPIC_API_KEY": "sk-ant-0123456789abcdef", "ANTHROPIC_TIMEOUT": .number("45.0"), "ANTHROPIC_STREAM": true,
         ].object)
-        #expect(response["ok"] == true)
-        #expect(response["requiresRestart"] == false)  // nothing declaring these is enabled or loaded
-        #expect(response["affectedPlugins"] == .strings(["anthropic", "knowledge"]))
+        #expect(response.ok)
+        #expect(response.requiresRestart == false)  // nothing declaring these is enabled or loaded
+        #expect(response.affectedPlugins == ["anthropic", "knowledge"])
         let stored = try world.config.read()["env"]!.objectValue!
         #expect(stored["ANTHROPIC_API_KEY"] == "sk-ant-0123456789abcdef")
         #expect(stored["ANTHROPIC_TIMEOUT"] == "45")
@@ -146,14 +146,14 @@ func issues(_ error: any Error) -> [String] {
     @Test func enablingAndSharedKeys() throws {
         let world = try World()
         let enabled = try world.service.update("knowledge", enabled: true, config: nil)
-        #expect(enabled["requiresRestart"] == true)
+        #expect(enabled.requiresRestart == true)
         #expect(try world.config.read()["plugins"]?["entries"]?["knowledge"]?["enabled"] == true)
         let shared = try world.service.update("anthropic", enabled: nil, config: ["ANTHROPIC_API_KEY": "sk-ant-zzzzzzzzzzzzzzzz"].object)
-        #expect(shared["requiresRestart"] == true)
-        #expect(shared["affectedPlugins"] == .strings(["anthropic", "knowledge"]))
+        #expect(shared.requiresRestart == true)
+        #expect(shared.affectedPlugins == ["anthropic", "knowledge"])
         #expect(try world.reasons.all().count == 2)
         let again = try world.service.update("knowledge", enabled: true, config: nil)
-        #expect(again["requiresRestart"] == false)
+        #expect(again.requiresRestart == false)
     }
 
     /// Core plugins cannot be disabled (409) nor toggled (400); optional-core toggles write plugins.allow and features.
@@ -162,24 +162,23 @@ func issues(_ error: any Error) -> [String] {
         #expect(throws: PluginError.coreAlwaysEnabled("sql")) { try world.service.update("sql", enabled: false, config: nil) }
         #expect(throws: PluginError.self) { try world.service.coreToggle(name: "sql", enabled: false) }
         #expect(throws: PluginError.notFound("nope")) { try world.service.coreToggle(name: "nope", enabled: true) }
-        #expect(try world.service.coreToggle(name: "@elizaos/plugin-vision", enabled: true)["requiresRestart"] == true)
-        #expect(try world.service.coreToggle(name: "vision", enabled: true)["requiresRestart"] == false)
+        #expect(try world.service.coreToggle(name: "@elizaos/plugin-vision", enabled: true).requiresRestart == true)
+        #expect(try world.service.coreToggle(name: "vision", enabled: true).requiresRestart == false)
         let document = try world.config.read()
         #expect(document["plugins"]?["allow"] == .strings(["@elizaos/plugin-vision"]))
         #expect(document["features"]?["vision"] == true)
         #expect(try world.entry("vision")["enabled"] == true)
         let core = try world.service.coreList()
-        #expect(core["optionalCore"]?.arrayValue?.first?["enabled"] == true)
+        #expect(core.optionalCore.first?.enabled == true)
         _ = try world.service.update("vision", enabled: false, config: nil)
-        #expect(try world.service.coreList()["optionalCore"]?.arrayValue?.first?["enabled"] == false)
+        #expect(try world.service.coreList().optionalCore.first?.enabled == false)
         #expect(try world.config.read()["features"]?["vision"] == false)
     }
 
     /// Plugins named only in the config appear with source "config"; a shared short id resolves per the contract.
     @Test func configOnlyAndCollisions() throws {
         let world = try World(config: #"{"plugins": {"entries": {"twitter": {"enabled": false}, "@beta/plugin-twitter": {"enabled": true}}}}"#)
-        let list = try world.service.list()["plugins"]!.arrayValue!
-        let ids = list.map { $0["id"]!.stringValue! }
+        let ids = try world.service.list().plugins.map(\.id)
         #expect(ids.contains("twitter"))  // @elizaos/plugin-twitter, from the config, keeps the short id
         #expect(ids.contains("@acme/plugin-twitter") && ids.contains("@beta/plugin-twitter"))
         #expect(try world.entry("twitter")["npmName"] == "@elizaos/plugin-twitter")

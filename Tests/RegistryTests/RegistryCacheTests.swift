@@ -32,10 +32,10 @@ private let index: [UInt8] = try! sharedBytes(realIndexPath)
         let service = fixture.service(timeout: .seconds(1))
 
         let list = try service.list()
-        #expect(list["count"] == 292)
-        #expect(list["source"]?["url"] == .string(fixture.upstream.url("/index.json")))
-        #expect(list["source"]?["format"] == "index")
-        #expect(list["source"]?["lastError"] == .null)
+        #expect(list.count == 292)
+        #expect(list.source.url == fixture.upstream.url("/index.json"))
+        #expect(list.source.format == "index")
+        #expect(list.source.lastError == nil)
         #expect(fixture.upstream.requests("/generated-registry.json").count == 1)
     }
 
@@ -44,12 +44,12 @@ private let index: [UInt8] = try! sharedBytes(realIndexPath)
         let fixture = try ServiceFixture(["/generated-registry.json": .document(real)])
         defer { fixture.upstream.stop() }
         let list = try fixture.service().list()
-        #expect(list["count"] == 290)
-        #expect(list["total"] == 290)
-        #expect(list["source"]?["url"] == .string(fixture.upstream.url("/generated-registry.json")))
-        #expect(list["source"]?["skipped"] == 0)
-        #expect(list["source"]?["fetchedAt"] == .string(ISOTime.string(from: fixture.clock.now)))
-        #expect(list["source"]?["lastUpdatedAt"] == "2026-02-09T02:30:56.148Z")
+        #expect(list.count == 290)
+        #expect(list.total == 290)
+        #expect(list.source.url == fixture.upstream.url("/generated-registry.json"))
+        #expect(list.source.skipped == 0)
+        #expect(list.source.fetchedAt == ISOTime.string(from: fixture.clock.now))
+        #expect(list.source.lastUpdatedAt == "2026-02-09T02:30:56.148Z")
     }
 
     /// A fresh snapshot is served without asking upstream again.
@@ -75,9 +75,9 @@ private let index: [UInt8] = try! sharedBytes(realIndexPath)
         _ = try service.list()
         fixture.clock.advance(7200)
         let refreshed = try service.refresh()
-        #expect(refreshed["ok"] == true)
-        #expect(refreshed["count"] == 290)
-        #expect(refreshed["source"]?["fetchedAt"] == .string(ISOTime.string(from: fixture.clock.now)))
+        #expect(refreshed.ok)
+        #expect(refreshed.count == 290)
+        #expect(refreshed.source.fetchedAt == ISOTime.string(from: fixture.clock.now))
         let requests = fixture.upstream.requests("/generated-registry.json")
         #expect(requests.count == 2)
         #expect(requests[0].header("If-None-Match") == nil)
@@ -118,11 +118,11 @@ private let index: [UInt8] = try! sharedBytes(realIndexPath)
         let started = ContinuousClock.now
         let stale = try service.list()
         #expect(ContinuousClock.now - started < .milliseconds(500))
-        #expect(stale["count"] == 290)
+        #expect(stale.count == 290)
         service.waitForRefresh()
         let after = try service.list()
-        #expect(after["count"] == 290)
-        let lastError = try #require(after["source"]?["lastError"]?.stringValue)
+        #expect(after.count == 290)
+        let lastError = try #require(after.source.lastError)
         #expect(lastError.contains("HTTP 500") && lastError.contains("HTTP 503"))
         #expect(service.lastError == lastError)
         // Within the retry interval reads do not hammer upstream.
@@ -135,7 +135,7 @@ private let index: [UInt8] = try! sharedBytes(realIndexPath)
         fixture.clock.advance(61)
         _ = try service.list()
         service.waitForRefresh()
-        #expect(try service.list()["source"]?["lastError"] == .null)
+        #expect(try service.list().source.lastError == nil)
     }
 
     /// A forced refresh that fails answers `fetchFailed` and keeps serving the old snapshot.
@@ -143,7 +143,7 @@ private let index: [UInt8] = try! sharedBytes(realIndexPath)
         let fixture = try ServiceFixture(["/generated-registry.json": .document(real)])
         defer { fixture.upstream.stop() }
         let service = fixture.service()
-        #expect(try service.refresh()["count"] == 290)
+        #expect(try service.refresh().count == 290)
         fixture.upstream.set("/generated-registry.json", .status(502))
         let error = failure { try service.refresh() }
         guard case .fetchFailed(let message)? = error else {
@@ -153,9 +153,9 @@ private let index: [UInt8] = try! sharedBytes(realIndexPath)
         #expect(message.contains("HTTP 502") && message.contains("HTTP 404"))
         #expect(error!.description.contains("previous copy is still served"))
         let list = try service.list()
-        #expect(list["count"] == 290)
-        #expect(list["source"]?["lastError"] == .string(message))
-        #expect(try service.details("@elizaos/plugin-discord")["plugin"]?["name"] == "@elizaos/plugin-discord")
+        #expect(list.count == 290)
+        #expect(list.source.lastError == message)
+        #expect(try service.details("@elizaos/plugin-discord").plugin.name == "@elizaos/plugin-discord")
     }
 
     /// When only the index answers, a full snapshot already held is kept rather than replaced by bare names.
@@ -170,7 +170,7 @@ private let index: [UInt8] = try! sharedBytes(realIndexPath)
             return
         }
         #expect(message.contains("only the index"))
-        #expect(try service.list()["source"]?["format"] == "full")
+        #expect(try service.list().source.format == "full")
     }
 
     /// A new service over the same database (a restart of plugind) serves the stored snapshot with upstream down.
@@ -183,20 +183,20 @@ private let index: [UInt8] = try! sharedBytes(realIndexPath)
         let reopened = try StateDB(path: fixture.databasePath)
         let restarted = fixture.service(database: reopened)
         let list = try restarted.list()
-        #expect(list["count"] == 290)
-        #expect(list["source"]?["url"] == .string(fixture.upstream.url("/generated-registry.json")))
+        #expect(list.count == 290)
+        #expect(list.source.url == fixture.upstream.url("/generated-registry.json"))
         #expect(restarted.fetchCount == 0)
-        #expect(try restarted.details("twitter")["plugin"]?["name"] == "@elizaos/plugin-twitter")
+        #expect(try restarted.details("twitter").plugin.name == "@elizaos/plugin-twitter")
         #expect(restarted.isListed("@elizaos/plugin-openai") == true)
 
         // Stale after a day: still served, the failed background refresh shows, and a later restart still has it.
         fixture.clock.advance(86_400)
-        #expect(try restarted.list()["count"] == 290)
+        #expect(try restarted.list().count == 290)
         restarted.waitForRefresh()
         #expect(restarted.lastError?.contains("cannot connect") == true || restarted.lastError?.contains("timed out") == true)
         let again = fixture.service(database: try StateDB(path: fixture.databasePath))
         #expect(again.lastError == restarted.lastError)
-        #expect(try again.list()["count"] == 290)
+        #expect(try again.list().count == 290)
     }
 
     /// No snapshot anywhere and upstream down: reads answer `noSnapshot` with the upstream's failure; refresh `fetchFailed`.
@@ -231,7 +231,7 @@ private let index: [UInt8] = try! sharedBytes(realIndexPath)
         defer { fixture.upstream.stop() }
         let service = fixture.service()
         let list = try service.list()
-        #expect(list["source"]?["format"] == "index")
+        #expect(list.source.format == "index")
         #expect(fixture.upstream.requests("/generated-registry.json").count == 1)
 
         fixture.upstream.set("/index.json", .status(404))
@@ -265,7 +265,7 @@ private let index: [UInt8] = try! sharedBytes(realIndexPath)
         for i in 0..<8 {
             group.enter()
             Thread.detachNewThread {
-                let count = i % 2 == 0 ? (try? service.forceRefresh().entries.count) : (try? service.list()["count"]?.intValue)
+                let count = i % 2 == 0 ? (try? service.forceRefresh().entries.count) : (try? service.list().count)
                 results.withLock { $0.append(count ?? -1) }
                 group.leave()
             }
@@ -285,7 +285,7 @@ private let index: [UInt8] = try! sharedBytes(realIndexPath)
         #expect(second.cachedSnapshot() == nil)
         _ = try first.list()
         fixture.clock.advance(10)
-        #expect(try second.list()["count"] == 290)
+        #expect(try second.list().count == 290)
         #expect(second.fetchCount == 0)
         #expect(fixture.upstream.requests().count == 1)
     }
@@ -298,7 +298,7 @@ private let index: [UInt8] = try! sharedBytes(realIndexPath)
         let started = ContinuousClock.now
         service.warmUp()
         #expect(ContinuousClock.now - started < .milliseconds(200))
-        #expect(try service.list()["count"] == 290)
+        #expect(try service.list().count == 290)
         service.warmUp()
         service.waitForRefresh()
         #expect(fixture.upstream.requests().count == 1)

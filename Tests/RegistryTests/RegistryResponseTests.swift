@@ -3,7 +3,6 @@ import JSON
 import Testing
 @testable import Registry
 
-
 /// Install records, runtime and catalogue as the caller would report them.
 private let status: @Sendable (String) -> RegistryPluginStatus = { name in
     switch name {
@@ -24,7 +23,7 @@ private let shared: (fixture: ServiceFixture, service: RegistryService) = {
 
     /// The list has the seed's fields for every plugin, with status from the caller.
     @Test func listShape() throws {
-        let list = try service.list(status: status)
+        let list = try wire(service.list(status: status))
         let plugins = try #require(list["plugins"]?.arrayValue)
         #expect(plugins.count == 290)
         let twitter = try #require(plugins.first { $0["name"] == "@elizaos/plugin-twitter" })
@@ -45,24 +44,24 @@ private let shared: (fixture: ServiceFixture, service: RegistryService) = {
     /// `limit`, `offset` and `kind` page and filter; `count` is what was returned, `total` what matched.
     @Test func listPagingAndKind() throws {
         let page = try service.list(limit: 10, offset: 285)
-        #expect(page["count"] == 5 && page["total"] == 290)
+        #expect(page.count == 5 && page.total == 290)
         let first = try service.list(limit: 2)
-        #expect(first["plugins"]?.arrayValue?.map { $0["name"]?.stringValue } == ["@bealers/plugin-mattermost", "@elizaos/adapter-mongodb"])
+        #expect(first.plugins.map(\.name) == ["@bealers/plugin-mattermost", "@elizaos/adapter-mongodb"])
         let past = try service.list(offset: 1000)
-        #expect(past["count"] == 0 && past["total"] == 290)
+        #expect(past.count == 0 && past.total == 290)
         let apps = try service.list(kind: "app")
-        let appCount = try #require(apps["total"]?.intValue)
+        let appCount = apps.total
         #expect(appCount == 6)
-        #expect(apps["plugins"]?.arrayValue?.allSatisfy { $0["kind"] == "app" } == true)
-        #expect(try service.list(kind: "APP")["total"] == .number(appCount))
-        #expect(try service.list(kind: "nothing")["total"] == 0)
+        #expect(apps.plugins.allSatisfy { $0.kind == "app" })
+        #expect(try service.list(kind: "APP").total == appCount)
+        #expect(try service.list(kind: "nothing").total == 0)
         #expect(failure { try service.list(limit: 0) } == .badQuery("limit must be at least 1."))
         #expect(failure { try service.list(offset: -1) } == .badQuery("offset must be at least 0."))
     }
 
     /// Details by scoped name, unscoped name, short id, `@elizaos/<x>` and legacy capitals ignoring case.
     @Test func detailsResolution() throws {
-        func name(_ text: String) throws -> String? { try service.details(text)["plugin"]?["name"]?.stringValue }
+        func name(_ text: String) throws -> String? { try service.details(text).plugin.name }
         #expect(try name("@elizaos/plugin-twitter") == "@elizaos/plugin-twitter")
         #expect(try name("twitter") == "@elizaos/plugin-twitter")
         #expect(try name("plugin-octav") == "plugin-octav")
@@ -79,7 +78,7 @@ private let shared: (fixture: ServiceFixture, service: RegistryService) = {
 
     /// Details carry author, repository, tags, versions per channel, stars, kind and the raw fields eject needs.
     @Test func detailsShape() throws {
-        let plugin = try #require(try service.details("openai", status: status)["plugin"])
+        let plugin = try #require(try wire(service.details("openai", status: status))["plugin"])
         #expect(plugin["author"] == "elizaos-plugins")
         #expect(plugin["repository"] == "https://github.com/elizaos-plugins/plugin-openai")
         #expect(plugin["versions"] == ["v0": "0.1.9", "v1": "1.6.0", "v2": "2.0.0-alpha.4"])
@@ -149,11 +148,14 @@ private let shared: (fixture: ServiceFixture, service: RegistryService) = {
 
     /// Refresh answers `{ok, count, source}`.
     @Test func refreshShape() throws {
-        let response = try service.refresh()
+        let response = try wire(service.refresh())
         #expect(response["ok"] == true && response["count"] == 290)
         #expect(response["source"]?["skipped"] == 0)
     }
 }
+
+/// An answer as a client reads it.
+private func wire(_ value: some Encodable) throws -> JSONValue { try JSONEncoding.value(value) }
 
 @Suite struct RegistryAmbiguityTests {
     /// A name several entries end with, none of them `@elizaos/`, is ambiguous and lists the candidates.
@@ -165,8 +167,8 @@ private let shared: (fixture: ServiceFixture, service: RegistryService) = {
         let error = failure { try service.details("foo") }
         #expect(error == .ambiguous("foo", candidates: ["@a/plugin-foo", "@b/plugin-foo"]))
         #expect(error?.description == "'foo' matches 2 registry plugins; use one of their npm names.")
-        #expect(try service.details("bar")["plugin"]?["name"] == "@elizaos/plugin-bar")
-        #expect(try service.details("@c/plugin-bar")["plugin"]?["id"] == "@c/plugin-bar")
-        #expect(try service.details("@a/plugin-foo")["plugin"]?["id"] == "@a/plugin-foo")
+        #expect(try service.details("bar").plugin.name == "@elizaos/plugin-bar")
+        #expect(try service.details("@c/plugin-bar").plugin.id == "@c/plugin-bar")
+        #expect(try service.details("@a/plugin-foo").plugin.id == "@a/plugin-foo")
     }
 }

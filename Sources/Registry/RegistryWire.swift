@@ -1,0 +1,184 @@
+import JSON
+
+// What the registry routes answer, member for member in the order the API has always written them (ETags depend on
+// the bytes). Optional members are written as null.
+
+/// GET /api/registry/plugins: `count` plugins returned of the `total` that matched.
+public struct RegistryList: Encodable, Sendable {
+    public let count: Int
+    public let total: Int
+    public let plugins: [RegistryPluginSummary]
+    public let source: RegistrySourceReport
+}
+
+/// GET /api/registry/plugins/:name.
+public struct RegistryDetails: Encodable, Sendable {
+    public let plugin: RegistryPluginDetails
+}
+
+/// POST /api/registry/refresh (and the operation's result).
+public struct RegistryRefreshResult: Encodable, Sendable {
+    public let ok = true
+    public let count: Int
+    public let source: RegistrySourceReport
+}
+
+/// The snapshot served: where it came from, when, and the last upstream failure.
+public struct RegistrySourceReport: Encodable, Sendable {
+    public let url: String
+    public let format: String
+    public let fetchedAt: String
+    public let lastUpdatedAt: String?
+    public let lastError: String?
+    public let skipped: Int
+}
+
+/// `npm` of a listed plugin: the package and the version of the channel in use.
+public struct RegistryNpm: Encodable, Sendable {
+    public let package: String
+    public let version: String?
+}
+
+/// One row of the list.
+public struct RegistryPluginSummary: Encodable, Sendable {
+    public let name: String
+    public let id: String?
+    public let displayName: String
+    public let description: String
+    public let npm: RegistryNpm
+    public let kind: String
+    public let tags: [String]
+    public let stars: Int
+    public let repository: String?
+    public let installed: Bool
+    public let installedVersion: String?
+    public let loaded: Bool
+    public let bundled: Bool
+
+    init(_ entry: RegistryEntry, id: String?, status: RegistryPluginStatus) {
+        name = entry.name
+        self.id = id
+        displayName = entry.displayName
+        description = entry.description
+        npm = RegistryNpm(package: entry.npmPackage, version: entry.version)
+        kind = entry.kind
+        tags = entry.tags
+        stars = entry.stars
+        repository = entry.repository
+        installed = status.installed
+        installedVersion = status.installedVersion
+        loaded = status.loaded
+        bundled = status.bundled
+    }
+}
+
+/// Everything the registry knows about one plugin.
+public struct RegistryPluginDetails: Encodable, Sendable {
+    public let name: String
+    public let id: String?
+    public let displayName: String
+    public let description: String
+    public let npm: RegistryNpm
+    public let channel: String?
+    public let versions: RegistryChannelVersions
+    public let supports: RegistryChannelSupport
+    public let author: String?
+    public let repository: String?
+    public let homepage: String?
+    public let tags: [String]
+    public let stars: Int
+    public let language: String?
+    public let kind: String
+    public let origin: String?
+    public let support: String?
+    public let git: RegistryGit
+    public let directory: String?
+    /// The app metadata as upstream wrote it.
+    public let app: JSONValue?
+    public let installed: Bool
+    public let installedVersion: String?
+    public let loaded: Bool
+    public let bundled: Bool
+
+    init(_ entry: RegistryEntry, id: String?, status: RegistryPluginStatus) {
+        name = entry.name
+        self.id = id
+        displayName = entry.displayName
+        description = entry.description
+        npm = RegistryNpm(package: entry.npmPackage, version: entry.version)
+        channel = entry.versionChannel
+        versions = RegistryChannelVersions(channels: entry.channels)
+        supports = RegistryChannelSupport(channels: entry.channels)
+        author = entry.author
+        repository = entry.repository
+        homepage = entry.homepage
+        tags = entry.tags
+        stars = entry.stars
+        language = entry.language
+        kind = entry.kind
+        origin = entry.origin
+        support = entry.support
+        git = RegistryGit(repo: entry.gitRepo, channels: entry.channels)
+        directory = entry.directory
+        app = entry.app
+        installed = status.installed
+        installedVersion = status.installedVersion
+        loaded = status.loaded
+        bundled = status.bundled
+    }
+}
+
+// `versions`, `supports` and `git` are objects keyed by channel name: their member names are data, not fields. Each
+// is written as one ordered object through a single-value container rather than a keyed container: a keyed container
+// costs runtime type look-ups that contend across worker threads, and with six of them a plugin's details answered
+// about a sixth slower than when these were plain objects.
+
+/// `versions`: `{<channel>: npm version or null}`, in channel order.
+public struct RegistryChannelVersions: Encodable, Sendable {
+    public let channels: [RegistryChannel]
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(JSONObject(channels.map { .init(key: $0.name, value: .string($0.npmVersion)) }))
+    }
+}
+
+/// `supports`: `{<channel>: whether it supports the agent}`, only for channels that say.
+public struct RegistryChannelSupport: Encodable, Sendable {
+    public let channels: [RegistryChannel]
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(JSONObject(channels.compactMap { channel in channel.supported.map { .init(key: channel.name, value: .bool($0)) } }))
+    }
+}
+
+/// `git`: `{repo, <channel>: {version, branch}}`, a channel only when it names a git version or branch.
+public struct RegistryGit: Encodable, Sendable {
+    public let repo: String?
+    public let channels: [RegistryChannel]
+
+    public func encode(to encoder: any Encoder) throws {
+        var members: [JSONObject.Member] = [.init(key: "repo", value: .string(repo))]
+        for channel in channels where channel.gitVersion != nil || channel.gitBranch != nil {
+            let source = JSONObject([.init(key: "version", value: .string(channel.gitVersion)), .init(key: "branch", value: .string(channel.gitBranch))])
+            members.append(.init(key: channel.name, value: .object(source)))
+        }
+        var container = encoder.singleValueContainer()
+        try container.encode(JSONObject(members))
+    }
+}
+
+/// A search result's members that depend only on the snapshot; the answer adds the per-request ones.
+struct RegistrySearchHead: Encodable {
+    let name: String
+    let id: String?
+    let displayName: String
+    let description: String
+    let npmPackage: String
+    let version: String?
+    let kind: String
+    let tags: [String]
+    let stars: Int
+    let repository: String?
+}
