@@ -47,9 +47,10 @@ struct SystemRoutes: Sendable {
     }
 
     func operation(_ context: RequestContext) throws -> HTTPResponse {
-        let id = context.parameter("id").lowercased()
+        let given = try context.parameter("id")
+        let id = given.lowercased()
         guard let record = try deps.operations.store.get(id) else {
-            throw APIError.notFound("No operation has the id \(context.parameter("id").prefix(64)).")
+            throw APIError.notFound("No operation has the id \(given.prefix(64)).")
         }
         return try .json(encoding: OperationAnswer(operation: record))
     }

@@ -37,8 +37,12 @@ public struct RequestContext: Sendable {
         self.role = role
     }
 
-    /// The path parameter `name`; the route table guarantees it exists.
-    public func parameter(_ name: String) -> String { parameters[name] ?? "" }
+    /// The path parameter `name`; a route whose pattern does not capture it, or an empty one, is a 400 rather than
+    /// an empty string passed on.
+    public func parameter(_ name: String) throws(APIError) -> String {
+        guard let value = parameters[name], !value.isEmpty else { throw APIError.badRequest("The request path names no \(name).") }
+        return value
+    }
 }
 
 public typealias Handler = @Sendable (RequestContext) throws -> HTTPResponse

@@ -1,3 +1,4 @@
+import JSON
 import Testing
 @testable import HTTPKit
 
@@ -95,5 +96,18 @@ import Testing
     @Test func notFound() {
         guard case .notFound = router.match(method: "GET", path: ["nothing"]) else { Issue.record("expected 404"); return }
         guard case .notFound = router.match(method: "GET", path: ["plugins", "x", "y", "z"]) else { Issue.record("expected 404"); return }
+    }
+}
+
+@Suite struct PathParameterTests {
+    /// A parameter the route did not capture, or an empty one, is a 400, never an empty string handed on.
+    @Test func missingParameterIs400() throws {
+        let context = RequestContext(
+            request: HTTPRequest(method: "GET", uri: "/api/x"), parameters: ["id": "acp", "empty": ""], query: try QueryItems(""), body: JSONObject(),
+            requestId: "r", role: nil)
+        #expect(try context.parameter("id") == "acp")
+        #expect(throws: APIError.self) { try context.parameter("name") }
+        let refusal = #expect(throws: APIError.self) { try context.parameter("empty") }
+        #expect(refusal?.status == 400 && refusal?.message == "The request path names no empty.")
     }
 }
