@@ -45,7 +45,7 @@ let package = Package(
         // gzip + tar inspection of npm tarballs before npm sees them.
         .target(name: "Tarball", dependencies: ["CZlib"]),
         // Layer 5: services.
-        .target(name: "Operations", dependencies: ["Stores", "JSON", "Failures", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "Operations", dependencies: ["Stores", "JSON", "Failures", "Locking", .product(name: "Logging", package: "swift-log")]),
         .target(name: "Plugins", dependencies: ["Vocabulary", "Stores", "JSON", "Locking", "Failures"]),
         .target(name: "Registry", dependencies: [
             "JSON", "Locking", "Stores", "Adapters", "SemVer", "Vocabulary", "Failures", .product(name: "Logging", package: "swift-log"),

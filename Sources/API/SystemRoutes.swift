@@ -7,16 +7,18 @@ import Stores
 struct SystemRoutes: Sendable {
     let deps: Dependencies
     /// Monitors poll health often; the answer is checked at most twice a second.
-    let healthCache = TimedCache<HealthReport>(freshFor: .milliseconds(500))
+    /// (Encoded once per check, not per request.)
+    let healthCache = TimedCache<(status: Int, body: [UInt8])>(freshFor: .milliseconds(500))
 
     func health(_ context: RequestContext) throws -> HTTPResponse {
         let health = healthCache.body {
             let writable = access(deps.settings.stateDir, W_OK) == 0
             let databaseOK = deps.database.isUsable()
-            return HealthReport(
+            let report = HealthReport(
                 ok: writable && databaseOK, version: deps.version, stateDir: .init(usable: writable), database: .init(usable: databaseOK))
+            return (report.ok ? 200 : 503, (try? JSONEncoding.bytes(report)) ?? [])
         }
-        return try .json(encoding: health, status: health.ok ? 200 : 503)
+        return .jsonBytes(health.body, status: health.status)
     }
 
     /// Which role the presented token carries, so a dashboard can show a read-only view.

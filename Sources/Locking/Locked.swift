@@ -1,25 +1,31 @@
-import Synchronization
+import Glibc
 
-/// A value behind plugind's one kind of lock, the standard library's `Mutex`, in a class so that structs and
-/// closures can share it. (On Linux the mutex waits in the kernel — a futex — rather than spinning, which is what a
-/// pool of worker threads on two cores wants on its per-request paths.)
+/// A value behind plugind's one kind of lock: a plain pthread mutex. Waiters sleep in the kernel instead of spinning,
+/// which is what a pool of worker threads on two cores wants — most of all the accept lock, held for as long as
+/// libfcgi waits for the next connection. (The standard library's `Mutex` spins before it sleeps: built on it, the
+/// health route cost 2.5 times the CPU per request in `scripts/bench --against`; docs/performance.md.)
 ///
-/// `withLock` is inlinable, so callers in other modules get it specialised for their types.
-public final class Locked<Value: Sendable>: Sendable {
-    @usableFromInline let mutex: Mutex<Value>
+/// `withLock` is inlinable, so callers in other modules get it specialised for their types instead of going through
+/// generic value witnesses on every call.
+public final class Locked<Value>: @unchecked Sendable {
+    @usableFromInline let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    @usableFromInline var value: Value
 
-    public init(_ value: consuming Value) {
-        mutex = Mutex(value)
+    public init(_ value: Value) {
+        self.value = value
+        mutex = .allocate(capacity: 1)
+        pthread_mutex_init(mutex, nil)
     }
 
-    /// Runs `body` with the value, the lock held. The value and the result stay with the caller's thread: a `Locked`
-    /// is shared only as a whole.
+    deinit {
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+    }
+
     @inlinable
-    public func withLock<T, E: Error>(_ body: (inout Value) throws(E) -> T) throws(E) -> T {
-        nonisolated(unsafe) var result: T?
-        try mutex.withLock { (value: inout sending Value) throws(E) -> Void in
-            result = try body(&value)
-        }
-        return result!
+    public func withLock<T>(_ body: (inout Value) throws -> T) rethrows -> T {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return try body(&value)
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import JSON
+import Locking
 import Logging
 import Stores
 import Synchronization
@@ -109,7 +110,7 @@ public final class OperationRunner: Sendable {
     public let maxConcurrent: Int
     public let deadline: Duration
     private let owner: OperationOwner
-    private let running = Mutex<Int>(0)
+    private let running = Locked(0)
     private let scrub: @Sendable (String) -> String
     private let logger: Logger
 
