@@ -611,7 +611,8 @@ def test_progress_is_visible_while_the_post_runs(fake, admin, reader, install_st
     running = [r for r in poller.seen if r["state"] == "running"]
     assert running, "the operation was never seen running while the POST ran"
     phases = [r["phase"] for r in running]
-    order = ["resolving", "downloading", "verifying", "inspecting", "installing", "activating"]
+    # "starting" is the record's phase from its registration until the work sets "resolving".
+    order = ["starting", "resolving", "downloading", "verifying", "inspecting", "installing", "activating"]
     assert set(phases) <= set(order), phases
     assert [p for p in order if p in phases] == sorted(set(phases), key=order.index)
     assert "downloading" in phases and "installing" in phases, phases
