@@ -28,7 +28,7 @@ let package = Package(
         // Layer 3: HTTP vocabulary, routing, gates. Knows nothing of plugins or FastCGI.
         .target(name: "HTTPKit", dependencies: ["JSON", "Failures", .product(name: "Logging", package: "swift-log")]),
         // Layer 2: the FastCGI transport. Knows nothing of plugins.
-        .target(name: "FastCGI", dependencies: ["CFastCGI", "HTTPKit", "Locking", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "FastCGI", dependencies: ["CFastCGI", "HTTPKit", "JSON", "Locking", .product(name: "Logging", package: "swift-log")]),
         // Layer 6: stores (SQLite, agent config, tokens) and adapters (HTTP client, child processes).
         .target(name: "Stores", dependencies: [
             "JSON", "Locking", "Failures",
@@ -45,11 +45,10 @@ let package = Package(
         // gzip + tar inspection of npm tarballs before npm sees them.
         .target(name: "Tarball", dependencies: ["CZlib"]),
         // Layer 5: services.
-        .target(name: "Operations", dependencies: ["Stores", "JSON", "Failures", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "Operations", dependencies: ["Stores", "JSON", "Failures", "Locking", .product(name: "Logging", package: "swift-log")]),
         .target(name: "Plugins", dependencies: ["Vocabulary", "Stores", "JSON", "Locking", "Failures"]),
         .target(name: "Registry", dependencies: [
-            "JSON", "Locking", "Stores", "Adapters", "SemVer", "Vocabulary", "Failures",
-            .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
+            "JSON", "Locking", "Stores", "Adapters", "SemVer", "Vocabulary", "Failures", .product(name: "Logging", package: "swift-log"),
         ]),
         // The trust boundary: every npm and git run, every plugin tree created, moved or removed, by the installer
         // identity (`plugind runner`, or this process when none is configured), and what it verifies first.
@@ -65,8 +64,7 @@ let package = Package(
             "Adapters", "Failures", "JSON", "Operations", "Plugins", "Runner", "Stores", .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .target(name: "AgentRegistry", dependencies: [
-            "JSON", "Locking", "Stores", "Adapters", "Failures",
-            .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
+            "JSON", "Locking", "Stores", "Adapters", "Failures", .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "Runtime", dependencies: ["Adapters", "Plugins", "Stores", "JSON", "Locking", .product(name: "Logging", package: "swift-log")]),
         // Layer 4: the route table and its thin handlers.
@@ -74,7 +72,7 @@ let package = Package(
         // Layer 7: the composition root (imported only by the executable and the in-process API tests) and the executable.
         .target(name: "App", dependencies: [
             "API", "HTTPKit", "Stores", "Settings", "Operations", "Plugins", "Runtime", "Registry", "Runner", "Install", "Eject", "AgentRegistry",
-            "Adapters", "JSON", .product(name: "Logging", package: "swift-log"),
+            "Adapters", "JSON", "Locking", .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "plugind", dependencies: [
             "App", "API", "FastCGI", "HTTPKit", "Stores", "Settings", "Operations", "Plugins", "Runtime", "Registry", "Runner", "Install", "Eject", "AgentRegistry",
@@ -90,7 +88,7 @@ let package = Package(
         .testTarget(name: "HTTPKitTests", dependencies: ["HTTPKit", "JSON", "Failures"]),
         .testTarget(name: "StoresTests", dependencies: ["Stores", "JSON", "config-writer-probe"]),
         // Loopback fakes shared by the test targets.
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["JSON"], path: "Tests/TestSupport"),
         .testTarget(name: "AdaptersTests", dependencies: ["Adapters", "TestSupport"]),
         .testTarget(name: "SettingsTests", dependencies: ["Settings"]),
         .testTarget(name: "OperationsTests", dependencies: ["Operations", "Stores"]),
@@ -104,9 +102,14 @@ let package = Package(
         .testTarget(name: "AgentRegistryTests", dependencies: [
             "AgentRegistry", "Stores", "Adapters", "JSON", "TestSupport", .product(name: "Logging", package: "swift-log"),
         ]),
-        .testTarget(name: "APITests", dependencies: ["API", "HTTPKit", "Locking"]),
-        .testTarget(name: "EjectTests", dependencies: ["Eject"]),
-        .testTarget(name: "InstallTests", dependencies: ["Install", "Runner", "SemVer", "JSON"]),
+        // plugind built by its composition root over a temporary state directory, every outside service a loopback fake.
+        .target(name: "TestWorld", dependencies: [
+            "App", "HTTPKit", "JSON", "Settings", "Stores", "TestSupport",
+            .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
+        ], path: "Tests/TestWorld"),
+        .testTarget(name: "APITests", dependencies: ["API", "App", "HTTPKit", "JSON", "Locking", "Operations", "TestWorld"]),
+        .testTarget(name: "EjectTests", dependencies: ["Eject", "JSON", "Operations", "Stores", "TestWorld"]),
+        .testTarget(name: "InstallTests", dependencies: ["Install", "Runner", "SemVer", "JSON", "Operations", "Stores", "TestWorld"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Plugins", "Stores", "JSON", "Adapters", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -11,18 +11,18 @@ struct InstallRoutes: Sendable {
         let name = try context.body.requiredString("name", "the npm package name")
         let version = try context.body.optionalString("version")
         let enable = try context.body.optionalBool("enable") ?? true
-        return .json(try service.install(
+        return try .json(encoding: try service.install(
             name: name, version: version, enable: enable, operationId: context.request.header("x-operation-id"), requestId: context.requestId))
     }
 
     func uninstall(_ context: RequestContext) throws -> HTTPResponse {
         let name = try context.body.requiredString("name", "the npm package name")
         let purge = try context.body.optionalBool("purgeConfig") ?? false
-        return .json(try service.uninstall(
+        return try .json(encoding: try service.uninstall(
             name: name, purgeConfig: purge, operationId: context.request.header("x-operation-id"), requestId: context.requestId))
     }
 
     func installed(_ context: RequestContext) throws -> HTTPResponse {
-        .json(try service.installed())
+        try .json(encoding: try service.installed())
     }
 }

@@ -15,7 +15,7 @@ struct PluginRoutes: Sendable {
             }
             enabled = value
         }
-        let category = context.query["category"].flatMap { $0.isEmpty ? nil : $0 }
+        let category = context.query["category"]
         let stamp = service.stamp() + "|\(category ?? "")|\(enabled.map(String.init) ?? "")"
         let body = try cache.body(for: stamp) { try JSONEncoding.bytes(service.list(category: category, enabled: enabled)) }
         return HTTPResponse.jsonBytes(body.body).conditional(on: context.request, etag: body.etag)

@@ -25,7 +25,7 @@ struct RegistryRoutes: Sendable {
 
     func list(_ context: RequestContext) throws -> HTTPResponse {
         let (limit, offset) = try RegistryService.page(limit: context.query["limit"], offset: context.query["offset"])
-        let kind = context.query["kind"].flatMap { $0.isEmpty ? nil : $0 }
+        let kind = context.query["kind"]
         let stamp = [registry.stamp(), plugins.stamp(), "\(limit.map(String.init) ?? "")|\(offset)|\(kind ?? "")"].joined(separator: "|")
         let body = try cache.body(for: stamp) { try JSONEncoding.bytes(registry.list(limit: limit, offset: offset, kind: kind, status: status())) }
         return HTTPResponse.jsonBytes(body.body).conditional(on: context.request, etag: body.etag)

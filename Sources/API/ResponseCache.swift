@@ -1,62 +1,66 @@
-import Glibc
+import Dispatch
 import HTTPKit
 import Locking
 
 /// Keeps the last encoded body per stamp: a stamp names everything the body depends on,
 /// so a hit is always current. One builder per stamp: requests that miss while the body is being
 /// built wait for it instead of building the same answer again (under writes, every worker used to).
-final class ResponseCache: @unchecked Sendable {
+final class ResponseCache: Sendable {
     typealias Entry = (body: [UInt8], etag: String)
 
-    private var entries: [String: Entry] = [:]
-    /// Stamps whose body some request is building now.
-    private var building: Set<String> = []
+    private struct State {
+        var entries: [String: Entry] = [:]
+        /// Stamps whose body some request is building now; the others wait on its group.
+        var building: [String: DispatchGroup] = [:]
+    }
+
+    private enum Turn {
+        case hit(Entry)
+        case wait(DispatchGroup)
+        case build(DispatchGroup)
+    }
+
+    private let state = Locked(State())
     private let limit: Int
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    private let built = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
 
     init(limit: Int = 16) {
         self.limit = limit
-        pthread_mutex_init(mutex, nil)
-        pthread_cond_init(built, nil)
-    }
-
-    deinit {
-        pthread_cond_destroy(built)
-        pthread_mutex_destroy(mutex)
-        mutex.deallocate()
-        built.deallocate()
     }
 
     /// The encoded body for `stamp` and its ETag, both computed once per stamp. If building fails, the
     /// builder gets the error and one of the waiting requests builds next.
     func body(for stamp: String, make: () throws -> [UInt8]) rethrows -> Entry {
-        pthread_mutex_lock(mutex)
         while true {
-            if let hit = entries[stamp] {
-                pthread_mutex_unlock(mutex)
-                return hit
+            let turn = state.withLock { state -> Turn in
+                if let hit = state.entries[stamp] { return .hit(hit) }
+                if let group = state.building[stamp] { return .wait(group) }
+                let group = DispatchGroup()
+                group.enter()
+                state.building[stamp] = group
+                return .build(group)
             }
-            if !building.contains(stamp) { break }
-            pthread_cond_wait(built, mutex)
-        }
-        building.insert(stamp)
-        pthread_mutex_unlock(mutex)
-
-        var entry: Entry?
-        defer {
-            pthread_mutex_lock(mutex)
-            building.remove(stamp)
-            if let entry {
-                if entries.count >= limit { entries.removeAll() }
-                entries[stamp] = entry
+            switch turn {
+            case .hit(let entry):
+                return entry
+            case .wait(let group):
+                group.wait()
+            case .build(let group):
+                var entry: Entry?
+                defer {
+                    state.withLock { state in
+                        state.building[stamp] = nil
+                        if let entry {
+                            if state.entries.count >= limit { state.entries.removeAll() }
+                            state.entries[stamp] = entry
+                        }
+                    }
+                    group.leave()
+                }
+                let made = try make()
+                entry = (body: made, etag: HTTPResponse.etag(of: made))
+                return entry!
             }
-            pthread_cond_broadcast(built)
-            pthread_mutex_unlock(mutex)
         }
-        let made = try make()
-        entry = (body: made, etag: HTTPResponse.etag(of: made))
-        return entry!
     }
 }
 

@@ -6,10 +6,10 @@ struct RuntimeRoutes: Sendable {
     let service: RuntimeService
 
     func state(_ context: RequestContext) throws -> HTTPResponse {
-        .json(try service.state())
+        try .json(encoding: try service.state())
     }
 
     func restart(_ context: RequestContext) throws -> HTTPResponse {
-        .json(try service.restartNow())
+        try .json(encoding: try service.restartNow())
     }
 }

@@ -7,31 +7,27 @@ import Stores
 struct SystemRoutes: Sendable {
     let deps: Dependencies
     /// Monitors poll health often; the answer is checked at most twice a second.
-    let healthCache = TimedCache<(Int, [UInt8])>(freshFor: .milliseconds(500))
+    /// (Encoded once per check, not per request.)
+    let healthCache = TimedCache<(status: Int, body: [UInt8])>(freshFor: .milliseconds(500))
 
     func health(_ context: RequestContext) throws -> HTTPResponse {
-        let (status, body) = healthCache.body {
+        let health = healthCache.body {
             let writable = access(deps.settings.stateDir, W_OK) == 0
             let databaseOK = deps.database.isUsable()
-            let ok = writable && databaseOK
-            let body: JSONValue = [
-                "ok": .bool(ok),
-                "version": .string(deps.version),
-                "stateDir": ["usable": .bool(writable)],
-                "database": ["usable": .bool(databaseOK)],
-            ]
-            return (ok ? 200 : 503, JSONWriter.compactBytes(body))
+            let report = HealthReport(
+                ok: writable && databaseOK, version: deps.version, stateDir: .init(usable: writable), database: .init(usable: databaseOK))
+            return (report.ok ? 200 : 503, (try? JSONEncoding.bytes(report)) ?? [])
         }
-        return .jsonBytes(body, status: status)
+        return .jsonBytes(health.body, status: health.status)
     }
 
     /// Which role the presented token carries, so a dashboard can show a read-only view.
     func session(_ context: RequestContext) throws -> HTTPResponse {
-        .json(["role": .string(context.role?.rawValue ?? "read")])
+        try .json(encoding: SessionRole(role: context.role?.rawValue ?? "read"))
     }
 
     func settings(_ context: RequestContext) throws -> HTTPResponse {
-        .json(["settings": deps.settings.redactedJSON()])
+        try .json(encoding: SettingsView(settings: deps.settings.redactedJSON()))
     }
 
     func listOperations(_ context: RequestContext) throws -> HTTPResponse {
@@ -47,16 +43,49 @@ struct SystemRoutes: Sendable {
             guard let n = Int(text), n >= 1 else { throw APIError.badRequest("limit must be a positive whole number.") }
             limit = min(n, 500)
         }
-        let target = context.query["target"].flatMap { $0.isEmpty ? nil : $0 }
+        let target = context.query["target"]
         let records = try deps.operations.store.list(target: target, state: state, limit: limit)
-        return .json(["operations": .array(records.map(\.json))])
+        return try .json(encoding: OperationList(operations: records))
     }
 
     func operation(_ context: RequestContext) throws -> HTTPResponse {
-        let id = context.parameter("id").lowercased()
+        let given = try context.parameter("id")
+        let id = given.lowercased()
         guard let record = try deps.operations.store.get(id) else {
-            throw APIError.notFound("No operation has the id \(context.parameter("id").prefix(64)).")
+            throw APIError.notFound("No operation has the id \(given.prefix(64)).")
         }
-        return .json(["operation": record.json])
+        return try .json(encoding: OperationAnswer(operation: record))
     }
+}
+
+/// GET /api/health: 200 when both the state directory and the database are usable, else 503.
+struct HealthReport: Encodable, Sendable {
+    struct Usable: Encodable, Sendable {
+        let usable: Bool
+    }
+
+    let ok: Bool
+    let version: String
+    let stateDir: Usable
+    let database: Usable
+}
+
+/// GET /api/session.
+struct SessionRole: Encodable {
+    let role: String
+}
+
+/// GET /api/settings: the settings as the file would hold them, secrets redacted.
+struct SettingsView: Encodable {
+    let settings: JSONValue
+}
+
+/// GET /api/operations.
+struct OperationList: Encodable {
+    let operations: [OperationRecord]
+}
+
+/// GET /api/operations/:id.
+struct OperationAnswer: Encodable {
+    let operation: OperationRecord
 }

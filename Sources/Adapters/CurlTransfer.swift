@@ -230,24 +230,38 @@ final class CurlTransfer {
         Self.redirectStatuses.contains(status) && headers.contains { $0.name.lowercased() == "location" }
     }
 
-    /// Keeps or streams a body chunk; returning less than the chunk's size makes libcurl abort with CURLE_WRITE_ERROR.
+    /// Keeps, streams or (a redirect's) drops a body chunk; returning less than the chunk's size makes libcurl abort with
+    /// CURLE_WRITE_ERROR. A Content-Length over the limit never gets here: CURLOPT_MAXFILESIZE refuses it from the head.
     private func receiveBody(_ chunk: UnsafeRawBufferPointer) -> Int {
-        if isRedirectResponse { return chunk.count }
         receivedBytes += Int64(chunk.count)
-        // Servers may omit Content-Length, so CURLOPT_MAXFILESIZE alone cannot enforce the limit.
+        // Servers may omit Content-Length, so CURLOPT_MAXFILESIZE alone cannot enforce the limit. A redirect's body is
+        // counted too: nobody keeps it, but an endless one would otherwise be read until the deadline.
         guard receivedBytes <= limits.maxResponseBytes else {
             exceededLimit = true
             return 0
         }
+        if isRedirectResponse { return chunk.count }
         if case .fileDescriptor(let fd) = sink, (200..<300).contains(status) {
             guard Self.writeAll(chunk, to: fd) else {
                 sinkErrno = errno
                 return 0
             }
         } else {
-            body.append(contentsOf: chunk)
+            keep(chunk)
         }
         return chunk.count
+    }
+
+    /// Appends to the in-memory body, its storage never larger than the limit: the announced length in one allocation
+    /// when there is one, else doubling up to the limit (Array's own growth would double past it).
+    private func keep(_ chunk: UnsafeRawBufferPointer) {
+        let needed = body.count + chunk.count
+        if body.capacity < needed {
+            let announced = headers.last { $0.name.lowercased() == "content-length" }.flatMap { Int64($0.value) }
+            let wanted = max(Int64(needed), announced ?? Int64(max(body.capacity * 2, 16 << 10)))
+            body.reserveCapacity(Int(min(wanted, limits.maxResponseBytes)))
+        }
+        body.append(contentsOf: chunk)
     }
 
     /// Collects the headers of the last response; a status line starts a new response (after 1xx or proxy CONNECT).

@@ -19,7 +19,8 @@ public struct HTTPClient: Sendable {
         public var totalTimeout: Duration
         /// A transfer that moves no byte for this long fails as timed out (checked about once a second).
         public var idleTimeout: Duration
-        /// The largest accepted response body, in bytes, whether kept in memory or streamed to a file.
+        /// The largest accepted response body, in bytes, whether kept in memory, streamed to a file or (a redirect's)
+        /// dropped: refused from its Content-Length before any of it is read, else as soon as the bytes received cross it.
         public var maxResponseBytes: Int64
         /// How many redirects one call follows before failing with `.tooManyRedirects`.
         public var maxRedirects: Int

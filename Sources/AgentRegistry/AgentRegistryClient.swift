@@ -43,7 +43,7 @@ struct AgentRegistryClient: Sendable {
 
     /// `POST /v1/agents`: a new registration, or why not (with the registry's `Retry-After`, if any).
     /// `previousSecret` (of a registration being replaced) is scrubbed from errors.
-    func register(_ body: JSONValue, previousSecret: String?) -> Result<Credentials, Failure> {
+    func register(_ body: HeartbeatContent.Body, previousSecret: String?) -> Result<Credentials, Failure> {
         switch send("POST", "/v1/agents", secret: nil, scrubbing: previousSecret, body: body, agentURL: false) {
         case .accepted(let answer):
             do {
@@ -58,27 +58,37 @@ struct AgentRegistryClient: Sendable {
         }
     }
 
+    /// The body of `PUT /v1/agents/{agentId}`.
+    struct URIUpdate: Encodable {
+        let uri: String
+    }
+
     /// `PUT /v1/agents/{agentId}` with `{uri}`.
     func updateURI(_ uri: String, as credentials: Credentials) -> Reply {
-        send("PUT", "/v1/agents/\(credentials.agentId)", secret: credentials.secret, scrubbing: nil, body: ["uri": .string(uri)], agentURL: true)
+        send("PUT", "/v1/agents/\(credentials.agentId)", secret: credentials.secret, scrubbing: nil, body: URIUpdate(uri: uri), agentURL: true)
     }
 
     /// `POST /v1/agents/{agentId}/heartbeat`.
-    func heartbeat(_ body: JSONValue, as credentials: Credentials) -> Reply {
+    func heartbeat(_ body: HeartbeatContent.Body, as credentials: Credentials) -> Reply {
         send("POST", "/v1/agents/\(credentials.agentId)/heartbeat", secret: credentials.secret, scrubbing: nil, body: body, agentURL: true)
     }
 
     // MARK: - One exchange
 
-    private func send(_ method: String, _ path: String, secret: String?, scrubbing other: String?, body: JSONValue, agentURL: Bool) -> Reply {
+    private func send(
+        _ method: String, _ path: String, secret: String?, scrubbing other: String?, body: some Encodable, agentURL: Bool
+    ) -> Reply {
         let scrubber = SecretScrubber(secrets: [secret, other].compactMap { $0 })
         guard PublicURI.isAcceptableRegistry(baseURL) else {
             let reason = "the registry URL must be https without credentials (http only on loopback): \(scrubber.scrub(baseURL))"
             return .failed(.unreachable(reason), retryAfterMs: nil)
         }
+        guard let bytes = try? JSONEncoding.bytes(body) else {
+            return .failed(.protocolError("plugind could not encode its \(method) \(path) request"), retryAfterMs: nil)
+        }
         var headers: [(name: String, value: String)] = [("Content-Type", "application/json"), ("Accept", "application/json")]
         if let secret { headers.append(("Authorization", "Bearer \(secret)")) }
-        let request = HTTPClientRequest(method: method, url: baseURL + path, headers: headers, body: JSONWriter.compactBytes(body))
+        let request = HTTPClientRequest(method: method, url: baseURL + path, headers: headers, body: bytes)
         let response: HTTPClientResponse
         do {
             response = try http.send(request)

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Stores
 
 /// The background loop: registers by itself when `autoRegister` is on, then sends a heartbeat every
 /// `syncIntervalMs`, backs off while the registry fails, and registers again when the registry forgets the
@@ -47,7 +48,7 @@ extension AgentRegistryService {
             state.holdsLease = false
         }
         do {
-            try store.releaseLease(owner)
+            try lease.releaseLease(owner)
         } catch {
             logger.error("agent registry: cannot release the heartbeat lease: \(error)")
         }
@@ -169,7 +170,7 @@ extension AgentRegistryService {
     private func takeLease() -> Bool {
         let acquired: Bool
         do {
-            acquired = try store.acquireLease(owner, now: now(), duration: Double(configuration.leaseDurationMs) / 1000)
+            acquired = try lease.acquireLease(owner, now: now(), duration: Double(configuration.leaseDurationMs) / 1000)
         } catch {
             logger.error("agent registry: cannot take the heartbeat lease: \(error)")
             acquired = false
@@ -188,6 +189,6 @@ extension AgentRegistryService {
             defer { state.holdsLease = false }
             return state.holdsLease
         }
-        if held { try? store.releaseLease(owner) }
+        if held { try? lease.releaseLease(owner) }
     }
 }

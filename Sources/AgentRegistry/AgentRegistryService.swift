@@ -1,7 +1,6 @@
 import Adapters
 import Dispatch
 import Foundation
-import JSON
 import Locking
 import Logging
 import Stores
@@ -16,12 +15,13 @@ public final class AgentRegistryService: Sendable {
     public let configuration: AgentRegistryConfiguration
     let client: AgentRegistryClient
     let store: AgentRegistrationStore
+    let lease: HeartbeatLeaseStore
     let content: @Sendable () -> HeartbeatContent
     let logger: Logger
     let now: @Sendable () -> Date
     let retry: RetryPolicy
     /// This instance as a lease holder.
-    let owner = AgentRegistrationStore.LeaseOwner(pid: getpid(), token: UUID().uuidString)
+    let owner = HeartbeatLeaseStore.LeaseOwner(pid: getpid(), token: UUID().uuidString)
 
     struct LoopState: Sendable {
         var running = false
@@ -57,6 +57,7 @@ public final class AgentRegistryService: Sendable {
         self.configuration = configuration
         self.client = AgentRegistryClient(http: client, baseURL: configuration.registryURL)
         self.store = AgentRegistrationStore(db: database)
+        self.lease = HeartbeatLeaseStore(db: database)
         self.content = content
         self.logger = logger
         self.now = now
@@ -65,29 +66,22 @@ public final class AgentRegistryService: Sendable {
 
     // MARK: Reading
 
-    /// `GET /api/registry/status`: `{registered, agentId, registryUrl, uri, lastSyncAt, lastError, nextSyncAt}`.
-    public func status() throws -> JSONValue {
+    /// `GET /api/registry/status`.
+    public func status() throws -> AgentRegistryStatus {
         let record = try store.load()
         let credentials = record.credentials(for: configuration.registryURL)
         let registered = credentials != nil
-        return [
-            "registered": .bool(registered),
-            "agentId": .string(credentials?.agentId),
-            "registryUrl": .string(shownRegistryURL),
-            "uri": .string(effectiveURI(record)),
-            "lastSyncAt": .string(registered ? record.lastSyncAt.map { ISOTime.string(from: $0) } : nil),
-            "lastError": .string(record.lastError),
-            "nextSyncAt": .string(registered || configuration.autoRegister ? record.nextSyncAt.map { ISOTime.string(from: $0) } : nil),
-        ]
+        return AgentRegistryStatus(
+            registered: registered, agentId: credentials?.agentId, registryUrl: shownRegistryURL, uri: effectiveURI(record),
+            lastSyncAt: registered ? record.lastSyncAt.map { ISOTime.string(from: $0) } : nil, lastError: record.lastError,
+            nextSyncAt: registered || configuration.autoRegister ? record.nextSyncAt.map { ISOTime.string(from: $0) } : nil)
     }
 
     /// `GET /api/registry/config`: the settings, never the secret.
-    public func config() -> JSONValue {
-        [
-            "registryUrl": .string(shownRegistryURL), "autoRegister": .bool(configuration.autoRegister),
-            "syncInterval": .number(configuration.syncIntervalMs), "agentName": .string(configuration.agentName),
-            "publicUri": .string(configuration.publicURI),
-        ]
+    public func config() -> AgentRegistrySettings {
+        AgentRegistrySettings(
+            registryUrl: shownRegistryURL, autoRegister: configuration.autoRegister, syncInterval: configuration.syncIntervalMs,
+            agentName: configuration.agentName, publicUri: configuration.publicURI)
     }
 
     /// Whether the agent holds a registration with the configured registry.
@@ -99,38 +93,38 @@ public final class AgentRegistryService: Sendable {
 
     /// `POST /api/registry/register`: `{ok: true, agentId}`. Registers with `uri`, else the stored or configured
     /// URI. Already registered: answers with the same agent id, and a `uri` that differs is sent as update-uri would.
-    public func register(uri: String? = nil) throws -> JSONValue {
+    public func register(uri: String? = nil) throws -> AgentRegistration {
         if let uri, let problem = PublicURI.problem(uri) { throw AgentRegistryError.badURI(problem) }
         return try exchange.withLock { _ in
             let record = try store.load()
             if let credentials = record.credentials(for: configuration.registryURL) {
                 if let uri, uri != effectiveURI(record) { try sendURI(uri, as: credentials) }
-                return ["ok": true, "agentId": .string(try currentAgentId() ?? credentials.agentId)]
+                return AgentRegistration(agentId: try currentAgentId() ?? credentials.agentId)
             }
             guard let target = uri ?? effectiveURI(record) else { throw AgentRegistryError.noURI }
             let credentials = try registerNow(uri: target, storeURI: uri != nil, reason: "requested")
-            return ["ok": true, "agentId": .string(credentials.agentId)]
+            return AgentRegistration(agentId: credentials.agentId)
         }
     }
 
     /// `POST /api/registry/update-uri`: `{ok: true, registered}`. When registered, the registry hears of the URI
     /// first and nothing is stored unless it accepted it.
-    public func updateURI(_ uri: String) throws -> JSONValue {
+    public func updateURI(_ uri: String) throws -> AgentURIUpdate {
         if let problem = PublicURI.problem(uri) { throw AgentRegistryError.badURI(problem) }
         return try exchange.withLock { _ in
             let record = try store.load()
             guard let credentials = record.credentials(for: configuration.registryURL) else {
                 try store.saveURI(uri)
-                return ["ok": true, "registered": false]
+                return AgentURIUpdate(registered: false)
             }
             try sendURI(uri, as: credentials)
-            return ["ok": true, "registered": true]
+            return AgentURIUpdate(registered: true)
         }
     }
 
     /// `POST /api/registry/sync`: sends the heartbeat now, `{ok: true}`. A registry that no longer knows the
     /// agent gets a new registration instead.
-    public func sync() throws -> JSONValue {
+    public func sync() throws -> AgentSync {
         try exchange.withLock { _ in
             let record = try store.load()
             guard let credentials = record.credentials(for: configuration.registryURL) else { throw AgentRegistryError.notRegistered }
@@ -148,7 +142,7 @@ public final class AgentRegistryService: Sendable {
                 try? recordFailure(error, what: "heartbeat")
                 throw error
             }
-            return ["ok": true]
+            return AgentSync()
         }
     }
 
@@ -201,7 +195,7 @@ public final class AgentRegistryService: Sendable {
         record.uri ?? configuration.publicURI
     }
 
-    func heartbeatBody(_ record: AgentRegistrationStore.Record) -> JSONValue {
+    func heartbeatBody(_ record: AgentRegistrationStore.Record) -> HeartbeatContent.Body {
         content().body(defaultName: configuration.agentName, uri: effectiveURI(record))
     }
 

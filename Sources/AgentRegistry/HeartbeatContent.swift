@@ -1,10 +1,8 @@
-import JSON
-
 /// What the heartbeat (and the registration) tells the registry about the agent. The executable builds
 /// it from the plugin catalogue and the runtime, so this module knows nothing of either.
 public struct HeartbeatContent: Sendable, Equatable {
-    /// One plugin as the registry sees it.
-    public struct Plugin: Sendable, Equatable {
+    /// One plugin as the registry sees it (encoded with its members in this order).
+    public struct Plugin: Sendable, Equatable, Encodable {
         /// The npm name.
         public var name: String
         /// The installed (or bundled) version; nil when unknown.
@@ -20,13 +18,6 @@ public struct HeartbeatContent: Sendable, Equatable {
             self.installed = installed
             self.enabled = enabled
             self.loaded = loaded
-        }
-
-        var json: JSONValue {
-            [
-                "name": .string(name), "version": .string(version), "installed": .bool(installed), "enabled": .bool(enabled),
-                "loaded": .bool(loaded),
-            ]
         }
     }
 
@@ -45,11 +36,20 @@ public struct HeartbeatContent: Sendable, Equatable {
         self.plugins = plugins
     }
 
-    /// The request body: registration and heartbeat carry the same fields.
-    func body(defaultName: String, uri: String?) -> JSONValue {
-        [
-            "name": .string(agentName ?? defaultName), "uri": .string(uri), "version": .string(plugindVersion),
-            "runtime": ["state": .string(runtimeState)], "plugins": .array(plugins.map(\.json)),
-        ]
+    /// The request body: registration and heartbeat carry the same fields, in this order, nil as null.
+    struct Body: Encodable, Sendable {
+        struct Runtime: Encodable, Sendable {
+            let state: String
+        }
+
+        let name: String
+        let uri: String?
+        let version: String
+        let runtime: Runtime
+        let plugins: [Plugin]
+    }
+
+    func body(defaultName: String, uri: String?) -> Body {
+        Body(name: agentName ?? defaultName, uri: uri, version: plugindVersion, runtime: Body.Runtime(state: runtimeState), plugins: plugins)
     }
 }

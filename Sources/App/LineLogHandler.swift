@@ -1,6 +1,8 @@
 import Glibc
 import HTTPKit
+import JSON
 import Logging
+import Stores
 
 /// One line per event on stderr, UTC timestamps, through `LogSink` (batched writes): cheap enough for the
 /// per-request line (swift-log's stream handler formats local time, which stats /etc/localtime each call).
@@ -91,15 +93,9 @@ struct LogLine {
         bytes.append(contentsOf: value.utf8)
     }
 
-    /// A non-negative number's digits (at least `width` of them, zero-padded).
-    mutating func appendDecimal(_ value: Int64, width: Int = 1) {
-        var divisor: Int64 = 1
-        for _ in 1..<max(width, 1) { divisor *= 10 }
-        while divisor <= value / 10 { divisor *= 10 }
-        while divisor > 0 {
-            bytes.append(UInt8(ascii: "0") + UInt8(value / divisor % 10))
-            divisor /= 10
-        }
+    /// A non-negative number's digits.
+    mutating func appendDecimal(_ value: Int64) {
+        ASCIIDigits.append(value, to: &bytes)
     }
 
     /// Hands the line to `LogSink`; control characters from a message never forge a second line.
@@ -109,26 +105,8 @@ struct LogLine {
         LogSink.standardError.emit(bytes, urgent: urgent)
     }
 
-    /// `2026-11-29T14:02:35.123Z`, written digit by digit.
+    /// `2026-11-29T14:02:35.123Z`.
     private mutating func appendTimestamp() {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        var seconds = now.tv_sec
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        appendDecimal(Int64(parts.tm_year) + 1900, width: 4)
-        bytes.append(UInt8(ascii: "-"))
-        appendDecimal(Int64(parts.tm_mon) + 1, width: 2)
-        bytes.append(UInt8(ascii: "-"))
-        appendDecimal(Int64(parts.tm_mday), width: 2)
-        bytes.append(UInt8(ascii: "T"))
-        appendDecimal(Int64(parts.tm_hour), width: 2)
-        bytes.append(UInt8(ascii: ":"))
-        appendDecimal(Int64(parts.tm_min), width: 2)
-        bytes.append(UInt8(ascii: ":"))
-        appendDecimal(Int64(parts.tm_sec), width: 2)
-        bytes.append(UInt8(ascii: "."))
-        appendDecimal(Int64(now.tv_nsec / 1_000_000), width: 3)
-        bytes.append(UInt8(ascii: "Z"))
+        ISOTime.appendNow(to: &bytes)
     }
 }

@@ -33,29 +33,30 @@ public struct Wiring {
 
     public init(settings: PlugindSettings, logger: Logger) throws {
         self.settings = settings
+        let timeouts = settings.timeouts
+        let npm = settings.npm
+        let agent = settings.agent
         try FileManager.default.createDirectory(atPath: settings.stateDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         database = try StateDB(path: settings.databasePath)
         operations = OperationRunner(
             store: OperationStore(db: database), maxConcurrent: settings.maxConcurrentOperations,
-            deadline: .milliseconds(settings.timeout("operationMs")), logger: logger)
+            deadline: .milliseconds(timeouts.operationMs), logger: logger)
         let agentConfig = AgentConfigFile(path: settings.agentConfigPath, readerGroup: try settings.agentConfigGroupID())
         try agentConfig.applyReaderAccess()
         self.agentConfig = agentConfig
         let scrubber = SecretScrubber(secrets: settings.secrets)
         let reasons = RestartReasonStore(db: database)
         let runtimeView: any RuntimeView
-        if settings.string("runtimeBridge") == "none" {
-            runtimeView = NoRuntime()
-            scheduler = nil
-        } else {
-            let bridge = BridgeRuntime(client: RuntimeBridgeClient(
-                endpoint: settings.string("runtimeBridge")!, callTimeoutMs: settings.timeout("bridgeMs"), checkTimeoutMs: settings.timeout("checkMs")))
+        if let endpoint = agent.runtimeBridge {
+            let bridge = BridgeRuntime(client: RuntimeBridgeClient(endpoint: endpoint, callTimeoutMs: timeouts.bridgeMs, checkTimeoutMs: timeouts.checkMs))
             runtimeView = bridge
             scheduler = RestartScheduler(
-                reasons: reasons, runtime: bridge, debounce: .milliseconds(settings.integer("restartDebounceMs")),
-                automatic: settings.bool("autoRestart"), logger: logger)
+                reasons: reasons, runtime: bridge, debounce: .milliseconds(agent.restartDebounceMs), automatic: agent.autoRestart, logger: logger)
+        } else {
+            runtimeView = NoRuntime()
+            scheduler = nil
         }
-        let catalogue = CatalogueSource(path: settings.string("catalogue") ?? Self.shippedCatalogue()) { warnings in
+        let catalogue = CatalogueSource(path: agent.catalogue ?? Self.shippedCatalogue()) { warnings in
             for warning in warnings { logger.warning("catalogue: \(warning)") }
         }
         // Loaded at start, so a broken catalogue or its warnings show up in the log right away.
@@ -64,63 +65,53 @@ public struct Wiring {
         } catch {
             logger.error("\(error)")
         }
-        let pluginPaths = PluginPaths(stateDir: settings.stateDir, bundledPluginsDir: settings.string("bundledPluginsDir"))
+        let core = CorePolicy(core: agent.corePlugins, optional: agent.optionalCorePlugins)
+        let pluginPaths = PluginPaths(stateDir: settings.stateDir, bundledPluginsDir: agent.bundledPluginsDir)
         let plugins = PluginService(
-            catalogue: catalogue,
-            paths: pluginPaths,
-            core: CorePolicy(core: settings.strings("corePlugins"), optional: settings.strings("optionalCorePlugins")),
-            configFile: agentConfig, runtime: runtimeView, restartReasons: reasons, retiredSecrets: RetiredSecretStore(),
-            scrub: { scrubber.scrub($0) })
-        guard let channel = ChannelPolicy(settings.string("registryChannel") ?? "auto") else {
-            throw SettingsError("registryChannel must be auto or a channel name such as v1, not '\(settings.string("registryChannel") ?? "")'.")
+            catalogue: catalogue, paths: pluginPaths, core: core, configFile: agentConfig, runtime: runtimeView, restartReasons: reasons,
+            retiredSecrets: RetiredSecretStore(), scrub: { scrubber.scrub($0) })
+        let pluginRegistry = settings.pluginRegistry
+        guard let channel = ChannelPolicy(pluginRegistry.channel) else {
+            throw SettingsError("registryChannel must be auto or a channel name such as v1, not '\(pluginRegistry.channel)'.")
         }
         // Redirects lead only to the services the settings name (each client: its own, plus redirectOrigins).
-        let redirectOrigins = settings.strings("redirectOrigins")
+        func client(for origins: [String]) -> HTTPClient {
+            HTTPClient(configuration: .init(
+                connectTimeout: .milliseconds(timeouts.connectMs), totalTimeout: .milliseconds(timeouts.fetchMs),
+                idleTimeout: .milliseconds(timeouts.fetchMs), caFile: settings.caFile, redirectOrigins: Set(settings.redirectOrigins + origins)))
+        }
         registry = RegistryService(
             configuration: RegistryConfiguration(
-                urls: settings.strings("pluginRegistryUrls"), ttl: Double(settings.integer("registryTtlSeconds")),
-                retryInterval: Double(settings.integer("registryRetrySeconds")), channel: channel,
-                maxDocumentBytes: settings.integer("registryMaxBytes"), gitBaseURL: settings.string("gitBaseUrl") ?? "https://github.com/"),
-            client: HTTPClient(configuration: .init(
-                connectTimeout: .milliseconds(settings.timeout("connectMs")), totalTimeout: .milliseconds(settings.timeout("fetchMs")),
-                idleTimeout: .milliseconds(settings.timeout("fetchMs")), caFile: settings.string("caFile"),
-                redirectOrigins: Set(redirectOrigins + settings.strings("pluginRegistryUrls")))),
-            database: database, logger: logger)
-        let environment = ProcessInfo.processInfo.environment
+                urls: pluginRegistry.urls, ttl: Double(pluginRegistry.ttlSeconds), retryInterval: Double(pluginRegistry.retrySeconds), channel: channel,
+                maxDocumentBytes: pluginRegistry.maxBytes, gitBaseURL: pluginRegistry.gitBaseURL),
+            client: client(for: pluginRegistry.urls), database: database, logger: logger)
         // One npm registry client and one way of running npm, shared by installing and ejecting.
         var npmConfiguration = RegistryConfiguration(
-            base: settings.string("npmRegistry")!, token: settings.string("npmRegistryToken"), connectTimeoutMs: settings.timeout("connectMs"),
-            fetchTimeoutMs: settings.timeout("fetchMs"), tarballTimeoutMs: settings.timeout("tarballMs"),
-            tarballIdleMs: settings.timeout("tarballIdleMs"), caFile: settings.string("caFile"), redirectOrigins: redirectOrigins)
-        for scope in settings.values["npmScopes"]?.objectValue ?? JSONObject() {
-            npmConfiguration.scopes[scope.key] = .init(registry: scope.value["registry"]?.stringValue ?? "", token: scope.value["token"]?.stringValue)
-        }
+            base: npm.registry, token: npm.token, connectTimeoutMs: timeouts.connectMs, fetchTimeoutMs: timeouts.fetchMs,
+            tarballTimeoutMs: timeouts.tarballMs, tarballIdleMs: timeouts.tarballIdleMs, caFile: settings.caFile, redirectOrigins: settings.redirectOrigins)
+        for scope in npm.scopes { npmConfiguration.scopes[scope.scope] = .init(registry: scope.registry, token: scope.token) }
         let npmClient = NpmRegistryClient(npmConfiguration)
         let layout = InstallLayout(stateDir: settings.stateDir)
         let installerSettings = InstallerSettings(
             registry: npmConfiguration,
             policy: TreePolicy(
-                maxPackages: settings.integer("maxTreePackages"), maxUnpackedBytes: Int64(settings.integer("maxTreeUnpackedMiB")) << 20,
-                allowSha1: settings.bool("allowSha1Integrity"), requireSignatures: settings.bool("requireSignatures")),
-            npmTimeoutMs: settings.timeout("npmMs"))
-        let localInstaller = LocalInstaller(
-            settings: installerSettings, layout: layout, path: environment["PATH"] ?? ChildProcess.defaultSearchPath, scrubber: scrubber)
+                maxPackages: npm.maxTreePackages, maxUnpackedBytes: npm.maxTreeUnpackedBytes, allowSha1: npm.allowSha1Integrity,
+                requireSignatures: npm.requireSignatures),
+            npmTimeoutMs: timeouts.npmMs)
         // npm, git and a repository's build run as the installer: through `plugind runner` when one is configured.
-        let installer: any Installer = settings.string("installerSocket").map { RunnerClient(socket: $0, settings: installerSettings) } ?? localInstaller
+        let installer: any Installer = npm.installerSocket.map { RunnerClient(socket: $0, settings: installerSettings) }
+            ?? LocalInstaller(
+                settings: installerSettings, layout: layout, path: ProcessInfo.processInfo.environment["PATH"] ?? ChildProcess.defaultSearchPath,
+                scrubber: scrubber)
         self.installer = installer
+        let work = PluginWork(
+            layout: layout, installer: installer, npm: npmClient, configFile: agentConfig, operations: operations, reasons: reasons, scrubber: scrubber)
         install = InstallService(
-            layout: layout,
-            registry: npmClient,
-            installer: installer,
-            configFile: agentConfig, operations: operations, reasons: reasons, history: InstallHistoryStore(db: database),
-            listing: RegistryListingAdapter(registry: registry), core: CorePolicy(core: settings.strings("corePlugins"), optional: settings.strings("optionalCorePlugins")),
-            catalogue: catalogue, allowUnlisted: settings.bool("allowUnlistedPackages"),
-            scrubber: scrubber, logger: logger)
+            work: work, history: InstallHistoryStore(db: database), listing: RegistryListingAdapter(registry: registry), core: core,
+            catalogue: catalogue, allowUnlisted: npm.allowUnlistedPackages, logger: logger)
         let registryForEject = registry
         eject = EjectService(
-            stateDir: settings.stateDir, gitBaseUrl: settings.string("gitBaseUrl") ?? "https://github.com/", configFile: agentConfig,
-            operations: operations, reasons: reasons, npmRegistry: npmClient, installer: installer,
-            gitTimeoutMs: settings.timeout("gitMs"), buildTimeoutMs: settings.timeout("buildMs"), scrubber: scrubber,
+            work: work, gitBaseUrl: pluginRegistry.gitBaseURL, gitTimeoutMs: timeouts.gitMs, buildTimeoutMs: timeouts.buildMs,
             bundledVersion: { pluginPaths.bundledVersion(of: $0) }
         ) { name in
             guard let entry = try? registryForEject.entry(named: name) else { return nil }
@@ -128,15 +119,13 @@ public struct Wiring {
             return PluginSource(gitRepo: entry.gitRepo, branch: branch, directory: entry.directory)
         }
         let runtimeForHeartbeat = runtimeView
+        let agentRegistrySettings = settings.agentRegistry
         agentRegistry = AgentRegistryService(
             configuration: AgentRegistryConfiguration(
-                registryURL: settings.string("agentRegistryUrl")!, autoRegister: settings.bool("autoRegister"),
-                syncIntervalMs: settings.integer("syncIntervalMs"), agentName: settings.string("agentName") ?? "agent",
-                publicURI: settings.string("publicUri")),
-            client: HTTPClient(configuration: .init(
-                connectTimeout: .milliseconds(settings.timeout("connectMs")), totalTimeout: .milliseconds(settings.timeout("fetchMs")),
-                idleTimeout: .milliseconds(settings.timeout("fetchMs")), caFile: settings.string("caFile"),
-                redirectOrigins: Set(redirectOrigins + [settings.string("agentRegistryUrl")!]))),
+                registryURL: agentRegistrySettings.url, autoRegister: agentRegistrySettings.autoRegister,
+                syncIntervalMs: agentRegistrySettings.syncIntervalMs, agentName: agentRegistrySettings.agentName,
+                publicURI: agentRegistrySettings.publicURI),
+            client: client(for: [agentRegistrySettings.url]),
             database: database,
             content: {
                 HeartbeatContent(

@@ -78,3 +78,29 @@ struct UpstreamRecord: Encodable {
         try container.encode(localCommits, forKey: .localCommits)
     }
 }
+
+/// How far a sync got, for recovery after a crash: the HEAD to go back to (or that was merged and built), and
+/// the status of every file before the merge, to verify a restore against. Stored flat, as before.
+struct SyncCheckpoint: Codable {
+    enum Step: String, Codable {
+        /// Stash, merge, package check and stash pop: HEAD and status are from before.
+        case merging
+        /// The merge is in (HEAD is the merged commit); the build has not finished.
+        case merged
+        /// Built: the sync is complete.
+        case built
+    }
+
+    var step: Step
+    var head: String
+    var status: String?
+
+    enum CodingKeys: String, CodingKey { case step, head, status }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(step, forKey: .step)
+        try container.encode(head, forKey: .head)
+        if let status { try container.encode(status, forKey: .status) }
+    }
+}

@@ -27,12 +27,12 @@ extension EjectService {
                     ctx.phase("merging", progress: 0.3)
                     // What recovery checks the copy against after a crash: HEAD and the status of every file.
                     let status = try git.must(["status", "--porcelain", "--untracked-files=all"], in: repo, timeoutMs: 10_000, what: "status")
-                    ctx.checkpoint(["step": "merging", "head": .string(before), "status": .string(status)])
+                    ctx.checkpoint(SyncCheckpoint(step: .merging, head: before, status: status))
                     try merge(repo: repo, npmName: npmName, branch: branch, before: before, ctx: ctx)
                 }
             }
             let after = try git.must(["rev-parse", "HEAD"], in: repo, timeoutMs: 10_000, what: "HEAD")
-            ctx.checkpoint(["step": "merged", "head": .string(after)])
+            ctx.checkpoint(SyncCheckpoint(step: .merged, head: after))
             ctx.phase("building", progress: 0.6)
             do {
                 try installAndBuild(repo, pluginName: npmName, ctx: ctx)
@@ -46,7 +46,7 @@ extension EjectService {
                 }
                 throw error
             }
-            ctx.checkpoint(["step": "built", "head": .string(after)])
+            ctx.checkpoint(SyncCheckpoint(step: .built, head: after))
             let localChanges = !(try git.must(["status", "--porcelain"], in: repo, timeoutMs: 10_000, what: "status")).isEmpty
             let localCommits = Int(try git.run(["rev-list", "--count", "origin/\(branch)..HEAD"], in: repo, timeoutMs: 10_000, what: "count").text
                 .trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
@@ -222,24 +222,22 @@ extension EjectService {
     /// Settles a sync whose process died, and says truly what it left: restored and verified, the merge kept
     /// without its build, or complete; when the edits could not be put back, where they are.
     public func recoverSaying(_ record: OperationRecord) -> (committed: Bool, note: String?) {
-        let step = record.checkpoint?["step"]?.stringValue
         let repo = ejectedPath(record.target)
-        guard record.kind == "sync", let head = record.checkpoint?["head"]?.stringValue else { return (false, nil) }
-        switch step {
-        case "built":
+        guard record.kind == "sync", let checkpoint = record.checkpoint(as: SyncCheckpoint.self) else { return (false, nil) }
+        let head = checkpoint.head
+        switch checkpoint.step {
+        case .built:
             try? reasons.add("\(record.target) was synced")
             _ = try? recordBuild(repo)
             return (true, nil)
-        case "merged":
+        case .merged:
             // The merge is in; its build never finished. The copy says so, and the agent keeps what it loaded.
             var upstream = readUpstream(repo)
             upstream["commitHash"] = .string(head)
             try? writeUpstream(repo, .object(upstream))
             return (false, "plugind stopped while the sync built: the merge is kept (HEAD \(head.prefix(12))) but not built; sync again to build it.")
-        case "merging":
-            return recoverMerge(record, repo: repo, head: head)
-        default:
-            return (false, nil)
+        case .merging:
+            return recoverMerge(record, repo: repo, head: head, recorded: checkpoint.status ?? "")
         }
     }
 
@@ -250,12 +248,11 @@ extension EjectService {
     /// - no entry, HEAD unmoved: git never stored the stash (the copy is untouched) or the copy was clean (a
     ///   partial checkout is reset);
     /// - no entry, HEAD moved: the merge and the pop both finished; the merge is kept, with the edits on top.
-    func recoverMerge(_ record: OperationRecord, repo: String, head: String) -> (committed: Bool, note: String?) {
+    func recoverMerge(_ record: OperationRecord, repo: String, head: String, recorded: String) -> (committed: Bool, note: String?) {
         try? installer.remove(repo + "/.git/index.lock")
         if FileManager.default.fileExists(atPath: repo + "/.git/MERGE_HEAD") {
             _ = try? git.run(["merge", "--abort"], in: repo, timeoutMs: 30_000, what: "merge --abort")
         }
-        let recorded = record.checkpoint?["status"]?.stringValue ?? ""
         let wasDirty = !recorded.isEmpty
         let entry = stashEntry(repo, label: Self.stashLabel(record.id))
         let current = (try? git.run(["rev-parse", "HEAD"], in: repo, timeoutMs: 10_000, what: "HEAD"))?.text.trimmingCharacters(in: .whitespacesAndNewlines)

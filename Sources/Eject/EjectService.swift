@@ -21,47 +21,42 @@ public struct PluginSource: Sendable {
 /// Ejecting plugins to a local git checkout, syncing them with upstream, and putting them back
 /// (contract section 3). Every step runs in an operation and never loses a local edit.
 public struct EjectService: Sendable {
-    let stateDir: String
+    let work: PluginWork
     let gitBaseUrl: String
-    let configFile: AgentConfigFile
-    let operations: OperationRunner
-    let reasons: RestartReasonStore
-    let npmRegistry: NpmRegistryClient
-    let installer: any Installer
     let gitTimeoutMs: Int
     let buildTimeoutMs: Int
     let sources: @Sendable (String) -> PluginSource?
     /// The version of a plugin the agent bundles (its own node_modules), if it does.
     let bundledVersion: @Sendable (String) -> String?
     let git: Git
-    let scrubber: SecretScrubber
+
+    var stateDir: String { work.layout.stateDir }
+    var configFile: AgentConfigFile { work.configFile }
+    var operations: OperationRunner { work.operations }
+    var reasons: RestartReasonStore { work.reasons }
+    var npmRegistry: NpmRegistryClient { work.npm }
+    var installer: any Installer { work.installer }
+    var scrubber: SecretScrubber { work.scrubber }
 
     public init(
-        stateDir: String, gitBaseUrl: String, configFile: AgentConfigFile, operations: OperationRunner, reasons: RestartReasonStore,
-        npmRegistry: NpmRegistryClient, installer: any Installer, gitTimeoutMs: Int, buildTimeoutMs: Int, scrubber: SecretScrubber,
-        bundledVersion: @escaping @Sendable (String) -> String? = { _ in nil },
-        sources: @escaping @Sendable (String) -> PluginSource?
+        work: PluginWork, gitBaseUrl: String, gitTimeoutMs: Int, buildTimeoutMs: Int,
+        bundledVersion: @escaping @Sendable (String) -> String? = { _ in nil }, sources: @escaping @Sendable (String) -> PluginSource?
     ) {
-        self.stateDir = stateDir
+        self.work = work
         self.gitBaseUrl = gitBaseUrl.hasSuffix("/") ? gitBaseUrl : gitBaseUrl + "/"
-        self.configFile = configFile
-        self.operations = operations
-        self.reasons = reasons
-        self.npmRegistry = npmRegistry
-        self.installer = installer
         self.gitTimeoutMs = gitTimeoutMs
         self.buildTimeoutMs = buildTimeoutMs
         self.sources = sources
         self.bundledVersion = bundledVersion
-        self.scrubber = scrubber
-        self.git = Git(installer: installer)
+        self.git = Git(installer: work.installer)
     }
 
-    var ejectedRoot: String { stateDir + "/plugins/ejected" }
-    var archiveRoot: String { stateDir + "/plugins/ejected-archive" }
-    var stagingRoot: String { stateDir + "/plugins/.staging" }
+    var layout: StateLayout { work.layout.state }
+    var ejectedRoot: String { layout.ejected }
+    var archiveRoot: String { layout.ejectedArchive }
+    var stagingRoot: String { layout.staging }
     /// The installer's scratch space (verified tarballs), as installs use it.
-    var scratchRoot: String { stateDir + "/plugins/.tmp" }
+    var scratchRoot: String { layout.downloads }
 
     public func ejectedPath(_ npmName: String) -> String { ejectedRoot + "/" + PluginIdentity.directoryName(npmName) }
 
@@ -132,7 +127,7 @@ public struct EjectService: Sendable {
                 source: source?.gitRepo.map { "github:" + $0 } ?? url, gitUrl: scrubber.scrub(url), branch: branch, commitHash: commit,
                 ejectedAt: now, npmPackage: npmName, npmVersion: version)))
             ctx.phase("activating", progress: 0.9)
-            try installer.makeDirectory(stateDir + "/plugins", mode: 0o755)
+            try installer.makeDirectory(layout.plugins, mode: 0o755)
             try installer.makeDirectory(ejectedRoot, mode: 0o755)
             do {
                 try installer.move(staging, to: target)

@@ -2,6 +2,7 @@ import CFastCGI
 import Foundation
 import Glibc
 import HTTPKit
+import JSON
 import Logging
 import Locking
 import Synchronization
@@ -114,13 +115,13 @@ public final class FastCGIServer: Sendable {
             // A connection the web server kept (FCGI_KEEP_CONN) brings its next request itself: reading
             // it needs no accept, so it does not wait behind the worker blocked in accept.
             let kept = request.pointee.ipcFd >= 0 && awaitNextRequest(onKept: request)
-            if !kept {
+            let accepted: Int32
+            if kept {
+                accepted = FCGX_Accept_r(request)
+            } else {
+                // One worker at a time waits in accept (libfcgi's accept is not safe to call from several at once).
                 waitingInAccept.add(1, ordering: .sequentiallyConsistent)
-                acceptLock.lock()
-            }
-            let accepted = FCGX_Accept_r(request)
-            if !kept {
-                acceptLock.unlock()
+                accepted = acceptLock.withLock { _ in FCGX_Accept_r(request) }
                 waitingInAccept.subtract(1, ordering: .sequentiallyConsistent)
             }
             if accepted < 0 {
@@ -267,7 +268,7 @@ public final class FastCGIServer: Sendable {
         var head: [UInt8] = []
         head.reserveCapacity(256)
         head.append(contentsOf: "Status: ".utf8)
-        Self.appendDecimal(response.status, to: &head)
+        ASCIIDigits.append(Int64(response.status), to: &head)
         head.append(0x20)
         head.append(contentsOf: HTTPStatus.reason(response.status).utf8)
         head.append(contentsOf: "\r\n".utf8)
@@ -284,23 +285,13 @@ public final class FastCGIServer: Sendable {
         }
         if response.header("Content-Length") == nil && response.status != 204 && response.status != 304 {
             head.append(contentsOf: "Content-Length: ".utf8)
-            Self.appendDecimal(response.body.count, to: &head)
+            ASCIIDigits.append(Int64(response.body.count), to: &head)
             head.append(contentsOf: "\r\n".utf8)
         }
         head.append(contentsOf: "\r\n".utf8)
         // A client that went away makes these fail; nothing else to do about it.
         Self.put(head, to: stream)
         if !response.body.isEmpty { Self.put(response.body, to: stream) }
-    }
-
-    /// The decimal digits of a non-negative number, without going through a `String`.
-    static func appendDecimal(_ value: Int, to bytes: inout [UInt8]) {
-        var divisor = 1
-        while divisor <= value / 10 { divisor *= 10 }
-        while divisor > 0 {
-            bytes.append(UInt8(ascii: "0") + UInt8(value / divisor % 10))
-            divisor /= 10
-        }
     }
 
     private static func put(_ bytes: [UInt8], to stream: UnsafeMutablePointer<FCGX_Stream>?) {

@@ -77,25 +77,12 @@ public struct Gatekeeper: Sendable {
         if request.bodyTooLarge {
             throw APIError(413, "The request body is larger than this server accepts.")
         }
-        let rawPath = request.rawPath
-        let path: [String]
-        let match: RouteMatch
-        if request.method != "OPTIONS", rawPath.utf8.starts(with: prefix.utf8),
-            let route = router.literalRoute(
-                method: request.method, rawPath: rawPath[rawPath.utf8.index(rawPath.startIndex, offsetBy: prefix.utf8.count)...])
-        {
-            // Most requests: the raw path is a parameterless pattern exactly, so it has no segment
-            // to decode or refuse.
-            path = []
-            match = .found(route, [:])
-        } else {
-            let allSegments = try RequestPath.segments(of: rawPath)
-            guard allSegments.starts(with: prefixSegments) else {
-                throw APIError.notFound("No API route has this path.")
-            }
-            path = Array(allSegments.dropFirst(prefixSegments.count))
-            match = router.match(method: request.method, path: path)
+        let allSegments = try RequestPath.segments(of: request.rawPath)
+        guard allSegments.starts(with: prefixSegments) else {
+            throw APIError.notFound("No API route has this path.")
         }
+        let path = Array(allSegments.dropFirst(prefixSegments.count))
+        let match = router.match(method: request.method, path: path)
 
         // 1. Tokens, unless the route is open.
         let role: Role?

@@ -71,6 +71,10 @@ public struct QueryItems: Sendable {
         self.items = items
     }
 
-    /// The last value given for `name`.
-    public subscript(name: String) -> String? { items.last { $0.name == name }?.value }
+    /// The last value given for `name`, nil when it is not given. The one rule for every route: an empty value
+    /// (`limit=`) is the same as leaving the parameter out, so it means the parameter's default.
+    public subscript(name: String) -> String? {
+        guard let value = items.last(where: { $0.name == name })?.value, !value.isEmpty else { return nil }
+        return value
+    }
 }

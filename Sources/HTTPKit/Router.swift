@@ -37,8 +37,12 @@ public struct RequestContext: Sendable {
         self.role = role
     }
 
-    /// The path parameter `name`; the route table guarantees it exists.
-    public func parameter(_ name: String) -> String { parameters[name] ?? "" }
+    /// The path parameter `name`; a route whose pattern does not capture it, or an empty one, is a 400 rather than
+    /// an empty string passed on.
+    public func parameter(_ name: String) throws(APIError) -> String {
+        guard let value = parameters[name], !value.isEmpty else { throw APIError.badRequest("The request path names no \(name).") }
+        return value
+    }
 }
 
 public typealias Handler = @Sendable (RequestContext) throws -> HTTPResponse
@@ -73,31 +77,6 @@ public final class Route: Sendable {
         }
     }
 
-    func match(_ path: [String]) -> [String: String]? {
-        var parameters: [String: String] = [:]
-        var i = 0
-        for segment in segments {
-            switch segment {
-            case .literal(let text):
-                guard i < path.count, path[i] == text else { return nil }
-                i += 1
-            case .parameter(let name):
-                guard i < path.count, !path[i].isEmpty else { return nil }
-                parameters[name] = path[i]
-                i += 1
-            case .rest(let name):
-                guard i < path.count else { return nil }
-                parameters[name] = path[i...].joined(separator: "/")
-                i = path.count
-            }
-        }
-        return i == path.count ? parameters : nil
-    }
-
-    /// Literal segments outrank parameters, so `/plugins/installed` wins over `/plugins/:id`.
-    var specificity: [Int] {
-        segments.map { switch $0 { case .literal: 2; case .parameter: 1; case .rest: 0 } }
-    }
 }
 
 /// The outcome of looking a path up in the table.
@@ -107,74 +86,78 @@ public enum RouteMatch: Sendable {
     case notFound
 }
 
-/// The route table: a list of routes, matched most specific first.
+/// The route table as a trie over decoded path segments: at each step a literal segment is tried before a
+/// parameter, and a parameter before the rest of the path, so `/plugins/installed` wins over `/plugins/:id`
+/// whatever order the table lists them in. One lookup for every request.
 public struct Router: Sendable {
+    /// The routes in the table's order.
     public let routes: [Route]
-    /// Routes without parameters by their path (segments joined with NUL, which no segment holds):
-    /// most requests name one, and such a pattern outranks every other that matches the same path.
-    private let literal: [String: [Route]]
-    /// The same routes by their path as written (`/plugins/installed`), for requests whose raw path
-    /// is exactly that: such a path has no escapes and no hostile segment, so it needs no decoding.
-    private let literalPaths: [Substring: [Route]]
+    private let root: Node
+
+    /// One point of the trie: the routes whose pattern ends here (by method), and where each kind of segment leads.
+    private final class Node: @unchecked Sendable {
+        var routes: [(method: String, route: Route)] = []
+        var literals: [String: Node] = [:]
+        var parameter: (name: String, node: Node)?
+        var rest: (name: String, node: Node)?
+
+        func route(for method: String) -> Route? {
+            routes.first { $0.method == method }?.route ?? (method == "HEAD" ? routes.first { $0.method == "GET" }?.route : nil)
+        }
+    }
 
     public init(_ routes: [Route]) {
-        // Most specific first; the table's own order breaks ties.
-        self.routes = routes.enumerated().sorted { a, b in
-            if a.element.specificity == b.element.specificity { return a.offset < b.offset }
-            return b.element.specificity.lexicographicallyPrecedes(a.element.specificity)
-        }.map(\.element)
-        var literal: [String: [Route]] = [:]
-        var literalPaths: [Substring: [Route]] = [:]
-        for route in self.routes {
-            let texts = route.segments.compactMap { segment -> String? in
-                if case .literal(let text) = segment { return text } else { return nil }
+        self.routes = routes
+        let root = Node()
+        for route in routes {
+            var node = root
+            for segment in route.segments {
+                switch segment {
+                case .literal(let text):
+                    let next = node.literals[text] ?? Node()
+                    node.literals[text] = next
+                    node = next
+                case .parameter(let name):
+                    let next = node.parameter?.node ?? Node()
+                    node.parameter = (name, next)
+                    node = next
+                case .rest(let name):
+                    let next = node.rest?.node ?? Node()
+                    node.rest = (name, next)
+                    node = next
+                }
             }
-            guard texts.count == route.segments.count else { continue }
-            literal[texts.joined(separator: "\u{0}"), default: []].append(route)
-            if !texts.isEmpty, texts.allSatisfy(Self.needsNoDecoding) {
-                literalPaths[Substring("/" + texts.joined(separator: "/")), default: []].append(route)
-            }
+            node.routes.append((route.method, route))
         }
-        self.literal = literal
-        self.literalPaths = literalPaths
+        self.root = root
     }
 
-    /// A segment that a raw path carries exactly as it is: no escapes, no dot segment, nothing but
-    /// printable ASCII.
-    private static func needsNoDecoding(_ segment: String) -> Bool {
-        segment != "." && segment != ".." && !segment.isEmpty
-            && segment.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "%") && $0 != UInt8(ascii: "/") }
+    /// The most specific pattern matching `path`: its node and the parameters taken on the way.
+    private func find(_ path: [String]) -> (Node, [String: String])? {
+        Self.walk(root, path, 0)
     }
 
-    /// The route for a raw path (below the prefix, `/health`) that is exactly a parameterless
-    /// pattern, if it has one for this method; nil sends the caller the long way (decoding, 405, …).
-    public func literalRoute(method: String, rawPath: Substring) -> Route? {
-        guard let candidates = literalPaths[rawPath] else { return nil }
-        return candidates.first { $0.method == method } ?? (method == "HEAD" ? candidates.first { $0.method == "GET" } : nil)
+    private static func walk(_ node: Node, _ path: [String], _ index: Int) -> (Node, [String: String])? {
+        if index == path.count { return node.routes.isEmpty ? nil : (node, [:]) }
+        let segment = path[index]
+        if let next = node.literals[segment], let found = walk(next, path, index + 1) { return found }
+        if let parameter = node.parameter, !segment.isEmpty, var found = walk(parameter.node, path, index + 1) {
+            found.1[parameter.name] = segment
+            return found
+        }
+        if let rest = node.rest, !rest.node.routes.isEmpty {
+            return (rest.node, [rest.name: path[index...].joined(separator: "/")])
+        }
+        return nil
     }
 
     public func match(method: String, path: [String]) -> RouteMatch {
-        if let candidates = literal[path.joined(separator: "\u{0}")],
-            let route = candidates.first(where: { $0.method == method }) ?? candidates.first(where: { method == "HEAD" && $0.method == "GET" })
-        {
-            return .found(route, [:])
-        }
-        var allowed: [String] = []
-        var chosenPattern: String?
-        for route in routes {
-            guard let parameters = route.match(path) else { continue }
-            // Once a pattern matches, less specific patterns do not add to `Allow`.
-            if let chosen = chosenPattern, chosen != route.pattern { continue }
-            chosenPattern = route.pattern
-            if route.method == method || (method == "HEAD" && route.method == "GET") {
-                return .found(route, parameters)
-            }
-            allowed.append(route.method)
-        }
-        guard !allowed.isEmpty else { return .notFound }
-        if allowed.contains("GET") { allowed.append("HEAD") }
-        allowed.append("OPTIONS")
-        return .methodNotAllowed(allowed: Array(Set(allowed)).sorted())
+        guard let (node, parameters) = find(path) else { return .notFound }
+        if let route = node.route(for: method) { return .found(route, parameters) }
+        var allowed = Set(node.routes.map(\.method))
+        if allowed.contains("GET") { allowed.insert("HEAD") }
+        allowed.insert("OPTIONS")
+        return .methodNotAllowed(allowed: allowed.sorted())
     }
 
     /// The methods a path answers to, for `OPTIONS`; nil when no route has the path.

@@ -9,8 +9,10 @@ extension InstallService {
     // MARK: POST /api/plugins/uninstall
 
     /// Removes an installed package: renamed away first, then the record and the enablement go, then the files.
-    public func uninstall(name: String, purgeConfig: Bool, operationId: String?, requestId: String?) throws -> JSONValue {
+    public func uninstall(name: String, purgeConfig: Bool, operationId: String?, requestId: String?) throws -> UninstallResult {
         try PackageNames.check(name, legacyAllowed: true)
+        // What follows reads the state an install of the same package may be changing right now.
+        try operations.ensureIdle(name)
         let document = try configFile.read()
         let record = AgentConfigEdits.installRecord(name, in: document)
         let installPath = try record?["installPath"]?.stringValue ?? layout.installPath(for: name)
@@ -28,14 +30,17 @@ extension InstallService {
             throw InstallError.conflict("The install record of \(name) points outside the install root (\(installPath)); plugind will not delete it.")
         }
         try layout.prepare(installer)
-        var response: JSONValue = .null
+        var response: UninstallResult?
         try operations.run(kind: "uninstall", target: name, operationId: operationId, requestId: requestId) { ctx in
             ctx.phase("removing", progress: 0.2)
             let aside = layout.asideRoot + "/\(ctx.id)"
-            ctx.checkpoint(["step": "moving", "installPath": .string(installPath), "aside": .string(aside)])
+            var checkpoint = InstallCheckpoint(step: .moving, installPath: installPath, aside: aside)
+            ctx.checkpoint(checkpoint)
             if onDisk { try move(installPath, to: aside) }
             let enabledBefore = AgentConfigEdits.isEnabled(name, optionalCore: core.isOptionalCore(name), in: (try? configFile.read()) ?? JSONObject())
-            ctx.checkpoint(["step": "moved", "installPath": .string(installPath), "aside": .string(aside), "wasEnabled": .bool(enabledBefore)])
+            checkpoint.step = .moved
+            checkpoint.wasEnabled = enabledBefore
+            ctx.checkpoint(checkpoint)
             let wasEnabled: Bool
             do {
                 wasEnabled = try configFile.update { document -> Bool in
@@ -50,14 +55,17 @@ extension InstallService {
                 if onDisk { try? move(aside, to: installPath) }
                 throw error
             }
-            ctx.checkpoint(["step": "committed", "installPath": .string(installPath), "aside": .string(aside), "wasEnabled": .bool(wasEnabled)])
+            checkpoint.step = .committed
+            checkpoint.wasEnabled = wasEnabled
+            ctx.checkpoint(checkpoint)
             try? installer.remove(aside)
             if wasEnabled { try reasons.add("\(name) was uninstalled") }
             ctx.log("uninstalled \(name)")
-            response = ["ok": true, "requiresRestart": .bool(wasEnabled)]
-            return response
+            let done = UninstallResult(requiresRestart: wasEnabled)
+            response = done
+            return try JSONEncoding.value(done)
         }
-        return response
+        return response!
     }
 
     /// Removes the env keys only this package declares (other plugins' keys stay).
@@ -77,7 +85,7 @@ extension InstallService {
     }
 
     func ejectedCopyExists(_ name: String) -> Bool {
-        let root = layout.pluginsRoot + "/ejected"
+        let root = layout.state.ejected
         for directory in (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? [] {
             guard let data = FileManager.default.contents(atPath: root + "/" + directory + "/package.json"),
                 let manifest = try? JSONParser.parse(Array(data), maxDepth: 64)
@@ -89,10 +97,10 @@ extension InstallService {
 
     // MARK: GET /api/plugins/installed
 
-    /// Records plus what is on disk: a record whose directory is gone shows `missing: true`.
-    public func installed() throws -> JSONValue {
+    /// Records plus what is on disk; every row says `missing`: true when the package's directory is gone.
+    public func installed() throws -> InstalledList {
         let document = try configFile.read()
-        var rows: [String: JSONValue] = [:]
+        var rows: [String: InstalledPlugin] = [:]
         let integrity = (try? history.integrities()) ?? [:]
         for record in document["plugins"]?["installs"]?.objectValue ?? JSONObject() {
             let name = record.key
@@ -118,24 +126,18 @@ extension InstallService {
                                  integrity: version.flatMap { integrity[name + "@" + $0] }, source: "npm", missing: package == nil)
             }
         }
-        return ["plugins": .array(rows.keys.sorted().compactMap { rows[$0] })]
+        return InstalledList(plugins: rows.keys.sorted().compactMap { rows[$0] })
     }
 
-    private func row(name: String, version: String?, installedAt: String?, installPath: String, integrity: String?, source: String, missing: Bool) -> JSONValue {
+    private func row(name: String, version: String?, installedAt: String?, installPath: String, integrity: String?, source: String, missing: Bool) -> InstalledPlugin {
         let latest = listing.latestVersion(name)
-        var updateAvailable: JSONValue = .null
+        var updateAvailable: Bool?
         if let latest, let version, let a = try? VersionChoice.parse(latest), a.isExact, let newer = VersionChoice.isNewer(latest, than: version) {
-            updateAvailable = .bool(newer)
+            updateAvailable = newer
         }
-        var object: JSONValue = [
-            "name": .string(name), "version": .string(version), "installedAt": .string(installedAt), "installPath": .string(installPath),
-            "integrity": .string(integrity), "source": .string(source), "latestVersion": .string(latest), "updateAvailable": updateAvailable,
-        ]
-        if missing, case .object(var o) = object {
-            o["missing"] = true
-            object = .object(o)
-        }
-        return object
+        return InstalledPlugin(
+            name: name, version: version, installedAt: installedAt, installPath: installPath, integrity: integrity, source: source,
+            latestVersion: latest, updateAvailable: updateAvailable, missing: missing)
     }
 
     // MARK: After a crash
@@ -143,43 +145,41 @@ extension InstallService {
     /// Settles an install or uninstall whose process died: committed if the agent config says so,
     /// otherwise the previous tree goes back. Answers whether the commit point was reached.
     public func recover(_ record: OperationRecord) -> Bool {
-        let checkpoint = record.checkpoint
-        let step = checkpoint?["step"]?.stringValue
-        let installPath = checkpoint?["installPath"]?.stringValue
-        let aside = checkpoint?["aside"]?.stringValue
-        let staging = checkpoint?["staging"]?.stringValue ?? layout.stagingRoot + "/\(record.id)"
+        let checkpoint = record.checkpoint(as: InstallCheckpoint.self)
+        let staging = checkpoint?.staging ?? layout.stagingRoot + "/\(record.id)"
         defer {
             try? installer.remove(staging)
             try? installer.remove(layout.downloadRoot + "/\(record.id)")
         }
-        guard let step, let installPath, layout.isInsideInstallRoot(installPath) else { return false }
+        guard let checkpoint, layout.isInsideInstallRoot(checkpoint.installPath) else { return false }
+        let (step, installPath, aside) = (checkpoint.step, checkpoint.installPath, checkpoint.aside)
         let document = (try? configFile.read()) ?? JSONObject()
         let recorded = AgentConfigEdits.installRecord(record.target, in: document)
         let committed: Bool
         if record.kind == "uninstall" {
-            committed = step == "committed" || (step == "moved" && recorded == nil)
+            committed = step == .committed || (step == .moved && recorded == nil)
         } else {
-            committed = step == "committed" || (step == "swapped" && recorded?["version"]?.stringValue == checkpoint?["version"]?.stringValue && recorded != nil)
+            committed = step == .committed || (step == .swapped && recorded != nil && recorded?["version"]?.stringValue == checkpoint.version)
         }
         if committed {
-            if let aside { try? installer.remove(aside) }
+            try? installer.remove(aside)
             // Finish what the crash cut short after the commit point: the history row and the restart.
-            if record.kind == "install", let version = checkpoint?["version"]?.stringValue {
+            if record.kind == "install", let version = checkpoint.version {
                 if (try? history.integrity(name: record.target, version: version)) == nil {
-                    try? history.record(name: record.target, version: version, integrity: checkpoint?["integrity"]?.stringValue, operationId: record.id)
+                    try? history.record(name: record.target, version: version, integrity: checkpoint.integrity, operationId: record.id)
                 }
                 try? reasons.add("\(record.target)@\(version) was installed")
-            } else if record.kind == "uninstall", checkpoint?["wasEnabled"] == .bool(true) {
+            } else if record.kind == "uninstall", checkpoint.wasEnabled == true {
                 try? reasons.add("\(record.target) was uninstalled")
             }
             return true
         }
         // Not committed: whatever is in the install path is the new tree; the old one goes back.
         // The trees set aside are the installer's (plugind may not look inside): asked, not stat'ed.
-        if let aside, ((try? installer.list((aside as NSString).deletingLastPathComponent)) ?? []).contains((aside as NSString).lastPathComponent) {
+        if ((try? installer.list((aside as NSString).deletingLastPathComponent)) ?? []).contains((aside as NSString).lastPathComponent) {
             if record.kind == "install" { try? installer.remove(installPath) }
             if !FileManager.default.fileExists(atPath: installPath) { try? move(aside, to: installPath) }
-        } else if record.kind == "install", checkpoint?["hadPrevious"] == .bool(false), step == "swapped" || step == "swapping" {
+        } else if record.kind == "install", checkpoint.hadPrevious == false, step == .swapped || step == .swapping {
             // Nothing was there before this install: whatever is at the path now is its new tree.
             try? installer.remove(installPath)
         }

@@ -21,43 +21,38 @@ public protocol RegistryListing: Sendable {
 /// Installing and uninstalling npm packages as plugins (contract section 3): verified, inspected,
 /// staged, swapped in, then committed to the agent config, each step recoverable after a crash.
 public struct InstallService: Sendable {
-    let layout: InstallLayout
-    let registry: NpmRegistryClient
-    let installer: any Installer
-    let configFile: AgentConfigFile
-    let operations: OperationRunner
-    let reasons: RestartReasonStore
+    let work: PluginWork
     let history: InstallHistoryStore
     let listing: any RegistryListing
     let core: CorePolicy
     let catalogue: CatalogueSource
     let allowUnlisted: Bool
-    let scrubber: SecretScrubber
     let logger: Logger
 
+    var layout: InstallLayout { work.layout }
+    var registry: NpmRegistryClient { work.npm }
+    var installer: any Installer { work.installer }
+    var configFile: AgentConfigFile { work.configFile }
+    var operations: OperationRunner { work.operations }
+    var reasons: RestartReasonStore { work.reasons }
+    var scrubber: SecretScrubber { work.scrubber }
+
     public init(
-        layout: InstallLayout, registry: NpmRegistryClient, installer: any Installer, configFile: AgentConfigFile, operations: OperationRunner,
-        reasons: RestartReasonStore, history: InstallHistoryStore, listing: any RegistryListing, core: CorePolicy, catalogue: CatalogueSource,
-        allowUnlisted: Bool, scrubber: SecretScrubber, logger: Logger
+        work: PluginWork, history: InstallHistoryStore, listing: any RegistryListing, core: CorePolicy, catalogue: CatalogueSource,
+        allowUnlisted: Bool, logger: Logger
     ) {
-        self.layout = layout
-        self.registry = registry
-        self.installer = installer
-        self.configFile = configFile
-        self.operations = operations
-        self.reasons = reasons
+        self.work = work
         self.history = history
         self.listing = listing
         self.core = core
         self.catalogue = catalogue
         self.allowUnlisted = allowUnlisted
-        self.scrubber = scrubber
         self.logger = logger
     }
 
     // MARK: POST /api/plugins/install
 
-    public func install(name: String, version: String?, enable: Bool, operationId: String?, requestId: String?) throws -> JSONValue {
+    public func install(name: String, version: String?, enable: Bool, operationId: String?, requestId: String?) throws -> InstallResult {
         let listed = listing.isListed(name)
         try PackageNames.check(name, legacyAllowed: listed == true)
         let wanted = try VersionChoice.parse(version)
@@ -69,15 +64,16 @@ public struct InstallService: Sendable {
         }
         let installPath = try layout.installPath(for: name)
         try layout.prepare(installer)
-        var result: JSONValue = .null
+        var result: InstallResult?
         try operations.run(kind: "install", target: name, operationId: operationId, requestId: requestId) { ctx in
-            result = try runInstall(name: name, wanted: wanted, enable: enable, installPath: installPath, ctx: ctx)
-            return result
+            let done = try runInstall(name: name, wanted: wanted, enable: enable, installPath: installPath, ctx: ctx)
+            result = done
+            return try JSONEncoding.value(done)
         }
-        return result
+        return result!
     }
 
-    private func runInstall(name: String, wanted: VersionChoice, enable: Bool, installPath: String, ctx: OperationContext) throws -> JSONValue {
+    private func runInstall(name: String, wanted: VersionChoice, enable: Bool, installPath: String, ctx: OperationContext) throws -> InstallResult {
         ctx.phase("resolving", progress: 0.02)
         let packument = try registry.packument(name, timeoutMs: ctx.stepTimeoutMs(.max))
         guard let picked = wanted.pick(from: packument), packument.versions[picked] != nil else {
@@ -94,7 +90,7 @@ public struct InstallService: Sendable {
         {
             let changed = enable ? try enableIfNeeded(name) : false
             ctx.log("\(name)@\(picked) is already installed")
-            return response(name: name, version: picked, installPath: installPath, requiresRestart: changed)
+            return InstallResult(requiresRestart: changed, plugin: .init(name: name, version: picked, installPath: installPath))
         }
         try checkDirectoryClash(name: name, installPath: installPath, document: current)
 
@@ -116,11 +112,7 @@ public struct InstallService: Sendable {
         let requiresRestart = try commit(
             name: name, version: picked, spec: "\(name)@\(wanted.text)", integrity: packument.versions[picked]?.dist.integrity ?? packument.versions[picked]?.dist.shasum,
             staging: staging, installPath: installPath, enable: enable, ctx: ctx)
-        return response(name: name, version: picked, installPath: installPath, requiresRestart: requiresRestart)
-    }
-
-    private func response(name: String, version: String, installPath: String, requiresRestart: Bool) -> JSONValue {
-        ["ok": true, "requiresRestart": .bool(requiresRestart), "plugin": ["name": .string(name), "version": .string(version), "installPath": .string(installPath)]]
+        return InstallResult(requiresRestart: requiresRestart, plugin: .init(name: name, version: picked, installPath: installPath))
     }
 
     /// Another package already owns the directory this one maps to.
@@ -139,10 +131,9 @@ public struct InstallService: Sendable {
     ) throws -> Bool {
         let aside = layout.asideRoot + "/\(ctx.id)"
         let hadPrevious = FileManager.default.fileExists(atPath: installPath)
-        ctx.checkpoint([
-            "step": "swapping", "installPath": .string(installPath), "aside": .string(aside), "staging": .string(staging),
-            "version": .string(version), "hadPrevious": .bool(hadPrevious), "integrity": .string(integrity),
-        ])
+        var checkpoint = InstallCheckpoint(
+            step: .swapping, installPath: installPath, aside: aside, staging: staging, version: version, hadPrevious: hadPrevious, integrity: integrity)
+        ctx.checkpoint(checkpoint)
         if hadPrevious { try move(installPath, to: aside) }
         do {
             try move(staging, to: installPath)
@@ -150,18 +141,14 @@ public struct InstallService: Sendable {
             if hadPrevious { try? move(aside, to: installPath) }
             throw error
         }
-        ctx.checkpoint([
-            "step": "swapped", "installPath": .string(installPath), "aside": .string(aside), "version": .string(version),
-            "hadPrevious": .bool(hadPrevious), "integrity": .string(integrity),
-        ])
+        checkpoint.step = .swapped
+        checkpoint.staging = nil
+        ctx.checkpoint(checkpoint)
         let requiresRestart: Bool
         do {
             requiresRestart = try configFile.update { document -> Bool in
-                let record: JSONValue = [
-                    "source": "npm", "spec": .string(spec), "installPath": .string(installPath), "version": .string(version),
-                    "installedAt": .string(ISOTime.string()),
-                ]
-                AgentConfigEdits.setInstallRecord(name, record, in: &document)
+                let record = InstallRecord(spec: spec, installPath: installPath, version: version, installedAt: ISOTime.string())
+                AgentConfigEdits.setInstallRecord(name, try JSONEncoding.value(record), in: &document)
                 let optional = core.isOptionalCore(name)
                 if enable && !core.isCore(name) && !AgentConfigEdits.isEnabled(name, optionalCore: optional, in: document) {
                     AgentConfigEdits.setEnabled(name, true, optionalCore: optional, in: &document)
@@ -174,7 +161,9 @@ public struct InstallService: Sendable {
             if hadPrevious { try? move(aside, to: installPath) }
             throw error
         }
-        ctx.checkpoint(["step": "committed", "installPath": .string(installPath), "aside": .string(aside), "version": .string(version), "integrity": .string(integrity)])
+        checkpoint.step = .committed
+        checkpoint.hadPrevious = nil
+        ctx.checkpoint(checkpoint)
         // The restart reason first: whatever a crash cuts short from here, recovery finishes.
         try reasons.add("\(name)@\(version) was installed")
         try? history.record(name: name, version: version, integrity: integrity, operationId: ctx.id)

@@ -134,7 +134,11 @@ final class JSONStream {
 
     func writeNull() { JSONWriter.appendRaw("null", to: &state.pointee.bytes) }
     func writeBool(_ value: Bool) { JSONWriter.appendRaw(value ? "true" : "false", to: &state.pointee.bytes) }
-    func writeInt(_ value: Int) { state.pointee.bytes.append(contentsOf: String(value).utf8) }
+    func writeInt(_ value: Int) { ASCIIDigits.append(signed: value, to: &state.pointee.bytes) }
+    func writeUnsigned(_ value: UInt64) {
+        if let small = Int64(exactly: value) { return ASCIIDigits.append(small, to: &state.pointee.bytes) }
+        state.pointee.bytes.append(contentsOf: String(value).utf8)
+    }
     func writeDouble(_ value: Double) {
         guard case .number(let literal) = JSONValue.number(value) else { return writeNull() }
         state.pointee.bytes.append(contentsOf: literal.utf8)
@@ -292,5 +296,16 @@ private struct SingleStream: SingleValueEncodingContainer {
     mutating func encode(_ value: String) throws { stream.writeString(value) }
     mutating func encode(_ value: Double) throws { stream.writeDouble(value) }
     mutating func encode(_ value: Int) throws { stream.writeInt(value) }
+    // Other integer widths (a pid's Int32, a tick count's UInt64) end up here, from their own encode(to:); without
+    // these, the protocol's defaults would hand them back to the stream, which would ask them to encode themselves.
+    mutating func encode(_ value: Int8) throws { stream.writeInt(Int(value)) }
+    mutating func encode(_ value: Int16) throws { stream.writeInt(Int(value)) }
+    mutating func encode(_ value: Int32) throws { stream.writeInt(Int(value)) }
+    mutating func encode(_ value: Int64) throws { stream.writeInt(Int(value)) }
+    mutating func encode(_ value: UInt) throws { stream.writeUnsigned(UInt64(value)) }
+    mutating func encode(_ value: UInt8) throws { stream.writeUnsigned(UInt64(value)) }
+    mutating func encode(_ value: UInt16) throws { stream.writeUnsigned(UInt64(value)) }
+    mutating func encode(_ value: UInt32) throws { stream.writeUnsigned(UInt64(value)) }
+    mutating func encode(_ value: UInt64) throws { stream.writeUnsigned(value) }
     mutating func encode<T: Encodable>(_ value: T) throws { try stream.write(value) }
 }

@@ -1,10 +1,12 @@
 import Glibc
 
-/// A value behind a plain pthread mutex. Waiters sleep in the kernel instead of spinning, which is
-/// what a pool of 16 worker threads on 2 cores wants on its per-request paths.
+/// A value behind plugind's one kind of lock: a plain pthread mutex. Waiters sleep in the kernel instead of spinning,
+/// which is what a pool of worker threads on two cores wants — most of all the accept lock, held for as long as
+/// libfcgi waits for the next connection. (The standard library's `Mutex` spins before it sleeps: built on it, the
+/// health route cost 2.5 times the CPU per request in `scripts/bench --against`; docs/performance.md.)
 ///
-/// `withLock` is inlinable, so callers in other modules get it specialised for their types instead of
-/// going through generic value witnesses on every call.
+/// `withLock` is inlinable, so callers in other modules get it specialised for their types instead of going through
+/// generic value witnesses on every call.
 public final class Locked<Value>: @unchecked Sendable {
     @usableFromInline let mutex: UnsafeMutablePointer<pthread_mutex_t>
     @usableFromInline var value: Value
@@ -26,7 +28,4 @@ public final class Locked<Value>: @unchecked Sendable {
         defer { pthread_mutex_unlock(mutex) }
         return try body(&value)
     }
-
-    @inlinable public func lock() { pthread_mutex_lock(mutex) }
-    @inlinable public func unlock() { pthread_mutex_unlock(mutex) }
 }

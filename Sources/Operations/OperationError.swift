@@ -35,9 +35,14 @@ extension OperationError {
         }
     }
 
+    /// What a busy target's error adds to its body: the operation holding the target.
+    struct BusyDetails: Encodable {
+        let operationId: String
+    }
+
     public var details: JSONObject {
-        if case .busy(_, let id) = self { return ["operationId": .string(id)] }
-        return JSONObject()
+        guard case .busy(_, let id) = self else { return JSONObject() }
+        return (try? JSONEncoding.value(BusyDetails(operationId: id)))?.objectValue ?? JSONObject()
     }
 
     public var retryAfterSeconds: Int? {

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import JSON
+import Locking
 import Logging
 import Stores
 import Synchronization
@@ -79,9 +80,9 @@ public final class OperationContext: @unchecked Sendable {
 
     private func persist() {
         var stored = checkpoint
-        if !groups.isEmpty {
+        if !groups.isEmpty, let recorded = try? JSONEncoding.value(groups.map(\.recorded)) {
             var object = checkpoint?.objectValue ?? [:]
-            object["processGroups"] = .array(groups.map(\.json))
+            object["processGroups"] = recorded
             stored = .object(object)
         }
         try? store.update(id: id, phase: phase, progress: progress, logTail: logTail, checkpoint: stored)
@@ -109,7 +110,7 @@ public final class OperationRunner: Sendable {
     public let maxConcurrent: Int
     public let deadline: Duration
     private let owner: OperationOwner
-    private let running = Mutex<Int>(0)
+    private let running = Locked(0)
     private let scrub: @Sendable (String) -> String
     private let logger: Logger
 
@@ -170,6 +171,15 @@ public final class OperationRunner: Sendable {
         return try store.get(id) ?? OperationRecord(id: id, kind: kind, target: target, requestId: requestId)
     }
 
+    /// Throws `busy` while an operation works on `target`. For a request that judges the target's state before it
+    /// starts an operation of its own: while another one is changing that state, its answer would be wrong (an
+    /// uninstall would call a package whose first install is still downloading "not installed").
+    public func ensureIdle(_ target: String) throws {
+        if let running = try store.list(target: target, state: .running, limit: 1).first {
+            throw OperationError.busy(target: target, operationId: running.id)
+        }
+    }
+
     /// At start: every operation whose process died is settled — its kind's recovery puts things back
     /// and says whether the commit point was reached; without one it is marked failed.
     @discardableResult
@@ -204,5 +214,21 @@ public final class OperationRunner: Sendable {
             logger.warning("recovered an interrupted operation", metadata: ["id": "\(record.id)", "kind": "\(record.kind)", "committed": "\(committed)"])
         }
         return orphans
+    }
+}
+
+extension OperationContext {
+    /// Records a typed checkpoint (its members in declared order), read back with `OperationRecord.checkpoint(as:)`.
+    public func checkpoint(_ value: some Encodable) {
+        checkpoint((try? JSONEncoding.value(value)) ?? .null)
+    }
+}
+
+extension OperationRecord {
+    /// The checkpoint as the type its operation wrote; nil when there is none or it is of another shape. Members
+    /// the type does not know (the process groups the runner adds) are ignored.
+    public func checkpoint<Checkpoint: Decodable>(as type: Checkpoint.Type) -> Checkpoint? {
+        guard let checkpoint else { return nil }
+        return try? JSONDecoder().decode(Checkpoint.self, from: Data(JSONWriter.compactBytes(checkpoint)))
     }
 }

@@ -18,7 +18,14 @@ public struct ProcessGroup: Codable, Sendable, Equatable {
         ProcStat.read(pid).map { ProcessGroup(pgid: pid, startTicks: $0.startTicks) }
     }
 
-    var json: JSONValue { ["pgid": .number(Int(pgid)), "start": .number(Int(startTicks))] }
+    /// How an operation's checkpoint records a group (`processGroups`): its start time as `start`, where the runner
+    /// protocol (this type's own `Codable` form) says `startTicks`.
+    struct Recorded: Encodable {
+        let pgid: Int32
+        let start: UInt64
+    }
+
+    var recorded: Recorded { Recorded(pgid: pgid, start: startTicks) }
 
     init?(json: JSONValue) {
         guard let pgid = json["pgid"]?.intValue, let start = json["start"]?.intValue, pgid > 1, start >= 0 else { return nil }

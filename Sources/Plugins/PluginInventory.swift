@@ -13,8 +13,9 @@ public struct PluginPaths: Sendable {
     public let bundledPluginsDir: String?
 
     public init(stateDir: String, bundledPluginsDir: String?) {
-        self.installRoot = stateDir + "/plugins/installed"
-        self.ejectedRoot = stateDir + "/plugins/ejected"
+        let layout = StateLayout(root: stateDir)
+        self.installRoot = layout.installed
+        self.ejectedRoot = layout.ejected
         self.bundledPluginsDir = bundledPluginsDir
     }
 

@@ -90,8 +90,8 @@ final class RegistrySearchIndex: Sendable {
 
     /// One query's per-entry working state, zero between queries: a query resets only what it touched.
     /// Plain memory rather than an array, so the ranking loops run without bounds, uniqueness or
-    /// exclusivity checks on every posting.
-    final class Scratch {
+    /// exclusivity checks on every posting. One thread at a time: the pool hands it out under its lock.
+    final class Scratch: @unchecked Sendable {
         let slots: UnsafeMutablePointer<Slot>
         private let count: Int
 

@@ -290,7 +290,7 @@ public final class RegistryService: Sendable {
     private func storedSnapshot(_ record: RegistryCacheStore.Record) -> RegistrySnapshot? {
         guard let bytes = record.document, let url = record.url, let fetchedAt = record.fetchedAt else { return nil }
         do {
-            let document = try configuration.parser.parse(bytes)
+            let document = try configuration.parser.parse([UInt8](bytes))
             let source = RegistrySource(url: url, fetchedAt: fetchedAt, etag: record.etag, lastModified: record.lastModified)
             return RegistrySnapshot(catalog: RegistryCatalog(document: document), source: source)
         } catch {

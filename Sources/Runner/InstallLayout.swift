@@ -1,23 +1,22 @@
 import Foundation
+import Stores
 import Vocabulary
 
 /// Where installs live, and the scratch places beside them (same file system, so moves are renames).
+/// The install side of the state directory's layout (`StateLayout`).
 public struct InstallLayout: Sendable {
-    public let stateDir: String
-    public var pluginsRoot: String { stateDir + "/plugins" }
-    public var installRoot: String { pluginsRoot + "/installed" }
-    /// One directory per running operation; left over only by a crash, and cleared at start.
-    public var stagingRoot: String { pluginsRoot + "/.staging" }
-    /// Previous versions kept aside until an install is committed.
-    public var asideRoot: String { pluginsRoot + "/.aside" }
-    /// The operations' verified tarballs and npm's temporary files: the installer's, like everything under plugins/.
-    public var downloadRoot: String { pluginsRoot + "/.tmp" }
-    /// npm's HOME and cache (never readable by the runtime: 0700).
-    public var npmHome: String { pluginsRoot + "/.npm" }
-    public var npmCache: String { npmHome + "/cache" }
+    public let state: StateLayout
+    public var stateDir: String { state.root }
+    public var pluginsRoot: String { state.plugins }
+    public var installRoot: String { state.installed }
+    public var stagingRoot: String { state.staging }
+    public var asideRoot: String { state.aside }
+    public var downloadRoot: String { state.downloads }
+    public var npmHome: String { state.npmHome }
+    public var npmCache: String { state.npmCache }
 
     public init(stateDir: String) {
-        self.stateDir = stateDir
+        state = StateLayout(root: stateDir)
     }
 
     /// `<installRoot>/<npm name with unsafe characters as _>`, refused if it would leave the root.

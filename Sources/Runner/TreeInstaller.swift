@@ -58,7 +58,7 @@ public struct TreeInstaller: Sendable {
         let verified = try verify(project: project, pathPrefix: pathPrefix, known: known, directory: scratch, reportPhases: reportPhases, ctx: ctx)
         if reportPhases { ctx.phase("installing", progress: 0.6) }
         try FileManager.default.createDirectory(atPath: prefix, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        try write(.object(Lockfile.projectManifest(verified.tree)), to: prefix + "/package.json")
+        try write(Lockfile.projectManifest(verified.tree), to: prefix + "/package.json")
         try write(Lockfile.document(tree: verified.tree, layout: verified.layout, tarballs: verified.tarballs, integrity: verified.integrity),
                   to: prefix + "/package-lock.json")
         try runNpm(prefix: prefix, scratch: scratch, ctx: ctx)
@@ -231,8 +231,8 @@ public struct TreeInstaller: Sendable {
         }
     }
 
-    private func write(_ document: JSONValue, to path: String) throws {
-        try Data((JSONWriter.pretty(document) + "\n").utf8).write(to: URL(fileURLWithPath: path))
+    private func write(_ document: some Encodable, to path: String) throws {
+        try Data((JSONWriter.pretty(try JSONEncoding.value(document)) + "\n").utf8).write(to: URL(fileURLWithPath: path))
     }
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import JSON
+import Locking
 import Logging
 import Plugins
 import Stores
@@ -22,7 +23,7 @@ public final class RestartScheduler: Sendable {
         var sentClock: ContinuousClock.Instant?
         var lastRestartAt: String?
     }
-    private let state = Mutex(State())
+    private let state = Locked(State())
     private let stopping = Atomic<Bool>(false)
 
     public init(reasons: RestartReasonStore, runtime: BridgeRuntime, debounce: Duration, automatic: Bool, logger: Logger) {

@@ -40,7 +40,7 @@ public struct RuntimeBridgeClient: Sendable {
     }
 
     public func check(package: String) throws(RuntimeError) -> PluginCheckResult {
-        let body: JSONValue = ["package": .string(package), "timeoutMs": .number(checkTimeoutMs)]
+        let body = try encoded(CheckRequest(package: package, timeoutMs: checkTimeoutMs))
         let document = try call(checking, "POST", "/v1/plugins/check", body: body, notLoadedName: package)
         guard let ok = document["ok"]?.boolValue else { throw .protocolError("the check answer has no 'ok'") }
         return PluginCheckResult(
@@ -49,7 +49,26 @@ public struct RuntimeBridgeClient: Sendable {
     }
 
     public func restart(reasons: [String]) throws(RuntimeError) {
-        _ = try call(quick, "POST", "/v1/restart", body: ["reasons": .strings(reasons)])
+        _ = try call(quick, "POST", "/v1/restart", body: try encoded(RestartRequest(reasons: reasons)))
+    }
+
+    /// `POST /v1/plugins/check`.
+    struct CheckRequest: Encodable {
+        let package: String
+        let timeoutMs: Int
+    }
+
+    /// `POST /v1/restart`.
+    struct RestartRequest: Encodable {
+        let reasons: [String]
+    }
+
+    private func encoded(_ body: some Encodable) throws(RuntimeError) -> [UInt8] {
+        do {
+            return try JSONEncoding.bytes(body)
+        } catch {
+            throw .protocolError("plugind could not encode its request: \(error)")
+        }
     }
 
     static func shortReason(_ error: HTTPClientError) -> String {
@@ -61,11 +80,11 @@ public struct RuntimeBridgeClient: Sendable {
     }
 
     private func call(
-        _ client: HTTPClient, _ method: String, _ path: String, body: JSONValue?, notLoadedName: String = "the plugin"
+        _ client: HTTPClient, _ method: String, _ path: String, body: [UInt8]?, notLoadedName: String = "the plugin"
     ) throws(RuntimeError) -> JSONValue {
         var headers: [(name: String, value: String)] = [("Accept", "application/json"), ("X-Bridge-Protocol", String(Self.protocolVersion))]
         if body != nil { headers.append(("Content-Type", "application/json")) }
-        let request = HTTPClientRequest(endpoint: endpoint, path: path, method: method, headers: headers, body: body.map(JSONWriter.compactBytes))
+        let request = HTTPClientRequest(endpoint: endpoint, path: path, method: method, headers: headers, body: body)
         let response: HTTPClientResponse
         do {
             response = try client.send(request)

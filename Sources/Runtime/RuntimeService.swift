@@ -1,4 +1,3 @@
-import JSON
 import Plugins
 import Stores
 
@@ -14,25 +13,35 @@ public struct RuntimeService: Sendable {
         self.reasons = reasons
     }
 
-    public func state() throws -> JSONValue {
+    public func state() throws -> RuntimeState {
         let pending = try reasons.all()
         let snapshot = runtime.snapshot()
-        var state: JSONValue = .null
-        if runtime.attached { state = .string(snapshot?.state ?? "unreachable") }
-        return [
-            "attached": .bool(runtime.attached),
-            "state": state,
-            "pid": snapshot?.pid.map { .number($0) } ?? .null,
-            "startedAt": .string(snapshot?.startedAt),
-            "pendingRestart": .bool(!pending.isEmpty),
-            "pendingRestartReasons": .strings(pending),
-            "lastRestartAt": .string(scheduler?.lastRestartAt),
-        ]
+        return RuntimeState(
+            attached: runtime.attached, state: runtime.attached ? snapshot?.state ?? "unreachable" : nil, pid: snapshot?.pid,
+            startedAt: snapshot?.startedAt, pendingRestart: !pending.isEmpty, pendingRestartReasons: pending,
+            lastRestartAt: scheduler?.lastRestartAt)
     }
 
-    public func restartNow() throws -> JSONValue {
+    public func restartNow() throws -> RestartResult {
         guard let scheduler else { throw RuntimeError.notAttached }
         try scheduler.restartNow()
-        return ["ok": true]
+        return RestartResult()
     }
+}
+
+/// GET /api/runtime; members in this order, nil as null.
+public struct RuntimeState: Encodable, Sendable, Equatable {
+    public let attached: Bool
+    /// The bridge's state, `unreachable` when it does not answer; nil without a runtime.
+    public let state: String?
+    public let pid: Int?
+    public let startedAt: String?
+    public let pendingRestart: Bool
+    public let pendingRestartReasons: [String]
+    public let lastRestartAt: String?
+}
+
+/// POST /api/runtime/restart.
+public struct RestartResult: Encodable, Sendable, Equatable {
+    public let ok = true
 }

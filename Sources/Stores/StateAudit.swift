@@ -60,21 +60,21 @@ public struct StateAudit: Sendable {
                 findings.append(Finding(path: path, problem: "has mode \(Self.octal(mode)), not \(Self.octal(wanted))", fixed: done))
             }
         }
-        expect(stateDir, uid: owner.uid, gid: nil, modes: [0o700, 0o710])
-        for name in ["tokens.json", "state.db", "state.db-wal", "state.db-shm"] {
-            expect(stateDir + "/" + name, uid: owner.uid, gid: nil, modes: [0o600])
+        let layout = StateLayout(root: stateDir)
+        for place in layout.places {
+            switch place.owner {
+            case .plugind:
+                expect(place.path, uid: owner.uid, gid: nil, modes: Set(place.modes.map(mode_t.init)))
+            case .installer:
+                guard let installer else { continue }
+                // The plugin root holds the installer's whole tree: owner checked all the way down.
+                expect(place.path, uid: installer.uid, gid: installer.gid, modes: Set(place.modes.map(mode_t.init)), recursive: place.path == layout.plugins)
+            }
         }
         if let group = agentConfigGroup {
             expect(agentConfigPath, uid: owner.uid, gid: group, modes: [0o640])
         } else {
             expect(agentConfigPath, uid: owner.uid, gid: nil, modes: [0o600])
-        }
-        let plugins = stateDir + "/plugins"
-        if let installer {
-            expect(plugins, uid: installer.uid, gid: installer.gid, modes: [0o755], recursive: true)
-            for name in [".npm", ".staging", ".aside", ".tmp"] {
-                expect(plugins + "/" + name, uid: installer.uid, gid: installer.gid, modes: [0o700])
-            }
         }
         // Left by the single-user layout: npm's cache and downloads now live under plugins/.
         for old in ["tmp", "cache/npm"] where FileManager.default.fileExists(atPath: stateDir + "/" + old) {

@@ -1,8 +1,9 @@
 import Foundation
 import GRDB
 
-/// The SQLite database under the state directory: operations, restart reasons and, later,
-/// registry cache, install history and registration. WAL mode, so readers never wait for writers.
+/// The SQLite database under the state directory: operations, restart reasons, install history, the registry
+/// cache, the agent registration and its heartbeat lease, each behind its own store in this folder. Every table is
+/// migrated here. WAL mode, so readers never wait for writers.
 public final class StateDB: Sendable {
     public let path: String
     public let pool: DatabasePool

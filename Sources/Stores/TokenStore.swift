@@ -6,7 +6,7 @@ import Locking
 /// Bearer tokens: only their SHA-256 hashes are kept (`tokens.json`, mode 0600).
 /// The file is re-read when it changes, so a rotation takes effect without a restart.
 public final class TokenStore: Sendable {
-    public enum Role: String, Sendable, CaseIterable {
+    public enum Role: String, Sendable, CaseIterable, Encodable {
         case admin
         case read
     }
@@ -14,6 +14,16 @@ public final class TokenStore: Sendable {
     struct Entry: Sendable {
         let role: Role
         let hash: [UInt8]
+    }
+
+    /// `tokens.json`: each token's role and the hex SHA-256 of it, in the order they were created.
+    struct File: Encodable {
+        struct Token: Encodable {
+            let role: Role
+            let sha256: String
+        }
+
+        let tokens: [Token]
     }
 
     public let path: String
@@ -87,9 +97,7 @@ public final class TokenStore: Sendable {
     }
 
     private func save(_ entries: [Entry]) throws {
-        let document: JSONValue = [
-            "tokens": .array(entries.map { ["role": .string($0.role.rawValue), "sha256": .string(Self.hex($0.hash))] })
-        ]
+        let document = try JSONEncoding.value(File(tokens: entries.map { File.Token(role: $0.role, sha256: Self.hex($0.hash)) }))
         let directory = (path as NSString).deletingLastPathComponent
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let temp = path + ".tmp-\(getpid())"

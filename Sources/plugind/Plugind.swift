@@ -56,7 +56,7 @@ struct Serve: ParsableCommand {
         var serverOptions = FastCGIServer.Options()
         serverOptions.threads = settings.threads
         serverOptions.maxBodyBytes = settings.maxBodyBytes
-        serverOptions.drainTimeout = .milliseconds(settings.timeout("shutdownMs"))
+        serverOptions.drainTimeout = .milliseconds(settings.timeouts.shutdownMs)
         let source = ListenSource.detect(configuredPath: settings.socket, mode: settings.socketMode, group: settings.socketGroup)
         let gatekeeper = wiring.gatekeeper
         let server: FastCGIServer

@@ -4,6 +4,7 @@ import JSON
 import Logging
 import Stores
 import Synchronization
+import TestSupport
 import Testing
 @testable import AgentRegistry
 

@@ -1,6 +1,7 @@
 import Foundation
 import JSON
 import Stores
+import TestSupport
 import Testing
 @testable import AgentRegistry
 
@@ -21,10 +22,10 @@ import Testing
         #expect((3...12).contains(count), "heartbeats in 1.6 s: \(count)")
         #expect(fixture.registry.registrations.count == 1)
         let status = try service.status()
-        #expect(status["registered"] == true)
-        #expect(status["nextSyncAt"]?.stringValue != nil)
-        #expect(status["lastError"] == .null)
-        #expect(Set(fixture.registry.heartbeats.map(\.agentId)) == [status["agentId"]!.stringValue!])
+        #expect(status.registered == true)
+        #expect(status.nextSyncAt != nil)
+        #expect(status.lastError == nil)
+        #expect(Set(fixture.registry.heartbeats.map(\.agentId)) == [status.agentId!])
     }
 
     /// With autoRegister off, the loop never registers; once a request registers, the heartbeats start.
@@ -36,7 +37,7 @@ import Testing
         defer { service.stop() }
         Thread.sleep(forTimeInterval: 0.6)
         #expect(fixture.registry.requests.isEmpty)
-        #expect(try service.status()["nextSyncAt"] == .null)
+        #expect(try service.status().nextSyncAt == nil)
         _ = try service.register()
         #expect(eventually(within: 3) { fixture.registry.heartbeats.count >= 2 })
     }
@@ -56,13 +57,13 @@ import Testing
         // Every 200 ms would be 12; backing off (200–400, then 400–800 ms) allows about 5.
         #expect((1...8).contains(attempts), "attempts while failing: \(attempts)")
         let failing = try service.status()
-        #expect(failing["lastError"]?.stringValue?.contains("HTTP 500") == true)
-        #expect(failing["registered"] == true)
+        #expect(failing.lastError?.contains("HTTP 500") == true)
+        #expect(failing.registered == true)
 
         fixture.registry.set(.normal)
         #expect(eventually(within: 3) { !fixture.registry.heartbeats.isEmpty })
         #expect(eventually(within: 3) { fixture.registry.heartbeats.count >= 4 })
-        #expect(try service.status()["lastError"] == .null)
+        #expect(try service.status().lastError == nil)
         #expect(fixture.registry.registrations.count == 1)
     }
 
@@ -79,7 +80,7 @@ import Testing
         let attempts = fixture.registry.refusedCalls
         // Backing off from 100 ms alone would make about 6 attempts; waiting a second after each allows 2.
         #expect((1...3).contains(attempts), "attempts: \(attempts)")
-        let next = try #require(try service.status()["nextSyncAt"]?.stringValue)
+        let next = try #require(try service.status().nextSyncAt)
         #expect(next > ISOTime.string(from: Date().addingTimeInterval(-0.1)))
     }
 
@@ -92,11 +93,11 @@ import Testing
         service.start()
         defer { service.stop() }
         #expect(eventually(within: 3) { fixture.registry.refusedCalls >= 2 })
-        #expect(try service.status()["registered"] == false)
-        #expect(try service.status()["lastError"]?.stringValue?.contains("HTTP 503") == true)
+        #expect(try service.status().registered == false)
+        #expect(try service.status().lastError?.contains("HTTP 503") == true)
         fixture.registry.set(.normal)
         #expect(eventually(within: 3) { fixture.registry.registrations.count == 1 && fixture.registry.heartbeats.count >= 1 })
-        #expect(try service.status()["registered"] == true)
+        #expect(try service.status().registered == true)
     }
 
     /// When the registry answers 404 for the agent, the loop registers again and carries on with the new id.
@@ -107,15 +108,15 @@ import Testing
         service.start()
         defer { service.stop() }
         #expect(eventually(within: 3) { fixture.registry.heartbeats.count >= 1 })
-        let first = try service.status()["agentId"]
+        let first = try service.status().agentId
         fixture.registry.forgetAll()
         // The fake counts the registration before plugind has stored its answer.
-        #expect(try eventually(within: 3) { try service.status()["agentId"] != first })
+        #expect(try eventually(within: 3) { try service.status().agentId != first })
         #expect(fixture.registry.registrations.count == 2)
-        let second = try service.status()["agentId"]
-        #expect(second == .string(fixture.registry.agentIds.first!))
-        #expect(eventually(within: 3) { fixture.registry.heartbeats.contains { .string($0.agentId) == second } })
-        #expect(try service.status()["lastError"] == .null)
+        let second = try service.status().agentId
+        #expect(second == fixture.registry.agentIds.first!)
+        #expect(eventually(within: 3) { fixture.registry.heartbeats.contains { $0.agentId == second } })
+        #expect(try service.status().lastError == nil)
     }
 
     /// Two services on one state database (two processes) send one heartbeat stream; when its sender stops, the other takes over.
@@ -147,8 +148,8 @@ import Testing
     @Test func aDeadHoldersLeaseIsTakenOver() throws {
         let fixture = try Fixture()
         defer { fixture.registry.stop() }
-        let store = AgentRegistrationStore(db: fixture.database)
-        let ghost = AgentRegistrationStore.LeaseOwner(pid: Int32.max, token: "ghost")
+        let store = HeartbeatLeaseStore(db: fixture.database)
+        let ghost = HeartbeatLeaseStore.LeaseOwner(pid: Int32.max, token: "ghost")
         #expect(try store.acquireLease(ghost, now: Date(), duration: 3600))
         let service = fixture.service(publicURI: "https://agent.example.com", intervalMs: 200)
         _ = try service.register()
@@ -156,22 +157,5 @@ import Testing
         defer { service.stop() }
         #expect(eventually(within: 3) { fixture.registry.heartbeats.count >= 1 })
         #expect(try store.leaseHolder()?.owner == service.owner)
-    }
-
-    /// A live holder's lease is respected; stopping gives it up.
-    @Test func liveLeaseIsRespectedAndReleased() throws {
-        let (database, _) = try temporaryDatabase()
-        let store = AgentRegistrationStore(db: database)
-        let a = AgentRegistrationStore.LeaseOwner(pid: getpid(), token: "a")
-        let b = AgentRegistrationStore.LeaseOwner(pid: getpid(), token: "b")
-        let now = Date()
-        #expect(try store.acquireLease(a, now: now, duration: 10))
-        #expect(try !store.acquireLease(b, now: now.addingTimeInterval(5), duration: 10))
-        #expect(try store.acquireLease(a, now: now.addingTimeInterval(5), duration: 10))
-        #expect(try store.acquireLease(b, now: now.addingTimeInterval(16), duration: 10))
-        try store.releaseLease(a)
-        #expect(try store.leaseHolder()?.owner == b)
-        try store.releaseLease(b)
-        #expect(try store.leaseHolder() == nil)
     }
 }

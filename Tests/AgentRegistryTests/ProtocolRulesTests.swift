@@ -77,11 +77,11 @@ import Testing
     }
 
     /// The heartbeat body has the documented fields, in order; the configured name is used unless the content names the agent.
-    @Test func heartbeatBody() {
-        let body = testContent().body(defaultName: "agent", uri: nil)
+    @Test func heartbeatBody() throws {
+        let body = try JSONEncoding.value(testContent().body(defaultName: "agent", uri: nil))
         #expect(body.objectValue?.keys == ["name", "uri", "version", "runtime", "plugins"])
         #expect(body["name"] == "agent")
         #expect(body["uri"] == .null)
-        #expect(testContent(name: "milady").body(defaultName: "agent", uri: "https://a.example")["name"] == "milady")
+        #expect(testContent(name: "milady").body(defaultName: "agent", uri: "https://a.example").name == "milady")
     }
 }

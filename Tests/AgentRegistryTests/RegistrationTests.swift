@@ -14,8 +14,8 @@ import TestSupport
         let service = fixture.service()
 
         let answer = try service.register(uri: "https://agent.example.com/")
-        #expect(answer["ok"] == true)
-        #expect(answer["agentId"] == .string(fixture.registry.agentIds.first!))
+        #expect(answer.ok == true)
+        #expect(answer.agentId == fixture.registry.agentIds.first!)
         let sent = try #require(fixture.registry.registrations.first)
         #expect(sent["name"] == "test-agent")
         #expect(sent["uri"] == "https://agent.example.com/")
@@ -25,14 +25,14 @@ import TestSupport
         #expect(sent["plugins"]?.arrayValue?.last?["version"] == .null)
 
         let status = try service.status()
-        #expect(status["registered"] == true)
-        #expect(status["agentId"] == answer["agentId"])
-        #expect(status["registryUrl"] == .string(fixture.registry.url))
-        #expect(status["uri"] == "https://agent.example.com/")
-        #expect(status["lastSyncAt"]?.stringValue != nil)
-        #expect(status["lastError"] == .null)
-        #expect(status["nextSyncAt"]?.stringValue != nil)
-        #expect(status.objectValue?.keys == ["registered", "agentId", "registryUrl", "uri", "lastSyncAt", "lastError", "nextSyncAt"])
+        #expect(status.registered == true)
+        #expect(status.agentId == answer.agentId)
+        #expect(status.registryUrl == fixture.registry.url)
+        #expect(status.uri == "https://agent.example.com/")
+        #expect(status.lastSyncAt != nil)
+        #expect(status.lastError == nil)
+        #expect(status.nextSyncAt != nil)
+        #expect(try JSONEncoding.value(status).objectValue?.keys == ["registered", "agentId", "registryUrl", "uri", "lastSyncAt", "lastError", "nextSyncAt"])
     }
 
     /// Without a URI given, stored or configured, registering is a conflict and nothing is sent; a configured one is used.
@@ -42,16 +42,16 @@ import TestSupport
         #expect(registryError { try fixture.service().register() } == .noURI)
         #expect(fixture.registry.requests.isEmpty)
         let unregistered = try fixture.service().status()
-        #expect(unregistered["registered"] == false)
-        #expect(unregistered["agentId"] == .null)
-        #expect(unregistered["uri"] == .null)
-        #expect(unregistered["lastSyncAt"] == .null)
+        #expect(unregistered.registered == false)
+        #expect(unregistered.agentId == nil)
+        #expect(unregistered.uri == nil)
+        #expect(unregistered.lastSyncAt == nil)
 
         let configured = fixture.service(publicURI: "https://configured.example.com")
         let answer = try configured.register()
-        #expect(answer["ok"] == true)
+        #expect(answer.ok == true)
         #expect(fixture.registry.registrations.first?["uri"] == "https://configured.example.com")
-        #expect(try configured.status()["uri"] == "https://configured.example.com")
+        #expect(try configured.status().uri == "https://configured.example.com")
     }
 
     /// Registering again answers the same agent id without a second registration; a different URI goes out as an update.
@@ -70,7 +70,7 @@ import TestSupport
         #expect(moved == first)
         #expect(fixture.registry.registrations.count == 1)
         #expect(fixture.registry.uriUpdates.map(\.uri) == ["https://moved.example.com"])
-        #expect(try service.status()["uri"] == "https://moved.example.com")
+        #expect(try service.status().uri == "https://moved.example.com")
     }
 
     /// A URI set before registering is stored (no registry call), wins over the settings file, and is what registering sends.
@@ -78,18 +78,18 @@ import TestSupport
         let fixture = try Fixture()
         defer { fixture.registry.stop() }
         let service = fixture.service(publicURI: "https://from-settings.example.com")
-        #expect(try service.status()["uri"] == "https://from-settings.example.com")
+        #expect(try service.status().uri == "https://from-settings.example.com")
 
         let answer = try service.updateURI("https://from-api.example.com:8443/agent")
-        #expect(answer == ["ok": true, "registered": false])
+        #expect(answer == AgentURIUpdate(registered: false))
         #expect(fixture.registry.requests.isEmpty)
-        #expect(try service.status()["uri"] == "https://from-api.example.com:8443/agent")
+        #expect(try service.status().uri == "https://from-api.example.com:8443/agent")
 
         _ = try service.register()
         #expect(fixture.registry.registrations.first?["uri"] == "https://from-api.example.com:8443/agent")
         // Another process (or a restart) with the same settings sees the stored URI too.
         let other = fixture.service(publicURI: "https://from-settings.example.com", database: try fixture.reopenedDatabase())
-        #expect(try other.status()["uri"] == "https://from-api.example.com:8443/agent")
+        #expect(try other.status().uri == "https://from-api.example.com:8443/agent")
     }
 
     /// Relative URLs, `javascript:`, other schemes, credentials and malformed text are refused (400) and change nothing.
@@ -110,7 +110,7 @@ import TestSupport
         }
         #expect(!reason.contains("hunter2"))
         #expect(registryError { try service.register(uri: uri) } == error)
-        #expect(try service.status()["uri"] == "https://kept.example.com")
+        #expect(try service.status().uri == "https://kept.example.com")
         #expect(fixture.registry.requests.isEmpty)
     }
 
@@ -119,27 +119,27 @@ import TestSupport
         let fixture = try Fixture()
         defer { fixture.registry.stop() }
         let service = fixture.service()
-        let agentId = try #require(try service.register(uri: "https://old.example.com")["agentId"]?.stringValue)
+        let agentId = try service.register(uri: "https://old.example.com").agentId
 
-        #expect(try service.updateURI("http://new.example.com") == ["ok": true, "registered": true])
+        #expect(try service.updateURI("http://new.example.com") == AgentURIUpdate(registered: true))
         #expect(fixture.registry.uriUpdates.map(\.uri) == ["http://new.example.com"])
         let put = try #require(fixture.registry.requests.last)
         #expect(put.method == "PUT" && put.path == "/v1/agents/\(agentId)")
         #expect(put.header("Authorization") == "Bearer \(fixture.registry.agent(agentId)!.secret)")
-        #expect(try service.status()["uri"] == "http://new.example.com")
+        #expect(try service.status().uri == "http://new.example.com")
 
         fixture.registry.set(.failing(500))
         #expect(registryError { try service.updateURI("https://refused.example.com") }
             == .refused(status: 500, message: "the registry is down for maintenance"))
-        #expect(try service.status()["uri"] == "http://new.example.com")
-        #expect(try service.status()["lastError"]?.stringValue?.contains("down for maintenance") == true)
+        #expect(try service.status().uri == "http://new.example.com")
+        #expect(try service.status().lastError?.contains("down for maintenance") == true)
 
         fixture.registry.stop()
         guard case .unreachable = registryError({ try service.updateURI("https://unreachable.example.com") }) else {
             Issue.record("expected unreachable")
             return
         }
-        #expect(try service.status()["uri"] == "http://new.example.com")
+        #expect(try service.status().uri == "http://new.example.com")
     }
 
     /// A registry that forgot the agent (404) gets a new registration carrying the new URI.
@@ -147,13 +147,13 @@ import TestSupport
         let fixture = try Fixture()
         defer { fixture.registry.stop() }
         let service = fixture.service()
-        let first = try service.register(uri: "https://old.example.com")["agentId"]
+        let first = try service.register(uri: "https://old.example.com").agentId
         fixture.registry.forgetAll()
-        #expect(try service.updateURI("https://new.example.com") == ["ok": true, "registered": true])
+        #expect(try service.updateURI("https://new.example.com") == AgentURIUpdate(registered: true))
         let status = try service.status()
-        #expect(status["agentId"] != first)
-        #expect(status["agentId"] == .string(fixture.registry.agentIds.first!))
-        #expect(status["uri"] == "https://new.example.com")
+        #expect(status.agentId != first)
+        #expect(status.agentId == fixture.registry.agentIds.first!)
+        #expect(status.uri == "https://new.example.com")
         #expect(fixture.registry.registrations.last?["uri"] == "https://new.example.com")
     }
 
@@ -165,19 +165,19 @@ import TestSupport
         #expect(registryError { try service.sync() } == .notRegistered)
         #expect(fixture.registry.requests.isEmpty)
 
-        let agentId = try service.register(uri: "https://agent.example.com")["agentId"]
-        let registeredAt = try service.status()["lastSyncAt"]
+        let agentId = try service.register(uri: "https://agent.example.com").agentId
+        let registeredAt = try service.status().lastSyncAt
         Thread.sleep(forTimeInterval: 0.01)
-        #expect(try service.sync() == ["ok": true])
+        #expect(try service.sync() == AgentSync())
         let heartbeat = try #require(fixture.registry.heartbeats.first)
-        #expect(.string(heartbeat.agentId) == agentId)
+        #expect(heartbeat.agentId == agentId)
         #expect(heartbeat.body["name"] == "test-agent")
         #expect(heartbeat.body["uri"] == "https://agent.example.com")
         #expect(heartbeat.body["version"] == "0.9.0-test")
         #expect(heartbeat.body["runtime"] == ["state": "running"])
         #expect(heartbeat.body["plugins"]?.arrayValue?.first
             == ["name": "@elizaos/plugin-discord", "version": "1.2.3", "installed": true, "enabled": true, "loaded": true])
-        #expect(try service.status()["lastSyncAt"] != registeredAt)
+        #expect(try service.status().lastSyncAt != registeredAt)
     }
 
     /// A 500 passes the registry's message on, a slow registry times out, a stopped one is unreachable, garbage is a protocol
@@ -190,7 +190,7 @@ import TestSupport
 
         fixture.registry.set(.failing(503))
         #expect(registryError { try service.sync() } == .refused(status: 503, message: "the registry is down for maintenance"))
-        #expect(try service.status()["lastError"]?.stringValue?.contains("HTTP 503") == true)
+        #expect(try service.status().lastError?.contains("HTTP 503") == true)
 
         fixture.registry.set(.slow(2))
         guard case .timedOut = registryError({ try service.sync() }) else {
@@ -203,9 +203,9 @@ import TestSupport
             return
         }
         fixture.registry.set(.normal)
-        #expect(try service.sync() == ["ok": true])
-        #expect(try service.status()["lastError"] == .null)
-        #expect(try service.status()["registered"] == true)
+        #expect(try service.sync() == AgentSync())
+        #expect(try service.status().lastError == nil)
+        #expect(try service.status().registered == true)
     }
 
     /// Registration failures: unreachable, timed out, refused with the registry's message, and answers without usable credentials.
@@ -240,12 +240,12 @@ import TestSupport
             return
         }
         let status = try service.status()
-        #expect(status["registered"] == false)
-        #expect(status["lastError"]?.stringValue != nil)
+        #expect(status.registered == false)
+        #expect(status.lastError != nil)
 
         fixture.registry.set(.normal)
         _ = try service.register(uri: "https://agent.example.com")
-        #expect(try service.status()["lastError"] == .null)
+        #expect(try service.status().lastError == nil)
     }
 
     /// Sync to a registry that answers 404 for the agent registers it again and answers ok.
@@ -253,15 +253,15 @@ import TestSupport
         let fixture = try Fixture()
         defer { fixture.registry.stop() }
         let service = fixture.service()
-        let first = try service.register(uri: "https://agent.example.com")["agentId"]
+        let first = try service.register(uri: "https://agent.example.com").agentId
         fixture.registry.forgetAll()
-        #expect(try service.sync() == ["ok": true])
+        #expect(try service.sync() == AgentSync())
         #expect(fixture.registry.registrations.count == 2)
         let status = try service.status()
-        #expect(status["registered"] == true)
-        #expect(status["agentId"] != first)
-        #expect(status["lastError"] == .null)
-        #expect(try service.sync() == ["ok": true])
+        #expect(status.registered == true)
+        #expect(status.agentId != first)
+        #expect(status.lastError == nil)
+        #expect(try service.sync() == AgentSync())
         #expect(fixture.registry.heartbeats.count == 1)
     }
 
@@ -269,17 +269,17 @@ import TestSupport
     @Test func restartKeepsTheRegistration() throws {
         let fixture = try Fixture()
         defer { fixture.registry.stop() }
-        let agentId = try fixture.service().register(uri: "https://agent.example.com")["agentId"]
+        let agentId = try fixture.service().register(uri: "https://agent.example.com").agentId
 
         let restarted = fixture.service(database: try fixture.reopenedDatabase())
         let status = try restarted.status()
-        #expect(status["registered"] == true)
-        #expect(status["agentId"] == agentId)
-        #expect(status["uri"] == "https://agent.example.com")
-        #expect(try restarted.register() == ["ok": true, "agentId": agentId!])
-        #expect(try restarted.sync() == ["ok": true])
+        #expect(status.registered == true)
+        #expect(status.agentId == agentId)
+        #expect(status.uri == "https://agent.example.com")
+        #expect(try restarted.register() == AgentRegistration(agentId: agentId))
+        #expect(try restarted.sync() == AgentSync())
         #expect(fixture.registry.registrations.count == 1)
-        #expect(fixture.registry.heartbeats.map { JSONValue.string($0.agentId) } == [agentId!])
+        #expect(fixture.registry.heartbeats.map(\.agentId) == [agentId])
     }
 
     /// A registration belongs to its registry: after `agentRegistryUrl` changes, the agent is not registered there.
@@ -292,11 +292,11 @@ import TestSupport
         }
         _ = try fixture.service().register(uri: "https://agent.example.com")
         let moved = fixture.service(registryURL: second.url + "/")
-        #expect(try moved.status()["registered"] == false)
-        #expect(try moved.status()["registryUrl"] == .string(second.url))
+        #expect(try moved.status().registered == false)
+        #expect(try moved.status().registryUrl == second.url)
         #expect(registryError { try moved.sync() } == .notRegistered)
         let answer = try moved.register()
-        #expect(answer["agentId"] == .string(second.agentIds.first!))
+        #expect(answer.agentId == second.agentIds.first!)
         #expect(second.registrations.first?["uri"] == "https://agent.example.com")
     }
 
@@ -306,7 +306,7 @@ import TestSupport
         defer { fixture.registry.stop() }
         let service = fixture.service()
         var outputs: [String] = []
-        func keep(_ value: JSONValue) { outputs.append(JSONWriter.compact(value)) }
+        func keep(_ value: some Encodable) { outputs.append((try? wireText(value)) ?? "not encodable") }
         func keep(_ error: AgentRegistryError?) { outputs.append(error.map { "\($0)" } ?? "no error") }
 
         keep(try service.register(uri: "https://agent.example.com"))
@@ -346,7 +346,7 @@ import TestSupport
             publicURI: "https://agent.example.com")
         let service = AgentRegistryService(
             configuration: configuration, client: HTTPClient(), database: fixture.database, content: { testContent() })
-        #expect(service.config() == [
+        #expect(try JSONEncoding.value(service.config()) == [
             "registryUrl": "https://registry.example.com", "autoRegister": true, "syncInterval": 60000, "agentName": "milady",
             "publicUri": "https://agent.example.com",
         ])
@@ -370,8 +370,8 @@ import TestSupport
         defer { fixture.registry.stop() }
         let url = fixture.registry.url.replacingOccurrences(of: "http://", with: "http://admin:hunter2@")
         let service = fixture.service(registryURL: url)
-        #expect(try service.status()["registryUrl"]?.stringValue?.contains("hunter2") == false)
-        #expect(service.config()["registryUrl"]?.stringValue?.contains("hunter2") == false)
+        #expect(try service.status().registryUrl.contains("hunter2") == false)
+        #expect(service.config().registryUrl.contains("hunter2") == false)
         let error = registryError { try service.register(uri: "https://agent.example.com") }
         guard case .unreachable(let detail) = error else {
             Issue.record("expected unreachable, got \(String(describing: error))")
@@ -387,8 +387,8 @@ import TestSupport
         let fixture = try Fixture()
         defer { fixture.registry.stop() }
         let service = fixture.service(publicURI: "https://admin:hunter2@agent.example.com")
-        #expect(try service.status()["uri"] == .null)
-        #expect(service.config()["publicUri"] == .null)
+        #expect(try service.status().uri == nil)
+        #expect(service.config().publicUri == nil)
         #expect(registryError { try service.register() } == .noURI)
         #expect(fixture.logs.all.contains { $0.contains("publicUri setting is ignored") })
         #expect(fixture.logs.all.allSatisfy { !$0.contains("hunter2") })

@@ -1,3 +1,4 @@
+import JSON
 import Testing
 @testable import HTTPKit
 
@@ -19,11 +20,15 @@ import Testing
         }
     }
 
-    /// Query items decode `+` and percent escapes; the last value wins.
+    /// Query items decode `+` and percent escapes; the last value wins; an empty value is no value.
     @Test func queryItems() throws {
-        let query = try QueryItems("q=hello+world&x=1&x=%2F")
+        let query = try QueryItems("q=hello+world&x=1&x=%2F&limit=&offset&state=running&state=")
         #expect(query["q"] == "hello world")
         #expect(query["x"] == "/")
+        #expect(query["limit"] == nil)
+        #expect(query["offset"] == nil)
+        #expect(query["state"] == nil)
+        #expect(query["missing"] == nil)
         #expect(throws: APIError.self) { try QueryItems("q=%ZZ") }
     }
 }
@@ -66,19 +71,43 @@ import Testing
         #expect(onLiteral == ["GET", "HEAD", "OPTIONS"])
     }
 
-    /// The raw-path short cut knows only parameterless patterns spelled exactly, per method (HEAD on GET).
-    @Test func literalRoutesByRawPath() {
-        #expect(router.literalRoute(method: "GET", rawPath: "/plugins/installed")?.pattern == "/plugins/installed")
-        #expect(router.literalRoute(method: "HEAD", rawPath: "/plugins/installed")?.method == "GET")
-        #expect(router.literalRoute(method: "PUT", rawPath: "/plugins/installed") == nil)
-        for raw in ["/plugins/installed/", "/plugins/%69nstalled", "plugins/installed", "/plugins/x", "/plugins", ""] {
-            #expect(router.literalRoute(method: "GET", rawPath: Substring(raw)) == nil, "\(raw)")
+    /// Literal before parameter before rest, at every segment and whatever the table's order; a literal that leads
+    /// nowhere gives way to the parameter beside it.
+    @Test func trieOrder() {
+        let handler: Handler = { _ in HTTPResponse(status: 200) }
+        let table = Router([
+            Route("GET", "/a/*rest", .open, handler), Route("GET", "/a/:id", .open, handler), Route("GET", "/a/:id/x", .open, handler),
+            Route("GET", "/a/b", .open, handler), Route("GET", "/a/b/c", .open, handler),
+        ])
+        func pattern(_ path: [String]) -> String? {
+            if case .found(let route, _) = table.match(method: "GET", path: path) { return route.pattern }
+            return nil
         }
+        #expect(pattern(["a", "b"]) == "/a/b")
+        #expect(pattern(["a", "z"]) == "/a/:id")
+        #expect(pattern(["a", "b", "x"]) == "/a/:id/x")
+        #expect(pattern(["a", "b", "c"]) == "/a/b/c")
+        #expect(pattern(["a", "b", "q"]) == "/a/*rest")
+        #expect(pattern(["a", ""]) == "/a/*rest")
+        #expect(pattern(["a"]) == nil)
     }
 
     /// Unknown paths are 404.
     @Test func notFound() {
         guard case .notFound = router.match(method: "GET", path: ["nothing"]) else { Issue.record("expected 404"); return }
         guard case .notFound = router.match(method: "GET", path: ["plugins", "x", "y", "z"]) else { Issue.record("expected 404"); return }
+    }
+}
+
+@Suite struct PathParameterTests {
+    /// A parameter the route did not capture, or an empty one, is a 400, never an empty string handed on.
+    @Test func missingParameterIs400() throws {
+        let context = RequestContext(
+            request: HTTPRequest(method: "GET", uri: "/api/x"), parameters: ["id": "acp", "empty": ""], query: try QueryItems(""), body: JSONObject(),
+            requestId: "r", role: nil)
+        #expect(try context.parameter("id") == "acp")
+        #expect(throws: APIError.self) { try context.parameter("name") }
+        let refusal = #expect(throws: APIError.self) { try context.parameter("empty") }
+        #expect(refusal?.status == 400 && refusal?.message == "The request path names no empty.")
     }
 }

@@ -200,8 +200,8 @@ func deps(_ pairs: [String: String], field: String = "dependencies") -> JSONObje
         registry.add("a", ["1.0.0": [:]])
         let tree = try registry.resolve("root", "1.0.0")
         let layout = try TreeLayout(tree: tree)
-        let lock = Lockfile.document(tree: tree, layout: layout, tarballs: ["root@1.0.0": "/t/0.tgz", "a@1.0.0": "/t/1.tgz"],
-                                     integrity: ["root@1.0.0": "sha512-r", "a@1.0.0": "sha512-a"])
+        let lock = try JSONEncoding.value(Lockfile.document(
+            tree: tree, layout: layout, tarballs: ["root@1.0.0": "/t/0.tgz", "a@1.0.0": "/t/1.tgz"], integrity: ["root@1.0.0": "sha512-r", "a@1.0.0": "sha512-a"]))
         #expect(lock["lockfileVersion"] == 3)
         #expect(lock["packages"]?[""]?["dependencies"]?["root"] == "1.0.0")
         #expect(lock["packages"]?["node_modules/root"]?["resolved"] == "file:/t/0.tgz")

@@ -120,4 +120,38 @@ import Testing
         #expect(String(decoding: try JSONEncoding.bytes([both, both]), as: UTF8.self)
             == #"[{"a":1,"nested":null,"list":[2,3],"b":null,"c":true},{"a":1,"nested":null,"list":[2,3],"b":null,"c":true}]"#)
     }
+
+    /// Integers of every width are written as their decimal digits, as members, elements and single values.
+    @Test func integersOfEveryWidth() throws {
+        struct Widths: Encodable {
+            let small: Int8
+            let pid: Int32
+            let ticks: UInt64
+            let byte: UInt8
+            let list: [Int16]
+        }
+        let widths = Widths(small: -128, pid: 4242, ticks: .max, byte: 255, list: [-1, 2])
+        #expect(String(decoding: try JSONEncoding.bytes(widths), as: UTF8.self)
+            == #"{"small":-128,"pid":4242,"ticks":18446744073709551615,"byte":255,"list":[-1,2]}"#)
+        #expect(try JSONEncoding.value(Int64.min) == .number("-9223372036854775808"))
+    }
+}
+
+@Suite struct ASCIIDigitsTests {
+    /// Digits as String would write them, zero-padded to a width, signs included.
+    @Test func digits() {
+        for value: Int64 in [0, 7, 10, 99, 100, 123_456_789, Int64.max] {
+            var bytes: [UInt8] = []
+            ASCIIDigits.append(value, to: &bytes)
+            #expect(String(decoding: bytes, as: UTF8.self) == String(value))
+        }
+        var padded: [UInt8] = []
+        ASCIIDigits.append(7, width: 3, to: &padded)
+        #expect(padded == Array("007".utf8))
+        for value in [-1, -10, Int.min, Int.max] {
+            var bytes: [UInt8] = []
+            ASCIIDigits.append(signed: value, to: &bytes)
+            #expect(String(decoding: bytes, as: UTF8.self) == String(value))
+        }
+    }
 }

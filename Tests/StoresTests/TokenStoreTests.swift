@@ -56,3 +56,28 @@ import Testing
         #expect(!TokenStore.constantTimeEqual([1, 2, 3], [1, 2]))
     }
 }
+
+@Suite struct TokenFileTests {
+    /// The token file, byte for byte: the role and hash of each token, in the order they were created.
+    @Test func fileBytes() throws {
+        let dir = temporaryDirectory()
+        let store = TokenStore(path: dir + "/tokens.json")
+        let admin = TokenStore.hex(TokenStore.hash(try store.create(role: .admin)))
+        let read = TokenStore.hex(TokenStore.hash(try store.create(role: .read)))
+        #expect(fileText(dir + "/tokens.json") == """
+            {
+              "tokens": [
+                {
+                  "role": "admin",
+                  "sha256": "\(admin)"
+                },
+                {
+                  "role": "read",
+                  "sha256": "\(read)"
+                }
+              ]
+            }
+
+            """)
+    }
+}

@@ -22,6 +22,11 @@ public final class LoopbackServer: Sendable {
         case raw([UInt8])
         /// Bytes written, then nothing more until the client gives up.
         case stall(after: [UInt8] = [])
+        /// `head` written, then `chunk` again and again (a short pause after each, so the client keeps up and the
+        /// kernel's buffers stay nearly empty) until `total` body bytes are out or the client has left; `sent` learns how
+        /// many body bytes the connection took. With `holdBody`, no body byte goes out until the client has left or that
+        /// long has passed: a client that refuses from the head alone leaves `sent` at 0.
+        case stream(head: [UInt8], chunk: [UInt8], total: Int, holdBody: Duration = .zero, sent: @Sendable (Int) -> Void)
     }
 
     public struct Failure: Error {
@@ -123,6 +128,9 @@ public final class LoopbackServer: Sendable {
                 _ = send(fd, bytes)
                 waitForClientToLeave(fd)
                 return
+            case .stream(let head, let chunk, let total, let hold, let sent):
+                sent(stream(fd, head: head, chunk: chunk, total: total, hold: hold))
+                return
             }
         }
     }
@@ -172,6 +180,27 @@ public final class LoopbackServer: Sendable {
             offset += sent
         }
         return true
+    }
+
+    /// The body bytes the client took before it left (or all of `total`).
+    private static func stream(_ fd: Int32, head: [UInt8], chunk: [UInt8], total: Int, hold: Duration) -> Int {
+        guard send(fd, head) else { return 0 }
+        if hold > .zero {
+            let (seconds, attoseconds) = hold.components
+            var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            let ready = poll(&poller, 1, Int32(seconds * 1000 + attoseconds / 1_000_000_000_000_000))
+            var byte: UInt8 = 0
+            // Readable with nothing to read: the client closed its end without waiting for the body.
+            if ready > 0 && recv(fd, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT)) <= 0 { return 0 }
+        }
+        var sentBytes = 0
+        while sentBytes < total {
+            let piece = Array(chunk.prefix(total - sentBytes))
+            guard send(fd, piece) else { break }
+            sentBytes += piece.count
+            usleep(1000)
+        }
+        return sentBytes
     }
 
     private static func waitForClientToLeave(_ fd: Int32) {

@@ -22,7 +22,8 @@ or declared entry, …).
 Each packument, tarball and the keys endpoint can be switched to misbehave (`set_packument`,
 `set_tarball`, `set_keys`): `404`, `500`, `hang` (no answer until `hang_seconds` or `stop()`),
 `slow` (the body in pieces with pauses: `slow=(pieces, pause)`), `delay` (the whole answer after
-`delay` seconds) and, for tarballs, `tamper` (one byte flipped: the integrity no longer matches).
+`delay` seconds), `hold` (the normal answer, but only once the test calls `release()`, or after
+`hang_seconds`) and, for tarballs, `tamper` (one byte flipped: the integrity no longer matches).
 Every request is recorded (`seen()`), with its path and Authorization header.
 """
 
@@ -46,7 +47,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 PREFIX = "/npm/"
 REGISTRY_PATH = "/registry/generated-registry.json"
 MTIME = 499162500  # npm pack's fixed mtime (1985-10-26T08:15:00Z)
-BEHAVIOURS = ("ok", "404", "500", "hang", "slow", "delay", "tamper")
+BEHAVIOURS = ("ok", "404", "500", "hang", "slow", "delay", "hold", "tamper")
 
 
 # --- tarballs ------------------------------------------------------------------------------------
@@ -294,6 +295,8 @@ class FakeNpm:
         self.other_key = SigningKey()  # signs "unknown-key" versions; never published
         self._lock = threading.Lock()
         self._released = threading.Event()
+        self._held = threading.Event()  # set: `hold` answers go out
+        self._held.set()
         self._packages: dict[str, dict[str, Published]] = {}
         self._tags: dict[str, dict[str, str]] = {}
         self._tarballs: dict[str, Published] = {}
@@ -317,6 +320,7 @@ class FakeNpm:
 
     def stop(self) -> None:
         self._released.set()
+        self._held.set()
         self._server.shutdown()
         self._server.server_close()
         if self._thread is not None:
@@ -426,6 +430,10 @@ class FakeNpm:
         pieces, pause = slow or (1, 0.0)
         return Behaviour(kind, pieces, pause, delay)
 
+    def release(self) -> None:
+        """Lets every `hold` answer go out (those waiting and those to come)."""
+        self._held.set()
+
     def set_packument(self, name: str, kind: str = "ok", *, slow: tuple[int, float] | None = None, delay: float = 0.0) -> None:
         with self._lock:
             self._packument_behaviour[name] = self._behaviour(kind, slow, delay)
@@ -435,6 +443,8 @@ class FakeNpm:
         filename = self.get(name, version).filename
         with self._lock:
             self._tarball_behaviour[filename] = self._behaviour(kind, slow, delay)
+            if kind == "hold":
+                self._held.clear()
 
     def set_keys(self, kind: str = "ok", expires: str | None = None) -> None:
         """How the keys endpoint answers, and the `expires` of the key it publishes."""
@@ -444,6 +454,7 @@ class FakeNpm:
 
     def reset(self) -> None:
         """Every path answers normally again."""
+        self._held.set()
         with self._lock:
             self._packument_behaviour.clear()
             self._tarball_behaviour.clear()
@@ -496,6 +507,8 @@ class FakeNpm:
                 behaviour = behaviour or Behaviour()
                 if behaviour.delay:
                     fake._released.wait(behaviour.delay)
+                if behaviour.kind == "hold":
+                    fake._held.wait(fake.hang_seconds)
                 if behaviour.kind == "hang":
                     fake._released.wait(fake.hang_seconds)
                     status, body = 503, b'{"error":"too late"}'

@@ -567,10 +567,13 @@ def test_toggle_an_optional_core_plugin(page, admin_api):
     switch_row = page.wait_css('#optional-core-table tr[data-name="vision"]')
     assert not switch_row.find_element(By.CSS_SELECTOR, "input[role=switch]").is_selected()
     switch_row.find_element(By.CSS_SELECTOR, "label.switch").click()
+
+    def vision_enabled() -> bool:
+        return [p for p in admin_api.get("/api/plugins/core").json()["optionalCore"] if p["name"] == "vision"][0]["enabled"]
+
+    # The switch shows the change at once; the server has it once the request the click sent has been answered.
     page.wait(lambda: page.css('#optional-core-table tr[data-name="vision"] input[role=switch]').is_selected()
-              and admin_api.get("/api/plugins/core").json()["optionalCore"], "the toggle")
-    vision = [p for p in admin_api.get("/api/plugins/core").json()["optionalCore"] if p["name"] == "vision"][0]
-    assert vision["enabled"] is True
+              and vision_enabled(), "the toggle to reach the server")
     page.wait_css("#restart-banner")
     # the bundled optional-core plugin is not enabled, so not loaded; the core one is
     page.wait(lambda: "not loaded" in page.text('#optional-core-table tr[data-name="discord"]'), "discord's state")

@@ -72,6 +72,7 @@ REFUSE = f"{SCOPE}/plugin-refuse"
 MISSING = f"{SCOPE}/plugin-not-on-npm"  # listed, never published
 UNLISTED = f"{SCOPE}/plugin-unlisted"  # published, not listed
 SLOW = [f"{SCOPE}/plugin-slow-{i}" for i in range(4)]  # tarballs the fake sends slowly
+HELD = f"{SCOPE}/plugin-held"  # its tarball is held back while a test uninstalls it
 PURGE_P = f"{SCOPE}/plugin-purge-p"
 PURGE_Q = f"{SCOPE}/plugin-purge-q"
 QUIET = f"{SCOPE}/plugin-quiet"  # installed with enable: false
@@ -180,6 +181,7 @@ def publish_all(fake: FakeNpm) -> None:
     })
     fake.publish(PURGE_Q, "1.0.0", parameters={"E2E_SHARED_SETTING": {"type": "string", "description": "P and Q declare it."}})
     fake.publish(QUIET, "1.0.0")
+    fake.publish(HELD, "1.0.0")
     fake.publish(CLASH_A, "1.0.0")
     fake.publish(CLASH_B, "1.0.0")
     fake.publish(SHASUM_ONLY, "1.0.0", publish_integrity=False)
@@ -193,7 +195,7 @@ def publish_all(fake: FakeNpm) -> None:
     for name, version in [(BASIC, "1.0.0"), (ALPHA, "1.1.0"), (TAGGED, "1.0.0"), (LEGACY, "0.9.0"), (PICKY, "2.0.0"),
                           (UPGRADE, "2.0.0"), (REFUSE, "1.0.0"), (MISSING, "1.0.0"), (PURGE_P, "1.0.0"),
                           (PURGE_Q, "1.0.0"), (QUIET, "1.0.0"), (CRASHY, "2.0.0"), (BIGOLD, "2.0.0"), (CLASH_A, "1.0.0"),
-                          (CLASH_B, "1.0.0"), (SHASUM_ONLY, "1.0.0"), (SIGNED_LATER, "1.0.0")] + \
+                          (CLASH_B, "1.0.0"), (SHASUM_ONLY, "1.0.0"), (SIGNED_LATER, "1.0.0"), (HELD, "1.0.0")] + \
                          [(name, "1.0.0") for name in SLOW]:
         fake.list(name, version)
 
@@ -476,7 +478,7 @@ def test_an_unscoped_package_installs_and_shows_everywhere(fake, admin, reader, 
     assert f"{BASIC}@1.0.0 was installed" in runtime["pendingRestartReasons"]
     # GET /api/plugins/installed: the verified integrity, and the registry's version.
     row = installed_row(reader, BASIC)
-    assert row is not None and "missing" not in row
+    assert row is not None and row["missing"] is False
     assert {k: row[k] for k in ("version", "installPath", "integrity", "source", "latestVersion", "updateAvailable")} == {
         "version": "1.0.0", "installPath": str(target), "integrity": fake.get(BASIC, "1.0.0").integrity, "source": "npm",
         "latestVersion": "1.0.0", "updateAvailable": False}
@@ -609,7 +611,8 @@ def test_progress_is_visible_while_the_post_runs(fake, admin, reader, install_st
     running = [r for r in poller.seen if r["state"] == "running"]
     assert running, "the operation was never seen running while the POST ran"
     phases = [r["phase"] for r in running]
-    order = ["resolving", "downloading", "verifying", "inspecting", "installing", "activating"]
+    # "starting" is the record's phase from its registration until the work sets "resolving".
+    order = ["starting", "resolving", "downloading", "verifying", "inspecting", "installing", "activating"]
     assert set(phases) <= set(order), phases
     assert [p for p in order if p in phases] == sorted(set(phases), key=order.index)
     assert "downloading" in phases and "installing" in phases, phases
@@ -654,6 +657,46 @@ def test_the_same_plugin_twice_at_once_is_409_with_the_running_operation(fake, i
     assert outcome["response"].status_code == 200, outcome["response"].text
     assert operation(reader, op)["state"] == "succeeded"
     assert installed_row(reader, name)["version"] == "1.1.0"
+
+
+def test_an_uninstall_while_the_first_install_runs_is_409_naming_it(fake):
+    """The first install of a package is still downloading (the fake holds its tarball back): nothing of it is in
+    the agent config or the install root yet, but an uninstall of it is 409 naming the running install — not 404
+    "not installed" — and changes nothing; the install then completes, and an uninstall after it works. (A stack of
+    its own, whose tarball timeouts outlast the hold.)"""
+    tarball = fake.get(HELD, "1.0.0").filename
+    env = stack_env(fake, PLUGIND_TIMEOUT_TARBALL_MS="120000", PLUGIND_TIMEOUT_TARBALL_IDLE_MS="120000")
+    with run_stack(env) as stack, stack.client(stack.adminToken) as admin, stack.client(stack.readToken) as reader:
+        state = stack.stateDir
+        op = str(uuid.uuid4())
+        outcome = {}
+
+        def first():
+            with stack.client(stack.adminToken) as session:
+                outcome["response"] = install(session, HELD, op=op)
+
+        fake.set_tarball(HELD, "1.0.0", "hold")
+        since = time.monotonic()
+        thread = threading.Thread(target=first)
+        thread.start()
+        try:
+            wait_until(lambda: fake.seen(tarball, since=since), 60, "the install to ask for its tarball")
+            assert operation(reader, op)["state"] == "running"
+            assert installed_row(reader, HELD) is None and not install_dir(state, HELD).exists()
+            config_before = (state / "milady.json").read_bytes() if (state / "milady.json").exists() else None
+            refused = uninstall(admin, HELD)
+            assert refused.status_code == 409, refused.text
+            assert refused.json()["operationId"] == op, refused.text
+            assert operation(reader, op)["state"] == "running"
+            assert ((state / "milady.json").read_bytes() if (state / "milady.json").exists() else None) == config_before
+        finally:
+            fake.release()
+            thread.join(120)
+        assert outcome["response"].status_code == 200, outcome["response"].text
+        assert operation(reader, op)["state"] == "succeeded"
+        assert installed_row(reader, HELD)["missing"] is False
+        assert uninstall(admin, HELD).status_code == 200
+        assert installed_row(reader, HELD) is None
 
 
 def test_two_plugins_install_in_parallel(fake, install_stack, reader):
@@ -1084,13 +1127,15 @@ def test_a_disabled_install_and_its_uninstall(fake, admin, reader, state, config
 
 
 def test_a_record_whose_directory_is_gone_shows_missing(fake, admin, reader, state, config_path):
+    """`missing` is on every row: true when the record's directory is gone, false otherwise."""
     assert install(admin, TAGGED, "1.0.0").status_code == 200
+    assert installed_row(reader, TAGGED)["missing"] is False
     shutil.rmtree(install_dir(state, TAGGED))
     row = installed_row(reader, TAGGED)
     assert row["missing"] is True and row["version"] == "1.0.0"
     # Installing again repairs it.
     assert install(admin, TAGGED, "1.0.0").status_code == 200
-    assert "missing" not in installed_row(reader, TAGGED)
+    assert installed_row(reader, TAGGED)["missing"] is False
     # A directory without a record still shows (installedAt unknown).
     original = config_path.read_bytes()
     document = json.loads(original)
@@ -1100,7 +1145,7 @@ def test_a_record_whose_directory_is_gone_shows_missing(fake, admin, reader, sta
         row = installed_row(reader, TAGGED)
         assert row is not None and (row["version"], row["installedAt"], row["installPath"]) == (
             "1.0.0", None, str(install_dir(state, TAGGED))), row
-        assert "missing" not in row
+        assert row["missing"] is False
     finally:
         config_path.write_bytes(original)
 

@@ -330,6 +330,25 @@ def test_list_filters_by_kind(fake, reader):
     assert everything["total"] == len(READABLE)
 
 
+# One rule for every route with query parameters: an empty value (`limit=`) is the same as leaving the
+# parameter out (docs/api.md, "Query parameters").
+EMPTY_QUERY_VALUES = [
+    ("/api/registry/plugins", "limit=&offset=&kind="),
+    ("/api/registry/search?q=wallet", "limit="),
+    ("/api/operations", "limit=&state=&target="),
+    ("/api/plugins", "enabled=&category="),
+]
+
+
+@pytest.mark.parametrize("path,empty", EMPTY_QUERY_VALUES, ids=[p for p, _ in EMPTY_QUERY_VALUES])
+def test_an_empty_query_value_means_the_default(fake, reader, path, empty):
+    plain = reader.get(path)
+    assert plain.status_code == 200, plain.text
+    with_empty = reader.get(path + ("&" if "?" in path else "?") + empty)
+    assert with_empty.status_code == 200, f"{path} with {empty}: {with_empty.status_code} {with_empty.text[:300]}"
+    assert with_empty.json() == plain.json(), f"{path} with {empty} differs from {path} alone"
+
+
 def test_list_and_details_answer_304_to_their_etag(fake, reader):
     for path in ("/api/registry/plugins?limit=5", "/api/registry/plugins/discord"):
         first = reader.get(path)

@@ -5,8 +5,8 @@ import TestSupport
 
 /// An agent registry on 127.0.0.1 speaking the protocol of `docs/agent-registry.md` — its reference
 /// implementation — that can be told to misbehave.
-final class FakeAgentRegistry: Sendable {
-    enum Mode: Sendable, Equatable {
+public final class FakeAgentRegistry: Sendable {
+    public enum Mode: Sendable, Equatable {
         /// Answers as the protocol says.
         case normal
         /// Every call answers this status with `{"error": "…"}` (and `Retry-After` when given).
@@ -21,16 +21,16 @@ final class FakeAgentRegistry: Sendable {
         case echoing(Int)
     }
 
-    struct Agent: Sendable {
-        var secret: String
-        var uri: String
-        var name: String
+    public struct Agent: Sendable {
+        public var secret: String
+        public var uri: String
+        public var name: String
     }
 
-    struct Heartbeat: Sendable {
-        let agentId: String
-        let body: JSONValue
-        var name: String? { body["name"]?.stringValue }
+    public struct Heartbeat: Sendable {
+        public let agentId: String
+        public let body: JSONValue
+        public var name: String? { body["name"]?.stringValue }
     }
 
     private final class Shared: Sendable {
@@ -45,10 +45,10 @@ final class FakeAgentRegistry: Sendable {
         let issued = Mutex<[String]>([])
     }
 
-    let server: LoopbackServer
+    public let server: LoopbackServer
     private let shared: Shared
 
-    init() throws {
+    public init() throws {
         let shared = Shared()
         self.shared = shared
         server = try LoopbackServer { request in
@@ -57,23 +57,23 @@ final class FakeAgentRegistry: Sendable {
         }
     }
 
-    var url: String { server.baseURL }
+    public var url: String { server.baseURL }
 
-    func set(_ mode: Mode) { shared.mode.withLock { $0 = mode } }
-    func stop() { server.stop() }
+    public func set(_ mode: Mode) { shared.mode.withLock { $0 = mode } }
+    public func stop() { server.stop() }
     /// The registry loses every agent (a reset database): their next calls answer 404.
-    func forgetAll() { shared.agents.withLock { $0.removeAll() } }
+    public func forgetAll() { shared.agents.withLock { $0.removeAll() } }
 
-    var registrations: [JSONValue] { shared.registrations.withLock { $0 } }
-    var heartbeats: [Heartbeat] { shared.heartbeats.withLock { $0 } }
-    var uriUpdates: [(agentId: String, uri: String)] { shared.uriUpdates.withLock { $0 } }
-    var requests: [LoopbackServer.Request] { shared.requests.withLock { $0 } }
+    public var registrations: [JSONValue] { shared.registrations.withLock { $0 } }
+    public var heartbeats: [Heartbeat] { shared.heartbeats.withLock { $0 } }
+    public var uriUpdates: [(agentId: String, uri: String)] { shared.uriUpdates.withLock { $0 } }
+    public var requests: [LoopbackServer.Request] { shared.requests.withLock { $0 } }
     /// Calls answered with the failing mode's status (the attempts made while it failed).
-    var refusedCalls: Int { shared.refusedCalls.withLock { $0 } }
-    var agentIds: [String] { shared.agents.withLock { Array($0.keys) } }
-    func agent(_ id: String) -> Agent? { shared.agents.withLock { $0[id] } }
+    public var refusedCalls: Int { shared.refusedCalls.withLock { $0 } }
+    public var agentIds: [String] { shared.agents.withLock { Array($0.keys) } }
+    public func agent(_ id: String) -> Agent? { shared.agents.withLock { $0[id] } }
     /// Every secret the registry ever handed out.
-    var secrets: [String] { shared.issued.withLock { $0 } }
+    public var secrets: [String] { shared.issued.withLock { $0 } }
 
     // MARK: - The protocol
 

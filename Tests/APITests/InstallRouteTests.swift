@@ -1,0 +1,63 @@
+import Foundation
+import JSON
+import TestWorld
+import Testing
+
+/// Installing and uninstalling npm packages, in-process, with a loopback npm registry serving a real tarball.
+@Suite struct InstallRouteTests {
+    let world: World
+    init() throws { world = try World() }
+
+    /// The installed list names what the agent config records.
+    @Test func installedList() {
+        let answer = world.check("GET /plugins/installed", "/plugins/installed", 200, token: .read)
+        let names = answer.json.text
+        #expect(names.contains(World.installed.npm))
+    }
+
+    /// A published package is downloaded, verified and installed with npm; the agent config records it.
+    @Test func installsAPublishedPackage() throws {
+        let answer = world.check("POST /plugins/install", "/plugins/install", 200, json: ["name": .string(World.published.npm)])
+        #expect(answer.json["ok"] == true)
+        let record = world.agentConfig["plugins"]?["installs"]?[World.published.npm]
+        #expect(record?["version"]?.stringValue == World.published.version)
+        let path = try #require(record?["installPath"]?.stringValue)
+        #expect(FileManager.default.fileExists(atPath: path + "/node_modules/" + World.published.npm + "/index.js"))
+    }
+
+    /// Nothing is installed when the registry has no such package (404), no version fits (422), or the name is
+    /// not a package name (400); the agent config stays as it was.
+    @Test func installRefusals() {
+        let before = world.agentConfig
+        world.check("POST /plugins/install", "/plugins/install", 404, json: ["name": "@acme/plugin-nowhere"])
+        world.check("POST /plugins/install", "/plugins/install", 422, json: ["name": .string(World.published.npm), "version": "^9.0.0"])
+        world.check("POST /plugins/install", "/plugins/install", 400, json: ["name": "../etc/passwd"])
+        #expect(world.agentConfig == before)
+    }
+
+    /// An operation id already used is 409 and nothing runs.
+    @Test func installWithATakenOperationId() throws {
+        let id = UUID().uuidString.lowercased()
+        _ = try world.wiring.operations.run(kind: "test", target: "t", operationId: id) { _ in nil }
+        world.check("POST /plugins/install", "/plugins/install", 409, json: ["name": .string(World.published.npm)], headers: ["x-operation-id": id])
+        #expect(world.agentConfig["plugins"]?["installs"]?[World.published.npm] == nil)
+    }
+
+    /// Uninstalling removes the record and the tree; an unknown package is 404; an ejected one 409.
+    @Test func uninstall() throws {
+        let path = try #require(world.agentConfig["plugins"]?["installs"]?[World.installed.npm]?["installPath"]?.stringValue)
+        world.check("POST /plugins/uninstall", "/plugins/uninstall", 200, json: ["name": .string(World.installed.npm)])
+        #expect(world.agentConfig["plugins"]?["installs"]?[World.installed.npm] == nil)
+        #expect(!FileManager.default.fileExists(atPath: path))
+        world.check("POST /plugins/uninstall", "/plugins/uninstall", 404, json: ["name": "@acme/plugin-nowhere"])
+        world.check("POST /plugins/uninstall", "/plugins/uninstall", 200, json: ["name": .string(World.ejectable.npm)])
+    }
+
+    /// A plugin with an ejected copy is not uninstalled: reinject it first.
+    @Test func uninstallOfAnEjectedPluginIs409() {
+        world.check("POST /plugins/:id/eject", "/plugins/\(World.ejectable.id)/eject", 200)
+        let before = world.agentConfig
+        world.check("POST /plugins/uninstall", "/plugins/uninstall", 409, json: ["name": .string(World.ejectable.npm)])
+        #expect(world.agentConfig == before)
+    }
+}

@@ -1,0 +1,76 @@
+import JSON
+import TestWorld
+import Testing
+
+/// The plugin list, one plugin, its configuration, its check and the core plugins, in-process.
+@Suite struct PluginRouteTests {
+    let world: World
+    init() throws { world = try World() }
+
+    /// The list carries Milady's catalogue and the installed plugins; its ETag answers 304 when nothing changed.
+    @Test func listAndNotModified() {
+        let answer = world.check("GET /plugins", "/plugins", 200, token: .read)
+        let ids = answer.json["plugins"]?.arrayValue?.compactMap { $0["id"]?.stringValue } ?? []
+        #expect(ids.contains(World.installed.id) && ids.count >= 99)
+        let etag = try? #require(answer.header("ETag"))
+        world.check("GET /plugins", "/plugins", 304, token: .read, headers: ["if-none-match": etag ?? ""])
+    }
+
+    /// A filter value that is not true or false is refused.
+    @Test func listRefusesABadFilter() {
+        #expect(world.send("GET", "/plugins?enabled=maybe", token: .read).status == 400)
+    }
+
+    /// One plugin by its short id; an unknown id is 404 and an ambiguous one 409 with the candidates.
+    @Test func getOne() {
+        let answer = world.check("GET /plugins/:id", "/plugins/\(World.installed.id)", 200, token: .read)
+        #expect(answer.json["plugin"]?["npmName"]?.stringValue == World.installed.npm || answer.json["npmName"]?.stringValue == World.installed.npm)
+        world.check("GET /plugins/:id", "/plugins/no-such-plugin", 404, token: .read)
+        let twin = world.check("GET /plugins/:id", "/plugins/twin", 409, token: .read)
+        #expect(twin.json["candidates"]?.arrayValue?.count == 2)
+        let etag = answer.header("ETag") ?? ""
+        world.check("GET /plugins/:id", "/plugins/\(World.installed.id)", 304, token: .read, headers: ["if-none-match": etag])
+    }
+
+    /// A configuration change is written to the agent config; the answer never shows a secret unmasked.
+    @Test func updateWritesTheConfig() {
+        let answer = world.check("PUT /plugins/:id", "/plugins/\(World.installed.id)", 200, json: ["config": ["ANTHROPIC_API_KEY": "sk-ant-secret-value-1234567890"]])
+        #expect(!answer.text.contains("sk-ant-secret-value-1234567890"))
+        #expect(world.agentConfig.text.contains("sk-ant-secret-value-1234567890"))
+    }
+
+    /// Unknown, ambiguous, a core plugin disabled, and a value of the wrong kind: each refused, the config unchanged.
+    @Test func updateRefusals() {
+        let before = world.agentConfig
+        world.check("PUT /plugins/:id", "/plugins/no-such-plugin", 404, json: ["enabled": true])
+        world.check("PUT /plugins/:id", "/plugins/twin", 409, json: ["enabled": true])
+        world.check("PUT /plugins/:id", "/plugins/sql", 409, json: ["enabled": false])
+        world.check("PUT /plugins/:id", "/plugins/\(World.installed.id)", 422, json: ["config": ["ANTHROPIC_API_KEY": ["not", "a", "string"]]])
+        world.check("PUT /plugins/:id", "/plugins/\(World.installed.id)", 400, json: ["enabled": "yes"])
+        #expect(world.agentConfig == before)
+    }
+
+    /// The plugin's check runs in the runtime; a plugin the runtime has not loaded is 409.
+    @Test func testRunsTheCheck() {
+        let answer = world.check("POST /plugins/:id/test", "/plugins/\(World.installed.id)/test", 200)
+        #expect(answer.json["ok"] == true)
+        world.check("POST /plugins/:id/test", "/plugins/\(World.ejectable.id)/test", 409)
+        world.check("POST /plugins/:id/test", "/plugins/no-such-plugin/test", 404)
+    }
+
+    /// The core sets, and switching an optional-core plugin on (an unknown name is 404).
+    @Test func corePlugins() {
+        let status = world.check("GET /core/status", "/core/status", 200, token: .read)
+        #expect(status.json["corePlugins"]?.arrayValue?.contains("sql") == true)
+        world.check("GET /plugins/core", "/plugins/core", 200, token: .read)
+        let toggled = world.check("POST /plugins/core/toggle", "/plugins/core/toggle", 200, json: ["name": "browser", "enabled": true])
+        #expect(toggled.json["requiresRestart"] == true)
+        #expect(world.agentConfig.text.contains("@elizaos/plugin-browser"))
+        world.check("POST /plugins/core/toggle", "/plugins/core/toggle", 404, json: ["name": "no-such-core", "enabled": true])
+        world.check("POST /plugins/core/toggle", "/plugins/core/toggle", 400, json: ["name": "browser"])
+    }
+}
+
+extension JSONValue {
+    var text: String { JSONWriter.compact(self) }
+}
