@@ -43,17 +43,14 @@ struct RegistryRoutes: Sendable {
 
     func refresh(_ context: RequestContext) throws -> HTTPResponse {
         do {
-            var result: RegistryRefreshResult?
-            try operations.run(
+            let refreshed = try operations.perform(
                 kind: "registry-refresh", target: "plugin-registry", operationId: context.request.header("x-operation-id"),
                 requestId: context.requestId
             ) { ctx in
                 ctx.phase("fetching", progress: nil)
-                let refreshed = try registry.refresh()
-                result = refreshed
-                return try JSONEncoding.value(refreshed)
+                return try registry.refresh()
             }
-            return try .json(encoding: result!)
+            return try .json(encoding: refreshed)
         } catch OperationError.busy {
             // A refresh is already fetching: join it (the service shares one fetch) instead of refusing.
             return try .json(encoding: registry.refresh())

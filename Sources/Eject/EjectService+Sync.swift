@@ -12,8 +12,7 @@ extension EjectService {
     public func sync(npmName: String, pull: Bool, operationId: String?, requestId: String?) throws -> SyncResult {
         let repo = ejectedPath(npmName)
         guard FileManager.default.fileExists(atPath: repo + "/.git") else { throw EjectError.notFound("\(npmName) is not ejected.") }
-        var result: SyncResult?
-        try operations.run(kind: "sync", target: npmName, operationId: operationId, requestId: requestId) { ctx in
+        return try operations.perform(kind: "sync", target: npmName, operationId: operationId, requestId: requestId) { ctx in
             let git = git.watched(by: ctx)
             let upstream = readUpstream(repo)
             let branch = try upstream["branch"]?.stringValue ?? git.must(["rev-parse", "--abbrev-ref", "HEAD"], in: repo, timeoutMs: 10_000, what: "branch")
@@ -60,10 +59,8 @@ extension EjectService {
             let changed = try recordBuild(repo)
             if changed { try reasons.add("\(npmName) was synced") }
             let done = SyncResult(requiresRestart: changed, upstreamCommits: upstreamCommits, localChanges: localChanges, commit: after)
-            result = done
-            return try JSONEncoding.value(done)
+            return done
         }
-        return result!
     }
 
     /// Stash uncommitted edits, merge, and put them back; on any conflict, restore exactly the old state.
@@ -147,8 +144,7 @@ extension EjectService {
     public func reinject(npmName: String, force: Bool, operationId: String?, requestId: String?) throws -> ReinjectResult {
         let repo = ejectedPath(npmName)
         guard FileManager.default.fileExists(atPath: repo) else { throw EjectError.notFound("\(npmName) is not ejected.") }
-        var result: ReinjectResult?
-        try operations.run(kind: "reinject", target: npmName, operationId: operationId, requestId: requestId) { ctx in
+        return try operations.perform(kind: "reinject", target: npmName, operationId: operationId, requestId: requestId) { ctx in
             let state = localState(repo)
             if !force, let entry = state.stashed.first {
                 throw EjectError.conflict(
@@ -171,10 +167,8 @@ extension EjectService {
             try reasons.add("\(npmName) was reinjected")
             ctx.log("archived the ejected copy to \(archived)")
             let done = ReinjectResult(archivedTo: archived)
-            result = done
-            return try JSONEncoding.value(done)
+            return done
         }
-        return result!
     }
 
     /// Uncommitted edits (a sync's leftover stash entry counts: those are edits too, only out of view) and commits

@@ -79,8 +79,7 @@ public struct EjectService: Sendable {
                 "\(npmName) lives in the monorepo folder '\(directory)' of \(source?.gitRepo ?? "its repository"); ejecting monorepo plugins is not supported (a sparse checkout cannot be synced safely).",
                 logTail: [])
         }
-        var result: EjectResult?
-        try operations.run(kind: "eject", target: npmName, operationId: operationId, requestId: requestId) { ctx in
+        return try operations.perform(kind: "eject", target: npmName, operationId: operationId, requestId: requestId) { ctx in
             let git = git.watched(by: ctx)
             ctx.phase("resolving", progress: 0.05)
             var gitHead: String?
@@ -138,10 +137,8 @@ public struct EjectService: Sendable {
             _ = try recordBuild(target)
             try reasons.add("\(npmName) was ejected")
             let done = EjectResult(localPath: target, commit: commit, checkedOut: how)
-            result = done
-            return try JSONEncoding.value(done)
+            return done
         }
-        return result!
     }
 
     func repositoryURL(source: PluginSource?, packageRepository: String?) -> String? {

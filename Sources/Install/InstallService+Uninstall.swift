@@ -30,8 +30,7 @@ extension InstallService {
             throw InstallError.conflict("The install record of \(name) points outside the install root (\(installPath)); plugind will not delete it.")
         }
         try layout.prepare(installer)
-        var response: UninstallResult?
-        try operations.run(kind: "uninstall", target: name, operationId: operationId, requestId: requestId) { ctx in
+        return try operations.perform(kind: "uninstall", target: name, operationId: operationId, requestId: requestId) { ctx in
             ctx.phase("removing", progress: 0.2)
             let aside = layout.asideRoot + "/\(ctx.id)"
             var checkpoint = InstallCheckpoint(step: .moving, installPath: installPath, aside: aside)
@@ -62,10 +61,8 @@ extension InstallService {
             if wasEnabled { try reasons.add("\(name) was uninstalled") }
             ctx.log("uninstalled \(name)")
             let done = UninstallResult(requiresRestart: wasEnabled)
-            response = done
-            return try JSONEncoding.value(done)
+            return done
         }
-        return response!
     }
 
     /// Removes the env keys only this package declares (other plugins' keys stay).

@@ -64,13 +64,10 @@ public struct InstallService: Sendable {
         }
         let installPath = try layout.installPath(for: name)
         try layout.prepare(installer)
-        var result: InstallResult?
-        try operations.run(kind: "install", target: name, operationId: operationId, requestId: requestId) { ctx in
+        return try operations.perform(kind: "install", target: name, operationId: operationId, requestId: requestId) { ctx in
             let done = try runInstall(name: name, wanted: wanted, enable: enable, installPath: installPath, ctx: ctx)
-            result = done
-            return try JSONEncoding.value(done)
+            return done
         }
-        return result!
     }
 
     private func runInstall(name: String, wanted: VersionChoice, enable: Bool, installPath: String, ctx: OperationContext) throws -> InstallResult {

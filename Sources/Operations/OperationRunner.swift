@@ -126,13 +126,38 @@ public final class OperationRunner: Sendable {
         self.owner = OperationOwner(pid: getpid(), token: UUID().uuidString)
     }
 
-    /// Runs `work` as an operation and returns its final record. Errors thrown by `work` finish the
-    /// operation as failed and are rethrown, so the route answers with them.
+    /// Runs `work` as an operation and answers what it returned, which the record keeps, encoded once. Errors thrown
+    /// by `work` finish the operation as failed and are rethrown, so the route answers with them.
+    public func perform<Result: Encodable>(
+        kind: String, target: String, operationId: String? = nil, requestId: String? = nil,
+        _ work: (OperationContext) throws -> Result
+    ) throws -> Result {
+        var result: Result?
+        try execute(kind: kind, target: target, operationId: operationId, requestId: requestId) { context in
+            let done = try work(context)
+            result = done
+            return try JSONEncoding.bytes(done)
+        }
+        return result!
+    }
+
+    /// Runs `work` as an operation and returns its final record, with `work`'s value as its result.
     @discardableResult
     public func run(
         kind: String, target: String, operationId: String? = nil, requestId: String? = nil,
-        _ work: (OperationContext) throws -> JSONValue
+        _ work: (OperationContext) throws -> JSONValue?
     ) throws -> OperationRecord {
+        let id = try execute(kind: kind, target: target, operationId: operationId, requestId: requestId) { context in
+            try work(context).map(JSONWriter.compactBytes)
+        }
+        return try store.get(id) ?? OperationRecord(id: id, kind: kind, target: target, requestId: requestId)
+    }
+
+    /// Registers the operation, runs `work`, records its end and its encoded result; answers the operation's id.
+    private func execute(
+        kind: String, target: String, operationId: String?, requestId: String?,
+        _ work: (OperationContext) throws -> [UInt8]?
+    ) throws -> String {
         let id: String
         if let given = operationId {
             guard let uuid = UUID(uuidString: given) else { throw OperationError.invalidId(given) }
@@ -168,7 +193,7 @@ public final class OperationRunner: Sendable {
             try? store.finish(id: id, state: .failed, phase: "failed", error: message, result: nil, logTail: context.logTail)
             throw error
         }
-        return try store.get(id) ?? OperationRecord(id: id, kind: kind, target: target, requestId: requestId)
+        return id
     }
 
     /// Throws `busy` while an operation works on `target`. For a request that judges the target's state before it

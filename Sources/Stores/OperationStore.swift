@@ -47,11 +47,12 @@ public struct OperationStore: Sendable {
         }
     }
 
-    public func finish(id: String, state: OperationRecord.State, phase: String, error: String?, result: JSONValue?, logTail: [String]) throws {
+    /// Records how an operation ended; `result` is its answer as JSON text, encoded once by the caller.
+    public func finish(id: String, state: OperationRecord.State, phase: String, error: String?, result: [UInt8]?, logTail: [String]) throws {
         typealias Columns = OperationRow.Columns
         var assignments = [
             Columns.state.set(to: state.rawValue), Columns.phase.set(to: phase), Columns.finishedAt.set(to: ISOTime.string()),
-            Columns.error.set(to: error), Columns.result.set(to: result.map(JSONWriter.compact)),
+            Columns.error.set(to: error), Columns.result.set(to: result.map { String(decoding: $0, as: UTF8.self) }),
             Columns.logTail.set(to: OperationRow.text(logTail)),
         ]
         // A success is complete whatever the last reported progress; a failure keeps where it stopped.

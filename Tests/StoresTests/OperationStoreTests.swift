@@ -29,7 +29,7 @@ import Testing
         try store.update(id: "a", phase: "fetching", progress: 0.25, logTail: ["one", "two \"quoted\""], checkpoint: ["step": 2])
         var a = try #require(try store.get("a"))
         #expect(a.phase == "fetching" && a.progress == 0.25 && a.logTail == ["one", "two \"quoted\""] && a.checkpoint == ["step": 2])
-        try store.finish(id: "a", state: .succeeded, phase: "done", error: nil, result: ["ok": true], logTail: ["three"])
+        try store.finish(id: "a", state: .succeeded, phase: "done", error: nil, result: JSONWriter.compactBytes(["ok": true]), logTail: ["three"])
         a = try #require(try store.get("a"))
         #expect(a.state == .succeeded && a.phase == "done" && a.progress == 1.0 && a.result == ["ok": true] && a.logTail == ["three"])
         #expect(a.finishedAt != nil && a.error == nil)
