@@ -3,7 +3,7 @@ import Adapters
 import JSON
 
 /// A setting that is missing, misspelt or out of range; the message names it.
-public struct SettingsError: Error, CustomStringConvertible, Sendable {
+public struct SettingsError: Error, CustomStringConvertible, Sendable, Equatable {
     public let description: String
     public init(_ description: String) { self.description = description }
 }
