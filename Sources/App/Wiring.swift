@@ -86,7 +86,7 @@ public struct Wiring {
                 maxDocumentBytes: pluginRegistry.maxBytes, gitBaseURL: pluginRegistry.gitBaseURL),
             client: client(for: pluginRegistry.urls), database: database, logger: logger)
         // One npm registry client and one way of running npm, shared by installing and ejecting.
-        var npmConfiguration = RegistryConfiguration(
+        var npmConfiguration = NpmRegistryConfiguration(
             base: npm.registry, token: npm.token, connectTimeoutMs: timeouts.connectMs, fetchTimeoutMs: timeouts.fetchMs,
             tarballTimeoutMs: timeouts.tarballMs, tarballIdleMs: timeouts.tarballIdleMs, caFile: settings.caFile, redirectOrigins: settings.redirectOrigins)
         for scope in npm.scopes { npmConfiguration.scopes[scope.scope] = .init(registry: scope.registry, token: scope.token) }

@@ -75,7 +75,7 @@ public struct InstallService: Sendable {
 
     private func runInstall(name: String, wanted: VersionChoice, enable: Bool, installPath: String, ctx: OperationContext) throws -> InstallResult {
         ctx.phase("resolving", progress: 0.02)
-        let packument = try registry.packument(name, timeoutMs: ctx.stepTimeoutMs(.max))
+        let packument = try InstallError.fromRegistry { () throws(NpmRegistryError) in try registry.packument(name, timeoutMs: ctx.stepTimeoutMs(.max)) }
         guard let picked = wanted.pick(from: packument), packument.versions[picked] != nil else {
             let tags = packument.distTags.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ")
             throw InstallError.refused("No version of \(name) satisfies '\(wanted.text)'; its dist-tags are \(tags.isEmpty ? "none" : tags).")
