@@ -89,7 +89,7 @@ let package = Package(
         .testTarget(name: "HTTPKitTests", dependencies: ["HTTPKit", "JSON", "Failures"]),
         .testTarget(name: "StoresTests", dependencies: ["Stores", "JSON", "config-writer-probe"]),
         // Loopback fakes shared by the test targets.
-        .target(name: "TestSupport", dependencies: ["JSON"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Adapters", "JSON"], path: "Tests/TestSupport"),
         .testTarget(name: "AdaptersTests", dependencies: ["Adapters", "JSON", "TestSupport"]),
         .testTarget(name: "SettingsTests", dependencies: ["Settings"]),
         .testTarget(name: "OperationsTests", dependencies: ["Operations", "Stores"]),
