@@ -70,8 +70,10 @@ public struct Wiring {
         let core = CorePolicy(core: agent.corePlugins, optional: agent.optionalCorePlugins)
         let pluginPaths = PluginPaths(stateDir: settings.stateDir, bundledPluginsDir: agent.bundledPluginsDir)
         let plugins = PluginService(
-            catalogue: catalogue, paths: pluginPaths, core: core, configFile: agentConfig, runtime: runtimeView, restartReasons: reasons,
-            retiredSecrets: RetiredSecretStore(), scrub: { scrubber.scrub($0) })
+            catalogue: catalogue, paths: pluginPaths, core: core,
+            dependencies: .init(
+                configFile: agentConfig, runtime: runtimeView, restartReasons: reasons, retiredSecrets: RetiredSecretStore(),
+                scrub: { scrubber.scrub($0) }))
         let pluginRegistry = settings.pluginRegistry
         guard let channel = ChannelPolicy(pluginRegistry.channel) else {
             throw SettingsError("registryChannel must be auto or a channel name such as v1, not '\(pluginRegistry.channel)'.")
