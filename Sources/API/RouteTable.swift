@@ -12,43 +12,43 @@ public enum RouteTable {
         let agentRegistry = AgentRegistryRoutes(service: deps.agentRegistry)
         let registry = RegistryRoutes(registry: deps.registry, plugins: deps.plugins, operations: deps.operations, cache: ResponseCache())
         return [
-            Route("GET", "/health", .open, system.health),
-            Route("GET", "/session", .role(.read), system.session),
-            Route("GET", "/settings", .role(.read), system.settings),
-            Route("GET", "/operations", .role(.read), system.listOperations),
-            Route("GET", "/operations/:id", .role(.read), system.operation),
+            Route(.get, "/health", .open, system.health),
+            Route(.get, "/session", .role(.read), system.session),
+            Route(.get, "/settings", .role(.read), system.settings),
+            Route(.get, "/operations", .role(.read), system.listOperations),
+            Route(.get, "/operations/:id", .role(.read), system.operation),
 
-            Route("GET", "/plugins", .role(.read), plugins.list),
-            Route("GET", "/plugins/installed", .role(.read), install.installed),
-            Route("POST", "/plugins/install", .role(.admin), body: .object(allowed: ["name", "version", "enable"]), install.install),
-            Route("POST", "/plugins/uninstall", .role(.admin), body: .object(allowed: ["name", "purgeConfig"]), install.uninstall),
+            Route(.get, "/plugins", .role(.read), plugins.list),
+            Route(.get, "/plugins/installed", .role(.read), install.installed),
+            Route(.post, "/plugins/install", .role(.admin), body: .object(allowed: ["name", "version", "enable"]), install.install),
+            Route(.post, "/plugins/uninstall", .role(.admin), body: .object(allowed: ["name", "purgeConfig"]), install.uninstall),
 
-            Route("GET", "/plugins/ejected", .role(.read), eject.ejected),
-            Route("POST", "/plugins/:id/eject", .role(.admin), eject.eject),
-            Route("POST", "/plugins/:id/sync", .role(.admin), body: .optionalObject(allowed: ["pull"]), eject.sync),
-            Route("POST", "/plugins/:id/reinject", .role(.admin), body: .optionalObject(allowed: ["force"]), eject.reinject),
+            Route(.get, "/plugins/ejected", .role(.read), eject.ejected),
+            Route(.post, "/plugins/:id/eject", .role(.admin), eject.eject),
+            Route(.post, "/plugins/:id/sync", .role(.admin), body: .optionalObject(allowed: ["pull"]), eject.sync),
+            Route(.post, "/plugins/:id/reinject", .role(.admin), body: .optionalObject(allowed: ["force"]), eject.reinject),
 
-            Route("GET", "/plugins/:id", .role(.read), plugins.get),
-            Route("PUT", "/plugins/:id", .role(.admin), body: .object(allowed: ["enabled", "config"]), plugins.update),
-            Route("POST", "/plugins/:id/test", .role(.admin), plugins.test),
+            Route(.get, "/plugins/:id", .role(.read), plugins.get),
+            Route(.put, "/plugins/:id", .role(.admin), body: .object(allowed: ["enabled", "config"]), plugins.update),
+            Route(.post, "/plugins/:id/test", .role(.admin), plugins.test),
 
-            Route("GET", "/core/status", .role(.read), plugins.coreStatus),
-            Route("GET", "/plugins/core", .role(.read), plugins.coreList),
-            Route("POST", "/plugins/core/toggle", .role(.admin), body: .object(allowed: ["name", "npmName", "enabled"]), plugins.coreToggle),
+            Route(.get, "/core/status", .role(.read), plugins.coreStatus),
+            Route(.get, "/plugins/core", .role(.read), plugins.coreList),
+            Route(.post, "/plugins/core/toggle", .role(.admin), body: .object(allowed: ["name", "npmName", "enabled"]), plugins.coreToggle),
 
-            Route("GET", "/registry/plugins", .role(.read), registry.list),
-            Route("GET", "/registry/plugins/*name", .role(.read), registry.details),
-            Route("GET", "/registry/search", .role(.read), registry.search),
-            Route("POST", "/registry/refresh", .role(.admin), registry.refresh),
+            Route(.get, "/registry/plugins", .role(.read), registry.list),
+            Route(.get, "/registry/plugins/*name", .role(.read), registry.details),
+            Route(.get, "/registry/search", .role(.read), registry.search),
+            Route(.post, "/registry/refresh", .role(.admin), registry.refresh),
 
-            Route("GET", "/registry/status", .role(.read), agentRegistry.status),
-            Route("GET", "/registry/config", .role(.read), agentRegistry.config),
-            Route("POST", "/registry/register", .role(.admin), body: .optionalObject(allowed: ["uri"]), agentRegistry.register),
-            Route("POST", "/registry/update-uri", .role(.admin), body: .object(allowed: ["uri"]), agentRegistry.updateURI),
-            Route("POST", "/registry/sync", .role(.admin), agentRegistry.sync),
+            Route(.get, "/registry/status", .role(.read), agentRegistry.status),
+            Route(.get, "/registry/config", .role(.read), agentRegistry.config),
+            Route(.post, "/registry/register", .role(.admin), body: .optionalObject(allowed: ["uri"]), agentRegistry.register),
+            Route(.post, "/registry/update-uri", .role(.admin), body: .object(allowed: ["uri"]), agentRegistry.updateURI),
+            Route(.post, "/registry/sync", .role(.admin), agentRegistry.sync),
 
-            Route("GET", "/runtime", .role(.read), runtime.state),
-            Route("POST", "/runtime/restart", .role(.admin), runtime.restart),
+            Route(.get, "/runtime", .role(.read), runtime.state),
+            Route(.post, "/runtime/restart", .role(.admin), runtime.restart),
         ]
     }
 }
