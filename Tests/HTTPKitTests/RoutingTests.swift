@@ -111,3 +111,25 @@ import Testing
         #expect(refusal?.status == 400 && refusal?.message == "The request path names no empty.")
     }
 }
+
+@Suite struct MethodAndStatusTests {
+    /// A front end's method is taken upper-cased, any HTTP token is one, and text that is not a token is none.
+    @Test func frontEndMethods() {
+        #expect(HTTPMethod(frontEnd: "GET") == .get)
+        #expect(HTTPMethod(frontEnd: "get") == .get)
+        #expect(HTTPMethod(frontEnd: "Propfind")?.rawValue == "PROPFIND")
+        #expect(HTTPMethod(frontEnd: "G T") == nil)
+        #expect(HTTPMethod(frontEnd: "") == nil)
+    }
+
+    /// The status line's reason depends on the code alone: a status made by code reads like the named one, and a
+    /// code without a phrase of ours reads `Status NNN`.
+    @Test func statusLineReasons() {
+        #expect(HTTPStatus.ok.statusLineReason == "OK")
+        #expect(HTTPStatus(code: 200).statusLineReason == "OK")
+        #expect(HTTPStatus.contentTooLarge.statusLineReason == "Content Too Large")
+        #expect(HTTPStatus(code: 507).statusLineReason == "Insufficient Storage")
+        #expect(HTTPStatus(code: 299).statusLineReason == "Status 299")
+        #expect(APIError.status(of: .insufficientStorage) == HTTPStatus(code: 507))
+    }
+}
