@@ -7,7 +7,7 @@ public enum RouteTable {
         let system = SystemRoutes(deps: deps)
         let plugins = PluginRoutes(service: deps.plugins, cache: ResponseCache())
         let runtime = RuntimeRoutes(service: deps.runtime)
-        let install = InstallRoutes(service: deps.install)
+        let install = InstallRoutes(service: deps.install, plugins: deps.plugins)
         let eject = EjectRoutes(service: deps.eject, plugins: deps.plugins)
         let agentRegistry = AgentRegistryRoutes(service: deps.agentRegistry)
         let registry = RegistryRoutes(registry: deps.registry, plugins: deps.plugins, operations: deps.operations, cache: ResponseCache())
@@ -20,12 +20,13 @@ public enum RouteTable {
 
             Route("GET", "/plugins", .role(.read), plugins.list),
             Route("GET", "/plugins/installed", .role(.read), install.installed),
-            Route("POST", "/plugins/install", .role(.admin), body: .object(allowed: ["name", "version", "enable"]), install.install),
+            Route("POST", "/plugins/install", .role(.admin), body: .object(allowed: ["name", "version", "enable", "rollbackOnFailure"]), install.install),
             Route("POST", "/plugins/uninstall", .role(.admin), body: .object(allowed: ["name", "purgeConfig"]), install.uninstall),
 
             Route("GET", "/plugins/ejected", .role(.read), eject.ejected),
             Route("POST", "/plugins/:id/eject", .role(.admin), eject.eject),
             Route("POST", "/plugins/:id/sync", .role(.admin), body: .optionalObject(allowed: ["pull"]), eject.sync),
+            Route("POST", "/plugins/:id/rollback", .role(.admin), install.rollback),
             Route("POST", "/plugins/:id/reinject", .role(.admin), body: .optionalObject(allowed: ["force"]), eject.reinject),
 
             Route("GET", "/plugins/:id", .role(.read), plugins.get),

@@ -47,11 +47,14 @@ public struct Wiring {
         let scrubber = SecretScrubber(secrets: settings.secrets)
         let reasons = RestartReasonStore(db: database)
         let runtimeView: any RuntimeView
+        var verdicts: any VerdictSource = NoVerdicts()
         if let endpoint = agent.runtimeBridge {
             let bridge = BridgeRuntime(client: RuntimeBridgeClient(endpoint: endpoint, callTimeoutMs: timeouts.bridgeMs, checkTimeoutMs: timeouts.checkMs))
             runtimeView = bridge
             scheduler = RestartScheduler(
                 reasons: reasons, runtime: bridge, debounce: .milliseconds(agent.restartDebounceMs), automatic: agent.autoRestart, logger: logger)
+            // A verdict needs a restart: only when plugind restarts the agent by itself.
+            if agent.autoRestart { verdicts = RestartVerdicts(reasons: reasons, runtime: bridge) }
         } else {
             runtimeView = NoRuntime()
             scheduler = nil
@@ -108,7 +111,8 @@ public struct Wiring {
             layout: layout, installer: installer, npm: npmClient, configFile: agentConfig, operations: operations, reasons: reasons, scrubber: scrubber)
         install = InstallService(
             work: work, history: InstallHistoryStore(db: database), listing: RegistryListingAdapter(registry: registry), core: core,
-            catalogue: catalogue, allowUnlisted: npm.allowUnlistedPackages, logger: logger)
+            catalogue: catalogue, allowUnlisted: npm.allowUnlistedPackages, logger: logger, versions: PluginVersionStore(db: database), verdicts: verdicts,
+            policy: VersionPolicy(verdictTimeoutMs: agent.verdictTimeoutMs, keptVersions: agent.keptVersions, npmCacheMaxBytes: Int64(agent.npmCacheMaxMiB) << 20))
         let registryForEject = registry
         eject = EjectService(
             work: work, gitBaseUrl: pluginRegistry.gitBaseURL, gitTimeoutMs: timeouts.gitMs, buildTimeoutMs: timeouts.buildMs,
