@@ -46,7 +46,8 @@ public struct RestartVerdicts: VerdictSource {
     public func current(package: String) -> LoadVerdict? {
         guard !restartPending(through: ISOTime.string()) else { return nil }
         runtime.invalidate()
-        return runtime.snapshot().flatMap { Self.verdict(of: package, in: $0) }
+        guard let snapshot = runtime.snapshot(), snapshot.plugin(package) != nil else { return nil }
+        return Self.verdict(of: package, in: snapshot)
     }
 
     /// Whether a reason added no later than `time` still waits for its restart (or for that restart to settle).
