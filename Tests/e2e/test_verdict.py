@@ -198,13 +198,18 @@ def test_sigkill_during_the_verdict_wait_or_the_rollback_ends_on_one_version(fak
             assert expect(install(admin, CRASH, "1.1.0"), 200)["loaded"] is True
         op = str(uuid.uuid4())
 
+        answers = []
+
         def request() -> None:
             with contextlib.suppress(Exception), stack.client(stack.adminToken) as session:
-                install(session, CRASH, "1.2.0", op=op)
+                answers.append(install(session, CRASH, "1.2.0", op=op).text)
 
         thread = threading.Thread(target=request, daemon=True)
         thread.start()
-        wait_until(lambda: (operation_row(state, op) or {}).get("phase") == phase, 90, f"the upgrade to be {phase}", interval=0.05)
+        try:
+            wait_until(lambda: (operation_row(state, op) or {}).get("phase") == phase, 90, f"the upgrade to be {phase}", interval=0.05)
+        except TimeoutError:
+            raise AssertionError(f"never {phase}: {answers} {operation_row(state, op)}") from None
         plugind = stack.pids["plugind"]
         os.kill(plugind, signal.SIGKILL)
         wait_until(lambda: not pid_alive(plugind), 10, "plugind to die")
