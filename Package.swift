@@ -12,6 +12,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // Layer 1: C modules over Debian's libraries (shim headers only).
@@ -26,16 +27,19 @@ let package = Package(
         // What went wrong, in words a client sees: each service's errors say their kind; HTTPKit maps kinds to statuses.
         .target(name: "Failures", dependencies: ["JSON"]),
         // Layer 3: HTTP vocabulary, routing, gates. Knows nothing of plugins or FastCGI.
-        .target(name: "HTTPKit", dependencies: ["JSON", "Failures", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "HTTPKit", dependencies: [
+            "JSON", "Failures", .product(name: "HTTPTypes", package: "swift-http-types"), .product(name: "Logging", package: "swift-log"),
+        ]),
         // Layer 2: the FastCGI transport. Knows nothing of plugins.
         .target(name: "FastCGI", dependencies: ["CFastCGI", "HTTPKit", "JSON", "Locking", .product(name: "Logging", package: "swift-log")]),
-        // Layer 6: stores (SQLite, agent config, tokens) and adapters (HTTP client, child processes).
+        // Layer 6: stores (SQLite, agent config, tokens) and adapters.
         .target(name: "Stores", dependencies: [
             "JSON", "Locking", "Failures",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
-        .target(name: "Adapters", dependencies: ["CCurl", .product(name: "Logging", package: "swift-log")]),
+        // The outside world behind plugind's own types: HTTP, child processes, npm and git, the npm registry, the clock.
+        .target(name: "Adapters", dependencies: ["CCurl", "JSON", .product(name: "Logging", package: "swift-log")]),
         .target(name: "Settings", dependencies: ["JSON", "Adapters"]),
         // npm's version and range semantics, and its package-name rules.
         .target(name: "SemVer"),
@@ -88,8 +92,8 @@ let package = Package(
         .testTarget(name: "HTTPKitTests", dependencies: ["HTTPKit", "JSON", "Failures"]),
         .testTarget(name: "StoresTests", dependencies: ["Stores", "JSON", "config-writer-probe"]),
         // Loopback fakes shared by the test targets.
-        .target(name: "TestSupport", dependencies: ["JSON"], path: "Tests/TestSupport"),
-        .testTarget(name: "AdaptersTests", dependencies: ["Adapters", "TestSupport"]),
+        .target(name: "TestSupport", dependencies: ["Adapters", "JSON"], path: "Tests/TestSupport"),
+        .testTarget(name: "AdaptersTests", dependencies: ["Adapters", "JSON", "TestSupport"]),
         .testTarget(name: "SettingsTests", dependencies: ["Settings"]),
         .testTarget(name: "OperationsTests", dependencies: ["Operations", "Stores"]),
         .testTarget(name: "VocabularyTests", dependencies: ["Vocabulary"]),
@@ -109,7 +113,7 @@ let package = Package(
         ], path: "Tests/TestWorld"),
         .testTarget(name: "APITests", dependencies: ["API", "App", "HTTPKit", "JSON", "Locking", "Operations", "TestWorld"]),
         .testTarget(name: "EjectTests", dependencies: ["Eject", "JSON", "Operations", "Stores", "TestWorld"]),
-        .testTarget(name: "InstallTests", dependencies: ["Install", "Runner", "SemVer", "JSON", "Operations", "Stores", "TestWorld"]),
+        .testTarget(name: "InstallTests", dependencies: ["Adapters", "Install", "Runner", "SemVer", "JSON", "Operations", "Stores", "TestWorld"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Plugins", "Stores", "JSON", "Adapters", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -45,6 +45,8 @@ public struct Wiring {
         try agentConfig.applyReaderAccess()
         self.agentConfig = agentConfig
         let scrubber = SecretScrubber(secrets: settings.secrets)
+        // The time of day every service stamps and expires things by.
+        let clock = SystemClock()
         let reasons = RestartReasonStore(db: database)
         let runtimeView: any RuntimeView
         var verdicts: any VerdictSource = NoVerdicts()
@@ -71,8 +73,10 @@ public struct Wiring {
         let core = CorePolicy(core: agent.corePlugins, optional: agent.optionalCorePlugins)
         let pluginPaths = PluginPaths(stateDir: settings.stateDir, bundledPluginsDir: agent.bundledPluginsDir)
         let plugins = PluginService(
-            catalogue: catalogue, paths: pluginPaths, core: core, configFile: agentConfig, runtime: runtimeView, restartReasons: reasons,
-            retiredSecrets: RetiredSecretStore(), scrub: { scrubber.scrub($0) })
+            catalogue: catalogue, paths: pluginPaths, core: core,
+            dependencies: .init(
+                configFile: agentConfig, runtime: runtimeView, restartReasons: reasons, retiredSecrets: RetiredSecretStore(),
+                scrub: { scrubber.scrub($0) }))
         let pluginRegistry = settings.pluginRegistry
         guard let channel = ChannelPolicy(pluginRegistry.channel) else {
             throw SettingsError("registryChannel must be auto or a channel name such as v1, not '\(pluginRegistry.channel)'.")
@@ -87,9 +91,9 @@ public struct Wiring {
             configuration: RegistryConfiguration(
                 urls: pluginRegistry.urls, ttl: Double(pluginRegistry.ttlSeconds), retryInterval: Double(pluginRegistry.retrySeconds), channel: channel,
                 maxDocumentBytes: pluginRegistry.maxBytes, gitBaseURL: pluginRegistry.gitBaseURL),
-            client: client(for: pluginRegistry.urls), database: database, logger: logger)
+            dependencies: .init(client: client(for: pluginRegistry.urls), database: database, clock: clock, logger: logger))
         // One npm registry client and one way of running npm, shared by installing and ejecting.
-        var npmConfiguration = RegistryConfiguration(
+        var npmConfiguration = NpmRegistryConfiguration(
             base: npm.registry, token: npm.token, connectTimeoutMs: timeouts.connectMs, fetchTimeoutMs: timeouts.fetchMs,
             tarballTimeoutMs: timeouts.tarballMs, tarballIdleMs: timeouts.tarballIdleMs, caFile: settings.caFile, redirectOrigins: settings.redirectOrigins)
         for scope in npm.scopes { npmConfiguration.scopes[scope.scope] = .init(registry: scope.registry, token: scope.token) }
@@ -108,11 +112,16 @@ public struct Wiring {
                 scrubber: scrubber)
         self.installer = installer
         let work = PluginWork(
-            layout: layout, installer: installer, npm: npmClient, configFile: agentConfig, operations: operations, reasons: reasons, scrubber: scrubber)
+            layout: layout, installer: installer, npm: npmClient, configFile: agentConfig, operations: operations, reasons: reasons, scrubber: scrubber,
+            clock: clock)
         install = InstallService(
-            work: work, history: InstallHistoryStore(db: database), listing: RegistryListingAdapter(registry: registry), core: core,
-            catalogue: catalogue, allowUnlisted: npm.allowUnlistedPackages, logger: logger, versions: PluginVersionStore(db: database), verdicts: verdicts,
-            policy: VersionPolicy(verdictTimeoutMs: agent.verdictTimeoutMs, keptVersions: agent.keptVersions, npmCacheMaxBytes: Int64(agent.npmCacheMaxMiB) << 20))
+            work: work,
+            dependencies: .init(
+                history: InstallHistoryStore(db: database), listing: RegistryListingAdapter(registry: registry), core: core, catalogue: catalogue,
+                logger: logger, versions: PluginVersionStore(db: database), verdicts: verdicts,
+                policy: VersionPolicy(
+                    verdictTimeoutMs: agent.verdictTimeoutMs, keptVersions: agent.keptVersions, npmCacheMaxBytes: Int64(agent.npmCacheMaxMiB) << 20)),
+            allowUnlisted: npm.allowUnlistedPackages)
         let registryForEject = registry
         eject = EjectService(
             work: work, gitBaseUrl: pluginRegistry.gitBaseURL, gitTimeoutMs: timeouts.gitMs, buildTimeoutMs: timeouts.buildMs,
@@ -129,8 +138,7 @@ public struct Wiring {
                 registryURL: agentRegistrySettings.url, autoRegister: agentRegistrySettings.autoRegister,
                 syncIntervalMs: agentRegistrySettings.syncIntervalMs, agentName: agentRegistrySettings.agentName,
                 publicURI: agentRegistrySettings.publicURI),
-            client: client(for: [agentRegistrySettings.url]),
-            database: database,
+            dependencies: .init(client: client(for: [agentRegistrySettings.url]), database: database, clock: clock, logger: logger),
             content: {
                 HeartbeatContent(
                     plugindVersion: PlugindVersion.current,
@@ -138,8 +146,7 @@ public struct Wiring {
                     plugins: plugins.heartbeatPlugins().map {
                         HeartbeatContent.Plugin(name: $0.name, version: $0.version, installed: $0.installed, enabled: $0.enabled, loaded: $0.loaded)
                     })
-            },
-            logger: logger)
+            })
         let deps = Dependencies(
             version: PlugindVersion.current, settings: settings, database: database,
             agentConfig: agentConfig, operations: operations, plugins: plugins,

@@ -21,6 +21,34 @@ public protocol RegistryListing: Sendable {
 /// Installing and uninstalling npm packages as plugins (contract section 3): verified, inspected,
 /// staged, swapped in, then committed to the agent config, each step recoverable after a crash.
 public struct InstallService: Sendable {
+    /// What installing works with beyond what it shares with ejecting (`PluginWork`): the install history, the plugin
+    /// registry's listing, which plugins are core, the bundled catalogue, and the log.
+    public struct Dependencies: Sendable {
+        public var history: InstallHistoryStore
+        public var listing: any RegistryListing
+        public var core: CorePolicy
+        public var catalogue: CatalogueSource
+        public var logger: Logger
+        /// The last verdict and the kept previous version of each package; the runtime's verdicts; their bounds.
+        public var versions: PluginVersionStore
+        public var verdicts: any VerdictSource
+        public var policy: VersionPolicy
+
+        public init(
+            history: InstallHistoryStore, listing: any RegistryListing, core: CorePolicy, catalogue: CatalogueSource, logger: Logger,
+            versions: PluginVersionStore, verdicts: any VerdictSource = NoVerdicts(), policy: VersionPolicy = VersionPolicy()
+        ) {
+            self.versions = versions
+            self.verdicts = verdicts
+            self.policy = policy
+            self.history = history
+            self.listing = listing
+            self.core = core
+            self.catalogue = catalogue
+            self.logger = logger
+        }
+    }
+
     let work: PluginWork
     let history: InstallHistoryStore
     let listing: any RegistryListing
@@ -41,21 +69,18 @@ public struct InstallService: Sendable {
     var reasons: RestartReasonStore { work.reasons }
     var scrubber: SecretScrubber { work.scrubber }
 
-    public init(
-        work: PluginWork, history: InstallHistoryStore, listing: any RegistryListing, core: CorePolicy, catalogue: CatalogueSource,
-        allowUnlisted: Bool, logger: Logger, versions: PluginVersionStore, verdicts: any VerdictSource = NoVerdicts(),
-        policy: VersionPolicy = VersionPolicy()
-    ) {
-        self.verdicts = verdicts
-        self.versions = versions
-        self.policy = policy
+    /// `allowUnlisted`: whether packages the plugin registry does not list may be installed.
+    public init(work: PluginWork, dependencies: Dependencies, allowUnlisted: Bool) {
+        self.verdicts = dependencies.verdicts
+        self.versions = dependencies.versions
+        self.policy = dependencies.policy
         self.work = work
-        self.history = history
-        self.listing = listing
-        self.core = core
-        self.catalogue = catalogue
+        self.history = dependencies.history
+        self.listing = dependencies.listing
+        self.core = dependencies.core
+        self.catalogue = dependencies.catalogue
         self.allowUnlisted = allowUnlisted
-        self.logger = logger
+        self.logger = dependencies.logger
     }
 
     // MARK: POST /api/plugins/install
@@ -87,7 +112,7 @@ public struct InstallService: Sendable {
         name: String, wanted: VersionChoice, enable: Bool, rollbackOnFailure: Bool, installPath: String, ctx: OperationContext
     ) throws -> (InstallResult, Change?) {
         ctx.phase("resolving", progress: 0.02)
-        let packument = try registry.packument(name, timeoutMs: ctx.stepTimeoutMs(.max))
+        let packument = try InstallError.fromRegistry { () throws(NpmRegistryError) in try registry.packument(name, timeoutMs: ctx.stepTimeoutMs(.max)) }
         guard let picked = wanted.pick(from: packument), packument.versions[picked] != nil else {
             let tags = packument.distTags.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ")
             throw InstallError.refused("No version of \(name) satisfies '\(wanted.text)'; its dist-tags are \(tags.isEmpty ? "none" : tags).")
@@ -170,7 +195,7 @@ public struct InstallService: Sendable {
         let requiresRestart: Bool
         do {
             requiresRestart = try configFile.update { document -> Bool in
-                let record = InstallRecord(spec: spec, installPath: installPath, version: version, installedAt: ISOTime.string())
+                let record = InstallRecord(spec: spec, installPath: installPath, version: version, installedAt: ISOTime.string(from: work.clock.now))
                 AgentConfigEdits.setInstallRecord(name, try JSONEncoding.value(record), in: &document)
                 let optional = core.isOptionalCore(name)
                 if enable && !core.isCore(name) && !AgentConfigEdits.isEnabled(name, optionalCore: optional, in: document) {
