@@ -7,7 +7,7 @@ public enum RouteTable {
         let system = SystemRoutes(deps: deps)
         let plugins = PluginRoutes(service: deps.plugins, cache: ResponseCache())
         let runtime = RuntimeRoutes(service: deps.runtime)
-        let install = InstallRoutes(service: deps.install)
+        let install = InstallRoutes(service: deps.install, plugins: deps.plugins)
         let eject = EjectRoutes(service: deps.eject, plugins: deps.plugins)
         let agentRegistry = AgentRegistryRoutes(service: deps.agentRegistry)
         let registry = RegistryRoutes(registry: deps.registry, plugins: deps.plugins, operations: deps.operations, cache: ResponseCache())
@@ -21,12 +21,13 @@ public enum RouteTable {
 
             Route(.get, "/plugins", .role(.read), plugins.list),
             Route(.get, "/plugins/installed", .role(.read), install.installed),
-            Route(.post, "/plugins/install", .role(.admin), body: .object(allowed: ["name", "version", "enable"]), install.install),
+            Route(.post, "/plugins/install", .role(.admin), body: .object(allowed: ["name", "version", "enable", "rollbackOnFailure"]), install.install),
             Route(.post, "/plugins/uninstall", .role(.admin), body: .object(allowed: ["name", "purgeConfig"]), install.uninstall),
 
             Route(.get, "/plugins/ejected", .role(.read), eject.ejected),
             Route(.post, "/plugins/:id/eject", .role(.admin), eject.eject),
             Route(.post, "/plugins/:id/sync", .role(.admin), body: .optionalObject(allowed: ["pull"]), eject.sync),
+            Route(.post, "/plugins/:id/rollback", .role(.admin), install.rollback),
             Route(.post, "/plugins/:id/reinject", .role(.admin), body: .optionalObject(allowed: ["force"]), eject.reinject),
 
             Route(.get, "/plugins/:id", .role(.read), plugins.get),

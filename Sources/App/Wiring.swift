@@ -49,11 +49,14 @@ public struct Wiring {
         let clock = SystemClock()
         let reasons = RestartReasonStore(db: database)
         let runtimeView: any RuntimeView
+        var verdicts: any VerdictSource = NoVerdicts()
         if let endpoint = agent.runtimeBridge {
             let bridge = BridgeRuntime(client: RuntimeBridgeClient(endpoint: endpoint, callTimeoutMs: timeouts.bridgeMs, checkTimeoutMs: timeouts.checkMs))
             runtimeView = bridge
             scheduler = RestartScheduler(
                 reasons: reasons, runtime: bridge, debounce: .milliseconds(agent.restartDebounceMs), automatic: agent.autoRestart, logger: logger)
+            // A verdict needs a restart: only when plugind restarts the agent by itself.
+            if agent.autoRestart { verdicts = RestartVerdicts(reasons: reasons, runtime: bridge) }
         } else {
             runtimeView = NoRuntime()
             scheduler = nil
@@ -115,7 +118,9 @@ public struct Wiring {
             work: work,
             dependencies: .init(
                 history: InstallHistoryStore(db: database), listing: RegistryListingAdapter(registry: registry), core: core, catalogue: catalogue,
-                logger: logger),
+                logger: logger, versions: PluginVersionStore(db: database), verdicts: verdicts,
+                policy: VersionPolicy(
+                    verdictTimeoutMs: agent.verdictTimeoutMs, keptVersions: agent.keptVersions, npmCacheMaxBytes: Int64(agent.npmCacheMaxMiB) << 20)),
             allowUnlisted: npm.allowUnlistedPackages)
         let registryForEject = registry
         eject = EjectService(

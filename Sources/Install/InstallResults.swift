@@ -1,4 +1,5 @@
 import JSON
+import Stores
 
 /// What an install answers (and records as its operation's result).
 public struct InstallResult: Encodable, Sendable {
@@ -11,6 +12,42 @@ public struct InstallResult: Encodable, Sendable {
     public let ok = true
     public let requiresRestart: Bool
     public let plugin: Plugin
+    /// The runtime's verdict after the change's restart; nil when nobody waited (no runtime, `autoRestart` off).
+    public var loaded: Bool?
+    /// Why it did not load, when `loaded` is false.
+    public var loadError: String?
+    /// What the user should know although the install succeeded (it did not load, it was kept anyway).
+    public var warnings: [String]
+
+    public init(requiresRestart: Bool, plugin: Plugin, loaded: Bool? = nil, loadError: String? = nil, warnings: [String] = []) {
+        self.requiresRestart = requiresRestart
+        self.plugin = plugin
+        self.loaded = loaded
+        self.loadError = loadError
+        self.warnings = warnings
+    }
+}
+
+/// POST /api/plugins/:id/rollback: the version put back, and the runtime's verdict on it.
+public struct RollbackResult: Encodable, Sendable {
+    public let ok = true
+    public let requiresRestart: Bool
+    public let plugin: InstallResult.Plugin
+    /// The version that was replaced (now the kept one).
+    public let replacedVersion: String?
+    public var loaded: Bool?
+    public var loadError: String?
+    public var warnings: [String]
+}
+
+/// What a failed install records as its operation's result: the verdict that failed it, and the version put back.
+struct FailedInstallResult: Encodable {
+    let ok = false
+    let plugin: InstallResult.Plugin
+    let loaded: Bool?
+    let loadError: String?
+    let rolledBackTo: String?
+    let warnings: [String]
 }
 
 public struct UninstallResult: Encodable, Sendable {
@@ -35,6 +72,11 @@ public struct InstalledPlugin: Encodable, Sendable {
     public let updateAvailable: Bool?
     /// The package's directory is gone.
     public let missing: Bool
+    /// The runtime's last verdict on the installed version; nil when unknown.
+    public let loaded: Bool?
+    public let loadError: String?
+    /// The previous version kept for a rollback; nil when none is kept.
+    public let previousVersion: String?
 }
 
 /// An entry of the agent config's `plugins.installs`, as Milady writes it.
@@ -60,6 +102,10 @@ struct InstallCheckpoint: Codable {
         case moved
         /// The agent config says so: the change stands.
         case committed
+        /// rollback: the current tree is being moved aside and the kept one into place (finished after a crash).
+        case restoring
+        /// rollback: the agent config names the kept version again.
+        case restored
     }
 
     var step: Step
@@ -70,8 +116,36 @@ struct InstallCheckpoint: Codable {
     var hadPrevious: Bool?
     var integrity: String?
     var wasEnabled: Bool?
+    /// install: the version this one replaced, and whether to put it back should the new one not load.
+    var previousVersion: String?
+    var rollbackOnFailure: Bool?
+    /// install: when the change's restart reasons were in (the verdict waits for the restart that carries them).
+    var changedAt: String?
+    /// rollback: what goes back, where its tree is kept, and what it replaces (kept in turn, or dropped when nil).
+    var restoring: PluginVersionStore.Kept?
+    var kept: String?
+    var replaced: PluginVersionStore.Kept?
+    /// rollback inside an install: the verdict that made it.
+    var loadError: String?
 
-    enum CodingKeys: String, CodingKey { case step, installPath, aside, staging, version, hadPrevious, integrity, wasEnabled }
+    init(
+        step: Step, installPath: String, aside: String, staging: String? = nil, version: String? = nil, hadPrevious: Bool? = nil,
+        integrity: String? = nil, wasEnabled: Bool? = nil
+    ) {
+        self.step = step
+        self.installPath = installPath
+        self.aside = aside
+        self.staging = staging
+        self.version = version
+        self.hadPrevious = hadPrevious
+        self.integrity = integrity
+        self.wasEnabled = wasEnabled
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case step, installPath, aside, staging, version, hadPrevious, integrity, wasEnabled, previousVersion, rollbackOnFailure, changedAt
+        case restoring, kept, replaced, loadError
+    }
 
     /// Only the members a step has are written.
     func encode(to encoder: any Encoder) throws {
@@ -84,5 +158,12 @@ struct InstallCheckpoint: Codable {
         if let hadPrevious { try container.encode(hadPrevious, forKey: .hadPrevious) }
         if let integrity { try container.encode(integrity, forKey: .integrity) }
         if let wasEnabled { try container.encode(wasEnabled, forKey: .wasEnabled) }
+        if let previousVersion { try container.encode(previousVersion, forKey: .previousVersion) }
+        if let rollbackOnFailure { try container.encode(rollbackOnFailure, forKey: .rollbackOnFailure) }
+        if let changedAt { try container.encode(changedAt, forKey: .changedAt) }
+        if let restoring { try container.encode(restoring, forKey: .restoring) }
+        if let kept { try container.encode(kept, forKey: .kept) }
+        if let replaced { try container.encode(replaced, forKey: .replaced) }
+        if let loadError { try container.encode(loadError, forKey: .loadError) }
     }
 }

@@ -64,6 +64,10 @@ extension InstallService {
             checkpoint.wasEnabled = wasEnabled
             ctx.checkpoint(checkpoint)
             try? installer.remove(aside)
+            // Nothing to roll back to once it is gone, and no verdict on it.
+            try? versions.forgetKept(name)
+            try? installer.remove(keptPath(installPath))
+            try? versions.forgetVerdict(name)
             if wasEnabled { try reasons.add("\(name) was uninstalled") }
             ctx.log("uninstalled \(name)")
             let done = UninstallResult(requiresRestart: wasEnabled)
@@ -105,6 +109,14 @@ extension InstallService {
         let document = try configFile.read()
         var rows: [String: InstalledPlugin] = [:]
         let integrity = (try? history.integrities()) ?? [:]
+        let verdicts = (try? versions.verdicts()) ?? [:]
+        let kept = Dictionary(((try? versions.allKept()) ?? []).map { ($0.name, $0.version) }, uniquingKeysWith: { a, _ in a })
+        func row(name: String, version: String?, installedAt: String?, installPath: String, integrity: String?, source: String, missing: Bool) -> InstalledPlugin {
+            let verdict = verdicts[name].flatMap { $0.version == version ? $0 : nil }
+            return self.row(
+                name: name, version: version, installedAt: installedAt, installPath: installPath, integrity: integrity, source: source, missing: missing,
+                verdict: verdict, previousVersion: kept[name])
+        }
         for record in document["plugins"]?["installs"]?.objectValue ?? JSONObject() {
             let name = record.key
             let installPath = record.value["installPath"]?.stringValue ?? ((try? layout.installPath(for: name)) ?? "")
@@ -132,7 +144,10 @@ extension InstallService {
         return InstalledList(plugins: rows.keys.sorted().compactMap { rows[$0] })
     }
 
-    private func row(name: String, version: String?, installedAt: String?, installPath: String, integrity: String?, source: String, missing: Bool) -> InstalledPlugin {
+    private func row(
+        name: String, version: String?, installedAt: String?, installPath: String, integrity: String?, source: String, missing: Bool,
+        verdict: PluginVersionStore.Verdict?, previousVersion: String?
+    ) -> InstalledPlugin {
         let latest = listing.latestVersion(name)
         var updateAvailable: Bool?
         if let latest, let version, let a = try? VersionChoice.parse(latest), a.isExact, let newer = VersionChoice.isNewer(latest, than: version) {
@@ -140,7 +155,8 @@ extension InstallService {
         }
         return InstalledPlugin(
             name: name, version: version, installedAt: installedAt, installPath: installPath, integrity: integrity, source: source,
-            latestVersion: latest, updateAvailable: updateAvailable, missing: missing)
+            latestVersion: latest, updateAvailable: updateAvailable, missing: missing, loaded: verdict?.loaded,
+            loadError: verdict?.error.map(scrubber.scrub), previousVersion: previousVersion)
     }
 
     // MARK: After a crash
@@ -165,13 +181,23 @@ extension InstallService {
             committed = step == .committed || (step == .swapped && recorded != nil && recorded?["version"]?.stringValue == checkpoint.version)
         }
         if committed {
+            // The tree an upgrade replaced, unless it was kept already (then it is no longer aside).
+            if record.kind == "install", checkpoint.changedAt != nil, let previous = checkpoint.previousVersion,
+                (try? versions.kept(record.target))??.version != previous,
+                ((try? installer.list(layout.asideRoot)) ?? []).contains((aside as NSString).lastPathComponent)
+            {
+                keep(PluginVersionStore.Kept(
+                    name: record.target, version: previous, spec: "\(record.target)@\(previous)", installPath: installPath, installedAt: nil,
+                    integrity: try? history.integrity(name: record.target, version: previous)), from: aside)
+            }
             try? installer.remove(aside)
             // Finish what the crash cut short after the commit point: the history row and the restart.
             if record.kind == "install", let version = checkpoint.version {
                 if (try? history.integrity(name: record.target, version: version)) == nil {
                     try? history.record(name: record.target, version: version, integrity: checkpoint.integrity, operationId: record.id)
                 }
-                try? reasons.add("\(record.target)@\(version) was installed")
+                // A checkpoint with `changedAt` was written after the reason was in: adding it again would only move it.
+                if checkpoint.changedAt == nil { try? reasons.add("\(record.target)@\(version) was installed") }
             } else if record.kind == "uninstall", checkpoint.wasEnabled == true {
                 try? reasons.add("\(record.target) was uninstalled")
             }
@@ -192,9 +218,14 @@ extension InstallService {
     /// At start, after recovery: staging folders, set-aside trees and downloads no running operation owns.
     public func clearLeftovers(running: Set<String>) {
         for root in [layout.stagingRoot, layout.asideRoot] {
-            for entry in (try? installer.list(root)) ?? [] where !running.contains(entry) {
+            for entry in (try? installer.list(root)) ?? [] where !running.contains(entry) && !running.contains(String(entry.prefix(36))) {
                 try? installer.remove(root + "/" + entry)
             }
+        }
+        // A kept tree without its row (a crash between the two) is no version anyone can roll back to.
+        let keptNames = Set(((try? versions.allKept()) ?? []).map { ($0.installPath as NSString).lastPathComponent })
+        for entry in (try? installer.list(layout.keptRoot)) ?? [] where !keptNames.contains(entry) {
+            try? installer.remove(layout.keptRoot + "/" + entry)
         }
         // One directory per install (its verified tarballs and npm's temporary files).
         for entry in (try? installer.list(layout.downloadRoot)) ?? [] where !running.contains(entry) {
@@ -207,5 +238,6 @@ extension InstallService {
 public struct InstallRecovery: OperationRecovery {
     let service: InstallService
     public init(service: InstallService) { self.service = service }
-    public func recover(_ record: OperationRecord) -> Bool { service.recover(record) }
+    public func recover(_ record: OperationRecord) -> Bool { service.recoverSaying(record).committed }
+    public func recoverSaying(_ record: OperationRecord) -> (committed: Bool, note: String?) { service.recoverSaying(record) }
 }

@@ -29,8 +29,18 @@ public struct InstallService: Sendable {
         public var core: CorePolicy
         public var catalogue: CatalogueSource
         public var logger: Logger
+        /// The last verdict and the kept previous version of each package; the runtime's verdicts; their bounds.
+        public var versions: PluginVersionStore
+        public var verdicts: any VerdictSource
+        public var policy: VersionPolicy
 
-        public init(history: InstallHistoryStore, listing: any RegistryListing, core: CorePolicy, catalogue: CatalogueSource, logger: Logger) {
+        public init(
+            history: InstallHistoryStore, listing: any RegistryListing, core: CorePolicy, catalogue: CatalogueSource, logger: Logger,
+            versions: PluginVersionStore, verdicts: any VerdictSource = NoVerdicts(), policy: VersionPolicy = VersionPolicy()
+        ) {
+            self.versions = versions
+            self.verdicts = verdicts
+            self.policy = policy
             self.history = history
             self.listing = listing
             self.core = core
@@ -46,6 +56,10 @@ public struct InstallService: Sendable {
     let catalogue: CatalogueSource
     let allowUnlisted: Bool
     let logger: Logger
+    /// The runtime's verdicts after a change, the last verdict and the kept previous version of each package.
+    let verdicts: any VerdictSource
+    let versions: PluginVersionStore
+    let policy: VersionPolicy
 
     var layout: InstallLayout { work.layout }
     var registry: NpmRegistryClient { work.npm }
@@ -57,6 +71,9 @@ public struct InstallService: Sendable {
 
     /// `allowUnlisted`: whether packages the plugin registry does not list may be installed.
     public init(work: PluginWork, dependencies: Dependencies, allowUnlisted: Bool) {
+        self.verdicts = dependencies.verdicts
+        self.versions = dependencies.versions
+        self.policy = dependencies.policy
         self.work = work
         self.history = dependencies.history
         self.listing = dependencies.listing
@@ -68,7 +85,9 @@ public struct InstallService: Sendable {
 
     // MARK: POST /api/plugins/install
 
-    public func install(name: String, version: String?, enable: Bool, operationId: String?, requestId: String?) throws -> InstallResult {
+    public func install(
+        name: String, version: String?, enable: Bool, rollbackOnFailure: Bool = true, operationId: String?, requestId: String?
+    ) throws -> InstallResult {
         let listed = listing.isListed(name)
         try PackageNames.check(name, legacyAllowed: listed == true)
         let wanted = try VersionChoice.parse(version)
@@ -80,13 +99,18 @@ public struct InstallService: Sendable {
         }
         let installPath = try layout.installPath(for: name)
         try layout.prepare(installer)
+        defer { tidyInBackground() }
         return try operations.perform(kind: "install", target: name, operationId: operationId, requestId: requestId) { ctx in
-            let done = try runInstall(name: name, wanted: wanted, enable: enable, installPath: installPath, ctx: ctx)
+            var (done, change) = try runInstall(
+                name: name, wanted: wanted, enable: enable, rollbackOnFailure: rollbackOnFailure, installPath: installPath, ctx: ctx)
+            try judge(&done, change: change, ctx: ctx)
             return done
         }
     }
 
-    private func runInstall(name: String, wanted: VersionChoice, enable: Bool, installPath: String, ctx: OperationContext) throws -> InstallResult {
+    private func runInstall(
+        name: String, wanted: VersionChoice, enable: Bool, rollbackOnFailure: Bool, installPath: String, ctx: OperationContext
+    ) throws -> (InstallResult, Change?) {
         ctx.phase("resolving", progress: 0.02)
         let packument = try InstallError.fromRegistry { () throws(NpmRegistryError) in try registry.packument(name, timeoutMs: ctx.stepTimeoutMs(.max)) }
         guard let picked = wanted.pick(from: packument), packument.versions[picked] != nil else {
@@ -101,10 +125,16 @@ public struct InstallService: Sendable {
         if let record = AgentConfigEdits.installRecord(name, in: current), record["version"]?.stringValue == picked,
             FileManager.default.fileExists(atPath: PluginPaths.packageDirectory(installPath: installPath, npmName: name) + "/package.json")
         {
+            let changedAt = ISOTime.string()
             let changed = enable ? try enableIfNeeded(name) : false
             ctx.log("\(name)@\(picked) is already installed")
-            return InstallResult(requiresRestart: changed, plugin: .init(name: name, version: picked, installPath: installPath))
+            let result = InstallResult(requiresRestart: changed, plugin: .init(name: name, version: picked, installPath: installPath))
+            return (result, changed ? Change(version: picked, changedAt: changedAt, previousVersion: nil, previousLoaded: nil, rollbackOnFailure: false) : nil)
         }
+        // An upgrade: whether the version it replaces loaded, known from the runtime's last verdict on it.
+        let previous = AgentConfigEdits.installRecord(name, in: current)
+        let previousVersion = previous?["version"]?.stringValue
+        let previousLoaded = previousVersion.flatMap { knownLoaded(name, version: $0) }
         try checkDirectoryClash(name: name, installPath: installPath, document: current)
 
         let downloads = layout.downloadRoot + "/\(ctx.id)"
@@ -122,10 +152,14 @@ public struct InstallService: Sendable {
         try ctx.checkDeadline("installing")
 
         ctx.phase("activating", progress: 0.9)
-        let requiresRestart = try commit(
+        let change = Change(
+            version: picked, changedAt: "", previousVersion: previousVersion, previousLoaded: previousLoaded, rollbackOnFailure: rollbackOnFailure)
+        let (requiresRestart, changedAt) = try commit(
             name: name, version: picked, spec: "\(name)@\(wanted.text)", integrity: packument.versions[picked]?.dist.integrity ?? packument.versions[picked]?.dist.shasum,
-            staging: staging, installPath: installPath, enable: enable, ctx: ctx)
-        return InstallResult(requiresRestart: requiresRestart, plugin: .init(name: name, version: picked, installPath: installPath))
+            staging: staging, installPath: installPath, enable: enable, previous: previous, change: change, ctx: ctx)
+        let result = InstallResult(requiresRestart: requiresRestart, plugin: .init(name: name, version: picked, installPath: installPath))
+        return (result, Change(
+            version: picked, changedAt: changedAt, previousVersion: previousVersion, previousLoaded: previousLoaded, rollbackOnFailure: rollbackOnFailure))
     }
 
     /// Another package already owns the directory this one maps to.
@@ -140,8 +174,9 @@ public struct InstallService: Sendable {
     /// The commit point, in the contract's order: swap the staged tree in (the old one kept aside),
     /// write the agent config, then the database. A failure before the config write puts the old tree back.
     private func commit(
-        name: String, version: String, spec: String, integrity: String?, staging: String, installPath: String, enable: Bool, ctx: OperationContext
-    ) throws -> Bool {
+        name: String, version: String, spec: String, integrity: String?, staging: String, installPath: String, enable: Bool,
+        previous: JSONValue?, change: Change, ctx: OperationContext
+    ) throws -> (Bool, String) {
         let aside = layout.asideRoot + "/\(ctx.id)"
         let hadPrevious = FileManager.default.fileExists(atPath: installPath)
         var checkpoint = InstallCheckpoint(
@@ -176,13 +211,26 @@ public struct InstallService: Sendable {
         }
         checkpoint.step = .committed
         checkpoint.hadPrevious = nil
+        checkpoint.previousVersion = change.previousVersion
+        checkpoint.rollbackOnFailure = change.rollbackOnFailure && change.previousLoaded == true
         ctx.checkpoint(checkpoint)
         // The restart reason first: whatever a crash cuts short from here, recovery finishes.
         try reasons.add("\(name)@\(version) was installed")
+        let changedAt = ISOTime.string()
+        checkpoint.changedAt = changedAt
+        ctx.checkpoint(checkpoint)
         try? history.record(name: name, version: version, integrity: integrity, operationId: ctx.id)
-        try? installer.remove(aside)
+        // The tree replaced is kept, one generation, for a rollback; without an install record it is not a version.
+        if hadPrevious, let previous, let previousVersion = previous["version"]?.stringValue {
+            keep(PluginVersionStore.Kept(
+                name: name, version: previousVersion, spec: previous["spec"]?.stringValue ?? "\(name)@\(previousVersion)", installPath: installPath,
+                installedAt: previous["installedAt"]?.stringValue, integrity: try? history.integrity(name: name, version: previousVersion)),
+                from: aside)
+        } else {
+            try? installer.remove(aside)
+        }
         ctx.log("installed \(name)@\(version)")
-        return requiresRestart
+        return (requiresRestart, changedAt)
     }
 
     private func enableIfNeeded(_ name: String) throws -> Bool {

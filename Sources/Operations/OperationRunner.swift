@@ -89,6 +89,12 @@ public final class OperationContext: @unchecked Sendable {
     }
 }
 
+/// An error after which the operation still has something to record as its result (what a failed install did
+/// before it failed: the verdict, the version put back), encoded like a success's result.
+public protocol ResultCarryingError: Error {
+    var operationResult: [UInt8]? { get }
+}
+
 /// Puts back what a crashed operation of one kind left behind; answers whether its commit point was reached.
 public protocol OperationRecovery: Sendable {
     func recover(_ record: OperationRecord) -> Bool
@@ -190,7 +196,8 @@ public final class OperationRunner: Sendable {
             release()
             let message = scrub(String(describing: error))
             context.log("failed: \(message)")
-            try? store.finish(id: id, state: .failed, phase: "failed", error: message, result: nil, logTail: context.logTail)
+            let result = (error as? any ResultCarryingError)?.operationResult
+            try? store.finish(id: id, state: .failed, phase: "failed", error: message, result: result, logTail: context.logTail)
             throw error
         }
         return id

@@ -12,6 +12,7 @@ public struct InstallLayout: Sendable {
     public var stagingRoot: String { state.staging }
     public var asideRoot: String { state.aside }
     public var downloadRoot: String { state.downloads }
+    public var keptRoot: String { state.kept }
     public var npmHome: String { state.npmHome }
     public var npmCache: String { state.npmCache }
 
@@ -38,6 +39,6 @@ public struct InstallLayout: Sendable {
     /// trees set aside, downloads and npm's cache stay private.
     public func prepare(_ installer: any Installer) throws {
         for directory in [pluginsRoot, installRoot] { try installer.makeDirectory(directory, mode: 0o755) }
-        for directory in [stagingRoot, asideRoot, downloadRoot, npmHome, npmCache] { try installer.makeDirectory(directory, mode: 0o700) }
+        for directory in [stagingRoot, asideRoot, keptRoot, downloadRoot, npmHome, npmCache] { try installer.makeDirectory(directory, mode: 0o700) }
     }
 }

@@ -86,6 +86,9 @@ extension PlugindSettings {
         public let runtimeBridge: String?
         public let autoRestart: Bool
         public let restartDebounceMs: Int
+        public let verdictTimeoutMs: Int
+        public let keptVersions: Int
+        public let npmCacheMaxMiB: Int
         public let catalogue: String?
         public let bundledPluginsDir: String?
         public let corePlugins: [String]
@@ -96,6 +99,7 @@ extension PlugindSettings {
         let bridge = string("runtimeBridge")
         return Agent(
             runtimeBridge: bridge == "none" ? nil : bridge, autoRestart: bool("autoRestart"), restartDebounceMs: integer("restartDebounceMs"),
+            verdictTimeoutMs: integer("verdictTimeoutMs"), keptVersions: integer("keptVersions"), npmCacheMaxMiB: integer("npmCacheMaxMiB"),
             catalogue: string("catalogue"), bundledPluginsDir: string("bundledPluginsDir"), corePlugins: strings("corePlugins"),
             optionalCorePlugins: strings("optionalCorePlugins"))
     }

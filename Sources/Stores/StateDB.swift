@@ -119,6 +119,26 @@ public final class StateDB: Sendable {
                 t.column("expiresAt", .double).notNull()
             }
         }
+        migrator.registerMigration("installs: load verdicts and kept versions") { db in
+            // The runtime's last verdict per package (after an install, upgrade, sync or rollback).
+            try db.create(table: "loadVerdict") { t in
+                t.primaryKey("name", .text)
+                t.column("version", .text)
+                t.column("loaded", .boolean).notNull()
+                t.column("error", .text)
+                t.column("at", .text).notNull()
+            }
+            // The one previous version kept per package (its tree under plugins/.previous), for a rollback.
+            try db.create(table: "keptVersion") { t in
+                t.primaryKey("name", .text)
+                t.column("version", .text).notNull()
+                t.column("spec", .text).notNull()
+                t.column("installPath", .text).notNull()
+                t.column("installedAt", .text)
+                t.column("integrity", .text)
+                t.column("keptAt", .text).notNull()
+            }
+        }
         return migrator
     }
 }

@@ -35,6 +35,9 @@ public struct StateLayout: Sendable, Equatable {
     public var staging: String { plugins + "/.staging" }
     /// Previous versions kept aside until an install or uninstall is committed.
     public var aside: String { plugins + "/.aside" }
+    /// The one previous version of each installed package (a directory named like its install directory), kept for
+    /// a rollback; private to the installer until a rollback moves it back into `installed`.
+    public var kept: String { plugins + "/.previous" }
     /// The operations' verified tarballs and npm's temporary files.
     public var downloads: String { plugins + "/.tmp" }
     /// npm's HOME and cache (never readable by the runtime).
@@ -54,6 +57,7 @@ public struct StateLayout: Sendable, Equatable {
             Place(path: npmHome, owner: .installer, modes: [0o700]),
             Place(path: staging, owner: .installer, modes: [0o700]),
             Place(path: aside, owner: .installer, modes: [0o700]),
+            Place(path: kept, owner: .installer, modes: [0o700]),
             Place(path: downloads, owner: .installer, modes: [0o700]),
         ]
     }

@@ -35,6 +35,7 @@ struct Serve: ParsableCommand {
         let logger = Logger(label: "plugind")
         let wiring = try Wiring(settings: settings, logger: logger)
         let recovered = try wiring.operations.recoverInterrupted(using: ["install": InstallRecovery(service: wiring.install), "uninstall": InstallRecovery(service: wiring.install),
+            "rollback": InstallRecovery(service: wiring.install),
             "sync": EjectRecovery(service: wiring.eject)],
             endGroups: { groups in
                 do {

@@ -68,4 +68,59 @@ import Testing
         world.check("POST /plugins/uninstall", "/plugins/uninstall", 409, json: ["name": .string(World.ejectable.npm)])
         #expect(world.agentConfig == before)
     }
+
+    /// An upgrade keeps the version it replaced, and the installed list names it; a rollback puts it back and keeps the
+    /// version it replaced in turn, so a second rollback undoes the first. Without a runtime nobody waits: `loaded` is
+    /// null and there are no warnings.
+    @Test func upgradeKeepsThePreviousVersionAndRollbackPutsItBack() throws {
+        let fixture = JSONValue.string(World.published.npm)
+        let path = "/plugins/%40acme%2Fplugin-api-fixture/rollback"
+        world.check("POST /plugins/install", "/plugins/install", 200, json: ["name": fixture, "version": "0.9.0"])
+        // A first install keeps nothing: there is nothing to roll back to.
+        #expect(world.check("POST /plugins/:id/rollback", path, 409).error.contains("No previous version"))
+        let upgrade = world.check("POST /plugins/install", "/plugins/install", 200, json: ["name": fixture])
+        #expect(upgrade.json["plugin"]?["version"]?.stringValue == World.published.version)
+        #expect(upgrade.json["loaded"] == .null && upgrade.json["loadError"] == .null && upgrade.json["warnings"] == .array([]))
+        #expect(installedRow(World.published.npm)?["previousVersion"]?.stringValue == "0.9.0")
+
+        let back = world.check("POST /plugins/:id/rollback", path, 200)
+        #expect(back.json["plugin"]?["version"]?.stringValue == "0.9.0" && back.json["replacedVersion"]?.stringValue == World.published.version)
+        #expect(back.json["loaded"] == .null && back.json["warnings"] == .array([]))
+        let record = try #require(world.agentConfig["plugins"]?["installs"]?[World.published.npm])
+        #expect(record["version"]?.stringValue == "0.9.0")
+        let installPath = try #require(record["installPath"]?.stringValue)
+        let manifest = try String(contentsOfFile: installPath + "/node_modules/\(World.published.npm)/package.json", encoding: .utf8)
+        #expect(manifest.contains("\"0.9.0\""))
+        #expect(installedRow(World.published.npm)?["version"]?.stringValue == "0.9.0")
+        #expect(installedRow(World.published.npm)?["previousVersion"]?.stringValue == World.published.version)
+
+        world.check("POST /plugins/:id/rollback", path, 200)
+        #expect(world.agentConfig["plugins"]?["installs"]?[World.published.npm]?["version"]?.stringValue == World.published.version)
+        let operations = try world.wiring.operations.store.list(target: World.published.npm)
+        #expect(operations.filter { $0.kind == "rollback" && $0.state == .succeeded }.count == 2)
+    }
+
+    /// An unknown plugin is 404; one installed without a kept version, or running from an ejected copy, is 409 and
+    /// nothing changes.
+    @Test func rollbackRefusals() {
+        world.check("POST /plugins/:id/rollback", "/plugins/no-such-plugin-anywhere/rollback", 404)
+        let before = world.agentConfig
+        #expect(world.check("POST /plugins/:id/rollback", "/plugins/\(World.installed.id)/rollback", 409).error.contains("No previous version"))
+        world.check("POST /plugins/:id/eject", "/plugins/\(World.ejectable.id)/eject", 200)
+        let ejected = world.agentConfig
+        #expect(world.check("POST /plugins/:id/rollback", "/plugins/\(World.ejectable.id)/rollback", 409).error.contains("ejected"))
+        #expect(world.agentConfig == ejected && before["plugins"]?["installs"] == ejected["plugins"]?["installs"])
+    }
+
+    /// `rollbackOnFailure` must be a boolean; nothing is installed.
+    @Test func rollbackOnFailureMustBeABoolean() {
+        let answer = world.check("POST /plugins/install", "/plugins/install", 400, json: ["name": .string(World.published.npm), "rollbackOnFailure": "no"])
+        #expect(answer.error.contains("rollbackOnFailure"))
+        #expect(world.agentConfig["plugins"]?["installs"]?[World.published.npm] == nil)
+    }
+
+    func installedRow(_ name: String) -> JSONValue? {
+        world.check("GET /plugins/installed", "/plugins/installed", 200, token: .read).json["plugins"]?.arrayValue?.first { $0["name"]?.stringValue == name }
+    }
 }
+

@@ -203,35 +203,45 @@ public final class World: @unchecked Sendable {
     }
 }
 
-/// An npm registry publishing one package: its packument and a real tarball with its sha512 integrity.
+/// An npm registry publishing one package in two versions (`latest` the newer): its packument and real tarballs with
+/// their sha512 integrity.
 struct NpmPackage: Sendable {
     let name: String
     let version: String
-    let tarball: [UInt8]
+    /// An older version, for an upgrade (install it first, then `latest`).
+    static let older = "0.9.0"
+    let tarballs: [String: [UInt8]]
 
     init(name: String, version: String, in base: String) throws {
         self.name = name
         self.version = version
-        let root = base + "/npm-src"
-        try FileManager.default.createDirectory(atPath: root + "/package", withIntermediateDirectories: true)
-        try #"{"name":"\#(name)","version":"\#(version)","main":"index.js"}"#.write(toFile: root + "/package/package.json", atomically: true, encoding: .utf8)
-        try "module.exports = { name: 'fixture' };\n".write(toFile: root + "/package/index.js", atomically: true, encoding: .utf8)
-        try World.run("/bin/tar", ["-czf", root + "/package.tgz", "package"], in: root)
-        tarball = Array(try Data(contentsOf: URL(fileURLWithPath: root + "/package.tgz")))
+        var tarballs: [String: [UInt8]] = [:]
+        for each in [Self.older, version] {
+            let root = base + "/npm-src/" + each
+            try FileManager.default.createDirectory(atPath: root + "/package", withIntermediateDirectories: true)
+            try #"{"name":"\#(name)","version":"\#(each)","main":"index.js"}"#.write(toFile: root + "/package/package.json", atomically: true, encoding: .utf8)
+            try "module.exports = { name: 'fixture' };\n".write(toFile: root + "/package/index.js", atomically: true, encoding: .utf8)
+            try World.run("/bin/tar", ["-czf", root + "/package.tgz", "package"], in: root)
+            tarballs[each] = Array(try Data(contentsOf: URL(fileURLWithPath: root + "/package.tgz")))
+        }
+        self.tarballs = tarballs
     }
 
     func answer(_ request: LoopbackServer.Request) -> LoopbackServer.Reply {
         let path = request.path.removingPercentEncoding ?? request.path
         let host = request.header("host") ?? "127.0.0.1"
         if path == "/" + name {
-            let integrity = "sha512-" + Data(SHA512.hash(data: tarball)).base64EncodedString()
-            let packument = """
-                {"name":"\(name)","dist-tags":{"latest":"\(version)"},"versions":{"\(version)":{"name":"\(name)","version":"\(version)",\
-                "main":"index.js","dist":{"tarball":"http://\(host)/\(name)/-/fixture-\(version).tgz","integrity":"\(integrity)"}}}}
-                """
+            let versions = [Self.older, version].map { (each: String) -> String in
+                let integrity = "sha512-" + Data(SHA512.hash(data: tarballs[each]!)).base64EncodedString()
+                return """
+                    "\(each)":{"name":"\(name)","version":"\(each)","main":"index.js",\
+                    "dist":{"tarball":"http://\(host)/\(name)/-/fixture-\(each).tgz","integrity":"\(integrity)"}}
+                    """
+            }.joined(separator: ",")
+            let packument = #"{"name":"\#(name)","dist-tags":{"latest":"\#(version)"},"versions":{\#(versions)}}"#
             return .respond(status: 200, headers: [("Content-Type", "application/json")], body: Array(packument.utf8))
         }
-        if path == "/\(name)/-/fixture-\(version).tgz" { return .respond(status: 200, body: tarball) }
+        for each in [Self.older, version] where path == "/\(name)/-/fixture-\(each).tgz" { return .respond(status: 200, body: tarballs[each]!) }
         return .respond(status: 404, headers: [("Content-Type", "application/json")], body: Array(#"{"error":"Not found"}"#.utf8))
     }
 }

@@ -42,11 +42,13 @@ export function operationBlock(label) {
       show({ ...operation, state: "succeeded" });
       block.dataset.state = "succeeded";
       outcome.append(h("p", { class: "op-done" }, "Done."));
+      outcome.append(...verdictNotes(result));
       return result;
     } catch (error) {
       block.dataset.state = "failed";
       bar.value = bar.value || 0;
       outcome.append(errorBox(error, `${label} failed`));
+      if (error.operation && error.operation.result) outcome.append(...verdictNotes(error.operation.result));
       const tail = error.operation && Array.isArray(error.operation.logTail) ? error.operation.logTail : [];
       if (tail.length) {
         outcome.append(h("details", { class: "log-tail", open: true },
@@ -58,4 +60,19 @@ export function operationBlock(label) {
   }
 
   return { element: block, run, show };
+}
+
+/** What the runtime said after the change (`loaded`, `loadError`, `warnings`, `rolledBackTo`), for the outcome. */
+export function verdictNotes(result) {
+  if (!result || typeof result !== "object") return [];
+  const notes = [];
+  if (result.loaded === true) notes.push(h("p", { class: "op-verdict", "data-loaded": "true" }, "The agent loaded it."));
+  if (result.loaded === false) {
+    notes.push(h("p", { class: "op-verdict", "data-loaded": "false" },
+      result.rolledBackTo ? `It did not load, so it was rolled back to ${result.rolledBackTo}.` : "The agent did not load it."));
+  }
+  for (const warning of Array.isArray(result.warnings) ? result.warnings : []) {
+    notes.push(h("div", { class: "message message-warning op-warning", role: "status" }, warning));
+  }
+  return notes;
 }

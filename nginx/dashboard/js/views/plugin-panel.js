@@ -1,5 +1,6 @@
 // One plugin: its state, its parameters as a form (Save → PUT /api/plugins/:id), Test connection,
-// and Eject / Sync / Reinject for installed and ejected plugins.
+// Eject / Sync / Reinject for installed and ejected plugins, and for an installed package the runtime's
+// verdict on its version and Roll back to the kept previous version.
 
 import { get, put, post, seg, ApiError } from "../api.js";
 import { h, clear, errorBox, loading, toggleSwitch, badge, uid, confirmDialog } from "../dom.js";
@@ -116,7 +117,9 @@ function actions(plugin, ctx, body) {
     } catch (error) { ctx.notifyError(error); }
   };
 
+  const verdict = h("div", { class: "verdict", id: "verdict" });
   if (plugin.source === "installed") {
+    installedVersion(plugin, verdict, buttons, runOp, reload, title);
     const eject = h("button", { type: "button", class: "button", id: "eject", "data-mutates": "true" }, "Eject");
     eject.addEventListener("click", async () => {
       const ok = await confirmDialog({ title: `Eject ${title}?`, confirmLabel: "Eject",
@@ -144,7 +147,32 @@ function actions(plugin, ctx, body) {
     });
     buttons.push(sync, h("span", { class: "inline-check" }, pull, h("label", { for: pullId }, "merge upstream first")), reinject);
   }
-  return h("div", { class: "panel-actions" }, h("div", { class: "button-row" }, buttons), result, op.element);
+  return h("div", { class: "panel-actions" }, verdict, h("div", { class: "button-row" }, buttons), result, op.element);
+}
+
+/** The installed version, what the runtime last said about it, and "Roll back to <kept version>" when one is kept
+ *  (GET /api/plugins/installed; POST /api/plugins/:id/rollback). */
+async function installedVersion(plugin, verdict, buttons, runOp, reload, title) {
+  let row;
+  try {
+    row = ((await get("/api/plugins/installed")).plugins || []).find((r) => r.name === plugin.npmName);
+  } catch { return; }
+  if (!row) return;
+  const parts = [h("span", {}, `Installed version ${row.version || "unknown"}`)];
+  if (row.loaded === true) parts.push(badge("loaded", "success", "The agent loaded this version after its last change"));
+  if (row.loaded === false) parts.push(badge("did not load", "danger", "The agent could not load this version"),
+    h("div", { class: "load-error", id: "load-error" }, row.loadError || "no reason given"));
+  verdict.append(...parts);
+  if (!row.previousVersion) return;
+  const rollback = h("button", { type: "button", class: "button", id: "rollback", "data-mutates": "true" }, `Roll back to ${row.previousVersion}`);
+  rollback.addEventListener("click", async () => {
+    const ok = await confirmDialog({ title: `Roll back ${title} to ${row.previousVersion}?`, confirmLabel: "Roll back",
+      message: `plugind puts version ${row.previousVersion} back and keeps ${row.version} in its place, then the agent restarts and loads it.` });
+    if (ok) await runOp(`Roll back to ${row.previousVersion}`, `/api/plugins/${seg(plugin.id)}/rollback`, undefined, reload);
+  });
+  const row2 = buttons[0] && buttons[0].parentElement;
+  buttons.push(rollback);
+  if (row2) row2.append(rollback);
 }
 
 function controlFor(param, inputId, describedBy, readOnly) {
