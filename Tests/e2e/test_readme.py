@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -83,3 +84,63 @@ def test_the_walkthrough_works_offline(newcomer, tmp_path):
     # The receiver prints on its own schedule: its lines are anywhere in the output.
     assert re.search(r"POST /hook 204 \{\"event\":\"plugind.test\"", out), "the webhook receiver never got the check's POST"
     assert "example-secret-123" not in out, "the webhook secret came back unmasked"
+
+
+SHOTS = Path(os.environ.get("PLUGIND_DASHBOARD_SCREENSHOTS") or REPO / ".build" / "dashboard-screenshots")
+if not SHOTS.is_absolute():
+    SHOTS = REPO / SHOTS
+
+
+def settle(api, timeout: float = 30.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        runtime = api.get("/api/runtime").json()
+        if runtime["state"] == "running" and not runtime["pendingRestart"]:
+            return runtime
+        assert time.monotonic() < deadline, f"the agent did not settle: {runtime}"
+        time.sleep(0.5)
+
+
+def test_the_dashboard_shows_the_examples_and_warns_of_failed_plugins(newcomer):
+    """After the walkthrough: the Plugins view lists the example plugins loaded; with a plugin whose
+    code is absent enabled, the Runtime view's state is a warning that says how many failed, not a
+    green "running". Screenshots: examples-plugins.png, examples-runtime.png (docs/screenshots when
+    PLUGIND_DASHBOARD_SCREENSHOTS=docs/screenshots)."""
+    import browser
+
+    why = browser.missing()
+    if why:
+        pytest.skip(why)
+    from selenium.webdriver.common.by import By
+    driver = browser.start_browser()
+    api = newcomer.client(newcomer.adminToken)
+    try:
+        driver.get(newcomer.url + "/")
+        browser.wait_for(driver, lambda: driver.find_elements(By.CSS_SELECTOR, "#login-form input[name=token]"), what="the sign-in form")
+        driver.find_element(By.CSS_SELECTOR, "#login-form input[name=token]").send_keys(newcomer.adminToken)
+        driver.find_element(By.CSS_SELECTOR, "#sign-in").click()
+        row = "#plugins-table tbody tr[data-id='{}']"
+        for plugin in ("notes-folder", "webhook-ping"):
+            browser.wait_for(driver, lambda p=plugin: driver.find_elements(By.CSS_SELECTOR, row.format(p)), what=f"{plugin}'s row", timeout=30)
+            assert driver.find_element(By.CSS_SELECTOR, row.format(plugin)).get_attribute("data-status") == "active"
+        # The examples, found by their scope in the filter: three rows, two of them loaded.
+        driver.find_element(By.CSS_SELECTOR, ".toolbar input[type=search]").send_keys("plugind-examples")
+        browser.wait_for(driver, lambda: "Showing 3 of" in driver.find_element(By.CSS_SELECTOR, "#plugins-count").text, what="three examples")
+        time.sleep(0.3)
+        browser.screenshot(driver, SHOTS / "examples-plugins.png")
+
+        assert api.put("/api/plugins/discord", json={"enabled": True}).status_code == 200
+        runtime = settle(api)
+        assert runtime["failedPlugins"] == ["@elizaos/plugin-discord"]
+        driver.execute_script("location.hash = '#/runtime'")
+        state = browser.wait_for(
+            driver, lambda: next((e for e in driver.find_elements(By.CSS_SELECTOR, "#runtime-state-value") if "failed" in e.text), None),
+            what="the runtime's warning", timeout=30)
+        assert "running — 1 plugin failed to load" in state.text
+        assert "badge-warning" in state.find_element(By.CSS_SELECTOR, ".badge").get_attribute("class")
+        assert "@elizaos/plugin-discord" in driver.find_element(By.CSS_SELECTOR, "#runtime-failed-plugins").text
+        browser.screenshot(driver, SHOTS / "examples-runtime.png")
+    finally:
+        driver.quit()
+        api.put("/api/plugins/discord", json={"enabled": False})
+        api.close()
