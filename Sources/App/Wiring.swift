@@ -125,9 +125,12 @@ public struct Wiring {
         let registryForEject = registry
         eject = EjectService(
             work: work, gitBaseUrl: pluginRegistry.gitBaseURL, gitTimeoutMs: timeouts.gitMs, buildTimeoutMs: timeouts.buildMs,
-            bundledVersion: { pluginPaths.bundledVersion(of: $0) }
+            bundledVersion: { pluginPaths.bundledVersion(of: $0) }, allowLocalRepositories: pluginRegistry.allowLocalRepositories
         ) { name in
-            guard let entry = try? registryForEject.entry(named: name) else { return nil }
+            // The plugin registry first; offline, or for a plugin it does not list, the catalogue's repository.
+            guard let entry = try? registryForEject.entry(named: name) else {
+                return (try? catalogue.current())?.repository(of: name).map { PluginSource(gitRepo: nil, branch: nil, directory: nil, url: $0) }
+            }
             let branch = entry.channels.first { $0.name == entry.versionChannel }?.gitBranch ?? entry.channels.compactMap(\.gitBranch).first
             return PluginSource(gitRepo: entry.gitRepo, branch: branch, directory: entry.directory)
         }

@@ -11,10 +11,13 @@ public struct PluginSource: Sendable {
     public let gitRepo: String?
     public let branch: String?
     public let directory: String?
-    public init(gitRepo: String?, branch: String?, directory: String?) {
+    /// A full clone URL (the catalogue's `repository`), used when there is no `gitRepo`.
+    public let url: String?
+    public init(gitRepo: String?, branch: String?, directory: String?, url: String? = nil) {
         self.gitRepo = gitRepo
         self.branch = branch
         self.directory = directory
+        self.url = url
     }
 }
 
@@ -29,6 +32,8 @@ public struct EjectService: Sendable {
     /// The version of a plugin the agent bundles (its own node_modules), if it does.
     let bundledVersion: @Sendable (String) -> String?
     let git: Git
+    /// The catalogue may name file:// (or absolute path) repositories: the development stack's example plugins.
+    let allowLocalRepositories: Bool
 
     var stateDir: String { work.layout.stateDir }
     var configFile: AgentConfigFile { work.configFile }
@@ -40,8 +45,10 @@ public struct EjectService: Sendable {
 
     public init(
         work: PluginWork, gitBaseUrl: String, gitTimeoutMs: Int, buildTimeoutMs: Int,
-        bundledVersion: @escaping @Sendable (String) -> String? = { _ in nil }, sources: @escaping @Sendable (String) -> PluginSource?
+        bundledVersion: @escaping @Sendable (String) -> String? = { _ in nil }, allowLocalRepositories: Bool = false,
+        sources: @escaping @Sendable (String) -> PluginSource?
     ) {
+        self.allowLocalRepositories = allowLocalRepositories
         self.work = work
         self.gitBaseUrl = gitBaseUrl.hasSuffix("/") ? gitBaseUrl : gitBaseUrl + "/"
         self.gitTimeoutMs = gitTimeoutMs
@@ -89,7 +96,12 @@ public struct EjectService: Sendable {
                 packageRepository = packument.versions[version]?.repository
             }
             guard let url = repositoryURL(source: source, packageRepository: packageRepository) else {
-                throw EjectError.refused("\(npmName) names no source repository, in the plugin registry or its package.json.", logTail: [])
+                if let named = source?.url, source?.gitRepo == nil {
+                    throw EjectError.refused(
+                        "The catalogue names \(scrubber.scrub(named)) as \(npmName)'s repository, which plugind clones only when it is https (or, with allowLocalRepositories on, a local file:// repository).",
+                        logTail: [])
+                }
+                throw EjectError.refused("\(npmName) names no source repository, in the plugin registry, the catalogue or its package.json.", logTail: [])
             }
             let staging = stagingRoot + "/\(ctx.id)"
             try installer.makeDirectory(stagingRoot, mode: 0o700)
@@ -142,11 +154,19 @@ public struct EjectService: Sendable {
     }
 
     func repositoryURL(source: PluginSource?, packageRepository: String?) -> String? {
-        Self.repositoryURL(source: source, packageRepository: packageRepository, gitBaseUrl: gitBaseUrl)
+        Self.repositoryURL(source: source, packageRepository: packageRepository, gitBaseUrl: gitBaseUrl, allowLocal: allowLocalRepositories)
     }
 
-    static func repositoryURL(source: PluginSource?, packageRepository: String?, gitBaseUrl: String) -> String? {
+    static func repositoryURL(source: PluginSource?, packageRepository: String?, gitBaseUrl: String, allowLocal: Bool = false) -> String? {
         if let repo = source?.gitRepo, !repo.isEmpty { return gitBaseUrl + repo }
+        // The catalogue is the operator's: https, or a local repository when allowLocalRepositories says so.
+        if let named = source?.url, !named.isEmpty {
+            let scheme = URLComponents(string: named)?.scheme?.lowercased()
+            if scheme == "https" { return named }
+            if allowLocal && scheme == "file" { return named }
+            if allowLocal && named.hasPrefix("/") { return "file://" + named }
+            return nil
+        }
         guard var text = packageRepository, !text.isEmpty else { return nil }
         if text.hasPrefix("git+") { text.removeFirst(4) }
         if text.hasPrefix("github:") { return gitBaseUrl + text.dropFirst("github:".count) }

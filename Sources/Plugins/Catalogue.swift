@@ -14,6 +14,11 @@ public struct Catalogue: Sendable {
         self.warnings = warnings
     }
 
+    /// The source repository the catalogue names for an npm package, if any.
+    public func repository(of npmName: String) -> String? {
+        plugins.first { $0.npmName == npmName }?.repository
+    }
+
     public static func load(path: String) throws(PluginError) -> Catalogue {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw .catalogueUnreadable(path: path, reason: "cannot read the file")
@@ -57,10 +62,12 @@ public struct Catalogue: Sendable {
                 parameters.append(PluginParameter(key: key, type: .string))
             }
             let shortId = PluginIdentity.shortId(key)
-            plugins.append(KnownPlugin(
+            var plugin = KnownPlugin(
                 key: key, npmName: npmName, name: entry["name"]?.stringValue ?? KnownPlugin.displayName(forShortId: shortId),
                 description: entry["description"]?.stringValue ?? "", category: KnownPlugin.normalisedCategory(entry["category"]?.stringValue),
-                version: entry["version"]?.stringValue, source: .bundled, parameters: parameters, available: false))
+                version: entry["version"]?.stringValue, source: .bundled, parameters: parameters, available: false)
+            plugin.repository = entry["repository"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }
+            plugins.append(plugin)
         }
         return Catalogue(plugins: plugins, warnings: warnings)
     }

@@ -31,6 +31,9 @@ public struct KnownPlugin: Sendable {
     public var available: Bool
     /// Install or ejected directory, when there is one.
     public var path: String?
+    /// The git repository the catalogue names for the plugin's source (a full URL), for eject when the
+    /// plugin registry does not list it.
+    public var repository: String?
 
     public init(key: String, npmName: String?, name: String, description: String, category: String, version: String?, source: PluginSource, parameters: [PluginParameter], available: Bool, path: String? = nil) {
         self.key = key

@@ -69,6 +69,20 @@ struct PluginBoard {
         return runtime?.plugin(npm)?.loaded ?? false
     }
 
+    /// Why a plugin cannot be checked: absent code first (enabling and restarting would not help), then disabled, then
+    /// the agent's own load error, else a restart the agent has not had yet.
+    func whyNotLoaded(_ plugin: KnownPlugin, scrub: (String) -> String) -> RuntimeError {
+        let id = id(plugin)
+        let reported = plugin.npmName.flatMap { runtime?.plugin($0) }
+        if !plugin.available || reported?.error == Self.notInstalled { return .notInstalled(id) }
+        if !isEnabled(plugin) { return .notEnabled(id) }
+        if let error = reported?.error, !error.isEmpty { return .failedToLoad(id, reason: scrubStoredSecrets(scrub(error))) }
+        return .notLoaded(id)
+    }
+
+    /// The load error the contract gives a plugin whose code is absent.
+    static let notInstalled = "not installed"
+
     // MARK: Values
 
     /// The stored value of an env key as a string, nil when unset or empty.
@@ -165,7 +179,7 @@ struct PluginBoard {
         if let error = runtimeEntry?.error, !error.isEmpty {
             loadError = scrubStoredSecrets(scrub(error))
         } else if enabled && !plugin.available {
-            loadError = "not installed"
+            loadError = Self.notInstalled
         }
         let (errors, warnings) = validation(plugin)
         return PluginEntry(

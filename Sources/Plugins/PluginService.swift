@@ -287,7 +287,7 @@ public struct PluginService: Sendable {
         let plugin = try board.resolve(idText)
         guard runtime.attached else { throw RuntimeError.notAttached }
         guard let snapshot = board.runtime else { throw RuntimeError.unreachable("no status answer") }
-        guard let npm = plugin.npmName, snapshot.plugin(npm)?.loaded == true else { throw RuntimeError.notLoaded(board.id(plugin)) }
+        guard let npm = plugin.npmName, snapshot.plugin(npm)?.loaded == true else { throw board.whyNotLoaded(plugin, scrub: scrub) }
         let result = try runtime.check(package: npm)
         // Secrets are scrubbed from the details' text; what no longer reads as JSON afterwards is shown as null.
         let details = result.details.map { extra in

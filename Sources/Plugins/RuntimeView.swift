@@ -55,6 +55,12 @@ public enum RuntimeError: UserFacingError, Sendable, Equatable, CustomStringConv
     case unreachable(String)
     /// The plugin is not loaded in the runtime.
     case notLoaded(String)
+    /// The plugin's code is not on this agent: not bundled, installed or ejected.
+    case notInstalled(String)
+    /// The plugin is not enabled, so the agent does not load it.
+    case notEnabled(String)
+    /// The agent tried to load the plugin and failed, for this reason.
+    case failedToLoad(String, reason: String)
     /// The runtime's check ran past its timeout.
     case timedOut(Int)
     /// The runtime answered with something we cannot use.
@@ -64,7 +70,10 @@ public enum RuntimeError: UserFacingError, Sendable, Equatable, CustomStringConv
         switch self {
         case .notAttached: "No agent runtime is attached to plugind (setting runtimeBridge)."
         case .unreachable(let why): "The agent runtime is not reachable: \(why)."
-        case .notLoaded(let name): "\(name) is not loaded in the agent runtime; enable it and restart the agent first."
+        case .notLoaded(let name): "\(name) is enabled but not loaded in the agent runtime yet; restart the agent first."
+        case .notInstalled(let name): "\(name) is not installed in this agent (its code is not bundled, installed or ejected); install or eject it first."
+        case .notEnabled(let name): "\(name) is not enabled; enable it and restart the agent first."
+        case .failedToLoad(let name, let reason): "\(name) failed to load in the agent (\(reason)); fix that and restart the agent."
         case .timedOut(let ms): "The plugin's check did not finish within \(ms) ms."
         case .protocolError(let why): "The agent runtime answered with something plugind does not understand: \(why)."
         }
@@ -93,7 +102,7 @@ extension RuntimeError {
     public var kind: FailureKind {
         switch self {
         case .notAttached, .unreachable: .unavailable
-        case .notLoaded: .conflict
+        case .notLoaded, .notInstalled, .notEnabled, .failedToLoad: .conflict
         case .timedOut: .gatewayTimeout
         case .protocolError: .badGateway
         }

@@ -18,8 +18,9 @@ public struct RuntimeService: Sendable {
         let snapshot = runtime.snapshot()
         return RuntimeState(
             attached: runtime.attached, state: runtime.attached ? snapshot?.state ?? "unreachable" : nil, pid: snapshot?.pid,
-            startedAt: snapshot?.startedAt, pendingRestart: !pending.isEmpty, pendingRestartReasons: pending,
-            lastRestartAt: scheduler?.lastRestartAt)
+            startedAt: snapshot?.startedAt, loadedPlugins: snapshot.map { $0.plugins.filter(\.loaded).count },
+            failedPlugins: snapshot?.plugins.filter { !$0.loaded && $0.error != nil }.map(\.package) ?? [],
+            pendingRestart: !pending.isEmpty, pendingRestartReasons: pending, lastRestartAt: scheduler?.lastRestartAt)
     }
 
     public func restartNow() throws -> RestartResult {
@@ -36,6 +37,11 @@ public struct RuntimeState: Encodable, Sendable, Equatable {
     public let state: String?
     public let pid: Int?
     public let startedAt: String?
+    /// How many plugins the runtime reports loaded; nil when it does not answer.
+    public let loadedPlugins: Int?
+    /// The npm names of the plugins the runtime tried to load and could not (their reasons are each plugin's
+    /// `loadError`); a running agent with any of these is not healthy.
+    public let failedPlugins: [String]
     public let pendingRestart: Bool
     public let pendingRestartReasons: [String]
     public let lastRestartAt: String?

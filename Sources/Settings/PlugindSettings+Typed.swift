@@ -57,12 +57,15 @@ extension PlugindSettings {
         public let maxBytes: Int
         /// What registry repositories (owner/repo) are resolved against, for eject.
         public let gitBaseURL: String
+        /// Eject may clone file:// repositories the catalogue names (the development stack's example plugins).
+        public let allowLocalRepositories: Bool
     }
 
     public var pluginRegistry: PluginRegistry {
         PluginRegistry(
             urls: strings("pluginRegistryUrls"), ttlSeconds: integer("registryTtlSeconds"), retrySeconds: integer("registryRetrySeconds"),
-            channel: string("registryChannel") ?? "auto", maxBytes: integer("registryMaxBytes"), gitBaseURL: string("gitBaseUrl") ?? "https://github.com/")
+            channel: string("registryChannel") ?? "auto", maxBytes: integer("registryMaxBytes"), gitBaseURL: string("gitBaseUrl") ?? "https://github.com/",
+            allowLocalRepositories: bool("allowLocalRepositories"))
     }
 
     /// The agent registry this agent may register with.

@@ -90,6 +90,7 @@ public enum SettingsTable {
         SettingSpec("maxTreePackages", .integer(1...100_000), 2_000, "Most packages one install may bring, the plugin and all its dependencies."),
         SettingSpec("maxTreeUnpackedMiB", .integer(1...65_536), 500, env: "PLUGIND_MAX_TREE_UNPACKED_MIB", "Most MiB one install's packages may unpack to, measured while plugind inspects their tarballs."),
         SettingSpec("gitBaseUrl", .url, "https://github.com/", "Base URL that registry git repositories (owner/repo) are resolved against."),
+        SettingSpec("allowLocalRepositories", .boolean, false, "Let eject clone the local (file://) repositories a catalogue entry's repository names; scripts/run turns it on for its example plugins. Off: catalogue repositories must be https."),
         SettingSpec("agentRegistryUrl", .url, "https://registry.elizaos.com", "Agent registry this agent may register with."),
         SettingSpec("autoRegister", .boolean, false, "Register with the agent registry by itself at start; this publishes the agent's name, public URI and plugin list."),
         SettingSpec("syncIntervalMs", .integer(1_000...86_400_000), 300_000, "Time between heartbeats to the agent registry."),

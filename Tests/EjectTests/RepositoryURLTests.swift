@@ -31,4 +31,21 @@ import Testing
     @Test func fileIsAcceptedOnlyWhenTheBaseIsLocal() {
         #expect(url("file:///srv/git/r.git", base: "file:///srv/git/") == "file:///srv/git/r.git")
     }
+
+    /// A catalogue entry's own repository: https always; file:// (or an absolute path) only with allowLocalRepositories,
+    /// the development stack's allowance for its example plugins; anything else never.
+    @Test func catalogueRepositoriesFollowTheLocalAllowance() {
+        func named(_ url: String, allowLocal: Bool) -> String? {
+            EjectService.repositoryURL(
+                source: PluginSource(gitRepo: nil, branch: nil, directory: nil, url: url), packageRepository: "https://elsewhere.example/r.git",
+                gitBaseUrl: "https://github.com/", allowLocal: allowLocal)
+        }
+        #expect(named("https://git.example.org/o/r.git", allowLocal: false) == "https://git.example.org/o/r.git")
+        #expect(named("file:///srv/examples/r", allowLocal: false) == nil)
+        #expect(named("file:///srv/examples/r", allowLocal: true) == "file:///srv/examples/r")
+        #expect(named("/srv/examples/r", allowLocal: true) == "file:///srv/examples/r")
+        #expect(named("/srv/examples/r", allowLocal: false) == nil)
+        #expect(named("http://example.com/r.git", allowLocal: true) == nil)
+        #expect(named("ssh://git@example.com/r.git", allowLocal: true) == nil)
+    }
 }

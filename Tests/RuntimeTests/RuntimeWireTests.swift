@@ -26,17 +26,31 @@ import Testing
         let store = try reasons()
         let none = RuntimeService(runtime: FixedRuntime(attached: false, current: nil), scheduler: nil, reasons: store)
         #expect(try wireText(none.state()) ==
-            #"{"attached":false,"state":null,"pid":null,"startedAt":null,"pendingRestart":false,"pendingRestartReasons":[],"lastRestartAt":null}"#)
+            #"{"attached":false,"state":null,"pid":null,"startedAt":null,"loadedPlugins":null,"failedPlugins":[],"pendingRestart":false,"pendingRestartReasons":[],"lastRestartAt":null}"#)
         let down = RuntimeService(runtime: FixedRuntime(attached: true, current: nil), scheduler: nil, reasons: store)
         #expect(try wireText(down.state()) ==
-            #"{"attached":true,"state":"unreachable","pid":null,"startedAt":null,"pendingRestart":false,"pendingRestartReasons":[],"lastRestartAt":null}"#)
+            #"{"attached":true,"state":"unreachable","pid":null,"startedAt":null,"loadedPlugins":null,"failedPlugins":[],"pendingRestart":false,"pendingRestartReasons":[],"lastRestartAt":null}"#)
         try store.add("a \"quoted\" reason")
         try store.add("another")
         let snapshot = RuntimeSnapshot(state: "running", pid: 4242, startedAt: "2026-01-01T00:00:00.000Z", plugins: [])
         let up = RuntimeService(runtime: FixedRuntime(attached: true, current: snapshot), scheduler: nil, reasons: store)
         #expect(try wireText(up.state()) ==
-            #"{"attached":true,"state":"running","pid":4242,"startedAt":"2026-01-01T00:00:00.000Z","pendingRestart":true,"#
+            #"{"attached":true,"state":"running","pid":4242,"startedAt":"2026-01-01T00:00:00.000Z","loadedPlugins":0,"failedPlugins":[],"pendingRestart":true,"#
             + #""pendingRestartReasons":["a \"quoted\" reason","another"],"lastRestartAt":null}"#)
+    }
+
+    /// A running agent whose plugins failed to load says how many and which (the dashboard's warning); a plugin
+    /// still loading (no error yet) is neither.
+    @Test func failedPluginsAreCounted() throws {
+        let snapshot = RuntimeSnapshot(state: "running", plugins: [
+            .init(package: "@a/plugin-ok", loaded: true, error: nil),
+            .init(package: "@a/plugin-absent", loaded: false, error: "not installed"),
+            .init(package: "@a/plugin-broken", loaded: false, error: "init threw"),
+            .init(package: "@a/plugin-loading", loaded: false, error: nil),
+        ])
+        let state = try RuntimeService(runtime: FixedRuntime(attached: true, current: snapshot), scheduler: nil, reasons: reasons()).state()
+        #expect(state.loadedPlugins == 1)
+        #expect(state.failedPlugins == ["@a/plugin-absent", "@a/plugin-broken"])
     }
 
     @Test func bridgeRequestBytes() throws {

@@ -77,7 +77,7 @@ def _ca_for(cert: Path) -> str | bool:
 
 
 def _run_stack(extra_env: dict[str, str] | None = None, prepare=None, plugind_args=None, state_dir: Path | None = None,
-               plugind_may_die: bool = False):
+               plugind_may_die: bool = False, examples: bool = False):
     """Starts `scripts/run` on a fresh state directory and a free port, yields the ready `Stack`,
     then stops it with SIGTERM and checks that nothing of it outlives it. `extra_env` is added to
     the environment plugind gets; `prepare(state_dir)` runs before the stack starts (to seed files
@@ -85,7 +85,9 @@ def _run_stack(extra_env: dict[str, str] | None = None, prepare=None, plugind_ar
     (given to scripts/run after `--`). `state_dir`, when given, is used instead of a fresh one (a
     restart on the state an earlier stack left); it belongs to the caller and is never removed.
     `plugind_may_die`: the test kills plugind itself (a crash), so scripts/run exiting non-zero
-    (it stops nginx and exits 1 when plugind dies) is expected rather than a failure."""
+    (it stops nginx and exits 1 when plugind dies) is expected rather than a failure. `examples`: the
+    stack a newcomer gets, with examples/plugins as the dev agent's plugins and core sets; off, the
+    suite's stacks keep Milady's core sets (`--no-examples`)."""
     binary = plugind_binary()
     run_script = REPO / "scripts" / "run"
     deadline = time.monotonic() + STACK_TIMEOUT
@@ -108,6 +110,8 @@ def _run_stack(extra_env: dict[str, str] | None = None, prepare=None, plugind_ar
     env["PLUGIND_NPM_REGISTRY_TOKEN"] = NPM_TOKEN_SECRET
     env.update(extra_env or {})
     argv = [run_script, "--no-build", "--binary", binary, "--state", state, "--port", str(port)]
+    if not examples:
+        argv.append("--no-examples")
     if plugind_args is not None:
         argv += ["--", *plugind_args(state)]
     process = Process(

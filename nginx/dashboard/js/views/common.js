@@ -21,6 +21,11 @@ export function statusCell(plugin) {
   const status = statusOf(plugin);
   if (status === "active") return h("div", { class: "status" }, badge("active", "success"));
   if (status === "disabled") return h("div", { class: "status" }, badge("disabled", "neutral"));
+  // Its code is absent: enabling and restarting cannot help, installing (or ejecting) can.
+  if (plugin.loadError === "not installed") {
+    return h("div", { class: "status" }, badge("not installed", "danger"),
+      h("div", { class: "load-error" }, "Enabled, but its code is not in this agent; install it first."));
+  }
   return h("div", { class: "status" },
     badge("enabled but not loaded", "warning"),
     plugin.loadError ? h("div", { class: "load-error", title: plugin.loadError }, plugin.loadError) : null);

@@ -22,10 +22,21 @@ export async function render(root, _params, ctx) {
     shownKey = key;
     const hadFocus = stateBox.contains(document.activeElement) && document.activeElement.id === "runtime-restart";
     clear(stateBox).append(h("h2", { id: "runtime-title" }, "Agent"));
-    const stateKind = rt.state === "running" ? "success" : rt.state === "unreachable" || rt.state === "crashed" ? "danger" : "warning";
+    // Running with plugins that failed to load is not healthy: a warning that says how many.
+    const failed = rt.failedPlugins || [];
+    const stateKind = rt.state === "running" ? (failed.length ? "warning" : "success")
+      : rt.state === "unreachable" || rt.state === "crashed" ? "danger" : "warning";
+    const stateText = rt.state === "running" && failed.length
+      ? `running — ${failed.length} plugin${failed.length === 1 ? "" : "s"} failed to load`
+      : rt.state;
     stateBox.append(h("dl", { class: "facts" },
       h("dt", {}, "Bridge"), h("dd", {}, rt.attached ? "attached" : "no runtime attached (runtimeBridge: none)"),
-      h("dt", {}, "State"), h("dd", { id: "runtime-state-value" }, rt.state ? badge(rt.state, stateKind) : h("span", { class: "muted" }, "—")),
+      h("dt", {}, "State"), h("dd", { id: "runtime-state-value" }, rt.state ? badge(stateText, stateKind) : h("span", { class: "muted" }, "—")),
+      h("dt", {}, "Plugins"), h("dd", { id: "runtime-plugins" }, rt.loadedPlugins === null || rt.loadedPlugins === undefined
+        ? h("span", { class: "muted" }, "—")
+        : [`${rt.loadedPlugins} loaded`, failed.length ? `, ${failed.length} failed: ` : "",
+          failed.length ? h("ul", { class: "plain-list", id: "runtime-failed-plugins" },
+            failed.map((name) => h("li", {}, h("a", { href: `#/plugins/${encodeURIComponent(name)}` }, h("code", {}, name))))) : null]),
       h("dt", {}, "Process"), h("dd", {}, rt.pid ? `pid ${rt.pid}` : "—"),
       h("dt", {}, "Started"), h("dd", {}, timeEl(rt.startedAt)),
       h("dt", {}, "Last restart asked"), h("dd", {}, timeEl(rt.lastRestartAt)),
