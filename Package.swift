@@ -36,7 +36,7 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .target(name: "Adapters", dependencies: ["CCurl", .product(name: "Logging", package: "swift-log")]),
-        .target(name: "Settings", dependencies: ["JSON", "Adapters"]),
+        .target(name: "Settings", dependencies: ["JSON", "Adapters", "SemVer"]),
         // npm's version and range semantics, and its package-name rules.
         .target(name: "SemVer"),
         // Plugin ids, config keys and install directory names, and which plugins are core: the words
@@ -57,7 +57,7 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .target(name: "Install", dependencies: [
-            "Adapters", "Failures", "JSON", "Operations", "Plugins", "Runner", "SemVer", "Stores", "Tarball",
+            "Adapters", "Failures", "JSON", "Locking", "Operations", "Plugins", "Runner", "SemVer", "Stores", "Tarball",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "Eject", dependencies: [
@@ -72,7 +72,7 @@ let package = Package(
         // Layer 7: the composition root (imported only by the executable and the in-process API tests) and the executable.
         .target(name: "App", dependencies: [
             "API", "HTTPKit", "Stores", "Settings", "Operations", "Plugins", "Runtime", "Registry", "Runner", "Install", "Eject", "AgentRegistry",
-            "Adapters", "JSON", "Locking", .product(name: "Logging", package: "swift-log"),
+            "Adapters", "JSON", "Locking", "SemVer", .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "plugind", dependencies: [
             "App", "API", "FastCGI", "HTTPKit", "Stores", "Settings", "Operations", "Plugins", "Runtime", "Registry", "Runner", "Install", "Eject", "AgentRegistry",
