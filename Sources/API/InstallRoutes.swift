@@ -11,8 +11,9 @@ struct InstallRoutes: Sendable {
         let name = try context.body.requiredString("name", "the npm package name")
         let version = try context.body.optionalString("version")
         let enable = try context.body.optionalBool("enable") ?? true
+        let force = try context.body.optionalBool("force") ?? false
         return try .json(encoding: try service.install(
-            name: name, version: version, enable: enable, operationId: context.request.header("x-operation-id"), requestId: context.requestId))
+            name: name, version: version, enable: enable, force: force, operationId: context.request.header("x-operation-id"), requestId: context.requestId))
     }
 
     func uninstall(_ context: RequestContext) throws -> HTTPResponse {

@@ -12,6 +12,7 @@ import Plugins
 import Registry
 import Runner
 import Runtime
+import SemVer
 import Settings
 import Stores
 
@@ -71,6 +72,8 @@ public struct Wiring {
             catalogue: catalogue, paths: pluginPaths, core: core, configFile: agentConfig, runtime: runtimeView, restartReasons: reasons,
             retiredSecrets: RetiredSecretStore(), scrub: { scrubber.scrub($0) })
         let pluginRegistry = settings.pluginRegistry
+        let coreVersion = AgentCore.version(setting: settings.compatibility.agentCoreVersion, bundledPluginsDir: agent.bundledPluginsDir)
+        logger.info("agent core: \(coreVersion.map { "@elizaos/core \($0)" } ?? "unknown (compatibility is not checked)")")
         guard let channel = ChannelPolicy(pluginRegistry.channel) else {
             throw SettingsError("registryChannel must be auto or a channel name such as v1, not '\(pluginRegistry.channel)'.")
         }
@@ -83,7 +86,7 @@ public struct Wiring {
         registry = RegistryService(
             configuration: RegistryConfiguration(
                 urls: pluginRegistry.urls, ttl: Double(pluginRegistry.ttlSeconds), retryInterval: Double(pluginRegistry.retrySeconds), channel: channel,
-                maxDocumentBytes: pluginRegistry.maxBytes, gitBaseURL: pluginRegistry.gitBaseURL),
+                maxDocumentBytes: pluginRegistry.maxBytes, gitBaseURL: pluginRegistry.gitBaseURL, coreVersion: coreVersion),
             client: client(for: pluginRegistry.urls), database: database, logger: logger)
         // One npm registry client and one way of running npm, shared by installing and ejecting.
         var npmConfiguration = RegistryConfiguration(
@@ -108,7 +111,14 @@ public struct Wiring {
             layout: layout, installer: installer, npm: npmClient, configFile: agentConfig, operations: operations, reasons: reasons, scrubber: scrubber)
         install = InstallService(
             work: work, history: InstallHistoryStore(db: database), listing: RegistryListingAdapter(registry: registry), core: core,
-            catalogue: catalogue, allowUnlisted: npm.allowUnlistedPackages, logger: logger)
+            catalogue: catalogue, allowUnlisted: npm.allowUnlistedPackages,
+            checks: InstallChecks(
+                coreVersion: coreVersion, blockSeverity: settings.compatibility.advisoryBlockSeverity, maxTreePackages: npm.maxTreePackages),
+            logger: logger)
+        // Installed trees are checked for advisories again whenever the registry is refreshed, and once at start.
+        let installForAdvisories = install
+        registry.onRefresh { Thread.detachNewThread { installForAdvisories.recheckAdvisories() } }
+        Thread.detachNewThread { installForAdvisories.recheckAdvisories() }
         let registryForEject = registry
         eject = EjectService(
             work: work, gitBaseUrl: pluginRegistry.gitBaseURL, gitTimeoutMs: timeouts.gitMs, buildTimeoutMs: timeouts.buildMs,
@@ -171,6 +181,7 @@ struct RegistryListingAdapter: RegistryListing {
     func isListed(_ npmName: String) -> Bool? { registry.isListed(npmName) }
     var unavailableReason: String { registry.lastError ?? "no snapshot has been fetched yet" }
     func latestVersion(_ npmName: String) -> String? { (try? registry.entry(named: npmName))??.version }
+    func latestIsCompatible(_ npmName: String) -> Bool? { (try? registry.entry(named: npmName))??.compatible }
 }
 
 /// The token file, as the gates ask about it.

@@ -1,4 +1,5 @@
 import JSON
+import Runner
 
 /// What an install answers (and records as its operation's result).
 public struct InstallResult: Encodable, Sendable {
@@ -11,6 +12,11 @@ public struct InstallResult: Encodable, Sendable {
     public let ok = true
     public let requiresRestart: Bool
     public let plugin: Plugin
+    /// The request said `force`: compatibility and blocking advisories were warnings, not refusals.
+    public let forced: Bool
+    /// What the user should know about what was installed (always present): a newer version skipped because it
+    /// does not fit the agent's core, deprecated packages, security advisories, a forced install.
+    public let warnings: [String]
 }
 
 public struct UninstallResult: Encodable, Sendable {
@@ -35,6 +41,9 @@ public struct InstalledPlugin: Encodable, Sendable {
     public let updateAvailable: Bool?
     /// The package's directory is gone.
     public let missing: Bool
+    /// Security advisories for the installed tree (checked at install and on every registry refresh); null when
+    /// this version has not been checked since plugind started.
+    public let advisories: [Advisory]?
 }
 
 /// An entry of the agent config's `plugins.installs`, as Milady writes it.

@@ -16,6 +16,12 @@ public protocol RegistryListing: Sendable {
     var unavailableReason: String { get }
     /// The newest version of the channel in use, when the registry knows the package.
     func latestVersion(_ npmName: String) -> String?
+    /// Whether that version fits the agent's `@elizaos/core`; nil when unknown.
+    func latestIsCompatible(_ npmName: String) -> Bool?
+}
+
+extension RegistryListing {
+    public func latestIsCompatible(_ npmName: String) -> Bool? { nil }
 }
 
 /// Installing and uninstalling npm packages as plugins (contract section 3): verified, inspected,
@@ -27,6 +33,8 @@ public struct InstallService: Sendable {
     let core: CorePolicy
     let catalogue: CatalogueSource
     let allowUnlisted: Bool
+    let checks: InstallChecks
+    let advisories = AdvisoryBoard()
     let logger: Logger
 
     var layout: InstallLayout { work.layout }
@@ -39,8 +47,9 @@ public struct InstallService: Sendable {
 
     public init(
         work: PluginWork, history: InstallHistoryStore, listing: any RegistryListing, core: CorePolicy, catalogue: CatalogueSource,
-        allowUnlisted: Bool, logger: Logger
+        allowUnlisted: Bool, checks: InstallChecks = .none, logger: Logger
     ) {
+        self.checks = checks
         self.work = work
         self.history = history
         self.listing = listing
@@ -52,7 +61,10 @@ public struct InstallService: Sendable {
 
     // MARK: POST /api/plugins/install
 
-    public func install(name: String, version: String?, enable: Bool, operationId: String?, requestId: String?) throws -> InstallResult {
+    /// `force`: install a version that does not fit the agent's core, or has blocking advisories (recorded as `forced`).
+    public func install(
+        name: String, version: String?, enable: Bool, force: Bool = false, operationId: String?, requestId: String?
+    ) throws -> InstallResult {
         let listed = listing.isListed(name)
         try PackageNames.check(name, legacyAllowed: listed == true)
         let wanted = try VersionChoice.parse(version)
@@ -65,20 +77,25 @@ public struct InstallService: Sendable {
         let installPath = try layout.installPath(for: name)
         try layout.prepare(installer)
         return try operations.perform(kind: "install", target: name, operationId: operationId, requestId: requestId) { ctx in
-            let done = try runInstall(name: name, wanted: wanted, enable: enable, installPath: installPath, ctx: ctx)
-            return done
+            if force { ctx.log("forced: the request said force, so compatibility and advisories warn instead of refusing") }
+            return try runInstall(name: name, wanted: wanted, enable: enable, force: force, installPath: installPath, ctx: ctx)
         }
     }
 
-    private func runInstall(name: String, wanted: VersionChoice, enable: Bool, installPath: String, ctx: OperationContext) throws -> InstallResult {
+    private func runInstall(
+        name: String, wanted: VersionChoice, enable: Bool, force: Bool, installPath: String, ctx: OperationContext
+    ) throws -> InstallResult {
         ctx.phase("resolving", progress: 0.02)
         let packument = try registry.packument(name, timeoutMs: ctx.stepTimeoutMs(.max))
-        guard let picked = wanted.pick(from: packument), packument.versions[picked] != nil else {
-            let tags = packument.distTags.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ")
-            throw InstallError.refused("No version of \(name) satisfies '\(wanted.text)'; its dist-tags are \(tags.isEmpty ? "none" : tags).")
-        }
+        let choice = try choose(wanted, from: packument, force: force)
+        let picked = choice.version
+        var warnings = choice.warnings
         ctx.log("resolved \(name)@\(wanted.text) to \(picked)")
+        for warning in warnings { ctx.log("warning: " + warning) }
         try ctx.checkDeadline("resolving")
+        func result(_ requiresRestart: Bool) -> InstallResult {
+            InstallResult(requiresRestart: requiresRestart, plugin: .init(name: name, version: picked, installPath: installPath), forced: force, warnings: warnings)
+        }
 
         // The same version already in place: nothing to download.
         let current = try configFile.read()
@@ -87,9 +104,13 @@ public struct InstallService: Sendable {
         {
             let changed = enable ? try enableIfNeeded(name) : false
             ctx.log("\(name)@\(picked) is already installed")
-            return InstallResult(requiresRestart: changed, plugin: .init(name: name, version: picked, installPath: installPath))
+            return result(changed)
         }
         try checkDirectoryClash(name: name, installPath: installPath, document: current)
+        let soundness = try checkSoundness(name: name, version: picked, packument: packument, force: force, ctx: ctx)
+        for warning in soundness.warnings { ctx.log("warning: " + warning) }
+        warnings += soundness.warnings
+        try ctx.checkDeadline("checking")
 
         let downloads = layout.downloadRoot + "/\(ctx.id)"
         let staging = layout.stagingRoot + "/\(ctx.id)"
@@ -97,7 +118,6 @@ public struct InstallService: Sendable {
             try? installer.remove(downloads)
             try? installer.remove(staging)
         }
-        // The staging project has one dependency, the plugin at the picked version; the walk starts there.
         // The staging project has one dependency, the plugin at the picked version; the walk starts there, and the
         // installed tree is checked against it (so node_modules/<name> is name@picked).
         _ = try installer.installTree(
@@ -109,7 +129,8 @@ public struct InstallService: Sendable {
         let requiresRestart = try commit(
             name: name, version: picked, spec: "\(name)@\(wanted.text)", integrity: packument.versions[picked]?.dist.integrity ?? packument.versions[picked]?.dist.shasum,
             staging: staging, installPath: installPath, enable: enable, ctx: ctx)
-        return InstallResult(requiresRestart: requiresRestart, plugin: .init(name: name, version: picked, installPath: installPath))
+        if let found = soundness.advisories { advisories.set(name, version: picked, advisories: found) }
+        return result(requiresRestart)
     }
 
     /// Another package already owns the directory this one maps to.
