@@ -39,11 +39,18 @@ public struct NpmRunner: Sendable {
         return try process.run()
     }
 
-    /// The line of npm's output that says what failed: its last `ERR` line that is not the pointer to its log.
+    /// What npm's output says failed, in one line: the request that failed when one did (`404 Not Found - GET …`),
+    /// else its first error line, without npm's prefix. Never the pointer to its log file, nor the code, path or
+    /// errno lines (server paths that say nothing to the person who asked).
     public static func failureLine(_ output: String) -> String {
-        let lines = output.split(separator: "\n")
-        let line = lines.last(where: { $0.contains("ERR") && !$0.contains("A complete log") && !$0.hasSuffix("npm error") })
-            ?? lines.last(where: { !$0.contains("A complete log") }) ?? ""
+        let noise = ["A complete log", "log of this run", "Log files were not written", "code ", "path ", "errno ", "syscall ", "dest "]
+        let errors = output.split(separator: "\n").compactMap { line -> Substring? in
+            guard let prefix = ["npm error ", "npm ERR! "].first(where: { line.hasPrefix($0) }) else { return nil }
+            let text = line.dropFirst(prefix.count).drop(while: { $0 == " " })
+            return text.isEmpty || noise.contains(where: { text.hasPrefix($0) || text.contains("A complete log") }) ? nil : text
+        }
+        let line = errors.first(where: { $0.contains(" - GET ") || $0.contains("fetch") }) ?? errors.first
+            ?? output.split(separator: "\n").last(where: { !$0.contains("A complete log") }) ?? ""
         return String(line.prefix(300))
     }
 }

@@ -4,7 +4,8 @@ import JSON
 extension JSONObject {
     public func requiredString(_ field: String, _ what: String) throws(APIError) -> String {
         guard let value = self[field] else { throw .badRequest("\(field) is required: \(what).") }
-        guard let text = value.stringValue, !text.isEmpty else { throw .badRequest("\(field) must be a non-empty string, not \(value.kindName).") }
+        guard let text = value.stringValue else { throw .badRequest("\(field) must be a non-empty string, not \(value.kindName).") }
+        guard !text.isEmpty else { throw .badRequest("\(field) must not be empty: \(what).") }
         return text
     }
 

@@ -10,7 +10,7 @@ extension InstallService {
 
     /// Removes an installed package: renamed away first, then the record and the enablement go, then the files.
     public func uninstall(name: String, purgeConfig: Bool, operationId: String?, requestId: String?) throws -> UninstallResult {
-        try PackageNames.check(name, legacyAllowed: true)
+        try PackageNames.check(name, legacyAllowed: true, action: "uninstalled")
         // What follows reads the state an install of the same package may be changing right now.
         try operations.ensureIdle(name)
         let document = try configFile.read()
@@ -21,7 +21,13 @@ extension InstallService {
             throw InstallError.conflict("\(name) has an ejected copy; reinject it first, then uninstall.")
         }
         if record == nil && !onDisk {
-            if (try? catalogue.current())?.plugins.contains(where: { $0.key == name }) == true || core.isCore(name) || core.isOptionalCore(name) {
+            if core.isCore(name) {
+                throw InstallError.conflict("\(name) is a core plugin of the agent: it is part of every start and cannot be uninstalled or disabled.")
+            }
+            if core.isOptionalCore(name) {
+                throw InstallError.conflict("\(name) is an optional core plugin bundled with the agent, not installed; turn it off with POST /api/plugins/core/toggle instead.")
+            }
+            if (try? catalogue.current())?.plugins.contains(where: { $0.key == name }) == true {
                 throw InstallError.conflict("\(name) is bundled with the agent, not installed; disable it instead.")
             }
             throw InstallError.notFound("\(name) is not installed.")

@@ -36,11 +36,12 @@ public struct VersionChoice: Sendable {
 
 /// npm's rules for package names: new names strictly, legacy names (capitals) only when the plugin registry lists them.
 public enum PackageNames {
-    public static func check(_ name: String, legacyAllowed: Bool) throws(InstallError) {
+    /// `action` completes "cannot be …" in the error: what the request wanted to do with the package.
+    public static func check(_ name: String, legacyAllowed: Bool, action: String = "installed") throws(InstallError) {
         if PackageName.isValidForNewPackages(name) { return }
         if legacyAllowed && PackageName.isLegacyName(name) { return }
         let problems = PackageName.problems(name)
         let reason = problems.first ?? "it is not a valid npm package name"
-        throw .badRequest("'\(String(name.prefix(100)).unicodeScalars.map { $0.value < 0x20 ? "?" : String($0) }.joined())' cannot be installed: \(reason).")
+        throw .badRequest("'\(String(name.prefix(100)).unicodeScalars.map { $0.value < 0x20 ? "?" : String($0) }.joined())' cannot be \(action): \(reason).")
     }
 }

@@ -17,7 +17,7 @@ public enum RegistryError: UserFacingError, Sendable, Equatable, CustomStringCon
     public var description: String {
         switch self {
         case .noSnapshot(let failure):
-            "The plugin registry is not available yet: no copy is cached and upstream failed (\(failure))."
+            "The plugin registry is not available yet: no copy is cached and upstream failed (\(failure)); plugind tries again in the background, and POST /api/registry/refresh tries now."
         case .fetchFailed(let failure):
             "Refreshing the plugin registry failed (\(failure)); the previous copy is still served."
         case .notFound(let name):
@@ -39,6 +39,12 @@ extension RegistryError {
         case .ambiguous: .conflict
         case .badQuery: .badRequest
         }
+    }
+
+    /// No copy yet: a read that comes a few seconds later may find the background retry's copy.
+    public var retryAfterSeconds: Int? {
+        if case .noSnapshot = self { return RegistryService.noCopyRetrySeconds }
+        return nil
     }
 
     public var details: JSONObject {

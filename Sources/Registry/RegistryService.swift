@@ -78,20 +78,25 @@ public final class RegistryService: Sendable {
 
     // MARK: Snapshot for reading
 
+    /// With no copy at all, a failed try is retried (in the background, shared by every reader) once it is this old.
+    static let noCopyRetrySeconds = 5
+
     /// The snapshot to answer from. Fresh: as is. Stale: as is, with a background refresh started (unless
-    /// one runs, or one failed less than `retryInterval` ago). None at all: fetched now, or `noSnapshot`.
+    /// one runs, or one failed less than `retryInterval` ago). None at all: the first read in this process
+    /// fetches and answers from it; after that fails, reads answer `noSnapshot` at once while one background
+    /// retry (started by a read once the last try is `noCopyRetrySeconds` old) asks upstream again.
     public func snapshot() throws(RegistryError) -> RegistrySnapshot {
         loadStoredSnapshotOnce()
         enum Plan {
             case serve(RegistrySnapshot)
             case serveAndRefresh(RegistrySnapshot, RefreshTicket)
             case fetch(RefreshTicket, owner: Bool)
-            case fail(String)
+            case fail(String, retry: RefreshTicket?)
         }
         let time = now()
         let plan = state.withLock { state -> Plan in
-            let backingOff = state.failedAt.map { time.timeIntervalSince($0) < configuration.retryInterval } ?? false
             if let snapshot = state.snapshot {
+                let backingOff = state.failedAt.map { time.timeIntervalSince($0) < configuration.retryInterval } ?? false
                 if time.timeIntervalSince(snapshot.source.fetchedAt) < configuration.ttl || state.inflight != nil || backingOff {
                     return .serve(snapshot)
                 }
@@ -99,11 +104,19 @@ public final class RegistryService: Sendable {
                 state.inflight = ticket
                 return .serveAndRefresh(snapshot, ticket)
             }
-            if let ticket = state.inflight { return .fetch(ticket, owner: false) }
-            if backingOff, let error = state.lastError { return .fail(error) }
+            guard let failedAt = state.failedAt, let error = state.lastError else {
+                // Nothing tried in this process yet: this read waits for the first fetch (its own or one in flight).
+                if let ticket = state.inflight { return .fetch(ticket, owner: false) }
+                let ticket = RefreshTicket()
+                state.inflight = ticket
+                return .fetch(ticket, owner: true)
+            }
+            if state.inflight != nil || time.timeIntervalSince(failedAt) < Double(Self.noCopyRetrySeconds) {
+                return .fail(error, retry: nil)
+            }
             let ticket = RefreshTicket()
             state.inflight = ticket
-            return .fetch(ticket, owner: true)
+            return .fail(error, retry: ticket)
         }
         switch plan {
         case .serve(let snapshot):
@@ -116,7 +129,8 @@ public final class RegistryService: Sendable {
             let (snapshot, error) = state.withLock { ($0.snapshot, $0.lastError) }
             if let snapshot { return snapshot }
             throw .noSnapshot(upstreamFailure: error ?? "no upstream answered")
-        case .fail(let error):
+        case .fail(let error, let retry):
+            if let retry { Thread.detachNewThread { self.run(retry, force: false) } }
             throw .noSnapshot(upstreamFailure: error)
         }
     }

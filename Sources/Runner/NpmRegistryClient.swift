@@ -136,23 +136,24 @@ public struct NpmRegistryClient: Sendable {
         }
     }
 
-    /// The registry's signing keys; nil when it has no keys endpoint (404).
-    public func signingKeys(timeoutMs: Int) throws(InstallError) -> [SigningKey]? {
+    /// The registry's signing keys; nil when it has no keys endpoint (404). `what` is the package whose signature
+    /// needs them, for the error.
+    public func signingKeys(for what: String, timeoutMs: Int) throws(InstallError) -> [SigningKey]? {
         let response = try send(metadata.limited(timeoutMs), url: base + "-/npm/v1/keys", what: "the registry's signing keys")
         if response.status == 404 { return nil }
         guard response.status == 200, let document = try? JSONParser.parse(response.body, maxDepth: 16),
             let keys = document["keys"]?.arrayValue
-        else { throw .upstream("The npm registry's keys endpoint answered \(response.status).") }
+        else { throw .upstream("The npm registry's keys endpoint answered \(response.status), so the signature of \(what) cannot be checked.") }
         return keys.compactMap(SigningKey.init)
     }
 
-    /// Streams the tarball to `path`, reporting progress (0…1 when the size is known).
-    public func download(_ url: String, to path: String, timeoutMs: Int, progress: @escaping (Double?) -> Void) throws(InstallError) {
+    /// Streams the tarball of `what` (`name@version`) to `path`, reporting progress (0…1 when the size is known).
+    public func download(_ url: String, of what: String, to path: String, timeoutMs: Int, progress: @escaping (Double?) -> Void) throws(InstallError) {
         if tarballsOnOwnOrigin, HTTPClient.origin(of: url) != HTTPClient.origin(of: base) {
-            throw .refused("The tarball URL \(SecretScrubber().scrub(url)) is not on its private scope's registry \(base); plugind fetches that scope from nowhere else.")
+            throw .refused("The tarball URL of \(what), \(SecretScrubber().scrub(url)), is not on its private scope's registry \(base); plugind fetches that scope from nowhere else.")
         }
         guard url.hasPrefix("https://") || (url.hasPrefix("http://") && Loopback.isLoopback(url: url)) else {
-            throw .refused("The tarball URL \(SecretScrubber().scrub(url)) is not https.")
+            throw .refused("The tarball URL of \(what), \(SecretScrubber().scrub(url)), is not https.")
         }
         let response: HTTPClientResponse
         do {
@@ -160,9 +161,9 @@ public struct NpmRegistryClient: Sendable {
                 progress(p.expectedBytes.map { Double(p.receivedBytes) / Double(max(1, $0)) })
             }
         } catch {
-            throw Self.map(error, what: "the tarball")
+            throw Self.map(error, what: "the tarball of \(what)")
         }
-        guard response.status == 200 else { throw .upstream("Downloading the tarball answered \(response.status).") }
+        guard response.status == 200 else { throw .upstream("Downloading the tarball of \(what) answered \(response.status).") }
     }
 
     private func send(_ client: HTTPClient, url: String, what: String) throws(InstallError) -> HTTPClientResponse {

@@ -92,7 +92,8 @@ public struct TreeInstaller: Sendable {
             let package = tree.packages[key]!
             let file = directory + "/\(index).tgz"
             do {
-                try registry.client(for: package.name).download(package.manifest.dist.tarball, to: file, timeoutMs: ctx.stepTimeoutMs(.max)) { fraction in
+                let source = registry.client(for: package.name)
+                try source.download(package.manifest.dist.tarball, of: "\(package.name)@\(package.version)", to: file, timeoutMs: ctx.stepTimeoutMs(.max)) { fraction in
                     if let fraction { phase("downloading", 0.1 + 0.4 * (Double(index) + fraction) / count) }
                 }
             } catch {
@@ -116,7 +117,7 @@ public struct TreeInstaller: Sendable {
                 if !dist.signatures.isEmpty {
                     // Each registry signs with its own keys (a private scope's, or the default one's).
                     let source = registry.client(for: package.name)
-                    if keysByRegistry[source.base] == nil { keysByRegistry[source.base] = .some(try source.signingKeys(timeoutMs: ctx.stepTimeoutMs(.max))) }
+                    if keysByRegistry[source.base] == nil { keysByRegistry[source.base] = .some(try source.signingKeys(for: what, timeoutMs: ctx.stepTimeoutMs(.max))) }
                     guard let published = keysByRegistry[source.base] ?? nil else {
                         throw InstallError.refused("\(what) is signed, but the registry publishes no keys to check the signature with.")
                     }

@@ -35,6 +35,14 @@ import Testing
         #expect(world.agentConfig == before)
     }
 
+    /// An empty name is called empty, and a bad name in an uninstall is not said to be uninstallable "installed".
+    @Test func nameErrorsSayWhatIsWrong() {
+        let empty = world.check("POST /plugins/install", "/plugins/install", 400, json: ["name": ""])
+        #expect(empty.json["error"]?.stringValue?.hasPrefix("name must not be empty") == true)
+        let bad = world.check("POST /plugins/uninstall", "/plugins/uninstall", 400, json: ["name": "../etc/passwd"])
+        #expect(bad.json["error"]?.stringValue?.contains("cannot be uninstalled") == true)
+    }
+
     /// An operation id already used is 409 and nothing runs.
     @Test func installWithATakenOperationId() throws {
         let id = UUID().uuidString.lowercased()

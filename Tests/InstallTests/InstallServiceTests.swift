@@ -7,6 +7,7 @@ import Stores
 import TestSupport
 import TestWorld
 import Testing
+import Vocabulary
 
 /// The install service as plugind wires it, against a loopback npm registry serving a real tarball with its real
 /// sha512 integrity, and npm itself.
@@ -86,6 +87,17 @@ import Testing
         // Still in Milady's catalogue: bundled with the agent, so disabling is what is left.
         #expect(throws: InstallError.conflict("\(World.installed.npm) is bundled with the agent, not installed; disable it instead.")) {
             _ = try install.uninstall(name: World.installed.npm, purgeConfig: false, operationId: nil, requestId: nil)
+        }
+        // A core plugin cannot be disabled either: the message does not send anyone there.
+        let coreName = try #require(CorePolicy.miladyCore.first)
+        #expect(throws: InstallError.conflict("\(coreName) is a core plugin of the agent: it is part of every start and cannot be uninstalled or disabled.")) {
+            _ = try install.uninstall(name: coreName, purgeConfig: false, operationId: nil, requestId: nil)
+        }
+        #expect {
+            _ = try install.uninstall(name: "../x", purgeConfig: false, operationId: nil, requestId: nil)
+        } throws: { error in
+            guard case InstallError.badRequest(let message) = error else { return false }
+            return message.hasPrefix("'../x' cannot be uninstalled: ")
         }
         #expect(throws: InstallError.notFound("@acme/plugin-nowhere is not installed.")) {
             _ = try install.uninstall(name: "@acme/plugin-nowhere", purgeConfig: false, operationId: nil, requestId: nil)

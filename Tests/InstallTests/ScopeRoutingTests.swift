@@ -24,7 +24,7 @@ import Testing
     @Test func aPrivateScopesTarballMustBeOnItsRegistry() {
         let scoped = client().client(for: "@acme/plugin-x")
         do {
-            try scoped.download("https://elsewhere.example/x.tgz", to: "/nonexistent/x.tgz", timeoutMs: 1000) { _ in }
+            try scoped.download("https://elsewhere.example/x.tgz", of: "@private/x@1.0.0", to: "/nonexistent/x.tgz", timeoutMs: 1000) { _ in }
             Issue.record("a tarball elsewhere was fetched")
         } catch {
             guard case .refused(let message) = error else { Issue.record("\(error)"); return }

@@ -225,6 +225,34 @@ private let index: [UInt8] = try! sharedBytes(realIndexPath)
         #expect(fixture.upstream.requests().count == asked + 2)
     }
 
+    /// No copy and upstream back: a read a few seconds after the failed try answers 503 at once and starts one
+    /// background retry that every reader shares; the reads after it are served, long before `retryInterval`.
+    @Test func noCopyRetriesInTheBackgroundOnceUpstreamIsBack() throws {
+        let fixture = try ServiceFixture(["/generated-registry.json": .status(500), "/index.json": .status(404)])
+        defer { fixture.upstream.stop() }
+        let service = fixture.service(retryInterval: 3600)
+        guard case .noSnapshot? = failure({ try service.list() }) else {
+            Issue.record("expected noSnapshot")
+            return
+        }
+        #expect(RegistryError.noSnapshot(upstreamFailure: "x").retryAfterSeconds == RegistryService.noCopyRetrySeconds)
+        fixture.upstream.set("/generated-registry.json", .document(real))
+        let asked = fixture.upstream.requests().count
+        // Within a few seconds of the failure: no upstream request at all.
+        fixture.clock.advance(Double(RegistryService.noCopyRetrySeconds) - 1)
+        guard case .noSnapshot? = failure({ try service.list() }) else {
+            Issue.record("expected noSnapshot")
+            return
+        }
+        #expect(fixture.upstream.requests().count == asked)
+        // Later: this read still answers at once, and starts the one retry.
+        fixture.clock.advance(2)
+        for _ in 0..<5 { _ = failure({ try service.list() }) }
+        service.waitForRefresh()
+        #expect(try service.list().count == 290)
+        #expect(fixture.upstream.requests("/generated-registry.json").count == 2)
+    }
+
     /// A 100 MB body without a length is refused at the size limit without exhausting memory; the next URL serves.
     @Test func hundredMegabyteBody() throws {
         let fixture = try ServiceFixture(["/generated-registry.json": .endless(100 << 20), "/index.json": .document(index)])

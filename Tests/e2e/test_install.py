@@ -952,6 +952,7 @@ def test_a_refused_install_changes_nothing(case, status, words, fake, admin, rea
     response = install(admin, REFUSE, version, op=op)
     assert response.status_code == status, response.text
     assert words.lower() in response.json()["error"].lower(), response.json()["error"]
+    assert REFUSE in response.json()["error"], "a refusal names the package it refused"
     assert operation(reader, op)["state"] == "failed"
     assert_unchanged(baseline, snapshot(state, config_path), f"refused install ({case})")
     assert installed_row(reader, REFUSE) is None
@@ -973,6 +974,14 @@ def test_upstream_failures_change_nothing(fake, admin, reader, state, config_pat
     fake.set_packument(REFUSE, "500")
     failed = install(admin, REFUSE, "1.0.0")
     assert failed.status_code == 502, failed.text
+    # A dependency's packument answers 500: the message names that request, and no server path or npm log.
+    fake.reset()
+    fake.set_packument(DEP, "500")
+    dependency = install(admin, ALPHA, "1.0.0")
+    assert dependency.status_code == 502, dependency.text
+    message = dependency.json()["error"]
+    assert DEP in message and "500" in message, message
+    assert "complete log" not in message and str(state) not in message and "/var/" not in message, message
     # The registry never answers: 504 within the fetch timeout (2 s), not the hang.
     fake.set_packument(REFUSE, "hang")
     started = time.monotonic()

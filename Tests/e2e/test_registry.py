@@ -933,6 +933,28 @@ def test_no_copy_and_upstream_down_is_503_until_upstream_answers():
             assert search(reader, "discord")["count"] > 0
 
 
+def test_no_copy_is_retried_in_the_background_once_upstream_is_back():
+    """After a failed first fetch, reads answer 503 with Retry-After at once; a read a few seconds later
+    starts one background retry, and once upstream is back the reads are served without a refresh."""
+    port = free_port()
+    urls = f"http://127.0.0.1:{port}{GENERATED_PATH},http://127.0.0.1:{port}{INDEX_PATH}"
+    with run_stack(stack_env(urls)) as stack, stack.client(stack.readToken) as reader:
+        first = reader.get("/api/registry/plugins")
+        assert first.status_code == 503
+        assert first.headers.get("Retry-After") == "5"
+        assert "POST /api/registry/refresh" in first.json()["error"]
+        with FakeRegistry(port=port) as fake:
+            deadline = time.monotonic() + 30
+            status = None
+            while time.monotonic() < deadline:
+                status = reader.get("/api/registry/plugins").status_code
+                if status == 200:
+                    break
+                time.sleep(0.5)
+            assert status == 200, "the registry was not fetched again in the background"
+            assert [s.path for s in fake.requests].count(GENERATED_PATH) == 1, "one shared retry, not one fetch per read"
+
+
 # --- the documented shapes are tight ------------------------------------------------------------
 
 JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8", "X-Request-Id": "r", "ETag": '"a-1"'}
