@@ -20,7 +20,7 @@ public enum RouteTable {
 
             Route("GET", "/plugins", .role(.read), plugins.list),
             Route("GET", "/plugins/installed", .role(.read), install.installed),
-            Route("POST", "/plugins/install", .role(.admin), body: .object(allowed: ["name", "version", "enable"]), install.install),
+            Route("POST", "/plugins/install", .role(.admin), body: .object(allowed: ["name", "version", "enable", "force"]), install.install),
             Route("POST", "/plugins/uninstall", .role(.admin), body: .object(allowed: ["name", "purgeConfig"]), install.uninstall),
 
             Route("GET", "/plugins/ejected", .role(.read), eject.ejected),

@@ -52,9 +52,9 @@ extension InstallService {
         }
         func refusal(_ message: String, version: String) -> InstallError {
             let alternative = newestFitting()
-            let hint = alternative.map { " \(name) \($0) fits it;" } ?? ""
+            let hint = alternative.map { "; \(name) \($0) fits it" } ?? ""
             return .unlessForced(
-                message + hint + " send \"force\": true to install it anyway.",
+                message + hint + ", or send \"force\": true to install it anyway.",
                 details: [
                     "package": .string(name), "version": .string(version),
                     "requires": .string(packument.requirement(of: version, on: CoreCompatibility.corePackage)),
@@ -68,7 +68,7 @@ extension InstallService {
             guard let npmPick else { throw noVersion(name, wanted, packument) }
             guard fits(npmPick) == false else { return CheckedChoice(version: npmPick, warnings: []) }
             if force { return CheckedChoice(version: npmPick, warnings: [forcedWarning(name, npmPick, needs(npmPick), core)]) }
-            throw refusal("\(name) \(npmPick) needs \(CoreCompatibility.corePackage) \(needs(npmPick)); this agent runs \(core).", version: npmPick)
+            throw refusal("\(name) \(npmPick) needs \(CoreCompatibility.corePackage) \(needs(npmPick)); this agent runs \(core)", version: npmPick)
         case .range?, nil:
             if force, let npmPick {
                 let warnings = fits(npmPick) == false ? [forcedWarning(name, npmPick, needs(npmPick), core)] : []
@@ -79,7 +79,7 @@ extension InstallService {
             guard let picked = VersionPicker.pick(wanted.spec, versions: fitting, distTags: packument.distTags, deprecated: deprecated) else {
                 guard let npmPick else { throw noVersion(name, wanted, packument) }
                 throw refusal(
-                    "No version of \(name) in '\(wanted.text)' works with this agent's \(CoreCompatibility.corePackage) \(core): \(npmPick) needs \(needs(npmPick)).",
+                    "No version of \(name) in '\(wanted.text)' works with this agent's \(CoreCompatibility.corePackage) \(core): \(npmPick) needs \(needs(npmPick))",
                     version: npmPick)
             }
             var warnings: [String] = []
