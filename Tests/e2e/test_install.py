@@ -452,7 +452,8 @@ def test_an_unscoped_package_installs_and_shows_everywhere(fake, admin, reader, 
     assert response.status_code == 200, response.text
     body = response.json()
     target = install_dir(state, BASIC)
-    assert body == {"ok": True, "requiresRestart": True, "plugin": {"name": BASIC, "version": "1.0.0", "installPath": str(target)}}
+    assert body == {"ok": True, "requiresRestart": True, "plugin": {"name": BASIC, "version": "1.0.0", "installPath": str(target)},
+                    "forced": False, "warnings": []}
     assert_package_is(state, fake, BASIC, "1.0.0")
     # The agent config: the install record and the enablement (the full npm name: not an @elizaos/ package).
     config = read_config(config_path)
