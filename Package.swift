@@ -29,13 +29,14 @@ let package = Package(
         .target(name: "HTTPKit", dependencies: ["JSON", "Failures", .product(name: "Logging", package: "swift-log")]),
         // Layer 2: the FastCGI transport. Knows nothing of plugins.
         .target(name: "FastCGI", dependencies: ["CFastCGI", "HTTPKit", "JSON", "Locking", .product(name: "Logging", package: "swift-log")]),
-        // Layer 6: stores (SQLite, agent config, tokens) and adapters (HTTP client, child processes).
+        // Layer 6: stores (SQLite, agent config, tokens) and adapters.
         .target(name: "Stores", dependencies: [
             "JSON", "Locking", "Failures",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
-        .target(name: "Adapters", dependencies: ["CCurl", .product(name: "Logging", package: "swift-log")]),
+        // The outside world behind plugind's own types: HTTP, child processes, npm and git, the npm registry, the clock.
+        .target(name: "Adapters", dependencies: ["CCurl", "JSON", "SemVer", .product(name: "Logging", package: "swift-log")]),
         .target(name: "Settings", dependencies: ["JSON", "Adapters", "SemVer"]),
         // npm's version and range semantics, and its package-name rules.
         .target(name: "SemVer"),
@@ -88,8 +89,8 @@ let package = Package(
         .testTarget(name: "HTTPKitTests", dependencies: ["HTTPKit", "JSON", "Failures"]),
         .testTarget(name: "StoresTests", dependencies: ["Stores", "JSON", "config-writer-probe"]),
         // Loopback fakes shared by the test targets.
-        .target(name: "TestSupport", dependencies: ["JSON"], path: "Tests/TestSupport"),
-        .testTarget(name: "AdaptersTests", dependencies: ["Adapters", "TestSupport"]),
+        .target(name: "TestSupport", dependencies: ["Adapters", "JSON"], path: "Tests/TestSupport"),
+        .testTarget(name: "AdaptersTests", dependencies: ["Adapters", "JSON", "TestSupport"]),
         .testTarget(name: "SettingsTests", dependencies: ["Settings"]),
         .testTarget(name: "OperationsTests", dependencies: ["Operations", "Stores"]),
         .testTarget(name: "VocabularyTests", dependencies: ["Vocabulary"]),
@@ -109,7 +110,7 @@ let package = Package(
         ], path: "Tests/TestWorld"),
         .testTarget(name: "APITests", dependencies: ["API", "App", "HTTPKit", "JSON", "Locking", "Operations", "TestWorld"]),
         .testTarget(name: "EjectTests", dependencies: ["Eject", "JSON", "Operations", "Stores", "TestWorld"]),
-        .testTarget(name: "InstallTests", dependencies: ["Install", "Runner", "SemVer", "JSON", "Operations", "Stores", "TestWorld"]),
+        .testTarget(name: "InstallTests", dependencies: ["Adapters", "Install", "Runner", "SemVer", "JSON", "Operations", "Stores", "TestWorld"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Plugins", "Stores", "JSON", "Adapters", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

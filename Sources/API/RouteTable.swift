@@ -13,6 +13,7 @@ public enum RouteTable {
         let registry = RegistryRoutes(registry: deps.registry, plugins: deps.plugins, operations: deps.operations, cache: ResponseCache())
         return [
             Route("GET", "/health", .open, system.health),
+            Route("GET", "/sign-in", .open, system.signIn),
             Route("GET", "/session", .role(.read), system.session),
             Route("GET", "/settings", .role(.read), system.settings),
             Route("GET", "/operations", .role(.read), system.listOperations),

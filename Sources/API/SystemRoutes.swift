@@ -9,6 +9,15 @@ struct SystemRoutes: Sendable {
     /// Monitors poll health often; the answer is checked at most twice a second.
     /// (Encoded once per check, not per request.)
     let healthCache = TimedCache<(status: Int, body: [UInt8])>(freshFor: .milliseconds(500))
+    /// The command that creates an admin token for this instance, worked out once (it may read the settings file).
+    let tokenCommand: String
+
+    init(deps: Dependencies) {
+        self.deps = deps
+        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let uid = geteuid()
+        tokenCommand = deps.settings.tokenCommand(executable: executable, systemUser: uid != 0 && uid < 1000)
+    }
 
     func health(_ context: RequestContext) throws -> HTTPResponse {
         let health = healthCache.body {
@@ -24,6 +33,11 @@ struct SystemRoutes: Sendable {
     /// Which role the presented token carries, so a dashboard can show a read-only view.
     func session(_ context: RequestContext) throws -> HTTPResponse {
         try .json(encoding: SessionRole(role: context.role?.rawValue ?? "read"))
+    }
+
+    /// Open: what the sign-in page tells someone without a token. A command, never a secret.
+    func signIn(_ context: RequestContext) throws -> HTTPResponse {
+        try .json(encoding: SignInHint(tokenCommand: tokenCommand))
     }
 
     func settings(_ context: RequestContext) throws -> HTTPResponse {
@@ -73,6 +87,11 @@ struct HealthReport: Encodable, Sendable {
 /// GET /api/session.
 struct SessionRole: Encodable {
     let role: String
+}
+
+/// GET /api/sign-in.
+struct SignInHint: Encodable {
+    let tokenCommand: String
 }
 
 /// GET /api/settings: the settings as the file would hold them, secrets redacted.

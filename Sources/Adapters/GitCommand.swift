@@ -1,3 +1,4 @@
+import Foundation
 import Glibc
 
 /// The one way plugind runs git: its own process group, a timeout, no prompts, no system or user config, an
@@ -31,5 +32,13 @@ public struct GitCommand: Sendable {
             workingDirectory: directory, timeout: .milliseconds(max(1, timeoutMs)), outputMode: .combined, scrubber: scrubber)
         process.onSpawn = onSpawn
         return try process.run()
+    }
+
+    /// What a failed git run says went wrong: its `fatal:` or `error:` line (later lines are hints), else its last
+    /// line that is not blank; at most 300 characters.
+    public static func failureReason(_ output: String) -> String {
+        let lines = output.split(separator: "\n").map(String.init)
+        let reason = lines.first { $0.hasPrefix("fatal:") || $0.hasPrefix("error:") } ?? lines.last { !$0.trimmingCharacters(in: .whitespaces).isEmpty } ?? ""
+        return String(reason.prefix(300))
     }
 }

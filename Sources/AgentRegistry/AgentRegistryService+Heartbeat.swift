@@ -96,7 +96,7 @@ extension AgentRegistryService {
         if let credentials = record.credentials(for: configuration.registryURL) {
             // Any process's (or a request's) last sync counts, so a takeover or a manual sync does not double up.
             if loop.withLock({ $0.failures }) == 0, let last = record.lastSyncAt ?? record.registeredAt {
-                let wait = last.addingTimeInterval(intervalSeconds).timeIntervalSince(now())
+                let wait = last.addingTimeInterval(intervalSeconds).timeIntervalSince(clock.now)
                 if wait > 0 { return max(1, Int((wait * 1000).rounded(.up))) }
             }
             return heartbeat(credentials, record)
@@ -114,7 +114,7 @@ extension AgentRegistryService {
         let interval = configuration.syncIntervalMs
         switch client.heartbeat(heartbeatBody(record), as: credentials) {
         case .accepted:
-            let time = now()
+            let time = clock.now
             let failures = loop.withLock { state in
                 defer { state.failures = 0 }
                 return state.failures
@@ -152,7 +152,7 @@ extension AgentRegistryService {
         }
         let delay = retry.delayMs(afterFailures: failures, retryAfterMs: retryAfterMs)
         do {
-            try store.saveNextSync(now().addingTimeInterval(Double(delay) / 1000))
+            try store.saveNextSync(clock.now.addingTimeInterval(Double(delay) / 1000))
         } catch {
             logger.error("agent registry: cannot record the next attempt: \(error)")
         }
@@ -170,7 +170,7 @@ extension AgentRegistryService {
     private func takeLease() -> Bool {
         let acquired: Bool
         do {
-            acquired = try lease.acquireLease(owner, now: now(), duration: Double(configuration.leaseDurationMs) / 1000)
+            acquired = try lease.acquireLease(owner, now: clock.now, duration: Double(configuration.leaseDurationMs) / 1000)
         } catch {
             logger.error("agent registry: cannot take the heartbeat lease: \(error)")
             acquired = false

@@ -18,7 +18,7 @@ public final class AgentRegistryService: Sendable {
     let lease: HeartbeatLeaseStore
     let content: @Sendable () -> HeartbeatContent
     let logger: Logger
-    let now: @Sendable () -> Date
+    let clock: any WallClock
     let retry: RetryPolicy
     /// This instance as a lease holder.
     let owner = HeartbeatLeaseStore.LeaseOwner(pid: getpid(), token: UUID().uuidString)
@@ -40,28 +40,55 @@ public final class AgentRegistryService: Sendable {
     /// Held while talking to the registry, so a request and the background loop never interleave their changes.
     let exchange = Locked(())
 
-    /// `client` gives the connect and fetch timeouts, CA file and user agent (answers are limited to 1 MiB).
-    /// `content` is asked for what to report each time the registry is told about the agent. A `publicURI`
-    /// that is not an absolute http(s) URL without credentials is ignored (and logged).
+    /// What the service works with besides its configuration: the HTTP client (its connect and fetch timeouts, CA
+    /// file and user agent; answers are limited to 1 MiB), the database the registration and the lease are kept in,
+    /// the clock sync times, retries and leases are told by, and the log.
+    public struct Dependencies: Sendable {
+        public var client: HTTPClient
+        public var database: StateDB
+        public var clock: any WallClock
+        public var logger: Logger
+
+        public init(
+            client: HTTPClient, database: StateDB, clock: any WallClock = SystemClock(), logger: Logger = Logger(label: "plugind.agent-registry")
+        ) {
+            self.client = client
+            self.database = database
+            self.clock = clock
+            self.logger = logger
+        }
+    }
+
+    /// `content` is asked for what to report each time the registry is told about the agent. A `publicURI` that is
+    /// not an absolute http(s) URL without credentials is ignored (and logged).
     public init(
-        configuration: AgentRegistryConfiguration, client: HTTPClient, database: StateDB,
-        content: @escaping @Sendable () -> HeartbeatContent, logger: Logger = Logger(label: "plugind.agent-registry"),
-        now: @escaping @Sendable () -> Date = { Date() }
+        configuration: AgentRegistryConfiguration, dependencies: Dependencies, content: @escaping @Sendable () -> HeartbeatContent
     ) {
         var configuration = configuration
+        let logger = dependencies.logger
         if let uri = configuration.publicURI, let problem = PublicURI.problem(uri) {
             // Never published, nor shown: it may even carry a password.
             logger.error("agent registry: the publicUri setting is ignored: \(problem)")
             configuration.publicURI = nil
         }
         self.configuration = configuration
-        self.client = AgentRegistryClient(http: client, baseURL: configuration.registryURL)
-        self.store = AgentRegistrationStore(db: database)
-        self.lease = HeartbeatLeaseStore(db: database)
+        self.client = AgentRegistryClient(http: dependencies.client, baseURL: configuration.registryURL)
+        self.store = AgentRegistrationStore(db: dependencies.database)
+        self.lease = HeartbeatLeaseStore(db: dependencies.database)
         self.content = content
         self.logger = logger
-        self.now = now
+        self.clock = dependencies.clock
         self.retry = RetryPolicy(baseMs: configuration.retryBaseMs, capMs: configuration.retryCapMs)
+    }
+
+    public convenience init(
+        configuration: AgentRegistryConfiguration, client: HTTPClient, database: StateDB,
+        content: @escaping @Sendable () -> HeartbeatContent, logger: Logger = Logger(label: "plugind.agent-registry"),
+        clock: any WallClock = SystemClock()
+    ) {
+        self.init(
+            configuration: configuration, dependencies: Dependencies(client: client, database: database, clock: clock, logger: logger),
+            content: content)
     }
 
     // MARK: Reading
@@ -131,7 +158,7 @@ public final class AgentRegistryService: Sendable {
             let body = heartbeatBody(record)
             switch client.heartbeat(body, as: credentials) {
             case .accepted:
-                let time = now()
+                let time = clock.now
                 try store.recordSync(at: time, nextSyncAt: time.addingTimeInterval(intervalSeconds))
                 loop.withLock { $0.failures = 0 }
             case .unknownAgent(let refusal):
@@ -161,7 +188,7 @@ public final class AgentRegistryService: Sendable {
             loop.withLock { $0.retryAfterMs = failure.retryAfterMs }
             throw failure.error
         }
-        let time = now()
+        let time = clock.now
         try store.saveRegistration(
             registryURL: configuration.registryURL, credentials: credentials, uri: storeURI ? uri : nil, at: time,
             nextSyncAt: time.addingTimeInterval(intervalSeconds))
@@ -188,7 +215,7 @@ public final class AgentRegistryService: Sendable {
 
     func recordFailure(_ error: AgentRegistryError, what: String) throws {
         logger.warning("agent registry: \(what) failed: \(error)")
-        try store.recordFailure(error.description, at: now())
+        try store.recordFailure(error.description, at: clock.now)
     }
 
     func effectiveURI(_ record: AgentRegistrationStore.Record) -> String? {

@@ -46,6 +46,8 @@ public struct Wiring {
         try agentConfig.applyReaderAccess()
         self.agentConfig = agentConfig
         let scrubber = SecretScrubber(secrets: settings.secrets)
+        // The time of day every service stamps and expires things by.
+        let clock = SystemClock()
         let reasons = RestartReasonStore(db: database)
         let runtimeView: any RuntimeView
         if let endpoint = agent.runtimeBridge {
@@ -69,8 +71,10 @@ public struct Wiring {
         let core = CorePolicy(core: agent.corePlugins, optional: agent.optionalCorePlugins)
         let pluginPaths = PluginPaths(stateDir: settings.stateDir, bundledPluginsDir: agent.bundledPluginsDir)
         let plugins = PluginService(
-            catalogue: catalogue, paths: pluginPaths, core: core, configFile: agentConfig, runtime: runtimeView, restartReasons: reasons,
-            retiredSecrets: RetiredSecretStore(), scrub: { scrubber.scrub($0) })
+            catalogue: catalogue, paths: pluginPaths, core: core,
+            dependencies: .init(
+                configFile: agentConfig, runtime: runtimeView, restartReasons: reasons, retiredSecrets: RetiredSecretStore(),
+                scrub: { scrubber.scrub($0) }))
         let pluginRegistry = settings.pluginRegistry
         let coreVersion = AgentCore.version(setting: settings.compatibility.agentCoreVersion, bundledPluginsDir: agent.bundledPluginsDir)
         logger.info("agent core: \(coreVersion.map { "@elizaos/core \($0)" } ?? "unknown (compatibility is not checked)")")
@@ -87,9 +91,9 @@ public struct Wiring {
             configuration: RegistryConfiguration(
                 urls: pluginRegistry.urls, ttl: Double(pluginRegistry.ttlSeconds), retryInterval: Double(pluginRegistry.retrySeconds), channel: channel,
                 maxDocumentBytes: pluginRegistry.maxBytes, gitBaseURL: pluginRegistry.gitBaseURL, coreVersion: coreVersion),
-            client: client(for: pluginRegistry.urls), database: database, logger: logger)
+            dependencies: .init(client: client(for: pluginRegistry.urls), database: database, clock: clock, logger: logger))
         // One npm registry client and one way of running npm, shared by installing and ejecting.
-        var npmConfiguration = RegistryConfiguration(
+        var npmConfiguration = NpmRegistryConfiguration(
             base: npm.registry, token: npm.token, connectTimeoutMs: timeouts.connectMs, fetchTimeoutMs: timeouts.fetchMs,
             tarballTimeoutMs: timeouts.tarballMs, tarballIdleMs: timeouts.tarballIdleMs, caFile: settings.caFile, redirectOrigins: settings.redirectOrigins)
         for scope in npm.scopes { npmConfiguration.scopes[scope.scope] = .init(registry: scope.registry, token: scope.token) }
@@ -108,13 +112,16 @@ public struct Wiring {
                 scrubber: scrubber)
         self.installer = installer
         let work = PluginWork(
-            layout: layout, installer: installer, npm: npmClient, configFile: agentConfig, operations: operations, reasons: reasons, scrubber: scrubber)
+            layout: layout, installer: installer, npm: npmClient, configFile: agentConfig, operations: operations, reasons: reasons, scrubber: scrubber,
+            clock: clock)
         install = InstallService(
-            work: work, history: InstallHistoryStore(db: database), listing: RegistryListingAdapter(registry: registry), core: core,
-            catalogue: catalogue, allowUnlisted: npm.allowUnlistedPackages,
-            checks: InstallChecks(
-                coreVersion: coreVersion, blockSeverity: settings.compatibility.advisoryBlockSeverity, maxTreePackages: npm.maxTreePackages),
-            logger: logger)
+            work: work,
+            dependencies: .init(
+                history: InstallHistoryStore(db: database), listing: RegistryListingAdapter(registry: registry), core: core, catalogue: catalogue,
+                logger: logger,
+                checks: InstallChecks(
+                    coreVersion: coreVersion, blockSeverity: settings.compatibility.advisoryBlockSeverity, maxTreePackages: npm.maxTreePackages)),
+            allowUnlisted: npm.allowUnlistedPackages)
         // Installed trees are checked for advisories again whenever the registry is refreshed, and once at start.
         let installForAdvisories = install
         registry.onRefresh { Thread.detachNewThread { installForAdvisories.recheckAdvisories() } }
@@ -135,8 +142,7 @@ public struct Wiring {
                 registryURL: agentRegistrySettings.url, autoRegister: agentRegistrySettings.autoRegister,
                 syncIntervalMs: agentRegistrySettings.syncIntervalMs, agentName: agentRegistrySettings.agentName,
                 publicURI: agentRegistrySettings.publicURI),
-            client: client(for: [agentRegistrySettings.url]),
-            database: database,
+            dependencies: .init(client: client(for: [agentRegistrySettings.url]), database: database, clock: clock, logger: logger),
             content: {
                 HeartbeatContent(
                     plugindVersion: PlugindVersion.current,
@@ -144,8 +150,7 @@ public struct Wiring {
                     plugins: plugins.heartbeatPlugins().map {
                         HeartbeatContent.Plugin(name: $0.name, version: $0.version, installed: $0.installed, enabled: $0.enabled, loaded: $0.loaded)
                     })
-            },
-            logger: logger)
+            })
         let deps = Dependencies(
             version: PlugindVersion.current, settings: settings, database: database,
             agentConfig: agentConfig, operations: operations, plugins: plugins,

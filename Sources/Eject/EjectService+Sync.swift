@@ -51,7 +51,7 @@ extension EjectService {
                 .trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
             var updated = upstream
             updated["commitHash"] = .string(after)
-            updated["lastSyncAt"] = .string(ISOTime.string())
+            updated["lastSyncAt"] = .string(ISOTime.string(from: work.clock.now))
             updated["localCommits"] = .number(localCommits)
             try writeUpstream(repo, .object(updated))
             // Restarts follow what the agent loads: the built tree compared with the one the agent last got (an
@@ -157,7 +157,7 @@ extension EjectService {
                     conflicts: [])
             }
             try installer.makeDirectory(archiveRoot, mode: 0o700)
-            let stamp = ISOTime.string().replacingOccurrences(of: ":", with: "-")
+            let stamp = ISOTime.string(from: work.clock.now).replacingOccurrences(of: ":", with: "-")
             let archived = archiveRoot + "/" + PluginIdentity.directoryName(npmName) + "-" + stamp
             do {
                 try installer.move(repo, to: archived)

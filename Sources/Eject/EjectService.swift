@@ -121,7 +121,7 @@ public struct EjectService: Sendable {
             ctx.phase("building", progress: 0.5)
             try installAndBuild(staging, pluginName: npmName, ctx: ctx)
 
-            let now = ISOTime.string()
+            let now = ISOTime.string(from: work.clock.now)
             try writeUpstream(staging, try JSONEncoding.value(UpstreamRecord(
                 source: source?.gitRepo.map { "github:" + $0 } ?? url, gitUrl: scrubber.scrub(url), branch: branch, commitHash: commit,
                 ejectedAt: now, npmPackage: npmName, npmVersion: version)))

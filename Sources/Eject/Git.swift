@@ -3,7 +3,8 @@ import Foundation
 import Operations
 import Runner
 
-/// git, run by the installer identity (`Installer.run(.git, …)`, with `GitCommand`'s fixed settings).
+/// Eject's git: run by the installer identity (`Installer.run(.git, …)`, which runs `GitCommand`, the one way
+/// plugind runs git), each process group recorded by the operation, failures as eject's errors.
 struct Git: Sendable {
     let installer: any Installer
     /// Learns each git's process group (an operation records it, so recovery can end a git a crash left running).
@@ -35,12 +36,7 @@ struct Git: Sendable {
     @discardableResult
     func must(_ arguments: [String], in directory: String?, timeoutMs: Int, what: String) throws -> String {
         let output = try run(arguments, in: directory, timeoutMs: timeoutMs, what: what)
-        guard output.status == 0 else {
-            let lines = output.text.split(separator: "\n").map(String.init)
-            // git says why on its fatal:/error: line; later lines are hints.
-            let reason = lines.first { $0.hasPrefix("fatal:") || $0.hasPrefix("error:") } ?? lines.last { !$0.trimmingCharacters(in: .whitespaces).isEmpty } ?? ""
-            throw EjectError.upstream("git \(what) failed: \(reason.prefix(300))")
-        }
+        guard output.status == 0 else { throw EjectError.upstream("git \(what) failed: \(GitCommand.failureReason(output.text))") }
         return output.text.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 }

@@ -139,7 +139,7 @@ public struct Gatekeeper: Sendable {
         guard parts.count == 2, parts[0].lowercased() == "bearer",
             let role = tokens.role(forToken: parts[1].trimmingSpacesAndTabs())
         else {
-            throw APIError(401, "The token is not valid; create one with 'plugind token create'.", headers: challenge)
+            throw APIError(401, "The token is not valid for this plugind; GET /api/sign-in names the command that creates one.", headers: challenge)
         }
         return role
     }

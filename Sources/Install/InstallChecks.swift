@@ -1,3 +1,4 @@
+import Adapters
 import JSON
 import Operations
 import Runner
@@ -112,7 +113,7 @@ extension InstallService {
             project: [.init(name: name, spec: version, kind: .regular, optionalPeer: false)], known: [name: packument],
             maxPackages: checks.maxTreePackages
         ) { dependency throws(InstallError) in
-            try registry.packument(dependency, timeoutMs: ctx.stepTimeoutMs(.max))
+            try InstallError.fromRegistry { () throws(NpmRegistryError) in try registry.packument(dependency, timeoutMs: ctx.stepTimeoutMs(.max)) }
         }
         var warnings: [String] = []
         let packages = tree.order.map { tree.packages[$0]! }
@@ -149,5 +150,12 @@ extension InstallService {
             "package": .string(advisory.package), "version": .string(advisory.version), "severity": .string(advisory.severity),
             "title": .string(advisory.title), "url": .string(advisory.url),
         ])
+    }
+}
+
+extension Advisory {
+    /// `critical advisory for lodash@4.17.20: Prototype pollution (https://…)`.
+    var summary: String {
+        "\(severity) advisory for \(package)@\(version): \(title)\(url.map { " (\($0))" } ?? "")"
     }
 }

@@ -27,6 +27,30 @@ extension RegistryListing {
 /// Installing and uninstalling npm packages as plugins (contract section 3): verified, inspected,
 /// staged, swapped in, then committed to the agent config, each step recoverable after a crash.
 public struct InstallService: Sendable {
+    /// What installing works with beyond what it shares with ejecting (`PluginWork`): the install history, the plugin
+    /// registry's listing, which plugins are core, the bundled catalogue, and the log.
+    public struct Dependencies: Sendable {
+        public var history: InstallHistoryStore
+        public var listing: any RegistryListing
+        public var core: CorePolicy
+        public var catalogue: CatalogueSource
+        public var logger: Logger
+        /// What an install is checked against before downloading: the agent's core, advisories (`.none`: nothing).
+        public var checks: InstallChecks
+
+        public init(
+            history: InstallHistoryStore, listing: any RegistryListing, core: CorePolicy, catalogue: CatalogueSource, logger: Logger,
+            checks: InstallChecks = .none
+        ) {
+            self.checks = checks
+            self.history = history
+            self.listing = listing
+            self.core = core
+            self.catalogue = catalogue
+            self.logger = logger
+        }
+    }
+
     let work: PluginWork
     let history: InstallHistoryStore
     let listing: any RegistryListing
@@ -45,18 +69,16 @@ public struct InstallService: Sendable {
     var reasons: RestartReasonStore { work.reasons }
     var scrubber: SecretScrubber { work.scrubber }
 
-    public init(
-        work: PluginWork, history: InstallHistoryStore, listing: any RegistryListing, core: CorePolicy, catalogue: CatalogueSource,
-        allowUnlisted: Bool, checks: InstallChecks = .none, logger: Logger
-    ) {
-        self.checks = checks
+    /// `allowUnlisted`: whether packages the plugin registry does not list may be installed.
+    public init(work: PluginWork, dependencies: Dependencies, allowUnlisted: Bool) {
+        self.checks = dependencies.checks
         self.work = work
-        self.history = history
-        self.listing = listing
-        self.core = core
-        self.catalogue = catalogue
+        self.history = dependencies.history
+        self.listing = dependencies.listing
+        self.core = dependencies.core
+        self.catalogue = dependencies.catalogue
         self.allowUnlisted = allowUnlisted
-        self.logger = logger
+        self.logger = dependencies.logger
     }
 
     // MARK: POST /api/plugins/install
@@ -86,7 +108,7 @@ public struct InstallService: Sendable {
         name: String, wanted: VersionChoice, enable: Bool, force: Bool, installPath: String, ctx: OperationContext
     ) throws -> InstallResult {
         ctx.phase("resolving", progress: 0.02)
-        let packument = try registry.packument(name, timeoutMs: ctx.stepTimeoutMs(.max))
+        let packument = try InstallError.fromRegistry { () throws(NpmRegistryError) in try registry.packument(name, timeoutMs: ctx.stepTimeoutMs(.max)) }
         let choice = try choose(wanted, from: packument, force: force)
         let picked = choice.version
         var warnings = choice.warnings
@@ -165,7 +187,7 @@ public struct InstallService: Sendable {
         let requiresRestart: Bool
         do {
             requiresRestart = try configFile.update { document -> Bool in
-                let record = InstallRecord(spec: spec, installPath: installPath, version: version, installedAt: ISOTime.string())
+                let record = InstallRecord(spec: spec, installPath: installPath, version: version, installedAt: ISOTime.string(from: work.clock.now))
                 AgentConfigEdits.setInstallRecord(name, try JSONEncoding.value(record), in: &document)
                 let optional = core.isOptionalCore(name)
                 if enable && !core.isCore(name) && !AgentConfigEdits.isEnabled(name, optionalCore: optional, in: document) {

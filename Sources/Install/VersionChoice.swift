@@ -1,3 +1,4 @@
+import Adapters
 import Runner
 import SemVer
 

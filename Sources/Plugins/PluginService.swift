@@ -5,6 +5,27 @@ import Stores
 
 /// The plugin list, one plugin, configuration changes and the core toggles (contract sections 2, 4, 5).
 public struct PluginService: Sendable {
+    /// What the plugin list is read from and written to besides the catalogue: the agent config, the runtime's view,
+    /// the restart reasons, the secrets a change retired, and the scrubber for load errors.
+    public struct Dependencies: Sendable {
+        public var configFile: AgentConfigFile
+        public var runtime: any RuntimeView
+        public var restartReasons: RestartReasonStore
+        public var retiredSecrets: RetiredSecretStore
+        public var scrub: @Sendable (String) -> String
+
+        public init(
+            configFile: AgentConfigFile, runtime: any RuntimeView, restartReasons: RestartReasonStore, retiredSecrets: RetiredSecretStore,
+            scrub: @escaping @Sendable (String) -> String
+        ) {
+            self.configFile = configFile
+            self.runtime = runtime
+            self.restartReasons = restartReasons
+            self.retiredSecrets = retiredSecrets
+            self.scrub = scrub
+        }
+    }
+
     let catalogue: CatalogueSource
     let paths: PluginPaths
     let core: CorePolicy
@@ -18,18 +39,15 @@ public struct PluginService: Sendable {
 
     public typealias StatusLookup = @Sendable (String) -> (installedVersion: String??, loaded: Bool, bundled: Bool)
 
-    public init(
-        catalogue: CatalogueSource, paths: PluginPaths, core: CorePolicy, configFile: AgentConfigFile, runtime: any RuntimeView,
-        restartReasons: RestartReasonStore, retiredSecrets: RetiredSecretStore, scrub: @escaping @Sendable (String) -> String
-    ) {
-        self.retiredSecrets = retiredSecrets
+    public init(catalogue: CatalogueSource, paths: PluginPaths, core: CorePolicy, dependencies: Dependencies) {
         self.catalogue = catalogue
         self.paths = paths
         self.core = core
-        self.configFile = configFile
-        self.runtime = runtime
-        self.restartReasons = restartReasons
-        self.scrub = scrub
+        self.configFile = dependencies.configFile
+        self.runtime = dependencies.runtime
+        self.restartReasons = dependencies.restartReasons
+        self.retiredSecrets = dependencies.retiredSecrets
+        self.scrub = dependencies.scrub
     }
 
     func board(config: JSONObject) throws -> PluginBoard {

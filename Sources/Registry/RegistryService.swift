@@ -49,31 +49,50 @@ public final class RegistryService: Sendable {
         var fetches = 0
     }
 
+    /// What the service works with besides its configuration: the HTTP client (its timeouts, CA file and user agent;
+    /// its response size limit becomes `maxDocumentBytes`), the database the snapshot is kept in, the clock the TTL and
+    /// the retry interval are measured by, and the log.
+    public struct Dependencies: Sendable {
+        public var client: HTTPClient
+        public var database: StateDB
+        public var clock: any WallClock
+        public var logger: Logger
+
+        public init(client: HTTPClient, database: StateDB, clock: any WallClock = SystemClock(), logger: Logger = Logger(label: "plugind.registry")) {
+            self.client = client
+            self.database = database
+            self.clock = clock
+            self.logger = logger
+        }
+    }
+
     public let configuration: RegistryConfiguration
     let fetcher: RegistryFetcher
     let store: RegistryCacheStore
     let logger: Logger
-    let now: @Sendable () -> Date
+    let clock: any WallClock
     let state = Locked(State())
     /// Called after every successful refresh (new content or a `304`), on the refreshing thread.
     private let refreshObservers = Locked<[@Sendable () -> Void]>([])
     /// Held while the database copy is read, so concurrent first requests read it once.
     private let loadGate = Locked(())
 
-    /// `client` gives the timeouts, CA file and user agent; its response size limit is set to
-    /// `configuration.maxDocumentBytes`. `now` is the clock (tests move it).
-    public init(
-        configuration: RegistryConfiguration, client: HTTPClient, database: StateDB, logger: Logger = Logger(label: "plugind.registry"),
-        now: @escaping @Sendable () -> Date = { Date() }
-    ) {
-        var limits = client.configuration
+    public init(configuration: RegistryConfiguration, dependencies: Dependencies) {
+        var limits = dependencies.client.configuration
         limits.maxResponseBytes = Int64(configuration.maxDocumentBytes)
         self.configuration = configuration
         self.fetcher = RegistryFetcher(
             client: HTTPClient(configuration: limits), urls: configuration.urls, parser: configuration.parser)
-        self.store = RegistryCacheStore(db: database)
-        self.logger = logger
-        self.now = now
+        self.store = RegistryCacheStore(db: dependencies.database)
+        self.logger = dependencies.logger
+        self.clock = dependencies.clock
+    }
+
+    public convenience init(
+        configuration: RegistryConfiguration, client: HTTPClient, database: StateDB, logger: Logger = Logger(label: "plugind.registry"),
+        clock: any WallClock = SystemClock()
+    ) {
+        self.init(configuration: configuration, dependencies: Dependencies(client: client, database: database, clock: clock, logger: logger))
     }
 
     // MARK: Snapshot for reading
@@ -93,7 +112,7 @@ public final class RegistryService: Sendable {
             case fetch(RefreshTicket, owner: Bool)
             case fail(String, retry: RefreshTicket?)
         }
-        let time = now()
+        let time = clock.now
         let plan = state.withLock { state -> Plan in
             if let snapshot = state.snapshot {
                 let backingOff = state.failedAt.map { time.timeIntervalSince($0) < configuration.retryInterval } ?? false
@@ -180,7 +199,7 @@ public final class RegistryService: Sendable {
     /// background, so the first request neither parses the stored document nor waits for upstream alone.
     public func warmUp() {
         loadStoredSnapshotOnce()
-        let time = now()
+        let time = clock.now
         let ticket = state.withLock { state -> RefreshTicket? in
             if state.inflight != nil { return nil }
             if let snapshot = state.snapshot, time.timeIntervalSince(snapshot.source.fetchedAt) < configuration.ttl { return nil }
@@ -218,7 +237,7 @@ public final class RegistryService: Sendable {
         if let newer = newerStoredSnapshot(than: current) {
             install(newer, lastError: nil)
             current = newer
-            if !force, now().timeIntervalSince(newer.source.fetchedAt) < configuration.ttl { return .unchanged(newer) }
+            if !force, clock.now.timeIntervalSince(newer.source.fetchedAt) < configuration.ttl { return .unchanged(newer) }
         }
         state.withLock { $0.fetches += 1 }
         let conditional = current.map {
@@ -232,7 +251,7 @@ public final class RegistryService: Sendable {
                     "\(earlier); only the index at \(fetched.url) answered, so the full copy fetched \(ISOTime.string(from: current.source.fetchedAt)) is kept"
                 )
             }
-            let source = RegistrySource(url: fetched.url, fetchedAt: now(), etag: fetched.etag, lastModified: fetched.lastModified)
+            let source = RegistrySource(url: fetched.url, fetchedAt: clock.now, etag: fetched.etag, lastModified: fetched.lastModified)
             let snapshot = RegistrySnapshot(catalog: RegistryCatalog(document: fetched.document), source: source)
             persist("save the registry snapshot") {
                 try store.save(document: fetched.body, format: fetched.document.format.rawValue, source: source)
@@ -250,7 +269,7 @@ public final class RegistryService: Sendable {
             return .updated(snapshot)
         case .notModified(let url, let etag, let lastModified):
             guard let current, current.source.url == url else { return failed("\(url): 304 Not Modified without a copy to keep") }
-            let snapshot = current.confirmed(at: now(), etag: etag, lastModified: lastModified)
+            let snapshot = current.confirmed(at: clock.now, etag: etag, lastModified: lastModified)
             persist("mark the registry snapshot fresh") { try store.confirm(snapshot.source) }
             install(snapshot, lastError: nil)
             return .unchanged(snapshot)
@@ -261,7 +280,7 @@ public final class RegistryService: Sendable {
 
     private func failed(_ message: String) -> RefreshOutcome {
         let message = message.count > 2000 ? String(message.prefix(2000)) + "…" : message
-        let time = now()
+        let time = clock.now
         logger.warning("registry refresh failed: \(message)")
         persist("record the registry failure") { try store.recordFailure(message, at: time) }
         state.withLock { state in

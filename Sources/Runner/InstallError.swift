@@ -1,3 +1,4 @@
+import Adapters
 import Failures
 import JSON
 
@@ -57,5 +58,26 @@ extension InstallError {
         var fields: JSONObject = ["dependencyPath": .string(path.joined(separator: " → "))]
         if let spec { fields["spec"] = .string(spec) }
         return fields
+    }
+}
+
+extension InstallError {
+    /// The npm registry's failure, as the same kind of install failure.
+    public init(_ error: NpmRegistryError) {
+        switch error {
+        case .notFound(let m): self = .notFound(m)
+        case .refused(let m): self = .refused(m)
+        case .upstream(let m): self = .upstream(m)
+        case .timedOut(let m): self = .timedOut(m)
+        }
+    }
+
+    /// Runs a call to the npm registry, its failure as an install failure.
+    public static func fromRegistry<T>(_ call: () throws(NpmRegistryError) -> T) throws(InstallError) -> T {
+        do {
+            return try call()
+        } catch {
+            throw InstallError(error)
+        }
     }
 }

@@ -110,11 +110,11 @@ extension OperationContext: TreeProgress {}
 /// What the installer needs from plugind's settings, sent along with each job to a runner (which has no settings
 /// file of its own: it never reads plugind's, which hold secrets).
 public struct InstallerSettings: Codable, Sendable {
-    public let registry: RegistryConfiguration
+    public let registry: NpmRegistryConfiguration
     public let policy: TreePolicy
     public let npmTimeoutMs: Int
 
-    public init(registry: RegistryConfiguration, policy: TreePolicy, npmTimeoutMs: Int) {
+    public init(registry: NpmRegistryConfiguration, policy: TreePolicy, npmTimeoutMs: Int) {
         self.registry = registry
         self.policy = policy
         self.npmTimeoutMs = npmTimeoutMs

@@ -79,7 +79,7 @@ public struct TreeInstaller: Sendable {
         }
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let tree = try DependencyTree.resolve(project: project, pathPrefix: pathPrefix, known: known, maxPackages: policy.maxPackages) { name throws(InstallError) in
-            try registry.packument(name, timeoutMs: ctx.stepTimeoutMs(.max))
+            try InstallError.fromRegistry { () throws(NpmRegistryError) in try registry.packument(name, timeoutMs: ctx.stepTimeoutMs(.max)) }
         }
         let layout = try TreeLayout(tree: tree)
         ctx.log("resolved the tree: \(tree.count) package\(tree.count == 1 ? "" : "s"), all from the registry")
@@ -91,13 +91,13 @@ public struct TreeInstaller: Sendable {
         for (index, key) in tree.order.enumerated() {
             let package = tree.packages[key]!
             let file = directory + "/\(index).tgz"
-            do {
+            do throws(NpmRegistryError) {
                 let source = registry.client(for: package.name)
                 try source.download(package.manifest.dist.tarball, of: "\(package.name)@\(package.version)", to: file, timeoutMs: ctx.stepTimeoutMs(.max)) { fraction in
                     if let fraction { phase("downloading", 0.1 + 0.4 * (Double(index) + fraction) / count) }
                 }
             } catch {
-                throw error.naming("\(package.name)@\(package.version)", path: package.path)
+                throw InstallError(error).naming("\(package.name)@\(package.version)", path: package.path)
             }
             tarballs[key] = file
             try ctx.checkDeadline("downloading")
@@ -117,7 +117,11 @@ public struct TreeInstaller: Sendable {
                 if !dist.signatures.isEmpty {
                     // Each registry signs with its own keys (a private scope's, or the default one's).
                     let source = registry.client(for: package.name)
-                    if keysByRegistry[source.base] == nil { keysByRegistry[source.base] = .some(try source.signingKeys(for: what, timeoutMs: ctx.stepTimeoutMs(.max))) }
+                    if keysByRegistry[source.base] == nil {
+                        keysByRegistry[source.base] = .some(try InstallError.fromRegistry { () throws(NpmRegistryError) in
+                            try source.signingKeys(for: what, timeoutMs: ctx.stepTimeoutMs(.max))
+                        })
+                    }
                     guard let published = keysByRegistry[source.base] ?? nil else {
                         throw InstallError.refused("\(what) is signed, but the registry publishes no keys to check the signature with.")
                     }

@@ -1,3 +1,4 @@
+import Adapters
 import Crypto
 import Foundation
 

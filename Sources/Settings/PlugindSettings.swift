@@ -4,7 +4,7 @@ import JSON
 import SemVer
 
 /// A setting that is missing, misspelt or out of range; the message names it.
-public struct SettingsError: Error, CustomStringConvertible, Sendable {
+public struct SettingsError: Error, CustomStringConvertible, Sendable, Equatable {
     public let description: String
     public init(_ description: String) { self.description = description }
 }
@@ -13,46 +13,64 @@ public struct SettingsError: Error, CustomStringConvertible, Sendable {
 public struct PlugindSettings: Sendable {
     /// Every setting's value by its dotted key, already validated.
     public private(set) var values: [String: JSONValue]
+    /// Where each setting that is not at its default came from.
+    public private(set) var sources: [String: SettingSource]
 
-    public init(file: String? = nil, environment: [String: String] = [:], overrides: [(key: String, value: String)] = []) throws {
+    /// `flags` names the flag an override came from (`stateDir` → `--state-dir`); others are `--set key`.
+    public init(
+        file: String? = nil, environment: [String: String] = [:], overrides: [(key: String, value: String)] = [],
+        flags: [String: String] = [:]
+    ) throws {
         var values: [String: JSONValue] = [:]
+        var sources: [String: SettingSource] = [:]
         for spec in SettingsTable.all { values[spec.key] = spec.defaultValue }
         if let file {
-            for (key, value) in try Self.readFile(file) { values[key] = value }
+            for (key, value) in try Self.readFile(file) {
+                values[key] = value
+                sources[key] = .file(file)
+            }
         }
         for spec in SettingsTable.all {
             if let text = environment[spec.environment] {
                 values[spec.key] = try Self.value(fromText: text, for: spec, source: spec.environment)
+                sources[spec.key] = .environment(spec.environment)
             }
         }
         for (key, text) in overrides {
-            guard let spec = SettingsTable.spec(key) else { throw SettingsError("Unknown setting '\(key)'.") }
-            values[key] = try Self.value(fromText: text, for: spec, source: "--set \(key)")
+            let flag = flags[key] ?? "--set \(key)"
+            guard let spec = SettingsTable.spec(key) else {
+                throw SettingsError("\(flag): unknown setting '\(key.prefix(100))'\(SettingsTable.didYouMean(key))")
+            }
+            values[key] = try Self.value(fromText: text, for: spec, source: flag)
+            sources[key] = .flag(flag)
         }
         for spec in SettingsTable.all {
-            values[spec.key] = try Self.validate(values[spec.key] ?? .null, spec: spec)
+            let source = sources[spec.key] ?? .defaultValue
+            values[spec.key] = try Self.validate(values[spec.key] ?? .null, spec: spec, subject: source.subject(for: spec.key))
         }
-        let explicit = Set((try file.map(Self.readFile) ?? []).map(\.0)).union(overrides.map(\.key))
-            .union(SettingsTable.all.filter { environment[$0.environment] != nil }.map(\.key))
-        if !explicit.contains("maxConcurrentOperations"), let threads = values["threads"]?.intValue {
+        if sources["maxConcurrentOperations"] == nil, let threads = values["threads"]?.intValue {
             values["maxConcurrentOperations"] = .number(min(4, threads - 1))
         }
         self.values = values
+        self.sources = sources
         try checkConsistency()
     }
 
     private func checkConsistency() throws {
         if maxConcurrentOperations >= threads {
-            throw SettingsError("maxConcurrentOperations (\(maxConcurrentOperations)) must be below threads (\(threads)) so short requests always find a worker.")
+            let subject = source("maxConcurrentOperations").subject(for: "maxConcurrentOperations")
+            throw SettingsError(
+                "\(subject) (\(maxConcurrentOperations)) must be below threads (\(threads), \(source("threads").subject(for: "threads"))) so short requests always find a worker.")
         }
         let bridge = string("runtimeBridge") ?? ""
         if bridge != "none" && !bridge.hasPrefix("unix:/") {
             guard let url = URLComponents(string: bridge), url.scheme == "http", let host = url.host, Self.isLoopback(host) else {
-                throw SettingsError("runtimeBridge must be unix:/absolute/path, http://127.0.0.1:PORT or none, not '\(bridge)'.")
+                throw SettingsError("\(source("runtimeBridge").subject(for: "runtimeBridge")) must be unix:/absolute/path, http://127.0.0.1:PORT or none, not '\(bridge)'.")
             }
         }
         if timeout("operationMs") >= 900_000 {
-            throw SettingsError("timeouts.operationMs must stay below nginx's fastcgi_read_timeout of 900 s.")
+            throw SettingsError(
+                "\(source("timeouts.operationMs").subject(for: "timeouts.operationMs")) must stay below nginx's fastcgi_read_timeout of 900 s (900000), not \(timeout("operationMs")).")
         }
     }
 
@@ -121,7 +139,8 @@ public struct PlugindSettings: Sendable {
 
     static func readFile(_ path: String) throws -> [(String, JSONValue)] {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw SettingsError("Cannot read the settings file \(path).")
+            let reason = access(path, F_OK) == 0 ? "permission denied; run as root or as plugind's user" : "no such file"
+            throw SettingsError("Cannot read the settings file \(path): \(reason).")
         }
         let document: JSONValue
         do {
@@ -139,8 +158,9 @@ public struct PlugindSettings: Sendable {
             }
             result.append((member.key, member.value))
         }
-        for (key, _) in result where SettingsTable.spec(key) == nil {
-            throw SettingsError("Unknown setting '\(key)' in \(path).")
+        for (key, value) in result where SettingsTable.spec(key) == nil {
+            throw SettingsError(
+                "\(path): unknown setting '\(key.prefix(100))' (set to \(show(value)))\(SettingsTable.didYouMean(key))")
         }
         return result
     }
@@ -172,14 +192,17 @@ public struct PlugindSettings: Sendable {
         }
     }
 
-    static func validate(_ value: JSONValue, spec: SettingSpec) throws -> JSONValue {
-        let name = spec.key
+    /// `subject` says where the value came from ("threads in /etc/plugind/settings.json", "PLUGIND_THREADS"); every
+    /// error names it and, unless the setting is a secret, the value.
+    static func validate(_ value: JSONValue, spec: SettingSpec, subject name: String) throws -> JSONValue {
+        let shown = spec.secret ? "" : ", not \(show(value))"
+        func bad(_ reason: String) -> SettingsError { SettingsError("\(name) \(reason)\(shown).") }
         switch spec.kind {
         case .string:
-            guard let s = value.stringValue, !s.isEmpty else { throw SettingsError("\(name) must be a non-empty string.") }
+            guard let s = value.stringValue, !s.isEmpty else { throw bad("must be a non-empty string") }
             return value
         case .optionalString:
-            guard value.isNull || value.stringValue != nil else { throw SettingsError("\(name) must be a string or null.") }
+            guard value.isNull || value.stringValue != nil else { throw bad("must be a string or null") }
             return value.stringValue == "" ? .null : value
         case .optionalVersion:
             if value.isNull || value.stringValue == "" { return .null }
@@ -189,47 +212,47 @@ public struct PlugindSettings: Sendable {
             return value
         case .path, .optionalPath:
             if value.isNull, case .optionalPath = spec.kind { return .null }
-            guard let s = value.stringValue, !s.isEmpty, !s.contains("\0") else { throw SettingsError("\(name) must be a path.") }
+            guard let s = value.stringValue, !s.isEmpty, !s.contains("\0") else { throw bad("must be a path") }
             return .string(absolute(s))
         case .integer(let range):
-            guard let n = value.intValue else { throw SettingsError("\(name) must be a whole number.") }
-            guard range.contains(n) else { throw SettingsError("\(name) must be between \(range.lowerBound) and \(range.upperBound), not \(n).") }
+            guard let n = value.intValue else { throw bad("must be a whole number") }
+            guard range.contains(n) else { throw bad("must be between \(range.lowerBound) and \(range.upperBound)") }
             return .number(n)
         case .boolean:
-            guard value.boolValue != nil else { throw SettingsError("\(name) must be true or false.") }
+            guard value.boolValue != nil else { throw bad("must be true or false") }
             return value
         case .url:
-            guard let s = value.stringValue else { throw SettingsError("\(name) must be a URL string.") }
-            try checkURL(s, name: name)
+            guard let s = value.stringValue else { throw bad("must be a URL string") }
+            try checkURL(s, name: name, allowFile: spec.key == "gitBaseUrl")
             return value
         case .urlList:
-            guard let list = value.arrayValue, !list.isEmpty else { throw SettingsError("\(name) must be a non-empty list of URLs.") }
+            guard let list = value.arrayValue, !list.isEmpty else { throw bad("must be a non-empty list of URLs") }
             for item in list {
-                guard let s = item.stringValue else { throw SettingsError("\(name) must hold strings only.") }
+                guard let s = item.stringValue else { throw bad("must hold strings only") }
                 try checkURL(s, name: name)
             }
             return value
         case .originList:
-            guard let list = value.arrayValue else { throw SettingsError("\(name) must be a list of origins.") }
+            guard let list = value.arrayValue else { throw bad("must be a list of origins") }
             for item in list {
                 guard let s = item.stringValue, isOrigin(s) else {
-                    throw SettingsError("\(name) entries must look like https://host:port, with no path.")
+                    throw SettingsError("\(name) entries must look like https://host:port, with no path, not \(show(item)).")
                 }
             }
             return value
         case .fileMode:
             guard let s = value.stringValue, let mode = Int(s, radix: 8), (0...0o777).contains(mode) else {
-                throw SettingsError("\(name) must be octal permission bits such as \"0660\".")
+                throw bad("must be octal permission bits such as \"0660\"")
             }
             return value
         case .stringList:
             guard let list = value.arrayValue, list.allSatisfy({ ($0.stringValue ?? "").isEmpty == false }) else {
-                throw SettingsError("\(name) must be a list of non-empty strings.")
+                throw bad("must be a list of non-empty strings")
             }
             return value
         case .choice(let options):
             guard let s = value.stringValue, options.contains(s) else {
-                throw SettingsError("\(name) must be one of \(options.joined(separator: ", ")).")
+                throw bad("must be one of \(options.joined(separator: ", "))")
             }
             return value
         case .scopeMap:
@@ -239,18 +262,24 @@ public struct PlugindSettings: Sendable {
                     throw SettingsError("\(name): '\(scope.key.prefix(100))' is not a scope; write it as @name.")
                 }
                 guard let registry = scope.value["registry"]?.stringValue else {
-                    throw SettingsError("\(name).\(scope.key) needs a registry URL.")
+                    throw SettingsError("\(name): \(scope.key) needs a registry URL.")
                 }
-                try checkURL(registry, name: "\(name).\(scope.key).registry")
+                try checkURL(registry, name: "\(name): \(scope.key).registry")
                 if let token = scope.value["token"], token.stringValue == nil || token.stringValue!.isEmpty {
-                    throw SettingsError("\(name).\(scope.key).token must be a non-empty string.")
+                    throw SettingsError("\(name): \(scope.key).token must be a non-empty string.")
                 }
                 for member in scope.value.objectValue ?? JSONObject() where member.key != "registry" && member.key != "token" {
-                    throw SettingsError("\(name).\(scope.key) has an unknown field '\(member.key.prefix(50))'; only registry and token are read.")
+                    throw SettingsError("\(name): \(scope.key) has an unknown field '\(member.key.prefix(50))'; only registry and token are read.")
                 }
             }
             return value
         }
+    }
+
+    /// A value as an error message shows it: compact JSON, cut short.
+    static func show(_ value: JSONValue) -> String {
+        let text = JSONWriter.compact(value)
+        return text.count > 80 ? String(text.prefix(77)) + "…" : text
     }
 
     static func absolute(_ path: String) -> String {
@@ -260,19 +289,19 @@ public struct PlugindSettings: Sendable {
     }
 
     /// http is accepted only for loopback hosts, where tests run their fakes.
-    static func checkURL(_ text: String, name: String) throws {
-        // Eject can clone from local repositories (tests, mirrors).
-        if name == "gitBaseUrl" && text.hasPrefix("file:///") { return }
+    static func checkURL(_ text: String, name: String, allowFile: Bool = false) throws {
+        // Eject can clone from local repositories (tests, mirrors): gitBaseUrl may be file:///.
+        if allowFile && text.hasPrefix("file:///") { return }
         guard let url = URLComponents(string: text), let scheme = url.scheme?.lowercased(), let host = url.host, !host.isEmpty else {
-            throw SettingsError("\(name): '\(text)' is not an absolute URL.")
+            throw SettingsError("\(name) must be an absolute URL, not '\(text.prefix(100))'.")
         }
         switch scheme {
         case "https": return
         case "http":
             if isLoopback(host) { return }
-            throw SettingsError("\(name): plain http is only allowed for loopback hosts; use https for \(host).")
+            throw SettingsError("\(name) is '\(text.prefix(100))': plain http is only allowed for loopback hosts; use https for \(host).")
         default:
-            throw SettingsError("\(name): '\(scheme)' URLs are not supported; use https.")
+            throw SettingsError("\(name) is '\(text.prefix(100))': \(scheme) URLs are not supported; use https.")
         }
     }
 

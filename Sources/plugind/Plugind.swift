@@ -25,7 +25,7 @@ struct Plugind: ParsableCommand {
 struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Answer /api requests on the FastCGI socket until SIGTERM.")
 
-    @OptionGroup var options: CommonOptions
+    @OptionGroup var options: ServeOptions
 
     func run() throws {
         FastCGIServer.holdStopSignals()
@@ -65,7 +65,7 @@ struct Serve: ParsableCommand {
                 gatekeeper.respond(to: request)
             }
         } catch let error as ListenError {
-            throw ValidationError("Cannot listen: \(error.description)")
+            throw CLIError("Cannot listen: \(error.description)")
         }
         logger.info("plugind \(PlugindVersion.current) serving", metadata: ["stateDir": "\(settings.stateDir)"])
         server.run()
@@ -79,11 +79,12 @@ struct Serve: ParsableCommand {
 struct CheckConfig: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "check-config", abstract: "Validate the settings and exit non-zero on a bad value.")
 
-    @OptionGroup var options: CommonOptions
+    @OptionGroup var options: SettingsOptions
 
     func run() throws {
         let settings = try options.load()
-        print("settings are valid (state directory \(settings.stateDir))")
+        let file = PlugindSettings.file(flag: options.state.settings, environment: ProcessInfo.processInfo.environment)
+        print("settings are valid (\(file.map { "settings file \($0)" } ?? "no settings file"); state directory \(settings.stateDirWithSource))")
     }
 }
 
@@ -91,7 +92,7 @@ struct Doctor: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check every owner and mode of the state directory (--fix repairs them; run as root, e.g. by the units).")
 
-    @OptionGroup var options: CommonOptions
+    @OptionGroup var options: SettingsOptions
     @Flag(help: "Repair what is wrong (and move a single-user state directory to the three identities' layout).")
     var fix = false
     @Option(help: "plugind's own user.") var user = "plugind"
@@ -100,13 +101,14 @@ struct Doctor: ParsableCommand {
 
     func run() throws {
         let settings = try options.load()
+        announce(settings)
         // getpwnam answers in a buffer the next call reuses: each answer is copied at once.
-        guard let entry = getpwnam(user) else { throw ValidationError("There is no user '\(user)'; create it, or name plugind's user with --user.") }
+        guard let entry = getpwnam(user) else { throw CLIError("There is no user '\(user)'; create it, or name plugind's user with --user.") }
         let owner = (uid: entry.pointee.pw_uid, gid: entry.pointee.pw_gid)
         var installer: (uid: uid_t, gid: gid_t)?
         if !installerUser.isEmpty {
             guard let entry = getpwnam(installerUser) else {
-                throw ValidationError("There is no user '\(installerUser)'; create it, or pass --installer-user \"\" when npm runs as plugind.")
+                throw CLIError("There is no user '\(installerUser)'; create it, or pass --installer-user \"\" when npm runs as plugind.")
             }
             installer = (entry.pointee.pw_uid, entry.pointee.pw_gid)
         }
@@ -122,38 +124,4 @@ struct Doctor: ParsableCommand {
             throw ExitCode(1)
         }
     }
-}
-
-struct Token: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Create or rotate API tokens. The token is printed once and never stored in plain text.",
-        subcommands: [Create.self, Rotate.self])
-
-    struct Create: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Add a token for a role; existing tokens keep working.")
-        @OptionGroup var options: CommonOptions
-        @Option(help: "admin or read") var role: String
-
-        func run() throws { try issue(role: role, options: options, replacing: false) }
-    }
-
-    struct Rotate: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Replace every token of a role with one new token.")
-        @OptionGroup var options: CommonOptions
-        @Option(help: "admin or read") var role: String
-
-        func run() throws { try issue(role: role, options: options, replacing: true) }
-    }
-
-    static func issue(role text: String, options: CommonOptions, replacing: Bool) throws {
-        guard let role = TokenStore.Role(rawValue: text) else { throw ValidationError("--role must be admin or read.") }
-        let settings = try options.load()
-        try FileManager.default.createDirectory(atPath: settings.stateDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        let token = try TokenStore(path: settings.tokensPath).create(role: role, replacing: replacing)
-        print(token)
-    }
-}
-
-private func issue(role: String, options: CommonOptions, replacing: Bool) throws {
-    try Token.issue(role: role, options: options, replacing: replacing)
 }

@@ -15,6 +15,14 @@ import Testing
         #expect(answer.json["ok"] == true)
     }
 
+    /// The sign-in hint needs no token and names the command for this plugind's state directory, never a token.
+    @Test func signInNamesTheCommandForThisStateDirectory() {
+        let answer = world.check("GET /sign-in", "/sign-in", 200, token: .none)
+        let command = answer.json["tokenCommand"]?.stringValue ?? ""
+        #expect(command.contains(" token create --role admin --state-dir \(world.stateDir)"))
+        #expect(!answer.text.contains(world.adminToken))
+    }
+
     /// The session names the token's role, and nothing of the token itself.
     @Test func sessionNamesTheRole() {
         #expect(world.check("GET /session", "/session", 200, token: .read).json["role"] == "read")

@@ -44,4 +44,13 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: dir + "/hook-ran"))
         #expect(!FileManager.default.fileExists(atPath: dir + "/fsmonitor-ran"))
     }
+
+    /// A failure is told by git's `fatal:`/`error:` line, not by the hints after it; else by its last words.
+    @Test func failureReasonIsGitsOwnLine() {
+        let output = "Cloning into 'x'...\nfatal: repository 'https://example.invalid/x' not found\nhint: check the URL\n"
+        #expect(GitCommand.failureReason(output) == "fatal: repository 'https://example.invalid/x' not found")
+        #expect(GitCommand.failureReason("something odd\n  \n") == "something odd")
+        #expect(GitCommand.failureReason("") == "")
+        #expect(GitCommand.failureReason("error: " + String(repeating: "x", count: 500)).count == 300)
+    }
 }

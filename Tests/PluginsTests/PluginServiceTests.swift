@@ -41,8 +41,8 @@ struct World {
         reasons = RestartReasonStore(db: db)
         service = PluginService(
             catalogue: CatalogueSource(path: cataloguePath), paths: PluginPaths(stateDir: dir, bundledPluginsDir: nil),
-            core: CorePolicy(core: ["@elizaos/plugin-sql"], optional: ["@elizaos/plugin-vision"]), configFile: config, runtime: NoRuntime(),
-            restartReasons: reasons, retiredSecrets: RetiredSecretStore(), scrub: { $0 })
+            core: CorePolicy(core: ["@elizaos/plugin-sql"], optional: ["@elizaos/plugin-vision"]),
+            dependencies: .init(configFile: config, runtime: NoRuntime(), restartReasons: reasons, retiredSecrets: RetiredSecretStore(), scrub: { $0 }))
     }
 
     var configText: String? { FileManager.default.contents(atPath: dir + "/milady.json").map { String(decoding: $0, as: UTF8.self) } }

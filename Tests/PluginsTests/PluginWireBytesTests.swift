@@ -35,8 +35,9 @@ private struct ReportingRuntime: RuntimeView {
         service = PluginService(
             catalogue: CatalogueSource(path: dir + "/plugins.json"), paths: PluginPaths(stateDir: dir, bundledPluginsDir: nil),
             core: CorePolicy(core: ["@elizaos/plugin-sql"], optional: ["@elizaos/plugin-vision"]),
-            configFile: AgentConfigFile(path: dir + "/milady.json"), runtime: ReportingRuntime(),
-            restartReasons: RestartReasonStore(db: try StateDB(path: dir + "/state.db")), retiredSecrets: RetiredSecretStore(), scrub: { $0 })
+            dependencies: .init(
+                configFile: AgentConfigFile(path: dir + "/milady.json"), runtime: ReportingRuntime(),
+                restartReasons: RestartReasonStore(db: try StateDB(path: dir + "/state.db")), retiredSecrets: RetiredSecretStore(), scrub: { $0 }))
     }
 
     /// One plugin: state, load error with the secret scrubbed, parameters masked, validation.

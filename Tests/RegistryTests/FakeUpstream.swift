@@ -102,7 +102,7 @@ struct ServiceFixture {
                 connectTimeout: .seconds(2), totalTimeout: timeout, idleTimeout: timeout, maxResponseBytes: Int64(maxDocumentBytes)))
         let clock = self.clock
         return RegistryService(
-            configuration: configuration, client: client, database: database ?? self.database, logger: quietLogger, now: { clock.now })
+            configuration: configuration, client: client, database: database ?? self.database, logger: quietLogger, clock: clock)
     }
 }
 

@@ -33,7 +33,7 @@ func temporaryDatabase() throws -> (db: StateDB, path: String) {
 }
 
 /// A clock a test can move.
-final class TestClock: Sendable {
+final class TestClock: WallClock {
     private let current = Mutex(Date(timeIntervalSince1970: 1_750_000_000))
     var now: Date { current.withLock { $0 } }
     func advance(_ seconds: Double) { current.withLock { $0 = $0.addingTimeInterval(seconds) } }

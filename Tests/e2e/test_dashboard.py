@@ -424,6 +424,12 @@ def wait_runtime_settled(admin_api, timeout: float = 60.0) -> dict:
 
 def test_sign_in_rejects_a_wrong_token_then_accepts_the_admin_token(page, dash):
     page.wait_css("#login-form")
+    # The hint is this stack's command (scripts/run's wrapper), not a bare `plugind` that writes to /var/lib/plugind.
+    wanted = f"{dash.stateDir}/bin/plugind token create --role admin"
+    deadline = time.monotonic() + 10
+    while page.text("#token-command") != wanted and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert page.text("#token-command") == wanted
     page.shot("login")
     page.allow("/api/session", 401)
     field = page.css("#login-form input[name=token]")

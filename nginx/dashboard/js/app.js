@@ -1,7 +1,7 @@
 // The dashboard's shell: sign-in, the section router (#/plugins, #/registry, …), the restart
 // banner, and notices. Each section lives in views/*.js and exports render(root, params, ctx).
 
-import { get, post, session, probeRole, onApiEvent } from "./api.js";
+import { api, get, post, session, probeRole, onApiEvent } from "./api.js";
 import { h, clear, append, errorBox, uid } from "./dom.js";
 import * as pluginsView from "./views/plugins.js";
 import * as pluginPanel from "./views/plugin-panel.js";
@@ -169,7 +169,8 @@ function renderLogin(message) {
     input,
     h("p", { id: `${tokenId}-help`, class: "help" },
       "An admin token can change everything; a read token shows a read-only view. Create one with ",
-      h("code", {}, "plugind token create --role admin"), ". The token is kept in this tab only (session storage)."),
+      h("code", { id: "token-command" }, "plugind token create --role admin"),
+      " (on the host plugind runs on). The token is kept in this tab only (session storage)."),
     errorArea,
     h("div", { class: "form-actions" }, button));
   form.addEventListener("submit", async (event) => {
@@ -196,6 +197,13 @@ function renderLogin(message) {
     }
   });
   main.append(h("section", { class: "login", "aria-labelledby": "login-heading" }, form));
+  // The exact command for this plugind (its state directory, scripts/run's wrapper); open, so no token is sent.
+  api("GET", "/api/sign-in", { token: null })
+    .then((hint) => {
+      const code = document.getElementById("token-command");
+      if (code && hint && typeof hint.tokenCommand === "string") code.textContent = hint.tokenCommand;
+    })
+    .catch(() => {});
   form.querySelector("h1").id = "login-heading";
   input.focus();
 }

@@ -1,8 +1,8 @@
-import Adapters
 import JSON
 import SemVer
 
-/// One security advisory that applies to an exact package version, as the registry's bulk endpoint reports it.
+/// One security advisory that applies to an exact package version, as the registry's bulk advisories endpoint reports
+/// it. A plain value: what to do about it (block, warn, show) is the caller's.
 public struct Advisory: Codable, Sendable, Equatable {
     public let package: String
     public let version: String
@@ -23,18 +23,13 @@ public struct Advisory: Codable, Sendable, Equatable {
     public static let severities = ["info", "low", "moderate", "high", "critical"]
 
     public static func rank(_ severity: String) -> Int { severities.firstIndex(of: severity.lowercased()) ?? 0 }
-
-    /// `critical advisory for lodash@4.17.20: Prototype pollution (https://…)`.
-    public var summary: String {
-        "\(severity) advisory for \(package)@\(version): \(title)\(url.map { " (\($0))" } ?? "")"
-    }
 }
 
 extension NpmRegistryClient {
     /// The registry's advisories for exact versions (`POST <base>-/npm/v1/security/advisories/bulk`, what `npm audit`
     /// asks), each checked against its `vulnerable_versions`. A private scope's packages are asked of their own
     /// registry. Throws `.upstream` when a registry cannot answer (404: it offers no advisories).
-    public func advisories(for packages: [(name: String, version: String)], timeoutMs: Int) throws(InstallError) -> [Advisory] {
+    public func advisories(for packages: [(name: String, version: String)], timeoutMs: Int) throws(NpmRegistryError) -> [Advisory] {
         var byRegistry: [String: (client: NpmRegistryClient, versions: [String: [String]])] = [:]
         for package in packages {
             let source = client(for: package.name)
@@ -47,7 +42,7 @@ extension NpmRegistryClient {
         return found.sorted { ($0.package, $0.version, $0.title) < ($1.package, $1.version, $1.title) }
     }
 
-    private func bulkAdvisories(_ versions: [String: [String]], timeoutMs: Int) throws(InstallError) -> [Advisory] {
+    private func bulkAdvisories(_ versions: [String: [String]], timeoutMs: Int) throws(NpmRegistryError) -> [Advisory] {
         let body = JSONObject(versions.sorted { $0.key < $1.key }.map { .init(key: $0.key, value: .array($0.value.map(JSONValue.string))) })
         let url = base + "-/npm/v1/security/advisories/bulk"
         let request = HTTPClientRequest(

@@ -1,10 +1,10 @@
 import Testing
-@testable import Runner
+@testable import Adapters
 
 /// `npmScopes`: a private scope's packages come from its own registry, and its tarballs too.
 @Suite struct ScopeRoutingTests {
     func client() -> NpmRegistryClient {
-        var configuration = RegistryConfiguration(
+        var configuration = NpmRegistryConfiguration(
             base: "https://registry.npmjs.org/", token: "public-token", connectTimeoutMs: 1000, fetchTimeoutMs: 1000, tarballTimeoutMs: 1000,
             tarballIdleMs: 1000, caFile: nil, redirectOrigins: nil)
         configuration.scopes["@acme"] = .init(registry: "https://npm.acme.example/private", token: "acme-token")

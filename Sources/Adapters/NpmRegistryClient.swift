@@ -1,43 +1,5 @@
-import Adapters
 import Foundation
 import JSON
-
-/// How to reach the npm registry: what plugind's settings say, and what it hands the runner with each job.
-public struct RegistryConfiguration: Codable, Sendable {
-    public var base: String
-    public var token: String?
-    public var connectTimeoutMs: Int
-    public var fetchTimeoutMs: Int
-    public var tarballTimeoutMs: Int
-    public var tarballIdleMs: Int
-    public var caFile: String?
-    public var redirectOrigins: [String]?
-    /// Private scopes (setting npmScopes): `@scope` → its registry and token.
-    public var scopes: [String: ScopeRegistry] = [:]
-
-    public struct ScopeRegistry: Codable, Sendable {
-        public var registry: String
-        public var token: String?
-        public init(registry: String, token: String?) {
-            self.registry = registry
-            self.token = token
-        }
-    }
-
-    public init(
-        base: String, token: String?, connectTimeoutMs: Int, fetchTimeoutMs: Int, tarballTimeoutMs: Int, tarballIdleMs: Int, caFile: String?,
-        redirectOrigins: [String]?
-    ) {
-        self.base = base
-        self.token = token
-        self.connectTimeoutMs = connectTimeoutMs
-        self.fetchTimeoutMs = fetchTimeoutMs
-        self.tarballTimeoutMs = tarballTimeoutMs
-        self.tarballIdleMs = tarballIdleMs
-        self.caFile = caFile
-        self.redirectOrigins = redirectOrigins
-    }
-}
 
 /// The npm registry, spoken to the way npm does: packuments at `<base>/<name with / as %2f>`
 /// (the base may carry a path prefix), signing keys at `<base>/-/npm/v1/keys`, tarballs by URL.
@@ -51,8 +13,9 @@ public struct NpmRegistryClient: Sendable {
     let metadata: HTTPClient
     let tarballs: HTTPClient
 
-    /// `redirectOrigins`: where the registry's redirects may lead besides its own origin (nil: anywhere https).
-    public init(
+    /// One registry, without private scopes. `redirectOrigins`: where the registry's redirects may lead besides its
+    /// own origin (nil: anywhere https).
+    private init(
         base: String, token: String?, connectTimeoutMs: Int, fetchTimeoutMs: Int, tarballTimeoutMs: Int, tarballIdleMs: Int, caFile: String?,
         redirectOrigins: [String]? = nil
     ) {
@@ -72,7 +35,7 @@ public struct NpmRegistryClient: Sendable {
             redirectOrigins: allowed))
     }
 
-    public init(_ configuration: RegistryConfiguration) {
+    public init(_ configuration: NpmRegistryConfiguration) {
         self.init(
             base: configuration.base, token: configuration.token, connectTimeoutMs: configuration.connectTimeoutMs,
             fetchTimeoutMs: configuration.fetchTimeoutMs, tarballTimeoutMs: configuration.tarballTimeoutMs,
@@ -118,11 +81,11 @@ public struct NpmRegistryClient: Sendable {
     }
 
     /// The packument, from the registry the package comes from (`client(for:)`).
-    public func packument(_ name: String, timeoutMs: Int) throws(InstallError) -> Packument {
+    public func packument(_ name: String, timeoutMs: Int) throws(NpmRegistryError) -> Packument {
         try client(for: name).fetchPackument(name, timeoutMs: timeoutMs)
     }
 
-    private func fetchPackument(_ name: String, timeoutMs: Int) throws(InstallError) -> Packument {
+    private func fetchPackument(_ name: String, timeoutMs: Int) throws(NpmRegistryError) -> Packument {
         let url = base + Self.escapedName(name)
         let response = try send(metadata.limited(timeoutMs), url: url, what: "the packument of \(name)")
         switch response.status {
@@ -138,7 +101,7 @@ public struct NpmRegistryClient: Sendable {
 
     /// The registry's signing keys; nil when it has no keys endpoint (404). `what` is the package whose signature
     /// needs them, for the error.
-    public func signingKeys(for what: String, timeoutMs: Int) throws(InstallError) -> [SigningKey]? {
+    public func signingKeys(for what: String, timeoutMs: Int) throws(NpmRegistryError) -> [SigningKey]? {
         let response = try send(metadata.limited(timeoutMs), url: base + "-/npm/v1/keys", what: "the registry's signing keys")
         if response.status == 404 { return nil }
         guard response.status == 200, let document = try? JSONParser.parse(response.body, maxDepth: 16),
@@ -148,7 +111,7 @@ public struct NpmRegistryClient: Sendable {
     }
 
     /// Streams the tarball of `what` (`name@version`) to `path`, reporting progress (0…1 when the size is known).
-    public func download(_ url: String, of what: String, to path: String, timeoutMs: Int, progress: @escaping (Double?) -> Void) throws(InstallError) {
+    public func download(_ url: String, of what: String, to path: String, timeoutMs: Int, progress: @escaping (Double?) -> Void) throws(NpmRegistryError) {
         if tarballsOnOwnOrigin, HTTPClient.origin(of: url) != HTTPClient.origin(of: base) {
             throw .refused("The tarball URL of \(what), \(SecretScrubber().scrub(url)), is not on its private scope's registry \(base); plugind fetches that scope from nowhere else.")
         }
@@ -166,7 +129,7 @@ public struct NpmRegistryClient: Sendable {
         guard response.status == 200 else { throw .upstream("Downloading the tarball of \(what) answered \(response.status).") }
     }
 
-    private func send(_ client: HTTPClient, url: String, what: String) throws(InstallError) -> HTTPClientResponse {
+    private func send(_ client: HTTPClient, url: String, what: String) throws(NpmRegistryError) -> HTTPClientResponse {
         do {
             return try client.send(HTTPClientRequest(url: url, headers: headers(for: url)))
         } catch {
@@ -174,7 +137,7 @@ public struct NpmRegistryClient: Sendable {
         }
     }
 
-    static func map(_ error: HTTPClientError, what: String) -> InstallError {
+    static func map(_ error: HTTPClientError, what: String) -> NpmRegistryError {
         switch error {
         case .timedOut: .timedOut("The npm registry did not deliver \(what) in time.")
         case .tooLarge(let limit): .refused("\(what.prefix(1).uppercased() + what.dropFirst()) is larger than \(limit) bytes.")

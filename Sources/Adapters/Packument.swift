@@ -55,7 +55,7 @@ public struct Packument: Sendable {
     public let time: [String: String]
 
     /// Reads a packument; versions without a tarball are skipped.
-    public init(json document: JSONValue) throws(InstallError) {
+    public init(json document: JSONValue) throws(NpmRegistryError) {
         guard let name = document["name"]?.stringValue, let versions = document["versions"]?.objectValue else {
             throw .upstream("The npm registry answered with something that is not a packument.")
         }
