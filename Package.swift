@@ -110,7 +110,9 @@ let package = Package(
         ], path: "Tests/TestWorld"),
         .testTarget(name: "APITests", dependencies: ["API", "App", "HTTPKit", "JSON", "Locking", "Operations", "TestWorld"]),
         .testTarget(name: "EjectTests", dependencies: ["Eject", "JSON", "Operations", "Stores", "TestWorld"]),
-        .testTarget(name: "InstallTests", dependencies: ["Adapters", "Install", "Runner", "SemVer", "JSON", "Operations", "Stores", "TestWorld"]),
+        .testTarget(name: "InstallTests", dependencies: [
+            "Adapters", "Install", "Runner", "SemVer", "JSON", "Operations", "Stores", "TestSupport", "TestWorld", .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Plugins", "Stores", "JSON", "Adapters", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

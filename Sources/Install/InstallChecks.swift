@@ -103,10 +103,11 @@ extension InstallService {
 
     /// The whole tree `name@version` would bring, walked from packuments before anything is downloaded: deprecated
     /// packages are warnings; advisories at or above the blocking severity refuse the install unless forced, lower
-    /// ones are warnings. Advisories that cannot be fetched are a warning, never a refusal. Returns the warnings and
-    /// the advisories found (nil when they could not be checked).
+    /// ones are warnings. Advisories that cannot be fetched are a warning, never a refusal. Returns the warnings, the
+    /// advisories found (nil when they could not be checked) and the checked tree's `name@version` keys, which the
+    /// installer must find again (`TreeRequest.pinned`).
     func checkSoundness(name: String, version: String, packument: Packument, force: Bool, ctx: OperationContext) throws
-        -> (warnings: [String], advisories: [Advisory]?)
+        -> (warnings: [String], advisories: [Advisory]?, checked: [String])
     {
         ctx.phase("checking", progress: 0.04)
         let tree = try DependencyTree.resolve(
@@ -127,7 +128,7 @@ extension InstallService {
             advisories = try registry.advisories(for: packages.map { ($0.name, $0.version) }, timeoutMs: ctx.stepTimeoutMs(.max))
         } catch {
             warnings.append("Security advisories could not be checked: \(error.description)")
-            return (warnings, nil)
+            return (warnings, nil, tree.order)
         }
         ctx.log("checked \(packages.count) package\(packages.count == 1 ? "" : "s") for advisories: \(advisories.count) found")
         let threshold = Advisory.rank(checks.blockSeverity)
@@ -142,7 +143,7 @@ extension InstallService {
             let forced = Advisory.rank(advisory.severity) >= threshold
             warnings.append(advisory.summary.prefix(1).uppercased() + advisory.summary.dropFirst() + (forced ? " (installed anyway: force)." : "."))
         }
-        return (warnings, advisories)
+        return (warnings, advisories, tree.order)
     }
 
     static func advisoryJSON(_ advisory: Advisory) -> JSONValue {

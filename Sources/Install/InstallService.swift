@@ -141,9 +141,12 @@ public struct InstallService: Sendable {
             try? installer.remove(staging)
         }
         // The staging project has one dependency, the plugin at the picked version; the walk starts there, and the
-        // installed tree is checked against it (so node_modules/<name> is name@picked).
+        // installed tree is checked against it (so node_modules/<name> is name@picked). The walk must come to the
+        // tree just checked: a dependency published since is refused, never installed unchecked.
         _ = try installer.installTree(
-            TreeRequest(project: [.init(name: name, spec: picked, kind: .regular, optionalPeer: false)], scratch: downloads, prefix: staging),
+            TreeRequest(
+                project: [.init(name: name, spec: picked, kind: .regular, optionalPeer: false)], scratch: downloads, prefix: staging,
+                pinned: soundness.checked),
             known: [name: packument], progress: ctx)
         try ctx.checkDeadline("installing")
 
