@@ -1,9 +1,10 @@
 // A progress block for one operation (install, uninstall, eject, sync, reinject, refresh):
 // a <progress> driven by GET /api/operations/:id while the POST runs, the phase, and the log
-// tail when it fails.
+// tail when it fails; an install's warnings when it succeeds.
 
 import { runOperation } from "./api.js";
 import { h, clear, errorBox } from "./dom.js";
+import { warningsBox } from "./compat.js";
 
 /** An element to place on the page, and run(path, body) that drives it. */
 export function operationBlock(label) {
@@ -41,7 +42,7 @@ export function operationBlock(label) {
       const { result, operation } = await runOperation(path, body, show);
       show({ ...operation, state: "succeeded" });
       block.dataset.state = "succeeded";
-      outcome.append(h("p", { class: "op-done" }, "Done."));
+      outcome.append(...[h("p", { class: "op-done" }, "Done."), warningsBox(result)].filter(Boolean));
       return result;
     } catch (error) {
       block.dataset.state = "failed";
