@@ -12,6 +12,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // Layer 1: C modules over Debian's libraries (shim headers only).
@@ -26,7 +27,9 @@ let package = Package(
         // What went wrong, in words a client sees: each service's errors say their kind; HTTPKit maps kinds to statuses.
         .target(name: "Failures", dependencies: ["JSON"]),
         // Layer 3: HTTP vocabulary, routing, gates. Knows nothing of plugins or FastCGI.
-        .target(name: "HTTPKit", dependencies: ["JSON", "Failures", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "HTTPKit", dependencies: [
+            "JSON", "Failures", .product(name: "HTTPTypes", package: "swift-http-types"), .product(name: "Logging", package: "swift-log"),
+        ]),
         // Layer 2: the FastCGI transport. Knows nothing of plugins.
         .target(name: "FastCGI", dependencies: ["CFastCGI", "HTTPKit", "JSON", "Locking", .product(name: "Logging", package: "swift-log")]),
         // Layer 6: stores (SQLite, agent config, tokens) and adapters.

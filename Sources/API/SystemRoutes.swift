@@ -8,7 +8,7 @@ struct SystemRoutes: Sendable {
     let deps: Dependencies
     /// Monitors poll health often; the answer is checked at most twice a second.
     /// (Encoded once per check, not per request.)
-    let healthCache = TimedCache<(status: Int, body: [UInt8])>(freshFor: .milliseconds(500))
+    let healthCache = TimedCache<(status: HTTPStatus, body: [UInt8])>(freshFor: .milliseconds(500))
     /// The command that creates an admin token for this instance, worked out once (it may read the settings file).
     let tokenCommand: String
 
@@ -25,7 +25,7 @@ struct SystemRoutes: Sendable {
             let databaseOK = deps.database.isUsable()
             let report = HealthReport(
                 ok: writable && databaseOK, version: deps.version, stateDir: .init(usable: writable), database: .init(usable: databaseOK))
-            return (report.ok ? 200 : 503, (try? JSONEncoding.bytes(report)) ?? [])
+            return (report.ok ? .ok : .serviceUnavailable, (try? JSONEncoding.bytes(report)) ?? [])
         }
         return .jsonBytes(health.body, status: health.status)
     }

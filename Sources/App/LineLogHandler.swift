@@ -54,11 +54,11 @@ struct LineRequestLog: RequestLog {
     func record(_ entry: RequestLogEntry) {
         guard enabled else { return }
         var line = LogLine(level: .info, label: label)
-        line.append(entry.method)
+        line.append(entry.method.rawValue)
         line.append(" ")
         line.append(entry.path)
         line.append(" ")
-        line.appendDecimal(Int64(entry.status))
+        line.appendDecimal(Int64(entry.status.code))
         line.append(" ")
         line.appendDecimal(entry.tenthsOfMs / 10)
         line.append(".")

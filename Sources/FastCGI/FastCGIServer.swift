@@ -170,10 +170,16 @@ public final class FastCGIServer: Sendable {
         guard let (body, tooLarge) = readBody(request.pointee.in, declaredLength: declared) else {
             return  // the peer went away mid-body: nobody to answer, and a partial body must not act
         }
-        guard let method = params.method, let uri = params.uri, !method.isEmpty, uri.hasPrefix("/") else {
+        guard let text = params.method, let uri = params.uri, !text.isEmpty, uri.hasPrefix("/") else {
             logger.warning("a FastCGI request without REQUEST_METHOD or REQUEST_URI; check the fastcgi_params")
-            write(HTTPResponse(status: 400, headers: [("Content-Type", HTTPResponse.jsonContentType)],
+            write(HTTPResponse(status: .badRequest, headers: [("Content-Type", HTTPResponse.jsonContentType)],
                                body: Array(#"{"error":"The front end sent no request method or URI."}"#.utf8)), to: request.pointee.out)
+            return
+        }
+        guard let method = HTTPMethod(frontEnd: text) else {
+            logger.warning("a FastCGI request whose REQUEST_METHOD is not an HTTP token", metadata: ["method": "\(text.prefix(32).debugDescription)"])
+            write(HTTPResponse(status: .badRequest, headers: [("Content-Type", HTTPResponse.jsonContentType)],
+                               body: Array(#"{"error":"The front end sent a request method that is not an HTTP token."}"#.utf8)), to: request.pointee.out)
             return
         }
         let value = HTTPRequest(
@@ -268,9 +274,9 @@ public final class FastCGIServer: Sendable {
         var head: [UInt8] = []
         head.reserveCapacity(256)
         head.append(contentsOf: "Status: ".utf8)
-        ASCIIDigits.append(Int64(response.status), to: &head)
+        ASCIIDigits.append(Int64(response.status.code), to: &head)
         head.append(0x20)
-        head.append(contentsOf: HTTPStatus.reason(response.status).utf8)
+        head.append(contentsOf: response.status.statusLineReason.utf8)
         head.append(contentsOf: "\r\n".utf8)
         for (name, value) in response.headers {
             head.append(contentsOf: name.utf8)
@@ -283,7 +289,7 @@ public final class FastCGIServer: Sendable {
             }
             head.append(contentsOf: "\r\n".utf8)
         }
-        if response.header("Content-Length") == nil && response.status != 204 && response.status != 304 {
+        if response.header("Content-Length") == nil && response.status != .noContent && response.status != .notModified {
             head.append(contentsOf: "Content-Length: ".utf8)
             ASCIIDigits.append(Int64(response.body.count), to: &head)
             head.append(contentsOf: "\r\n".utf8)

@@ -3,7 +3,7 @@ import JSON
 
 /// An error that knows how it is shown to a client: a status and one sentence a person can act on.
 public protocol HTTPResponseError: Error {
-    var status: Int { get }
+    var status: HTTPStatus { get }
     /// One sentence, never a secret.
     var message: String { get }
     /// Optional extra members of the error body (`validationErrors`, `conflicts`, `candidates`, …).
@@ -19,25 +19,25 @@ extension HTTPResponseError {
 
 /// The one concrete error of the HTTP layer.
 public struct APIError: HTTPResponseError, CustomStringConvertible {
-    public let status: Int
+    public let status: HTTPStatus
     public let message: String
     public var fields: JSONObject
     public var headers: [(name: String, value: String)]
 
-    public init(_ status: Int, _ message: String, fields: JSONObject = JSONObject(), headers: [(name: String, value: String)] = []) {
+    public init(_ status: HTTPStatus, _ message: String, fields: JSONObject = JSONObject(), headers: [(name: String, value: String)] = []) {
         self.status = status
         self.message = message
         self.fields = fields
         self.headers = headers
     }
 
-    public var description: String { "\(status): \(message)" }
+    public var description: String { "\(status.code): \(message)" }
 
-    public static func badRequest(_ message: String) -> APIError { APIError(400, message) }
-    public static func notFound(_ message: String) -> APIError { APIError(404, message) }
-    public static func conflict(_ message: String, fields: JSONObject = JSONObject()) -> APIError { APIError(409, message, fields: fields) }
-    public static func unprocessable(_ message: String, fields: JSONObject = JSONObject()) -> APIError { APIError(422, message, fields: fields) }
-    public static func unavailable(_ message: String) -> APIError { APIError(503, message) }
+    public static func badRequest(_ message: String) -> APIError { APIError(.badRequest, message) }
+    public static func notFound(_ message: String) -> APIError { APIError(.notFound, message) }
+    public static func conflict(_ message: String, fields: JSONObject = JSONObject()) -> APIError { APIError(.conflict, message, fields: fields) }
+    public static func unprocessable(_ message: String, fields: JSONObject = JSONObject()) -> APIError { APIError(.unprocessableContent, message, fields: fields) }
+    public static func unavailable(_ message: String) -> APIError { APIError(.serviceUnavailable, message) }
 
     /// A service's error, as a client sees it: its kind's one status, its sentence and its details.
     public init(_ failure: any UserFacingError) {
@@ -47,16 +47,17 @@ public struct APIError: HTTPResponseError, CustomStringConvertible {
     }
 
     /// The one status of each kind of failure.
-    public static func status(of kind: FailureKind) -> Int {
+    public static func status(of kind: FailureKind) -> HTTPStatus {
         switch kind {
-        case .badRequest: 400
-        case .notFound: 404
-        case .conflict: 409
-        case .unprocessable: 422
-        case .badGateway: 502
-        case .unavailable: 503
-        case .gatewayTimeout: 504
-        case .insufficientStorage: 507
+        case .badRequest: .badRequest
+        case .notFound: .notFound
+        case .conflict: .conflict
+        case .unprocessable: .unprocessableContent
+        case .badGateway: .badGateway
+        case .unavailable: .serviceUnavailable
+        case .gatewayTimeout: .gatewayTimeout
+        // WebDAV's, which swift-http-types does not name.
+        case .insufficientStorage: HTTPStatus(code: 507)
         }
     }
 }

@@ -49,7 +49,7 @@ public struct Gatekeeper: Sendable {
             response = .error(APIError(failure))
         } catch {
             logger.error("unexpected error", metadata: ["requestId": "\(requestId)", "error": "\(String(describing: error))"])
-            response = .error(APIError(500, "Something went wrong on our side; the log has the details under request id \(requestId)."))
+            response = .error(APIError(.internalServerError, "Something went wrong on our side; the log has the details under request id \(requestId)."))
         }
         if response.header("Content-Type") == nil && !response.body.isEmpty {
             response.setHeader("Content-Type", HTTPResponse.jsonContentType)
@@ -58,10 +58,10 @@ public struct Gatekeeper: Sendable {
         // Answers carry tokens' view of secrets and state: no shared cache keeps them, and only a GET whose answer
         // has an ETag may be kept by the browser, to be revalidated on every use.
         if response.header("Cache-Control") == nil {
-            let revalidatable = (request.method == "GET" || request.method == "HEAD") && response.header("ETag") != nil
+            let revalidatable = (request.method == .get || request.method == .head) && response.header("ETag") != nil
             response.headers.append(("Cache-Control", revalidatable ? "private, no-cache" : "no-store"))
         }
-        if request.method == "HEAD" {
+        if request.method == .head {
             response.setHeader("Content-Length", String(response.body.count))
             response.body = []
         }
@@ -75,7 +75,7 @@ public struct Gatekeeper: Sendable {
     private func process(_ request: HTTPRequest, requestId: String) throws -> HTTPResponse {
         // 0. Size and hostile path segments, before anything else.
         if request.bodyTooLarge {
-            throw APIError(413, "The request body is larger than this server accepts.")
+            throw APIError(.contentTooLarge, "The request body is larger than this server accepts.")
         }
         let allSegments = try RequestPath.segments(of: request.rawPath)
         guard allSegments.starts(with: prefixSegments) else {
@@ -93,20 +93,20 @@ public struct Gatekeeper: Sendable {
         }
         let mutating: Bool
         switch request.method {
-        case "GET", "HEAD", "OPTIONS": mutating = false
+        case .get, .head, .options: mutating = false
         default: mutating = true
         }
         // 2. Read tokens only look.
         if let role, role < .admin, mutating {
-            throw APIError(403, "This token may only read; use an admin token to make changes.")
+            throw APIError(.forbidden, "This token may only read; use an admin token to make changes.")
         }
         // 3. No cross-site changes.
         if mutating { try checkOrigin(request) }
 
         // 4. Route lookup.
-        if request.method == "OPTIONS" {
+        if request.method == .options {
             guard let allowed = router.allowedMethods(path: path) else { throw APIError.notFound("No API route has this path.") }
-            return HTTPResponse(status: 204, headers: [("Allow", allowed.joined(separator: ", "))])
+            return HTTPResponse(status: .noContent, headers: [("Allow", Self.allowHeader(allowed))])
         }
         let route: Route
         let parameters: [String: String]
@@ -114,13 +114,13 @@ public struct Gatekeeper: Sendable {
         case .notFound:
             throw APIError.notFound("No API route has this path.")
         case .methodNotAllowed(let allowed):
-            throw APIError(405, "This path does not answer to \(request.method).", headers: [("Allow", allowed.joined(separator: ", "))])
+            throw APIError(.methodNotAllowed, "This path does not answer to \(request.method.rawValue).", headers: [("Allow", Self.allowHeader(allowed))])
         case .found(let r, let p):
             route = r
             parameters = p
         }
         if case .role(let needed) = route.access, let role, role < needed {
-            throw APIError(403, "This token may not use this route.")
+            throw APIError(.forbidden, "This token may not use this route.")
         }
 
         // 5. The body.
@@ -133,29 +133,29 @@ public struct Gatekeeper: Sendable {
     private func authenticate(_ request: HTTPRequest) throws -> Role {
         let challenge = [(name: "WWW-Authenticate", value: "Bearer realm=\"plugind\"")]
         guard let header = request.header("authorization") else {
-            throw APIError(401, "This route needs a token: send 'Authorization: Bearer <token>'.", headers: challenge)
+            throw APIError(.unauthorized, "This route needs a token: send 'Authorization: Bearer <token>'.", headers: challenge)
         }
         let parts = header.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "bearer",
             let role = tokens.role(forToken: parts[1].trimmingSpacesAndTabs())
         else {
-            throw APIError(401, "The token is not valid for this plugind; GET /api/sign-in names the command that creates one.", headers: challenge)
+            throw APIError(.unauthorized, "The token is not valid for this plugind; GET /api/sign-in names the command that creates one.", headers: challenge)
         }
         return role
     }
 
     private func checkOrigin(_ request: HTTPRequest) throws {
         if request.header("sec-fetch-site")?.lowercased() == "cross-site" {
-            throw APIError(403, "Cross-site requests may not change anything.")
+            throw APIError(.forbidden, "Cross-site requests may not change anything.")
         }
         guard let origin = request.header("origin") else { return }  // curl and other non-browser clients
         let normalised = Self.normalise(origin: origin)
         if normalised == "null" {
-            throw APIError(403, "Requests from an opaque origin may not change anything.")
+            throw APIError(.forbidden, "Requests from an opaque origin may not change anything.")
         }
         if let own = request.origin, Self.normalise(origin: own) == normalised { return }
         if publicOrigins.contains(normalised) { return }
-        throw APIError(403, "Requests from another origin may not change anything; add it to 'publicOrigins' if it is yours.")
+        throw APIError(.forbidden, "Requests from another origin may not change anything; add it to 'publicOrigins' if it is yours.")
     }
 
     private func decodeBody(_ request: HTTPRequest, rule: BodyRule) throws -> JSONObject {
@@ -172,7 +172,7 @@ public struct Gatekeeper: Sendable {
         }
         let type = request.header("content-type")?.split(separator: ";").first?.trimmingSpacesAndTabs().lowercased() ?? ""
         guard type == "application/json" || (type.hasPrefix("application/") && type.hasSuffix("+json")) else {
-            throw APIError(415, "Send the body as JSON with 'Content-Type: application/json'.")
+            throw APIError(.unsupportedMediaType, "Send the body as JSON with 'Content-Type: application/json'.")
         }
         let value: JSONValue
         do {
@@ -189,6 +189,11 @@ public struct Gatekeeper: Sendable {
             throw APIError.badRequest("Unknown field(s) \(list); this route accepts: \(allowed.sorted().joined(separator: ", ")).")
         }
         return object
+    }
+
+    /// `GET, HEAD, OPTIONS`: the methods a path answers to, for `Allow`.
+    static func allowHeader(_ methods: [HTTPMethod]) -> String {
+        methods.map(\.rawValue).joined(separator: ", ")
     }
 
     static func normalise(origin: String) -> String {

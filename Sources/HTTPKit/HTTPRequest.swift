@@ -1,6 +1,21 @@
+import HTTPTypes
+
+/// A request method: swift-http-types' (`.get`, `.post`, …; any other token by `HTTPMethod("PROPFIND")`).
+/// Qualified, since this module's request type has the same name as that package's.
+public typealias HTTPMethod = HTTPTypes.HTTPRequest.Method
+
+extension HTTPMethod {
+    /// The method a front end sent (`REQUEST_METHOD`), upper-cased as plugind has always taken it; nil when it is
+    /// not an HTTP token (nginx never sends one).
+    public init?(frontEnd text: String) {
+        // Front ends send methods in upper case; only an odd one pays for a copy.
+        self.init(text.utf8.contains(where: { $0 >= 0x61 && $0 <= 0x7A }) ? text.uppercased() : text)
+    }
+}
+
 /// A request as the transport received it: nothing here is decoded or trusted yet.
 public struct HTTPRequest: Sendable {
-    public var method: String
+    public var method: HTTPMethod
     /// The raw `REQUEST_URI`, query included, exactly as the client sent it.
     public var uri: String
     /// Header names lowercased with `-` (from `HTTP_*`, `CONTENT_TYPE`, `CONTENT_LENGTH`).
@@ -15,12 +30,11 @@ public struct HTTPRequest: Sendable {
     public var frontEndRequestId: String?
 
     public init(
-        method: String, uri: String, headers: [String: String] = [:], body: [UInt8] = [],
+        method: HTTPMethod, uri: String, headers: [String: String] = [:], body: [UInt8] = [],
         bodyTooLarge: Bool = false, remoteAddress: String = "", origin: String? = nil, frontEndRequestId: String? = nil
     ) {
         self.frontEndRequestId = frontEndRequestId
-        // Front ends send methods in upper case; only an odd one pays for a copy.
-        self.method = method.utf8.contains(where: { $0 >= 0x61 && $0 <= 0x7A }) ? method.uppercased() : method
+        self.method = method
         self.uri = uri
         self.headers = headers
         self.body = body

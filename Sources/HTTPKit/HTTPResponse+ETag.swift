@@ -16,7 +16,7 @@ extension HTTPResponse {
 
     /// As `conditional(on:)` with a tag computed once, when the body was cached.
     public func conditional(on request: HTTPRequest, etag tag: String) -> HTTPResponse {
-        guard status == 200 else { return self }
+        guard status == .ok else { return self }
         var response = self
         response.setHeader("ETag", tag)
         if let presented = request.header("if-none-match"),
@@ -25,7 +25,7 @@ extension HTTPResponse {
                 return trimmed.replacingWeakPrefix() == tag || trimmed == "*"
             })
         {
-            return HTTPResponse(status: 304, headers: [("ETag", tag)])
+            return HTTPResponse(status: .notModified, headers: [("ETag", tag)])
         }
         return response
     }

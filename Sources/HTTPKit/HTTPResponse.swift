@@ -1,12 +1,17 @@
+import HTTPTypes
 import JSON
+
+/// A response status: swift-http-types' (`.ok`, `.notFound`, …; a code it does not name by `HTTPStatus(code: 507)`).
+/// Qualified, since this module's response type has the same name as that package's.
+public typealias HTTPStatus = HTTPTypes.HTTPResponse.Status
 
 /// A response to write back: status, headers in order, body bytes.
 public struct HTTPResponse: Sendable {
-    public var status: Int
+    public var status: HTTPStatus
     public var headers: [(name: String, value: String)]
     public var body: [UInt8]
 
-    public init(status: Int, headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
+    public init(status: HTTPStatus, headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
         self.status = status
         self.headers = headers
         self.body = body
@@ -15,17 +20,17 @@ public struct HTTPResponse: Sendable {
     public static let jsonContentType = "application/json; charset=utf-8"
 
     /// A JSON response (compact encoding).
-    public static func json(_ value: JSONValue, status: Int = 200) -> HTTPResponse {
+    public static func json(_ value: JSONValue, status: HTTPStatus = .ok) -> HTTPResponse {
         HTTPResponse(status: status, headers: [("Content-Type", jsonContentType)], body: JSONWriter.compactBytes(value))
     }
 
     /// A wire type, encoded in its members' declared order.
-    public static func json(encoding value: some Encodable, status: Int = 200) throws -> HTTPResponse {
+    public static func json(encoding value: some Encodable, status: HTTPStatus = .ok) throws -> HTTPResponse {
         HTTPResponse(status: status, headers: [("Content-Type", jsonContentType)], body: try JSONEncoding.bytes(value))
     }
 
     /// Bytes already encoded as JSON.
-    public static func jsonBytes(_ body: [UInt8], status: Int = 200) -> HTTPResponse {
+    public static func jsonBytes(_ body: [UInt8], status: HTTPStatus = .ok) -> HTTPResponse {
         HTTPResponse(status: status, headers: [("Content-Type", jsonContentType)], body: body)
     }
 
@@ -39,9 +44,11 @@ public struct HTTPResponse: Sendable {
     }
 }
 
-public enum HTTPStatus {
-    public static func reason(_ status: Int) -> String {
-        switch status {
+extension HTTPStatus {
+    /// The reason phrase plugind writes after the code on the status line: the same words for the same code
+    /// whatever phrase the value carries (`HTTPStatus(code:)` carries none), and `Status NNN` for a code without one.
+    public var statusLineReason: String {
+        switch code {
         case 200: "OK"
         case 201: "Created"
         case 202: "Accepted"
@@ -62,7 +69,7 @@ public enum HTTPStatus {
         case 503: "Service Unavailable"
         case 504: "Gateway Timeout"
         case 507: "Insufficient Storage"
-        default: "Status \(status)"
+        default: "Status \(code)"
         }
     }
 }

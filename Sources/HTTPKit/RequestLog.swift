@@ -2,16 +2,16 @@ import Logging
 
 /// One answered request, as the gatekeeper reports it: nothing private (no query, no header, no body).
 public struct RequestLogEntry: Sendable {
-    public let method: String
+    public let method: HTTPMethod
     /// The raw path without the query, cut at 200 characters.
     public let path: Substring
-    public let status: Int
+    public let status: HTTPStatus
     /// How long the answer took, in tenths of a millisecond.
     public let tenthsOfMs: Int64
     public let requestId: String
 
     /// `GET /api/health 200 0.1ms`
-    public var message: String { "\(method) \(path) \(status) \(tenthsOfMs / 10).\(tenthsOfMs % 10)ms" }
+    public var message: String { "\(method.rawValue) \(path) \(status.code) \(tenthsOfMs / 10).\(tenthsOfMs % 10)ms" }
 }
 
 /// Where the gatekeeper's one line per request goes.

@@ -56,7 +56,7 @@ public final class Route: Sendable {
         case rest(String)
     }
 
-    public let method: String
+    public let method: HTTPMethod
     public let pattern: String
     public let segments: [Segment]
     public let access: Access
@@ -64,7 +64,7 @@ public final class Route: Sendable {
     public let handler: Handler
 
     /// `pattern` is written as in the docs: `/api/plugins/:id`, with `*name` for the rest of a path.
-    public init(_ method: String, _ pattern: String, _ access: Access, body: BodyRule = .none, _ handler: @escaping Handler) {
+    public init(_ method: HTTPMethod, _ pattern: String, _ access: Access, body: BodyRule = .none, _ handler: @escaping Handler) {
         self.method = method
         self.pattern = pattern
         self.access = access
@@ -82,7 +82,7 @@ public final class Route: Sendable {
 /// The outcome of looking a path up in the table.
 public enum RouteMatch: Sendable {
     case found(Route, [String: String])
-    case methodNotAllowed(allowed: [String])
+    case methodNotAllowed(allowed: [HTTPMethod])
     case notFound
 }
 
@@ -96,13 +96,21 @@ public struct Router: Sendable {
 
     /// One point of the trie: the routes whose pattern ends here (by method), and where each kind of segment leads.
     private final class Node: @unchecked Sendable {
-        var routes: [(method: String, route: Route)] = []
+        var routes: [(method: HTTPMethod, route: Route)] = []
         var literals: [String: Node] = [:]
         var parameter: (name: String, node: Node)?
         var rest: (name: String, node: Node)?
 
-        func route(for method: String) -> Route? {
-            routes.first { $0.method == method }?.route ?? (method == "HEAD" ? routes.first { $0.method == "GET" }?.route : nil)
+        func route(for method: HTTPMethod) -> Route? {
+            routes.first { $0.method == method }?.route ?? (method == .head ? routes.first { $0.method == .get }?.route : nil)
+        }
+
+        /// The methods this point answers to: its routes', HEAD where there is GET, and OPTIONS; by name.
+        var allowed: [HTTPMethod] {
+            var allowed = Set(routes.map(\.method))
+            if allowed.contains(.get) { allowed.insert(.head) }
+            allowed.insert(.options)
+            return allowed.sorted { $0.rawValue < $1.rawValue }
         }
     }
 
@@ -151,20 +159,14 @@ public struct Router: Sendable {
         return nil
     }
 
-    public func match(method: String, path: [String]) -> RouteMatch {
+    public func match(method: HTTPMethod, path: [String]) -> RouteMatch {
         guard let (node, parameters) = find(path) else { return .notFound }
         if let route = node.route(for: method) { return .found(route, parameters) }
-        var allowed = Set(node.routes.map(\.method))
-        if allowed.contains("GET") { allowed.insert("HEAD") }
-        allowed.insert("OPTIONS")
-        return .methodNotAllowed(allowed: allowed.sorted())
+        return .methodNotAllowed(allowed: node.allowed)
     }
 
     /// The methods a path answers to, for `OPTIONS`; nil when no route has the path.
-    public func allowedMethods(path: [String]) -> [String]? {
-        switch match(method: "\u{0}", path: path) {
-        case .methodNotAllowed(let allowed): allowed
-        default: nil
-        }
+    public func allowedMethods(path: [String]) -> [HTTPMethod]? {
+        find(path)?.0.allowed
     }
 }

@@ -24,7 +24,7 @@ import Testing
     @Test func oversizedBody() {
         let before = world.agentConfig
         let request = HTTPRequest(
-            method: "PUT", uri: "/api/plugins/anthropic", headers: ["authorization": "Bearer " + world.adminToken, "content-type": "application/json"],
+            method: .put, uri: "/api/plugins/anthropic", headers: ["authorization": "Bearer " + world.adminToken, "content-type": "application/json"],
             bodyTooLarge: true, origin: World.origin)
         #expect(world.wiring.gatekeeper.respond(to: request).status == 413)
         #expect(world.agentConfig == before)
@@ -44,9 +44,9 @@ import Testing
     /// The front end's request id is kept when it is plain hex, replaced when it is not; either way it is returned.
     @Test func requestIds() {
         let id = "0123456789abcdef0123456789abcdef"
-        let request = HTTPRequest(method: "GET", uri: "/api/health", frontEndRequestId: id)
+        let request = HTTPRequest(method: .get, uri: "/api/health", frontEndRequestId: id)
         #expect(world.wiring.gatekeeper.respond(to: request).header("X-Request-Id") == id)
-        let hostile = HTTPRequest(method: "GET", uri: "/api/health", frontEndRequestId: "x\ny")
+        let hostile = HTTPRequest(method: .get, uri: "/api/health", frontEndRequestId: "x\ny")
         let answered = world.wiring.gatekeeper.respond(to: hostile).header("X-Request-Id") ?? ""
         #expect(!answered.isEmpty && !answered.contains("\n"))
     }

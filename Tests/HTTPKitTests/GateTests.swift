@@ -21,11 +21,11 @@ struct Boom: Error {}
     let gate: Gatekeeper = {
         let echo: Handler = { context in .json(.object(context.body)) }
         let routes = [
-            Route("GET", "/health", .open) { _ in .json(["ok": true]) },
-            Route("GET", "/things", .role(.read)) { _ in .json(["things": []]) },
-            Route("POST", "/things", .role(.admin), body: .object(allowed: ["name", "count"]), echo),
-            Route("POST", "/things/:id/poke", .role(.admin), body: .none) { _ in .json(["poked": true]) },
-            Route("GET", "/boom", .role(.read)) { _ in throw Boom() },
+            Route(.get, "/health", .open) { _ in .json(["ok": true]) },
+            Route(.get, "/things", .role(.read)) { _ in .json(["things": []]) },
+            Route(.post, "/things", .role(.admin), body: .object(allowed: ["name", "count"]), echo),
+            Route(.post, "/things/:id/poke", .role(.admin), body: .none) { _ in .json(["poked": true]) },
+            Route(.get, "/boom", .role(.read)) { _ in throw Boom() },
         ]
         return Gatekeeper(router: Router(routes), tokens: FixedTokens(), publicOrigins: ["https://dash.example:8443"], logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
     }()
@@ -34,7 +34,7 @@ struct Boom: Error {}
         var all = headers
         if let token { all["authorization"] = "Bearer \(token)" }
         if !body.isEmpty && all["content-type"] == nil { all["content-type"] = "application/json" }
-        return gate.respond(to: HTTPRequest(method: method, uri: uri, headers: all, body: Array(body.utf8), bodyTooLarge: tooLarge, origin: "https://127.0.0.1:8443"))
+        return gate.respond(to: HTTPRequest(method: HTTPMethod(frontEnd: method)!, uri: uri, headers: all, body: Array(body.utf8), bodyTooLarge: tooLarge, origin: "https://127.0.0.1:8443"))
     }
 
     func error(_ response: HTTPResponse) -> String? {
@@ -171,15 +171,15 @@ struct Boom: Error {}
         struct Unknown: Error {}
         let gate = Gatekeeper(
             router: Router([
-                Route("GET", "/full", .open) { _ in throw Full() }, Route("GET", "/busy", .open) { _ in throw Busy() },
-                Route("GET", "/unknown", .open) { _ in throw Unknown() },
+                Route(.get, "/full", .open) { _ in throw Full() }, Route(.get, "/busy", .open) { _ in throw Busy() },
+                Route(.get, "/unknown", .open) { _ in throw Unknown() },
             ]), tokens: FixedTokens(), logger: Logger(label: "t", factory: { _ in SwiftLogNoOpLogHandler() }))
-        let full = gate.respond(to: HTTPRequest(method: "GET", uri: "/api/full"))
+        let full = gate.respond(to: HTTPRequest(method: .get, uri: "/api/full"))
         #expect(full.status == 507)
         #expect(String(decoding: full.body, as: UTF8.self) == #"{"error":"The disk is full; free some space.","path":"/var/lib/plugind"}"#)
-        let busy = gate.respond(to: HTTPRequest(method: "GET", uri: "/api/busy"))
+        let busy = gate.respond(to: HTTPRequest(method: .get, uri: "/api/busy"))
         #expect(busy.status == 503 && busy.header("Retry-After") == "5")
-        let unknown = gate.respond(to: HTTPRequest(method: "GET", uri: "/api/unknown"))
+        let unknown = gate.respond(to: HTTPRequest(method: .get, uri: "/api/unknown"))
         #expect(unknown.status == 500)
         #expect(String(decoding: unknown.body, as: UTF8.self).contains("request id"))
     }

@@ -36,16 +36,16 @@ import Testing
 @Suite struct RouterTests {
     static let ok: Handler = { _ in .json(["ok": true]) }
     let router = Router([
-        Route("GET", "/plugins/:id", .role(.read), ok),
-        Route("PUT", "/plugins/:id", .role(.admin), ok),
-        Route("GET", "/plugins/installed", .role(.read), ok),
-        Route("POST", "/plugins/:id/test", .role(.admin), ok),
-        Route("GET", "/registry/plugins/*name", .role(.read), ok),
+        Route(.get, "/plugins/:id", .role(.read), ok),
+        Route(.put, "/plugins/:id", .role(.admin), ok),
+        Route(.get, "/plugins/installed", .role(.read), ok),
+        Route(.post, "/plugins/:id/test", .role(.admin), ok),
+        Route(.get, "/registry/plugins/*name", .role(.read), ok),
     ])
 
     /// A literal segment beats a parameter, whatever the table's order.
     @Test func literalWins() {
-        guard case .found(let route, let params) = router.match(method: "GET", path: ["plugins", "installed"]) else {
+        guard case .found(let route, let params) = router.match(method: .get, path: ["plugins", "installed"]) else {
             Issue.record("no match"); return
         }
         #expect(route.pattern == "/plugins/installed")
@@ -54,21 +54,21 @@ import Testing
 
     /// Parameters capture decoded segments; the rest pattern takes an unencoded scoped name.
     @Test func parameters() {
-        guard case .found(_, let params) = router.match(method: "PUT", path: ["plugins", "@elizaos/plugin-x"]) else { Issue.record("no match"); return }
+        guard case .found(_, let params) = router.match(method: .put, path: ["plugins", "@elizaos/plugin-x"]) else { Issue.record("no match"); return }
         #expect(params["id"] == "@elizaos/plugin-x")
-        guard case .found(_, let rest) = router.match(method: "GET", path: ["registry", "plugins", "@elizaos", "plugin-x"]) else { Issue.record("no match"); return }
+        guard case .found(_, let rest) = router.match(method: .get, path: ["registry", "plugins", "@elizaos", "plugin-x"]) else { Issue.record("no match"); return }
         #expect(rest["name"] == "@elizaos/plugin-x")
     }
 
     /// A known path with the wrong method is 405 with the allowed methods; HEAD rides on GET.
     @Test func methodNotAllowedAndHead() {
-        guard case .methodNotAllowed(let allowed) = router.match(method: "DELETE", path: ["plugins", "x"]) else { Issue.record("expected 405"); return }
-        #expect(allowed == ["GET", "HEAD", "OPTIONS", "PUT"])
-        guard case .found(let route, _) = router.match(method: "HEAD", path: ["plugins", "x"]) else { Issue.record("HEAD not served"); return }
-        #expect(route.method == "GET")
+        guard case .methodNotAllowed(let allowed) = router.match(method: .delete, path: ["plugins", "x"]) else { Issue.record("expected 405"); return }
+        #expect(allowed == [.get, .head, .options, .put])
+        guard case .found(let route, _) = router.match(method: .head, path: ["plugins", "x"]) else { Issue.record("HEAD not served"); return }
+        #expect(route.method == .get)
         // The literal route owns its path: PUT there is 405, not the :id route.
-        guard case .methodNotAllowed(let onLiteral) = router.match(method: "PUT", path: ["plugins", "installed"]) else { Issue.record("expected 405"); return }
-        #expect(onLiteral == ["GET", "HEAD", "OPTIONS"])
+        guard case .methodNotAllowed(let onLiteral) = router.match(method: .put, path: ["plugins", "installed"]) else { Issue.record("expected 405"); return }
+        #expect(onLiteral == [.get, .head, .options])
     }
 
     /// Literal before parameter before rest, at every segment and whatever the table's order; a literal that leads
@@ -76,11 +76,11 @@ import Testing
     @Test func trieOrder() {
         let handler: Handler = { _ in HTTPResponse(status: 200) }
         let table = Router([
-            Route("GET", "/a/*rest", .open, handler), Route("GET", "/a/:id", .open, handler), Route("GET", "/a/:id/x", .open, handler),
-            Route("GET", "/a/b", .open, handler), Route("GET", "/a/b/c", .open, handler),
+            Route(.get, "/a/*rest", .open, handler), Route(.get, "/a/:id", .open, handler), Route(.get, "/a/:id/x", .open, handler),
+            Route(.get, "/a/b", .open, handler), Route(.get, "/a/b/c", .open, handler),
         ])
         func pattern(_ path: [String]) -> String? {
-            if case .found(let route, _) = table.match(method: "GET", path: path) { return route.pattern }
+            if case .found(let route, _) = table.match(method: .get, path: path) { return route.pattern }
             return nil
         }
         #expect(pattern(["a", "b"]) == "/a/b")
@@ -94,8 +94,8 @@ import Testing
 
     /// Unknown paths are 404.
     @Test func notFound() {
-        guard case .notFound = router.match(method: "GET", path: ["nothing"]) else { Issue.record("expected 404"); return }
-        guard case .notFound = router.match(method: "GET", path: ["plugins", "x", "y", "z"]) else { Issue.record("expected 404"); return }
+        guard case .notFound = router.match(method: .get, path: ["nothing"]) else { Issue.record("expected 404"); return }
+        guard case .notFound = router.match(method: .get, path: ["plugins", "x", "y", "z"]) else { Issue.record("expected 404"); return }
     }
 }
 
@@ -103,11 +103,33 @@ import Testing
     /// A parameter the route did not capture, or an empty one, is a 400, never an empty string handed on.
     @Test func missingParameterIs400() throws {
         let context = RequestContext(
-            request: HTTPRequest(method: "GET", uri: "/api/x"), parameters: ["id": "acp", "empty": ""], query: try QueryItems(""), body: JSONObject(),
+            request: HTTPRequest(method: .get, uri: "/api/x"), parameters: ["id": "acp", "empty": ""], query: try QueryItems(""), body: JSONObject(),
             requestId: "r", role: nil)
         #expect(try context.parameter("id") == "acp")
         #expect(throws: APIError.self) { try context.parameter("name") }
         let refusal = #expect(throws: APIError.self) { try context.parameter("empty") }
         #expect(refusal?.status == 400 && refusal?.message == "The request path names no empty.")
+    }
+}
+
+@Suite struct MethodAndStatusTests {
+    /// A front end's method is taken upper-cased, any HTTP token is one, and text that is not a token is none.
+    @Test func frontEndMethods() {
+        #expect(HTTPMethod(frontEnd: "GET") == .get)
+        #expect(HTTPMethod(frontEnd: "get") == .get)
+        #expect(HTTPMethod(frontEnd: "Propfind")?.rawValue == "PROPFIND")
+        #expect(HTTPMethod(frontEnd: "G T") == nil)
+        #expect(HTTPMethod(frontEnd: "") == nil)
+    }
+
+    /// The status line's reason depends on the code alone: a status made by code reads like the named one, and a
+    /// code without a phrase of ours reads `Status NNN`.
+    @Test func statusLineReasons() {
+        #expect(HTTPStatus.ok.statusLineReason == "OK")
+        #expect(HTTPStatus(code: 200).statusLineReason == "OK")
+        #expect(HTTPStatus.contentTooLarge.statusLineReason == "Content Too Large")
+        #expect(HTTPStatus(code: 507).statusLineReason == "Insufficient Storage")
+        #expect(HTTPStatus(code: 299).statusLineReason == "Status 299")
+        #expect(APIError.status(of: .insufficientStorage) == HTTPStatus(code: 507))
     }
 }

@@ -101,9 +101,9 @@ public final class World: @unchecked Sendable {
         let bytes = body ?? json.map(JSONWriter.compactBytes) ?? []
         if !bytes.isEmpty || contentType != nil { all["content-type"] = contentType ?? "application/json" }
         let request = HTTPRequest(
-            method: method, uri: "/api" + path, headers: all, body: bytes, remoteAddress: "127.0.0.1", origin: Self.origin)
+            method: HTTPMethod(frontEnd: method)!, uri: "/api" + path, headers: all, body: bytes, remoteAddress: "127.0.0.1", origin: Self.origin)
         let response = wiring.gatekeeper.respond(to: request)
-        return Answer(status: response.status, headers: response.headers, body: response.body)
+        return Answer(status: response.status.code, headers: response.headers, body: response.body)
     }
 
     /// A request that must reach `route` ("METHOD /pattern", as the route table names it) and answer `status`.
@@ -116,7 +116,7 @@ public final class World: @unchecked Sendable {
     ) -> Answer {
         let parts = route.split(separator: " ", maxSplits: 1).map(String.init)
         let rawPath = path.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)[0]
-        if let segments = try? RequestPath.segments(of: rawPath), case .found(let found, _) = wiring.gatekeeper.router.match(method: parts[0], path: segments) {
+        if let segments = try? RequestPath.segments(of: rawPath), case .found(let found, _) = wiring.gatekeeper.router.match(method: HTTPMethod(parts[0])!, path: segments) {
             #expect(found.pattern == parts[1], "\(path) is \(found.method) \(found.pattern), not \(route)", sourceLocation: sourceLocation)
         } else {
             Issue.record("\(parts[0]) \(path) matches no route", sourceLocation: sourceLocation)

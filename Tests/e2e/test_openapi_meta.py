@@ -14,7 +14,8 @@ from openapi_check import HTTP_METHODS, OpenAPIChecker, ResponseNotDocumented, l
 
 ROUTE_TABLE = REPO / "Sources" / "API" / "RouteTable.swift"
 SETTING_SPECS = REPO / "Sources" / "Settings" / "SettingSpec.swift"
-ROUTE_LINE = re.compile(r'Route\(\s*"([A-Z]+)"\s*,\s*"([^"]+)"')
+# `Route(.get, "/health", …)`: the method as HTTPMethod's static member (`HTTPMethod("PROPFIND")` for another).
+ROUTE_LINE = re.compile(r'Route\(\s*(?:\.([a-z]+)|HTTPMethod\("([A-Z]+)"\))\s*,\s*"([^"]+)"')
 ERROR_REF = "#/components/schemas/Error"
 # Responses with a 4xx/5xx status whose body is deliberately not an Error:
 # GET /api/health answers 503 with the health report itself (`ok: false` and what is unusable).
@@ -30,7 +31,8 @@ def spec() -> dict:
 def route_table_operations() -> set[tuple[str, str]]:
     text = ROUTE_TABLE.read_text()
     routes = set()
-    for method, pattern in ROUTE_LINE.findall(text):
+    for member, named, pattern in ROUTE_LINE.findall(text):
+        method = named or member.upper()
         segments = []
         for part in pattern.strip("/").split("/"):
             if part.startswith(":") or part.startswith("*"):

@@ -458,3 +458,29 @@ def test_an_incomplete_request_never_reaches_a_route(spawn, checked):
         assert handled == [], "incomplete requests were handled:\n" + "\n".join(handled)
     finally:
         shutil.rmtree(state, ignore_errors=True)
+
+
+def test_methods_as_the_front_end_sends_them(spawn):
+    """A lower-case method is its upper-case one; any other token reaches the router (401 without a token, 405 with
+    `Allow` on a known path, named in the sentence and the log line); text that is no token is the transport's 400."""
+    state = Path(tempfile.mkdtemp(prefix="pld-t-"))
+    try:
+        token = make_token(state)
+        process, _ = spawn(["{bin}", "serve", "--state-dir", "{state}", "--socket", "{sock}"], state=state)
+        sock = str(state / "s.sock")
+        wait_ready(process, state / "s.sock")
+        assert_health_ok(fcgi.request(sock, "get", "/api/health"))
+        assert fcgi.request(sock, "PROPFIND", "/api/health").status == 401
+        odd = fcgi.request(sock, "PROPFIND", "/api/health", headers={"Authorization": f"Bearer {token}"})
+        assert (odd.status, odd.reason) == (405, "Method Not Allowed"), odd.raw
+        assert odd.header("Allow") == "GET, HEAD, OPTIONS"
+        assert json.loads(odd.body) == {"error": "This path does not answer to PROPFIND."}
+        broken = fcgi.request(sock, "G T", "/api/health", headers={"Authorization": f"Bearer {token}"})
+        assert (broken.status, broken.reason) == (400, "Bad Request"), broken.raw
+        assert broken.header("Content-Type").startswith("application/json")
+        assert "not an HTTP token" in json.loads(broken.body)["error"]
+        assert stop(process) == 0
+        log = process.output()
+        assert "GET /api/health 200" in log and "PROPFIND /api/health 405" in log
+    finally:
+        shutil.rmtree(state, ignore_errors=True)
