@@ -39,8 +39,8 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // The outside world behind plugind's own types: HTTP, child processes, npm and git, the npm registry, the clock.
-        .target(name: "Adapters", dependencies: ["CCurl", "JSON", .product(name: "Logging", package: "swift-log")]),
-        .target(name: "Settings", dependencies: ["JSON", "Adapters"]),
+        .target(name: "Adapters", dependencies: ["CCurl", "JSON", "SemVer", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "Settings", dependencies: ["JSON", "Adapters", "SemVer"]),
         // npm's version and range semantics, and its package-name rules.
         .target(name: "SemVer"),
         // Plugin ids, config keys and install directory names, and which plugins are core: the words
@@ -61,7 +61,7 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .target(name: "Install", dependencies: [
-            "Adapters", "Failures", "JSON", "Operations", "Plugins", "Runner", "SemVer", "Stores", "Tarball",
+            "Adapters", "Failures", "JSON", "Locking", "Operations", "Plugins", "Runner", "SemVer", "Stores", "Tarball",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "Eject", dependencies: [
@@ -76,7 +76,7 @@ let package = Package(
         // Layer 7: the composition root (imported only by the executable and the in-process API tests) and the executable.
         .target(name: "App", dependencies: [
             "API", "HTTPKit", "Stores", "Settings", "Operations", "Plugins", "Runtime", "Registry", "Runner", "Install", "Eject", "AgentRegistry",
-            "Adapters", "JSON", "Locking", .product(name: "Logging", package: "swift-log"),
+            "Adapters", "JSON", "Locking", "SemVer", .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "plugind", dependencies: [
             "App", "API", "FastCGI", "HTTPKit", "Stores", "Settings", "Operations", "Plugins", "Runtime", "Registry", "Runner", "Install", "Eject", "AgentRegistry",
@@ -113,7 +113,9 @@ let package = Package(
         ], path: "Tests/TestWorld"),
         .testTarget(name: "APITests", dependencies: ["API", "App", "HTTPKit", "JSON", "Locking", "Operations", "TestWorld"]),
         .testTarget(name: "EjectTests", dependencies: ["Eject", "JSON", "Operations", "Stores", "TestWorld"]),
-        .testTarget(name: "InstallTests", dependencies: ["Adapters", "Install", "Runner", "SemVer", "JSON", "Operations", "Stores", "TestWorld"]),
+        .testTarget(name: "InstallTests", dependencies: [
+            "Adapters", "Install", "Runner", "SemVer", "JSON", "Operations", "Stores", "TestSupport", "TestWorld", .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Plugins", "Stores", "JSON", "Adapters", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

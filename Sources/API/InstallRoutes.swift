@@ -14,8 +14,10 @@ struct InstallRoutes: Sendable {
         let version = try context.body.optionalString("version")
         let enable = try context.body.optionalBool("enable") ?? true
         let rollbackOnFailure = try context.body.optionalBool("rollbackOnFailure") ?? true
+        let force = try context.body.optionalBool("force") ?? false
         return try .json(encoding: try service.install(
-            name: name, version: version, enable: enable, rollbackOnFailure: rollbackOnFailure, operationId: context.request.header("x-operation-id"), requestId: context.requestId))
+            name: name, version: version, enable: enable, force: force, rollbackOnFailure: rollbackOnFailure,
+            operationId: context.request.header("x-operation-id"), requestId: context.requestId))
     }
 
     func uninstall(_ context: RequestContext) throws -> HTTPResponse {

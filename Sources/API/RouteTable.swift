@@ -21,7 +21,7 @@ public enum RouteTable {
 
             Route(.get, "/plugins", .role(.read), plugins.list),
             Route(.get, "/plugins/installed", .role(.read), install.installed),
-            Route(.post, "/plugins/install", .role(.admin), body: .object(allowed: ["name", "version", "enable", "rollbackOnFailure"]), install.install),
+            Route(.post, "/plugins/install", .role(.admin), body: .object(allowed: ["name", "version", "enable", "force", "rollbackOnFailure"]), install.install),
             Route(.post, "/plugins/uninstall", .role(.admin), body: .object(allowed: ["name", "purgeConfig"]), install.uninstall),
 
             Route(.get, "/plugins/ejected", .role(.read), eject.ejected),

@@ -73,7 +73,7 @@ public struct NpmRegistryClient: Sendable {
         name.replacingOccurrences(of: "/", with: "%2f")
     }
 
-    private func headers(for url: String) -> [(name: String, value: String)] {
+    func headers(for url: String) -> [(name: String, value: String)] {
         var headers: [(name: String, value: String)] = [("Accept", "application/json")]
         // The token goes only to the registry itself, never to a tarball host elsewhere.
         if let token, url.hasPrefix(base) { headers.append(("Authorization", "Bearer \(token)")) }

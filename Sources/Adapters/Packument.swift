@@ -13,6 +13,8 @@ public struct Packument: Sendable {
         public let dist: Dist
         public let gitHead: String?
         public let deprecated: Bool
+        /// The `deprecated` message, when the version is deprecated (a `true` reads as an empty message).
+        public let deprecationMessage: String?
         public let repository: String?
         /// What this version needs, in the manifest's order (`dependencies`, `optionalDependencies`, `peerDependencies`).
         public let dependencies: [Dependency]
@@ -73,6 +75,7 @@ public struct Packument: Sendable {
                 dist: Dist(tarball: tarball, integrity: dist["integrity"]?.stringValue, shasum: dist["shasum"]?.stringValue, signatures: signatures),
                 gitHead: member.value["gitHead"]?.stringValue,
                 deprecated: Self.isTruthy(member.value["deprecated"]),
+                deprecationMessage: Self.isTruthy(member.value["deprecated"]) ? (member.value["deprecated"]?.stringValue ?? "") : nil,
                 repository: repository,
                 dependencies: Self.dependencies(of: member.value),
                 hasShrinkwrap: Self.isTruthy(member.value["_hasShrinkwrap"]),
@@ -125,6 +128,11 @@ public struct Packument: Sendable {
             Dependency(name: $0.0, spec: $0.1, kind: .peer, optionalPeer: meta?[$0.0]?["optional"]?.boolValue == true)
         }
         return result
+    }
+
+    /// The version's requirement on `package` (`@elizaos/core`): its regular, optional or peer dependency spec.
+    public func requirement(of version: String, on package: String) -> String? {
+        versions[version]?.dependencies.first { $0.name == package }?.spec
     }
 
     /// npm treats `deprecated` as set when it is truthy in JavaScript: `""` un-deprecates.

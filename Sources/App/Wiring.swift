@@ -12,6 +12,7 @@ import Plugins
 import Registry
 import Runner
 import Runtime
+import SemVer
 import Settings
 import Stores
 
@@ -78,6 +79,8 @@ public struct Wiring {
                 configFile: agentConfig, runtime: runtimeView, restartReasons: reasons, retiredSecrets: RetiredSecretStore(),
                 scrub: { scrubber.scrub($0) }))
         let pluginRegistry = settings.pluginRegistry
+        let coreVersion = AgentCore.version(setting: settings.compatibility.agentCoreVersion, bundledPluginsDir: agent.bundledPluginsDir)
+        logger.info("agent core: \(coreVersion.map { "@elizaos/core \($0)" } ?? "unknown (compatibility is not checked)")")
         guard let channel = ChannelPolicy(pluginRegistry.channel) else {
             throw SettingsError("registryChannel must be auto or a channel name such as v1, not '\(pluginRegistry.channel)'.")
         }
@@ -90,7 +93,7 @@ public struct Wiring {
         registry = RegistryService(
             configuration: RegistryConfiguration(
                 urls: pluginRegistry.urls, ttl: Double(pluginRegistry.ttlSeconds), retryInterval: Double(pluginRegistry.retrySeconds), channel: channel,
-                maxDocumentBytes: pluginRegistry.maxBytes, gitBaseURL: pluginRegistry.gitBaseURL),
+                maxDocumentBytes: pluginRegistry.maxBytes, gitBaseURL: pluginRegistry.gitBaseURL, coreVersion: coreVersion),
             dependencies: .init(client: client(for: pluginRegistry.urls), database: database, clock: clock, logger: logger))
         // One npm registry client and one way of running npm, shared by installing and ejecting.
         var npmConfiguration = NpmRegistryConfiguration(
@@ -120,8 +123,14 @@ public struct Wiring {
                 history: InstallHistoryStore(db: database), listing: RegistryListingAdapter(registry: registry), core: core, catalogue: catalogue,
                 logger: logger, versions: PluginVersionStore(db: database), verdicts: verdicts,
                 policy: VersionPolicy(
-                    verdictTimeoutMs: agent.verdictTimeoutMs, keptVersions: agent.keptVersions, npmCacheMaxBytes: Int64(agent.npmCacheMaxMiB) << 20)),
+                    verdictTimeoutMs: agent.verdictTimeoutMs, keptVersions: agent.keptVersions, npmCacheMaxBytes: Int64(agent.npmCacheMaxMiB) << 20),
+                checks: InstallChecks(
+                    coreVersion: coreVersion, blockSeverity: settings.compatibility.advisoryBlockSeverity, maxTreePackages: npm.maxTreePackages)),
             allowUnlisted: npm.allowUnlistedPackages)
+        // Installed trees are checked for advisories again whenever the registry is refreshed, and once at start.
+        let installForAdvisories = install
+        registry.onRefresh { Thread.detachNewThread { installForAdvisories.recheckAdvisories() } }
+        Thread.detachNewThread { installForAdvisories.recheckAdvisories() }
         let registryForEject = registry
         eject = EjectService(
             work: work, gitBaseUrl: pluginRegistry.gitBaseURL, gitTimeoutMs: timeouts.gitMs, buildTimeoutMs: timeouts.buildMs,
@@ -185,6 +194,7 @@ struct RegistryListingAdapter: RegistryListing {
     func isListed(_ npmName: String) -> Bool? { registry.isListed(npmName) }
     var unavailableReason: String { registry.lastError ?? "no snapshot has been fetched yet" }
     func latestVersion(_ npmName: String) -> String? { (try? registry.entry(named: npmName))??.version }
+    func latestIsCompatible(_ npmName: String) -> Bool? { (try? registry.entry(named: npmName))??.compatible }
 }
 
 /// The token file, as the gates ask about it.

@@ -1,4 +1,6 @@
+import Adapters
 import JSON
+import Runner
 import Stores
 
 /// What an install answers (and records as its operation's result).
@@ -12,16 +14,23 @@ public struct InstallResult: Encodable, Sendable {
     public let ok = true
     public let requiresRestart: Bool
     public let plugin: Plugin
+    /// The request said `force`: compatibility and blocking advisories were warnings, not refusals.
+    public let forced: Bool
     /// The runtime's verdict after the change's restart; nil when nobody waited (no runtime, `autoRestart` off).
     public var loaded: Bool?
     /// Why it did not load, when `loaded` is false.
     public var loadError: String?
-    /// What the user should know although the install succeeded (it did not load, it was kept anyway).
+    /// What the user should know about what was installed (always present): a newer version skipped because it
+    /// does not fit the agent's core, deprecated packages, security advisories, a forced install, a plugin that
+    /// did not load but was kept.
     public var warnings: [String]
 
-    public init(requiresRestart: Bool, plugin: Plugin, loaded: Bool? = nil, loadError: String? = nil, warnings: [String] = []) {
+    public init(
+        requiresRestart: Bool, plugin: Plugin, forced: Bool = false, loaded: Bool? = nil, loadError: String? = nil, warnings: [String] = []
+    ) {
         self.requiresRestart = requiresRestart
         self.plugin = plugin
+        self.forced = forced
         self.loaded = loaded
         self.loadError = loadError
         self.warnings = warnings
@@ -77,6 +86,9 @@ public struct InstalledPlugin: Encodable, Sendable {
     public let loadError: String?
     /// The previous version kept for a rollback; nil when none is kept.
     public let previousVersion: String?
+    /// Security advisories for the installed tree (checked at install and on every registry refresh); null when
+    /// this version has not been checked since plugind started.
+    public let advisories: [Advisory]?
 }
 
 /// An entry of the agent config's `plugins.installs`, as Milady writes it.

@@ -151,12 +151,14 @@ extension InstallService {
         let latest = listing.latestVersion(name)
         var updateAvailable: Bool?
         if let latest, let version, let a = try? VersionChoice.parse(latest), a.isExact, let newer = VersionChoice.isNewer(latest, than: version) {
-            updateAvailable = newer
+            // Only a version that fits the agent's core is an update (issue 19).
+            updateAvailable = newer && listing.latestIsCompatible(name) != false
         }
         return InstalledPlugin(
             name: name, version: version, installedAt: installedAt, installPath: installPath, integrity: integrity, source: source,
             latestVersion: latest, updateAvailable: updateAvailable, missing: missing, loaded: verdict?.loaded,
-            loadError: verdict?.error.map(scrubber.scrub), previousVersion: previousVersion)
+            loadError: verdict?.error.map(scrubber.scrub), previousVersion: previousVersion,
+            advisories: advisories.advisories(name, version: version))
     }
 
     // MARK: After a crash

@@ -16,6 +16,12 @@ public protocol RegistryListing: Sendable {
     var unavailableReason: String { get }
     /// The newest version of the channel in use, when the registry knows the package.
     func latestVersion(_ npmName: String) -> String?
+    /// Whether that version fits the agent's `@elizaos/core`; nil when unknown.
+    func latestIsCompatible(_ npmName: String) -> Bool?
+}
+
+extension RegistryListing {
+    public func latestIsCompatible(_ npmName: String) -> Bool? { nil }
 }
 
 /// Installing and uninstalling npm packages as plugins (contract section 3): verified, inspected,
@@ -33,14 +39,18 @@ public struct InstallService: Sendable {
         public var versions: PluginVersionStore
         public var verdicts: any VerdictSource
         public var policy: VersionPolicy
+        /// What an install is checked against before downloading: the agent's core, advisories (`.none`: nothing).
+        public var checks: InstallChecks
 
         public init(
             history: InstallHistoryStore, listing: any RegistryListing, core: CorePolicy, catalogue: CatalogueSource, logger: Logger,
-            versions: PluginVersionStore, verdicts: any VerdictSource = NoVerdicts(), policy: VersionPolicy = VersionPolicy()
+            versions: PluginVersionStore, verdicts: any VerdictSource = NoVerdicts(), policy: VersionPolicy = VersionPolicy(),
+            checks: InstallChecks = .none
         ) {
             self.versions = versions
             self.verdicts = verdicts
             self.policy = policy
+            self.checks = checks
             self.history = history
             self.listing = listing
             self.core = core
@@ -55,6 +65,8 @@ public struct InstallService: Sendable {
     let core: CorePolicy
     let catalogue: CatalogueSource
     let allowUnlisted: Bool
+    let checks: InstallChecks
+    let advisories = AdvisoryBoard()
     let logger: Logger
     /// The runtime's verdicts after a change, the last verdict and the kept previous version of each package.
     let verdicts: any VerdictSource
@@ -74,6 +86,7 @@ public struct InstallService: Sendable {
         self.verdicts = dependencies.verdicts
         self.versions = dependencies.versions
         self.policy = dependencies.policy
+        self.checks = dependencies.checks
         self.work = work
         self.history = dependencies.history
         self.listing = dependencies.listing
@@ -85,8 +98,10 @@ public struct InstallService: Sendable {
 
     // MARK: POST /api/plugins/install
 
+    /// `force`: install a version that does not fit the agent's core, or has blocking advisories (recorded as `forced`).
     public func install(
-        name: String, version: String?, enable: Bool, rollbackOnFailure: Bool = true, operationId: String?, requestId: String?
+        name: String, version: String?, enable: Bool, force: Bool = false, rollbackOnFailure: Bool = true, operationId: String?,
+        requestId: String?
     ) throws -> InstallResult {
         let listed = listing.isListed(name)
         try PackageNames.check(name, legacyAllowed: listed == true)
@@ -101,24 +116,28 @@ public struct InstallService: Sendable {
         try layout.prepare(installer)
         defer { tidyInBackground() }
         return try operations.perform(kind: "install", target: name, operationId: operationId, requestId: requestId) { ctx in
+            if force { ctx.log("forced: the request said force, so compatibility and advisories warn instead of refusing") }
             var (done, change) = try runInstall(
-                name: name, wanted: wanted, enable: enable, rollbackOnFailure: rollbackOnFailure, installPath: installPath, ctx: ctx)
+                name: name, wanted: wanted, enable: enable, force: force, rollbackOnFailure: rollbackOnFailure, installPath: installPath, ctx: ctx)
             try judge(&done, change: change, ctx: ctx)
             return done
         }
     }
 
     private func runInstall(
-        name: String, wanted: VersionChoice, enable: Bool, rollbackOnFailure: Bool, installPath: String, ctx: OperationContext
+        name: String, wanted: VersionChoice, enable: Bool, force: Bool, rollbackOnFailure: Bool, installPath: String, ctx: OperationContext
     ) throws -> (InstallResult, Change?) {
         ctx.phase("resolving", progress: 0.02)
         let packument = try InstallError.fromRegistry { () throws(NpmRegistryError) in try registry.packument(name, timeoutMs: ctx.stepTimeoutMs(.max)) }
-        guard let picked = wanted.pick(from: packument), packument.versions[picked] != nil else {
-            let tags = packument.distTags.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ")
-            throw InstallError.refused("No version of \(name) satisfies '\(wanted.text)'; its dist-tags are \(tags.isEmpty ? "none" : tags).")
-        }
+        let choice = try choose(wanted, from: packument, force: force)
+        let picked = choice.version
+        var warnings = choice.warnings
         ctx.log("resolved \(name)@\(wanted.text) to \(picked)")
+        for warning in warnings { ctx.log("warning: " + warning) }
         try ctx.checkDeadline("resolving")
+        func result(_ requiresRestart: Bool) -> InstallResult {
+            InstallResult(requiresRestart: requiresRestart, plugin: .init(name: name, version: picked, installPath: installPath), forced: force, warnings: warnings)
+        }
 
         // The same version already in place: nothing to download.
         let current = try configFile.read()
@@ -128,14 +147,17 @@ public struct InstallService: Sendable {
             let changedAt = ISOTime.string()
             let changed = enable ? try enableIfNeeded(name) : false
             ctx.log("\(name)@\(picked) is already installed")
-            let result = InstallResult(requiresRestart: changed, plugin: .init(name: name, version: picked, installPath: installPath))
-            return (result, changed ? Change(version: picked, changedAt: changedAt, previousVersion: nil, previousLoaded: nil, rollbackOnFailure: false) : nil)
+            return (result(changed), changed ? Change(version: picked, changedAt: changedAt, previousVersion: nil, previousLoaded: nil, rollbackOnFailure: false) : nil)
         }
         // An upgrade: whether the version it replaces loaded, known from the runtime's last verdict on it.
         let previous = AgentConfigEdits.installRecord(name, in: current)
         let previousVersion = previous?["version"]?.stringValue
         let previousLoaded = previousVersion.flatMap { knownLoaded(name, version: $0) }
         try checkDirectoryClash(name: name, installPath: installPath, document: current)
+        let soundness = try checkSoundness(name: name, version: picked, packument: packument, force: force, ctx: ctx)
+        for warning in soundness.warnings { ctx.log("warning: " + warning) }
+        warnings += soundness.warnings
+        try ctx.checkDeadline("checking")
 
         let downloads = layout.downloadRoot + "/\(ctx.id)"
         let staging = layout.stagingRoot + "/\(ctx.id)"
@@ -143,11 +165,13 @@ public struct InstallService: Sendable {
             try? installer.remove(downloads)
             try? installer.remove(staging)
         }
-        // The staging project has one dependency, the plugin at the picked version; the walk starts there.
         // The staging project has one dependency, the plugin at the picked version; the walk starts there, and the
-        // installed tree is checked against it (so node_modules/<name> is name@picked).
+        // installed tree is checked against it (so node_modules/<name> is name@picked). The walk must come to the
+        // tree just checked: a dependency published since is refused, never installed unchecked.
         _ = try installer.installTree(
-            TreeRequest(project: [.init(name: name, spec: picked, kind: .regular, optionalPeer: false)], scratch: downloads, prefix: staging),
+            TreeRequest(
+                project: [.init(name: name, spec: picked, kind: .regular, optionalPeer: false)], scratch: downloads, prefix: staging,
+                pinned: soundness.checked),
             known: [name: packument], progress: ctx)
         try ctx.checkDeadline("installing")
 
@@ -157,8 +181,8 @@ public struct InstallService: Sendable {
         let (requiresRestart, changedAt) = try commit(
             name: name, version: picked, spec: "\(name)@\(wanted.text)", integrity: packument.versions[picked]?.dist.integrity ?? packument.versions[picked]?.dist.shasum,
             staging: staging, installPath: installPath, enable: enable, previous: previous, change: change, ctx: ctx)
-        let result = InstallResult(requiresRestart: requiresRestart, plugin: .init(name: name, version: picked, installPath: installPath))
-        return (result, Change(
+        if let found = soundness.advisories { advisories.set(name, version: picked, advisories: found) }
+        return (result(requiresRestart), Change(
             version: picked, changedAt: changedAt, previousVersion: previousVersion, previousLoaded: previousLoaded, rollbackOnFailure: rollbackOnFailure))
     }
 

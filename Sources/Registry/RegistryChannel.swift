@@ -70,6 +70,18 @@ public enum ChannelPolicy: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// The same choice, once the agent's core version is known (issue 19, overriding contract section 7): `auto`
+    /// looks first at the channels whose core range fits `core`, then at those that do not say, and only then at
+    /// the others. A named channel is that channel, whatever it needs.
+    public func select(from channels: [RegistryChannel], core: Version?) -> (channel: String, version: String)? {
+        guard case .auto = self, let core else { return select(from: channels) }
+        let published = channels.filter { $0.npmVersion != nil }
+        for wanted in [true, nil] as [Bool?] {
+            if let choice = select(from: published.filter { CoreCompatibility.check($0.coreRange, core: core) == wanted }) { return choice }
+        }
+        return select(from: channels)
+    }
+
     /// The channel and version to use among `channels`, or nil when none qualifies.
     ///
     /// `auto` looks at the supported channels that publish an npm version; when upstream marks none of

@@ -1,3 +1,5 @@
+import SemVer
+
 /// How the registry service fetches, caches and presents the community registry.
 public struct RegistryConfiguration: Sendable {
     /// The contract's upstreams: the generated registry of each source, then the `index.json` of each.
@@ -20,11 +22,14 @@ public struct RegistryConfiguration: Sendable {
     public var maxDocumentBytes: Int
     /// What a registry `owner/repo` is appended to for the repository address.
     public var gitBaseURL: String
+    /// The agent's `@elizaos/core` version, fixed for the process; nil: unknown (every entry's `compatible` is null).
+    public var coreVersion: Version?
 
     public init(
         urls: [String] = RegistryConfiguration.defaultURLs, ttl: Double = 3600, retryInterval: Double = 60, channel: ChannelPolicy = .auto,
-        maxDocumentBytes: Int = 32 << 20, gitBaseURL: String = "https://github.com/"
+        maxDocumentBytes: Int = 32 << 20, gitBaseURL: String = "https://github.com/", coreVersion: Version? = nil
     ) {
+        self.coreVersion = coreVersion
         self.urls = urls
         self.ttl = ttl
         self.retryInterval = retryInterval
@@ -34,6 +39,6 @@ public struct RegistryConfiguration: Sendable {
     }
 
     var parser: RegistryDocumentParser {
-        RegistryDocumentParser(maxBytes: maxDocumentBytes, channel: channel, gitBaseURL: gitBaseURL)
+        RegistryDocumentParser(maxBytes: maxDocumentBytes, channel: channel, gitBaseURL: gitBaseURL, coreVersion: coreVersion)
     }
 }

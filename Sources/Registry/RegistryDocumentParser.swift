@@ -1,4 +1,5 @@
 import JSON
+import SemVer
 
 /// Reads every shape the registry has been published in, tolerating nulls and wrong types anywhere:
 /// a field of the wrong type counts as missing, and an entry that cannot be understood is skipped and
@@ -15,10 +16,14 @@ public struct RegistryDocumentParser: Sendable {
     public var channel: ChannelPolicy
     /// What `owner/repo` is appended to for the repository address.
     public var gitBaseURL: String
+    /// The `@elizaos/core` version the agent runs (nil: unknown): entries say whether they fit it, and `auto`
+    /// prefers the channels that do.
+    public var coreVersion: Version?
 
-    public init(maxBytes: Int = 32 << 20, channel: ChannelPolicy = .auto, gitBaseURL: String = "https://github.com/") {
+    public init(maxBytes: Int = 32 << 20, channel: ChannelPolicy = .auto, gitBaseURL: String = "https://github.com/", coreVersion: Version? = nil) {
         self.maxBytes = maxBytes
         self.channel = channel
+        self.coreVersion = coreVersion
         self.gitBaseURL = gitBaseURL.hasSuffix("/") ? gitBaseURL : gitBaseURL + "/"
     }
 
@@ -159,9 +164,12 @@ public struct RegistryDocumentParser: Sendable {
         if let package = Self.string(object["npm"]?["repo"]) ?? Self.string(object["npm"]?["package"]), Self.isPackageName(package) {
             entry.npmPackage = package
         }
-        if let selected = channel.select(from: entry.channels) {
+        if let selected = channel.select(from: entry.channels, core: coreVersion) {
             entry.version = selected.version
             entry.versionChannel = selected.channel
+            let range = entry.channel(selected.channel)?.coreRange
+            entry.compatible = CoreCompatibility.check(range, core: coreVersion)
+            if entry.compatible == false, let range { entry.compatibility = CoreCompatibility.needs(range) }
         }
 
         // What people read.

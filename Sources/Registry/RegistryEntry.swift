@@ -14,6 +14,10 @@ public struct RegistryEntry: Sendable, Equatable {
     public var version: String?
     /// The channel `version` comes from.
     public var versionChannel: String?
+    /// Whether that channel's `@elizaos/core` range fits the agent's core; nil when either is unknown.
+    public var compatible: Bool?
+    /// When `compatible` is false: `needs @elizaos/core ^0.1.9`.
+    public var compatibility: String?
     /// Every channel upstream mentions, in channel order.
     public var channels: [RegistryChannel]
     /// `git.repo` as `owner/repo` (validated), for eject.

@@ -145,7 +145,7 @@ extension RegistryService {
     static func searchResultHead(_ entry: RegistryEntry, id: String?) -> [UInt8] {
         let head = RegistrySearchHead(
             name: entry.name, id: id, displayName: entry.displayName, description: entry.description, npmPackage: entry.npmPackage,
-            version: entry.version, kind: entry.kind, tags: entry.tags, stars: entry.stars, repository: entry.repository)
+            version: entry.version, compatible: entry.compatible, compatibility: entry.compatibility, kind: entry.kind, tags: entry.tags, stars: entry.stars, repository: entry.repository)
         // Encoding throws only where a member's own `encode(to:)` does, and none of these has one.
         var bytes = try! JSONEncoding.bytes(head)
         bytes[bytes.count - 1] = UInt8(ascii: ",")  // the closing brace: the answer's members follow

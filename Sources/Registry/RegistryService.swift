@@ -72,6 +72,8 @@ public final class RegistryService: Sendable {
     let logger: Logger
     let clock: any WallClock
     let state = Locked(State())
+    /// Called after every successful refresh (new content or a `304`), on the refreshing thread.
+    private let refreshObservers = Locked<[@Sendable () -> Void]>([])
     /// Held while the database copy is read, so concurrent first requests read it once.
     private let loadGate = Locked(())
 
@@ -220,6 +222,13 @@ public final class RegistryService: Sendable {
         let outcome = refresh(force: force)
         state.withLock { $0.inflight = nil }
         ticket.finish(outcome)
+        if case .failed = outcome { return }
+        for observer in refreshObservers.withLock({ $0 }) { observer() }
+    }
+
+    /// `observer` runs after every successful refresh (installed packages' advisories are re-checked then).
+    public func onRefresh(_ observer: @escaping @Sendable () -> Void) {
+        refreshObservers.withLock { $0.append(observer) }
     }
 
     private func refresh(force: Bool) -> RefreshOutcome {

@@ -46,6 +46,10 @@ public struct RegistryPluginSummary: Encodable, Sendable {
     public let displayName: String
     public let description: String
     public let npm: RegistryNpm
+    /// Whether `npm.version` fits the agent's `@elizaos/core`; null when either is unknown.
+    public let compatible: Bool?
+    /// When `compatible` is false: what it needs (`needs @elizaos/core ^0.1.9`); else null.
+    public let compatibility: String?
     public let kind: String
     public let tags: [String]
     public let stars: Int
@@ -61,6 +65,8 @@ public struct RegistryPluginSummary: Encodable, Sendable {
         displayName = entry.displayName
         description = entry.description
         npm = RegistryNpm(package: entry.npmPackage, version: entry.version)
+        compatible = entry.compatible
+        compatibility = entry.compatibility
         kind = entry.kind
         tags = entry.tags
         stars = entry.stars
@@ -92,6 +98,10 @@ public struct RegistryListedPlugin: Encodable, Sendable {
     public let description: String
     public let npm: RegistryNpm
     public let channel: String?
+    public let compatible: Bool?
+    public let compatibility: String?
+    /// `{<channel>: its @elizaos/core range or null}`, in channel order.
+    public let coreRanges: RegistryChannelCoreRanges
     public let versions: RegistryChannelVersions
     public let supports: RegistryChannelSupport
     public let author: String?
@@ -115,6 +125,9 @@ public struct RegistryListedPlugin: Encodable, Sendable {
         description = entry.description
         npm = RegistryNpm(package: entry.npmPackage, version: entry.version)
         channel = entry.versionChannel
+        compatible = entry.compatible
+        compatibility = entry.compatibility
+        coreRanges = RegistryChannelCoreRanges(channels: entry.channels)
         versions = RegistryChannelVersions(channels: entry.channels)
         supports = RegistryChannelSupport(channels: entry.channels)
         author = entry.author
@@ -144,6 +157,16 @@ public struct RegistryChannelVersions: Encodable, Sendable {
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         try container.encode(JSONObject(channels.map { .init(key: $0.name, value: .string($0.npmVersion)) }))
+    }
+}
+
+/// `coreRanges`: `{<channel>: the @elizaos/core range it declares, or null}`, in channel order.
+public struct RegistryChannelCoreRanges: Encodable, Sendable {
+    public let channels: [RegistryChannel]
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(JSONObject(channels.map { .init(key: $0.name, value: .string($0.coreRange)) }))
     }
 }
 
@@ -181,6 +204,8 @@ struct RegistrySearchHead: Encodable {
     let description: String
     let npmPackage: String
     let version: String?
+    let compatible: Bool?
+    let compatibility: String?
     let kind: String
     let tags: [String]
     let stars: Int

@@ -19,6 +19,9 @@ public enum InstallError: UserFacingError, Sendable, Equatable, CustomStringConv
     case dependencyRefused(String, path: [String], spec: String?)
     /// A state conflict: bundled without a record, ejected, directory clash (409).
     case conflict(String)
+    /// Refused before anything was downloaded, unless the request says `force`: a version that does not fit the
+    /// agent's `@elizaos/core`, or an advisory at or above the blocking severity (409, with the details as fields).
+    case unlessForced(String, details: JSONObject)
     /// The npm registry or npm itself failed (502).
     case upstream(String)
     /// The npm registry or a child process ran out of time (504).
@@ -29,7 +32,7 @@ public enum InstallError: UserFacingError, Sendable, Equatable, CustomStringConv
     public var description: String {
         switch self {
         case .badRequest(let m), .notFound(let m), .unlisted(let m), .noRegistrySnapshot(let m), .refused(let m),
-            .conflict(let m), .upstream(let m), .timedOut(let m), .noSpace(let m), .dependencyRefused(let m, _, _):
+            .conflict(let m), .upstream(let m), .timedOut(let m), .noSpace(let m), .dependencyRefused(let m, _, _), .unlessForced(let m, _):
             m
         }
     }
@@ -40,7 +43,7 @@ extension InstallError {
         switch self {
         case .badRequest: .badRequest
         case .notFound: .notFound
-        case .conflict: .conflict
+        case .conflict, .unlessForced: .conflict
         case .unlisted, .refused, .dependencyRefused: .unprocessable
         case .upstream: .badGateway
         case .noRegistrySnapshot: .unavailable
@@ -50,6 +53,7 @@ extension InstallError {
     }
 
     public var details: JSONObject {
+        if case .unlessForced(_, let details) = self { return details }
         guard case .dependencyRefused(_, let path, let spec) = self else { return JSONObject() }
         var fields: JSONObject = ["dependencyPath": .string(path.joined(separator: " → "))]
         if let spec { fields["spec"] = .string(spec) }

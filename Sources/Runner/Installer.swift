@@ -68,9 +68,15 @@ public struct TreeRequest: Codable, Sendable {
     let scratch: String
     let prefix: String
     let reportPhases: Bool
+    /// The tree the caller already checked, as `name@version` keys: the walk must come to exactly these packages or
+    /// nothing is downloaded (a version published between the check and the install). nil: whatever the walk finds.
+    let pinned: [String]?
 
-    public init(project: [Packument.Dependency], pathPrefix: [String] = [], scratch: String, prefix: String, reportPhases: Bool = true) {
+    public init(
+        project: [Packument.Dependency], pathPrefix: [String] = [], scratch: String, prefix: String, reportPhases: Bool = true, pinned: [String]? = nil
+    ) {
         self.project = project.map { Dependency(name: $0.name, spec: $0.spec, kind: $0.kind.rawValue, optionalPeer: $0.optionalPeer) }
+        self.pinned = pinned
         self.pathPrefix = pathPrefix
         self.scratch = scratch
         self.prefix = prefix
@@ -139,8 +145,8 @@ public struct LocalInstaller: Installer {
 
     public func installTree(_ request: TreeRequest, known: [String: Packument], progress: any TreeProgress) throws -> TreeSummary {
         let verified = try trees.install(
-            project: request.dependencies, pathPrefix: request.pathPrefix, known: known, scratch: request.scratch, prefix: request.prefix,
-            reportPhases: request.reportPhases, ctx: progress)
+            project: request.dependencies, pathPrefix: request.pathPrefix, known: known, pinned: request.pinned.map(Set.init), scratch: request.scratch,
+            prefix: request.prefix, reportPhases: request.reportPhases, ctx: progress)
         return TreeSummary(count: verified.tree.count, unpackedBytes: verified.unpackedBytes)
     }
 

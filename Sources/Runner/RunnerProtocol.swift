@@ -63,7 +63,7 @@ public struct RunnerFailure: Codable, Sendable, Error {
             case .noRegistrySnapshot(let m): (kind, message, path, spec) = ("noRegistrySnapshot", m, nil, nil)
             case .refused(let m): (kind, message, path, spec) = ("refused", m, nil, nil)
             case .dependencyRefused(let m, let p, let s): (kind, message, path, spec) = ("dependencyRefused", m, p, s)
-            case .conflict(let m): (kind, message, path, spec) = ("conflict", m, nil, nil)
+            case .conflict(let m), .unlessForced(let m, _): (kind, message, path, spec) = ("conflict", m, nil, nil)
             case .upstream(let m): (kind, message, path, spec) = ("upstream", m, nil, nil)
             case .timedOut(let m): (kind, message, path, spec) = ("timedOut", m, nil, nil)
             case .noSpace(let m): (kind, message, path, spec) = ("noSpace", m, nil, nil)

@@ -51,11 +51,13 @@ public struct TreeInstaller: Sendable {
     /// Resolves and verifies the tree of `project` into `scratch` (tarballs), then has npm install it into
     /// `prefix/node_modules` (`prefix` holds nothing else plugind needs: its package.json and lockfile are
     /// written here). Phases `resolving` … `installing`; a refusal leaves `scratch` and `prefix` to the caller.
+    /// `pinned`: the `name@version` keys the caller checked; a walk that finds others is refused before any download.
     public func install(
-        project: [Packument.Dependency], pathPrefix: [String] = [], known: [String: Packument] = [:], scratch: String, prefix: String,
-        reportPhases: Bool = true, ctx: any TreeProgress
+        project: [Packument.Dependency], pathPrefix: [String] = [], known: [String: Packument] = [:], pinned: Set<String>? = nil, scratch: String,
+        prefix: String, reportPhases: Bool = true, ctx: any TreeProgress
     ) throws -> VerifiedTree {
-        let verified = try verify(project: project, pathPrefix: pathPrefix, known: known, directory: scratch, reportPhases: reportPhases, ctx: ctx)
+        let verified = try verify(
+            project: project, pathPrefix: pathPrefix, known: known, pinned: pinned, directory: scratch, reportPhases: reportPhases, ctx: ctx)
         if reportPhases { ctx.phase("installing", progress: 0.6) }
         try FileManager.default.createDirectory(atPath: prefix, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         try write(Lockfile.projectManifest(verified.tree), to: prefix + "/package.json")
@@ -72,7 +74,8 @@ public struct TreeInstaller: Sendable {
     /// Walks the tree from packuments, then downloads, verifies and inspects every tarball of it into `directory`.
     /// Nothing here runs npm.
     func verify(
-        project: [Packument.Dependency], pathPrefix: [String], known: [String: Packument], directory: String, reportPhases: Bool, ctx: any TreeProgress
+        project: [Packument.Dependency], pathPrefix: [String], known: [String: Packument], pinned: Set<String>? = nil, directory: String,
+        reportPhases: Bool, ctx: any TreeProgress
     ) throws -> VerifiedTree {
         func phase(_ name: String, _ progress: Double) {
             if reportPhases { ctx.phase(name, progress: progress) }
@@ -81,6 +84,7 @@ public struct TreeInstaller: Sendable {
         let tree = try DependencyTree.resolve(project: project, pathPrefix: pathPrefix, known: known, maxPackages: policy.maxPackages) { name throws(InstallError) in
             try InstallError.fromRegistry { () throws(NpmRegistryError) in try registry.packument(name, timeoutMs: ctx.stepTimeoutMs(.max)) }
         }
+        if let pinned { try Self.checkPinned(tree, pinned) }
         let layout = try TreeLayout(tree: tree)
         ctx.log("resolved the tree: \(tree.count) package\(tree.count == 1 ? "" : "s"), all from the registry")
         try ctx.checkDeadline("resolving")
@@ -159,6 +163,22 @@ public struct TreeInstaller: Sendable {
         }
         ctx.log("tarballs inspected: \(tree.count), \(unpacked) bytes unpacked")
         return VerifiedTree(tree: tree, layout: layout, tarballs: tarballs, integrity: integrity, unpackedBytes: unpacked)
+    }
+
+    /// The walk must have found exactly the packages that were checked (compatibility, deprecations, advisories):
+    /// the registry can publish a version that a range takes in between, and that one was never checked.
+    static func checkPinned(_ tree: DependencyTree, _ pinned: Set<String>) throws(InstallError) {
+        let found = Set(tree.order)
+        guard found != pinned else { return }
+        func list(_ keys: Set<String>) -> String {
+            let sorted = keys.sorted()
+            return sorted.prefix(3).joined(separator: ", ") + (sorted.count > 3 ? " and \(sorted.count - 3) more" : "")
+        }
+        let added = found.subtracting(pinned)
+        let gone = pinned.subtracting(found)
+        let change = [added.isEmpty ? nil : "now brings \(list(added))", gone.isEmpty ? nil : "no longer \(list(gone))"].compactMap { $0 }
+        throw .conflict(
+            "The dependency tree changed on the npm registry while it was being checked (it \(change.joined(separator: " and "))), so nothing was installed; install again to check the tree as it is now.")
     }
 
     /// npm installs the lockfile's verified tarballs and nothing else: offline (no registry, so no token), scripts

@@ -107,6 +107,18 @@ extension PlugindSettings {
             optionalCorePlugins: strings("optionalCorePlugins"))
     }
 
+    /// What plugins are checked against before they are installed (issue 19).
+    public struct Compatibility: Sendable {
+        /// The `agentCoreVersion` setting, as written; nil: read from the bundled plugins directory.
+        public let agentCoreVersion: String?
+        /// `low`, `moderate`, `high` or `critical`: advisories at or above it refuse an install.
+        public let advisoryBlockSeverity: String
+    }
+
+    public var compatibility: Compatibility {
+        Compatibility(agentCoreVersion: string("agentCoreVersion"), advisoryBlockSeverity: string("advisoryBlockSeverity") ?? "critical")
+    }
+
     /// Outbound connections: an extra CA, and the origins a redirect may lead to besides each service's own.
     public var caFile: String? { string("caFile") }
     public var redirectOrigins: [String] { strings("redirectOrigins") }

@@ -1,6 +1,7 @@
 import Foundation
 import Adapters
 import JSON
+import SemVer
 
 /// A setting that is missing, misspelt or out of range; the message names it.
 public struct SettingsError: Error, CustomStringConvertible, Sendable, Equatable {
@@ -184,7 +185,7 @@ public struct PlugindSettings: Sendable {
                 throw SettingsError("\(source) must be a JSON object such as {\"@acme\": {\"registry\": \"https://npm.acme.example/\"}}.")
             }
             return value
-        case .optionalString, .optionalPath:
+        case .optionalString, .optionalPath, .optionalVersion:
             return text.isEmpty ? .null : .string(text)
         default:
             return .string(text)
@@ -203,6 +204,12 @@ public struct PlugindSettings: Sendable {
         case .optionalString:
             guard value.isNull || value.stringValue != nil else { throw bad("must be a string or null") }
             return value.stringValue == "" ? .null : value
+        case .optionalVersion:
+            if value.isNull || value.stringValue == "" { return .null }
+            guard let s = value.stringValue, Version(lenient: s) != nil else {
+                throw SettingsError("\(name) must be a version such as 1.4.0 or 2.0.0-alpha.3, or null.")
+            }
+            return value
         case .path, .optionalPath:
             if value.isNull, case .optionalPath = spec.kind { return .null }
             guard let s = value.stringValue, !s.isEmpty, !s.contains("\0") else { throw bad("must be a path") }

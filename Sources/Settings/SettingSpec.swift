@@ -7,6 +7,8 @@ public struct SettingSpec: Sendable {
         case optionalString
         case path
         case optionalPath
+        /// A version such as `1.4.0` or `2.0.0-alpha.3` (registry text, read leniently), or null.
+        case optionalVersion
         case integer(ClosedRange<Int>)
         case boolean
         /// An absolute http(s) URL; http only for loopback unless `insecureAllowed`.
@@ -71,6 +73,8 @@ public enum SettingsTable {
         SettingSpec("agentConfigGroup", .optionalString, nil, "Group that may read the agent config (the agent runtime's, when it runs as its own user): the file is then 0640 with that group; unset: 0600."),
         SettingSpec("catalogue", .optionalPath, nil, "Bundled plugin catalogue (plugin-index-v1); default: the one shipped with plugind (share/plugind/plugins.json beside the binary, or the repository's catalogue/plugins.json)."),
         SettingSpec("bundledPluginsDir", .optionalPath, nil, "The agent's own node_modules; catalogue plugins found there are available."),
+        SettingSpec("agentCoreVersion", .optionalVersion, nil, "The @elizaos/core version the agent runs, which plugins are checked against; unset: read from <bundledPluginsDir>/@elizaos/core/package.json; neither: compatibility is unknown and never blocks an install."),
+        SettingSpec("advisoryBlockSeverity", .choice(["low", "moderate", "high", "critical"]), "critical", "Security advisories of this severity or above refuse an install (409) unless the request says force; lower ones are warnings."),
         SettingSpec("npmRegistry", .url, "https://registry.npmjs.org/", "npm registry for packuments and tarballs (may have a path prefix)."),
         SettingSpec("npmRegistryToken", .optionalString, nil, secret: true, "Bearer token for the npm registry; sent only to the registry itself, never handed to npm."),
         SettingSpec("npmScopes", .scopeMap, [:], secret: true, env: "PLUGIND_NPM_SCOPES", "Private scopes: {\"@scope\": {\"registry\": URL, \"token\": optional}}; a package of such a scope, and every dependency in it, comes from that registry only, its token sent there only."),

@@ -113,7 +113,7 @@ private let shared: (fixture: ServiceFixture, service: RegistryService) = {
         #expect(first["version"] != nil && first["description"] != nil)
         #expect(response.objectValue?.keys == ["query", "count", "results"])
         let keys = [
-            "name", "id", "displayName", "description", "npmPackage", "version", "kind", "tags", "stars", "repository", "installed", "loaded",
+            "name", "id", "displayName", "description", "npmPackage", "version", "compatible", "compatibility", "kind", "tags", "stars", "repository", "installed", "loaded",
             "bundled", "score",
         ]
         #expect(response["results"]?.arrayValue?.allSatisfy { $0.objectValue?.keys == keys } == true)

@@ -242,6 +242,8 @@ struct NpmPackage: Sendable {
             return .respond(status: 200, headers: [("Content-Type", "application/json")], body: Array(packument.utf8))
         }
         for each in [Self.older, version] where path == "/\(name)/-/fixture-\(each).tgz" { return .respond(status: 200, body: tarballs[each]!) }
+        // The bulk advisories endpoint: no advisory for anything published here.
+        if path == "/-/npm/v1/security/advisories/bulk" { return .respond(status: 200, headers: [("Content-Type", "application/json")], body: Array("{}".utf8)) }
         return .respond(status: 404, headers: [("Content-Type", "application/json")], body: Array(#"{"error":"Not found"}"#.utf8))
     }
 }

@@ -10,6 +10,8 @@ It serves, under the path prefix `/npm/` (so plugind and npm are given
 | `/npm/-/<file>.tgz`            | a tarball, byte for byte as published                                |
 | `/npm/-/npm/v1/keys`           | the signing keys (`{keys: [{keyid, keytype, scheme, key, expires}]}`)|
 | `/registry/generated-registry.json` | a plugin registry document listing the packages `list()` names  |
+| `POST /npm/-/npm/v1/security/advisories/bulk` | npm's bulk advisories: `{name: [versions]}` in, the advisories  |
+|                                | `set_advisory()` recorded for those names out (`{}` when none); `set_advisories_behaviour` |
 
 Tarballs are real: `package_tarball()` builds a `package/` tree (package.json, index.js, …) with
 Python's tarfile, deterministically (fixed mtimes, owners and gzip header); `publish()` computes the
@@ -304,6 +306,10 @@ class FakeNpm:
         self._tarball_behaviour: dict[str, Behaviour] = {}
         self._keys_behaviour = Behaviour()
         self._listed: dict[str, dict] = {}
+        self._advisories: dict[str, list[dict]] = {}
+        self.extra_registry: dict[str, dict] = {}  # more registry entries (a real snapshot's), listed as they are
+        self._advisories_behaviour = Behaviour()
+        self.advisory_requests: list[dict] = []
         self._clock = 1_700_000_000
         self.requests: list[Seen] = []
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -459,6 +465,7 @@ class FakeNpm:
             self._packument_behaviour.clear()
             self._tarball_behaviour.clear()
             self._keys_behaviour = Behaviour()
+            self._advisories_behaviour = Behaviour()
             self.key.expires = None
 
     def seen(self, contains: str = "", since: float = 0.0) -> list[Seen]:
@@ -467,20 +474,42 @@ class FakeNpm:
 
     # --- the plugin registry document ----------------------------------------------------------
 
-    def list(self, name: str, version: str, description: str = "") -> None:
-        """Lists `name` in the plugin registry document with `version` as its v1 channel version."""
+    # --- security advisories ----------------------------------------------------------------------
+
+    def set_advisory(self, name: str, vulnerable_versions: str, severity: str, title: str) -> None:
+        """Adds an advisory for `name` (npm's bulk format: id, url, title, severity, vulnerable_versions)."""
+        with self._lock:
+            items = self._advisories.setdefault(name, [])
+            items.append({"id": 1000 + len(items), "url": f"https://github.com/advisories/GHSA-fake-{len(items)}",
+                          "title": title, "severity": severity, "vulnerable_versions": vulnerable_versions,
+                          "cwe": [], "cvss": {"score": 0, "vectorString": None}})
+
+    def set_advisories_behaviour(self, kind: str = "ok") -> None:
+        with self._lock:
+            self._advisories_behaviour = self._behaviour(kind, None, 0.0)
+
+    def _bulk_advisories(self, asked: dict) -> bytes:
+        with self._lock:
+            self.advisory_requests.append(asked)
+            return json.dumps({name: self._advisories[name] for name in asked if name in self._advisories}).encode()
+
+    # --- the plugin registry document ----------------------------------------------------------
+
+    def list(self, name: str, version: str, description: str = "", core_range: str | None = None) -> None:
+        """Lists `name` in the plugin registry document with `version` as its v1 channel version (and
+        `core_range` as its `v1CoreRange`)."""
         short = name.split("/")[-1]
         with self._lock:
             self._listed[name] = {
                 "git": {"repo": f"fake-org/{short}", "v1": {"version": f"v{version}", "branch": "main"}},
-                "npm": {"repo": name, "v1": version},
+                "npm": {"repo": name, "v1": version, "v1CoreRange": core_range},
                 "supports": {"v0": False, "v1": True, "v2": False},
                 "description": description or f"Test plugin {name}",
             }
 
     def registry_document(self) -> bytes:
         with self._lock:
-            return json.dumps({"lastUpdatedAt": "2026-01-01T00:00:00.000Z", "registry": self._listed}).encode()
+            return json.dumps({"lastUpdatedAt": "2026-01-01T00:00:00.000Z", "registry": {**self.extra_registry, **self._listed}}).encode()
 
     # --- serving --------------------------------------------------------------------------------
 
@@ -500,6 +529,24 @@ class FakeNpm:
                     fake.requests.append(Seen(path, self.headers.get("Authorization"), self.headers.get("Accept")))
                 try:
                     self._route(path)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+            def do_POST(self):
+                path = self.path.split("?", 1)[0]
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                with fake._lock:
+                    fake.requests.append(Seen(path, self.headers.get("Authorization"), self.headers.get("Accept")))
+                    behaviour = fake._advisories_behaviour
+                try:
+                    if path != PREFIX + "-/npm/v1/security/advisories/bulk":
+                        return self._send(404, b'{"error":"Not found"}')
+                    try:
+                        asked = json.loads(raw or b"{}")
+                    except ValueError:
+                        return self._send(400, b'{"error":"bad json"}')
+                    return self._send(200, fake._bulk_advisories(asked), behaviour=behaviour)
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 

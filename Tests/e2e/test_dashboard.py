@@ -851,3 +851,138 @@ def test_read_token_sees_no_mutating_controls(page, dash):
         no_mutating_controls(hash_)
     page.check_console("every view with a read token")
     page.sign_out()
+
+
+# --- compatibility and advisories (docs/compatibility.md), on a stack of their own ------------------
+# An agent on @elizaos/core 1.4.0, the fake npm registry of test_compat.py (incompatible versions, a
+# critical and a low advisory) and its plugin registry document (the real snapshot plus those packages).
+
+
+@pytest.fixture(scope="module")
+def compat_page():
+    import test_compat
+    from fake_npm import FakeNpm as CompatNpm
+
+    with CompatNpm(hang_seconds=30) as fake:
+        test_compat.publish_all(fake)
+        env = {"PLUGIND_AUTO_RESTART": "false", "PLUGIND_NPM_REGISTRY": fake.base, "PLUGIND_PLUGIN_REGISTRY_URLS": fake.registry_url,
+               "PLUGIND_AGENT_CORE_VERSION": "1.4.0"}
+        running = _run_stack(env)
+        stack = next(running)
+        driver = browser.start_browser()
+        try:
+            p = Page(driver, stack)
+            p.allow("/api/operations/", 404)  # a poll may come before plugind registered the operation
+            p.allow("/api/plugins/install", 409)  # the refusals these tests provoke
+            driver.get(stack.url + "/")
+            p.sign_in(stack.adminToken)
+            yield p, stack, test_compat
+        finally:
+            driver.quit()
+            next(running, None)  # stops the stack and checks nothing of it outlives it
+
+
+def compat_installed(stack, name: str) -> dict | None:
+    rows = raw(stack, "GET", "/api/plugins/installed").json()["plugins"]
+    return next((row for row in rows if row["name"] == name), None)
+
+
+def open_details(page: Page, name: str):
+    # The last install's success notice may sit over the Install button; a person closes it first.
+    page.d.execute_script("document.querySelectorAll('.notice-success, .notice-info').forEach(n => n.remove())")
+    page.go(f"#/registry/{name.replace('/', '%2F')}")
+    return page.wait(lambda: page.css("#registry-details") if name in page.text("#registry-details") and page.all("#registry-details #install")
+                     else None, f"the details of {name}", timeout=30)
+
+
+def test_registry_badges_say_whether_a_plugin_fits_the_agents_core(compat_page):
+    page, _stack, compat = compat_page
+    page.go("#/registry")
+    search = page.wait_css("#view-registry input[type=search]")
+    search.send_keys("e2e-compat")
+
+    def badges():
+        found = {}
+        for result in page.all("#registry-results .result"):
+            marks = result.find_elements(By.CSS_SELECTOR, "[data-compat]")
+            if marks:
+                found[result.get_attribute("data-name")] = (marks[0].get_attribute("data-compat"), marks[0].text)
+        return found if {compat.OLD, compat.TAGGED, compat.LOWRISK, compat.FITS} <= found.keys() else None
+
+    found = page.wait(badges, "the e2e-compat entries with their badges", timeout=30)
+    assert found[compat.OLD] == ("incompatible", "incompatible: needs @elizaos/core 0.1.x"), found
+    assert found[compat.FITS] == ("incompatible", "incompatible: needs @elizaos/core ^2.0.0"), found
+    assert found[compat.TAGGED] == ("compatible", "compatible"), found
+    assert found[compat.LOWRISK] == ("unknown", "compatibility unknown"), found
+    page.check_console("the registry's compatibility badges")
+
+    box = open_details(page, compat.OLD)
+    assert box.find_element(By.CSS_SELECTOR, "[data-compat]").text == "incompatible: needs @elizaos/core 0.1.x"
+    assert page.text("#registry-compat") == "Does not fit this agent: it needs @elizaos/core 0.1.x."
+    assert "(core 0.1.9)" in box.text  # the channel's range as the registry records it
+    page.shot("registry-compatibility", full_page=False)
+    page.check_console("the details of an incompatible plugin")
+
+
+def test_an_incompatible_version_asks_before_installing_with_force(compat_page):
+    page, stack, compat = compat_page
+    open_details(page, compat.OLD)
+    page.css("#registry-details #install").click()
+    dialog = page.wait_css("dialog[open]", timeout=60)
+    sentence = f"{compat.OLD} 1.0.0 needs @elizaos/core ^0.1.9; this agent runs 1.4.0."
+    assert sentence in dialog.text, dialog.text
+    assert '"force"' not in dialog.text  # the button says it, not the API's advice
+    page.shot("install-incompatible", full_page=False)
+    dialog.find_element(By.CSS_SELECTOR, 'button[value="cancel"]').click()
+    failed = page.wait_css('#registry-details .operation[data-state="failed"]')
+    assert "HTTP 409" in failed.text and "needs @elizaos/core ^0.1.9" in failed.text, failed.text
+    assert compat_installed(stack, compat.OLD) is None, "declining installs nothing"
+
+    page.css("#registry-details #install").click()
+    page.wait_css("dialog[open]", timeout=60).find_element(By.CSS_SELECTOR, "button[data-confirm]").click()
+    done = page.wait_css('#registry-details .operation[data-state="succeeded"]', timeout=120)
+    warning = done.find_element(By.CSS_SELECTOR, ".op-warnings").text
+    assert "needs @elizaos/core ^0.1.9 but this agent runs 1.4.0; it was installed anyway because the request said force." in warning, warning
+    assert compat_installed(stack, compat.OLD)["version"] == "1.0.0"
+    page.check_console("a forced install of an incompatible version")
+
+
+def test_a_blocking_advisory_asks_and_installed_plugins_show_their_advisories(compat_page):
+    page, stack, compat = compat_page
+    open_details(page, compat.VULNERABLE)
+    page.css("#registry-details #install").click()
+    dialog = page.wait_css("dialog[open]", timeout=60)
+    assert f"brings a critical advisory for {compat.DEP_VULN}@1.0.0: Remote code execution" in dialog.text, dialog.text
+    link = dialog.find_element(By.CSS_SELECTOR, ".advisory a")
+    assert link.text == "Remote code execution in e2e-compat-dep-vuln"
+    assert link.get_attribute("href").startswith("https://github.com/advisories/GHSA-fake-")
+    page.shot("install-advisory", full_page=False)
+    dialog.find_element(By.CSS_SELECTOR, "button[data-confirm]").click()
+    done = page.wait_css('#registry-details .operation[data-state="succeeded"]', timeout=120)
+    assert "Critical advisory" in done.find_element(By.CSS_SELECTOR, ".op-warnings").text
+
+    # A low advisory does not ask: it is a warning of the finished install.
+    open_details(page, compat.LOWRISK)
+    page.css("#registry-details #install").click()
+    done = page.wait_css('#registry-details .operation[data-state="succeeded"]', timeout=120)
+    assert not page.all("dialog[open]")
+    assert f"Low advisory for {compat.LOWRISK}@1.0.0: Verbose logging of request ids" in done.find_element(By.CSS_SELECTOR, ".op-warnings").text
+    page.check_console("installs with advisories")
+
+    page.go("#/installed")
+    vulnerable = page.wait_css(f'#installed-table tr[data-name="{compat.VULNERABLE}"]')
+    cell = vulnerable.find_element(By.CSS_SELECTOR, ".cell-advisories")
+    assert cell.find_element(By.CSS_SELECTOR, '.advisory[data-severity="critical"]').text == \
+        f"critical {compat.DEP_VULN}@1.0.0 Remote code execution in e2e-compat-dep-vuln"
+    assert cell.find_element(By.CSS_SELECTOR, "a").get_attribute("href").startswith("https://github.com/advisories/")
+    low = page.css(f'#installed-table tr[data-name="{compat.LOWRISK}"] .advisory[data-severity="low"]')
+    assert "Verbose logging of request ids" in low.text
+    assert page.css(f'#installed-table tr[data-name="{compat.OLD}"] .cell-advisories').text == "none known"
+    page.shot("installed-advisories", full_page=False)
+    page.check_console("the installed view with advisories")
+
+    vulnerable.find_element(By.CSS_SELECTOR, "td a").click()
+    section = page.wait_css("#plugin-advisories .advisory", timeout=30)
+    assert "critical" in section.text and "Remote code execution" in section.text
+    page.shot("plugin-advisories", full_page=False)
+    page.check_console("an installed plugin's page with its advisories")

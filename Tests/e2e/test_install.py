@@ -454,7 +454,7 @@ def test_an_unscoped_package_installs_and_shows_everywhere(fake, admin, reader, 
     target = install_dir(state, BASIC)
     # No runtime attached here: nobody waits for a verdict, so `loaded` is null.
     assert body == {"ok": True, "requiresRestart": True, "plugin": {"name": BASIC, "version": "1.0.0", "installPath": str(target)},
-                    "loaded": None, "loadError": None, "warnings": []}
+                    "forced": False, "loaded": None, "loadError": None, "warnings": []}
     assert_package_is(state, fake, BASIC, "1.0.0")
     # The agent config: the install record and the enablement (the full npm name: not an @elizaos/ package).
     config = read_config(config_path)

@@ -961,11 +961,11 @@ JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8", "X-Request-Id
 SOURCE = {"url": "https://plugins.elizacloud.ai/generated-registry.json", "format": "full",
           "fetchedAt": "2026-01-01T00:00:00.000Z", "lastUpdatedAt": None, "lastError": None, "skipped": 0}
 ITEM = {"name": "@elizaos/plugin-x", "id": "x", "displayName": "X", "description": "", "npm": {"package": "@elizaos/plugin-x", "version": None},
-        "kind": "plugin", "tags": [], "stars": 0, "repository": None, "installed": False, "installedVersion": None,
+        "compatible": None, "compatibility": None, "kind": "plugin", "tags": [], "stars": 0, "repository": None, "installed": False, "installedVersion": None,
         "loaded": False, "bundled": False}
 RESULT = {"name": "@elizaos/plugin-x", "id": "x", "displayName": "X", "description": "", "npmPackage": "@elizaos/plugin-x",
-          "version": "1.0.0", "kind": "plugin", "tags": [], "stars": 0, "repository": None, "installed": False,
-          "loaded": False, "bundled": False, "score": 1}
+          "version": "1.0.0", "compatible": None, "compatibility": None, "kind": "plugin", "tags": [], "stars": 0,
+          "repository": None, "installed": False, "loaded": False, "bundled": False, "score": 1}
 
 
 @pytest.fixture(scope="module")

@@ -1,9 +1,10 @@
 // A progress block for one operation (install, uninstall, eject, sync, reinject, refresh):
 // a <progress> driven by GET /api/operations/:id while the POST runs, the phase, and the log
-// tail when it fails.
+// tail when it fails; an install's warnings when it succeeds.
 
 import { runOperation } from "./api.js";
 import { h, clear, errorBox } from "./dom.js";
+import { warningsBox } from "./compat.js";
 
 /** An element to place on the page, and run(path, body) that drives it. */
 export function operationBlock(label) {
@@ -41,18 +42,19 @@ export function operationBlock(label) {
       const { result, operation } = await runOperation(path, body, show);
       show({ ...operation, state: "succeeded" });
       block.dataset.state = "succeeded";
-      outcome.append(h("p", { class: "op-done" }, "Done."));
-      outcome.append(...verdictNotes(result));
+      outcome.append(...[h("p", { class: "op-done" }, "Done."), ...verdictNotes(result), warningsBox(result)].filter(Boolean));
       return result;
     } catch (error) {
       block.dataset.state = "failed";
       bar.value = bar.value || 0;
       outcome.append(errorBox(error, `${label} failed`));
-      if (error.operation && error.operation.result) outcome.append(...verdictNotes(error.operation.result));
+      if (error.operation && error.operation.result) {
+        outcome.append(...[...verdictNotes(error.operation.result), warningsBox(error.operation.result)].filter(Boolean));
+      }
       const tail = error.operation && Array.isArray(error.operation.logTail) ? error.operation.logTail : [];
       if (tail.length) {
         outcome.append(h("details", { class: "log-tail", open: true },
-          h("summary", {}, `Last ${tail.length} log lines`),
+          h("summary", {}, tail.length === 1 ? "Last log line" : `Last ${tail.length} log lines`),
           h("pre", {}, tail.join("\n"))));
       }
       throw error;
@@ -71,8 +73,5 @@ export function verdictNotes(result) {
     notes.push(h("p", { class: "op-verdict", "data-loaded": "false" },
       result.rolledBackTo ? `It did not load, so it was rolled back to ${result.rolledBackTo}.` : "The agent did not load it."));
   }
-  for (const warning of Array.isArray(result.warnings) ? result.warnings : []) {
-    notes.push(h("div", { class: "message message-warning op-warning", role: "status" }, warning));
-  }
-  return notes;
+  return notes;  // the warnings, in `warningsBox`
 }

@@ -1,9 +1,10 @@
-// Installed and Ejected: the packages plugind installed (versions, dates, updates, Uninstall) and
-// the local copies (upstream, local changes, Sync / Reinject).
+// Installed and Ejected: the packages plugind installed (versions, dates, updates, security
+// advisories, Uninstall) and the local copies (upstream, local changes, Sync / Reinject).
 
 import { get, seg, ApiError } from "../api.js";
 import { h, clear, errorBox, loading, badge, uid, timeEl, confirmDialog } from "../dom.js";
 import { operationBlock } from "../operation.js";
+import { advisoryCell, installAsking } from "../compat.js";
 
 function shortId(name) {
   return name.replace(/^@[^/]+\//, "").replace(/^plugin-/, "");
@@ -56,7 +57,11 @@ export async function render(root, _params, ctx) {
       if (ctx.isAdmin) {
         if (p.updateAvailable) {
           const update = h("button", { type: "button", class: "button button-small button-primary", "data-mutates": "true", "data-action": "update" }, `Update to ${p.latestVersion}`);
-          update.addEventListener("click", () => runOp(`Update ${p.name}`, "/api/plugins/install", { name: p.name, version: p.latestVersion }));
+          update.addEventListener("click", () => installAsking(async (body) => {
+            const { result, error } = await runOp(`Update ${p.name}`, "/api/plugins/install", body);
+            if (error) throw error;
+            return result;
+          }, { name: p.name, version: p.latestVersion }).catch(() => { /* the block shows the API's message */ }));
           actions.push(update);
         }
         const uninstall = h("button", { type: "button", class: "button button-small button-danger", "data-mutates": "true", "data-action": "uninstall", "aria-label": `Uninstall ${p.name}` }, "Uninstall");
@@ -80,10 +85,11 @@ export async function render(root, _params, ctx) {
           p.updateAvailable ? badge("update available", "accent") : null),
         h("td", { "data-label": "Installed" }, timeEl(p.installedAt)),
         h("td", { "data-label": "Source" }, p.source || "—"),
+        h("td", { "data-label": "Advisories", class: "cell-advisories" }, advisoryCell(p.advisories)),
         h("td", { "data-label": "", class: "cell-actions" }, actions));
     });
     installedBox.append(h("div", { class: "table-wrap" }, h("table", { class: "table", id: "installed-table" },
-      h("thead", {}, h("tr", {}, ["Package", "Version", "Latest", "Installed", "Source"].map((t) => h("th", { scope: "col" }, t)),
+      h("thead", {}, h("tr", {}, ["Package", "Version", "Latest", "Installed", "Source", "Advisories"].map((t) => h("th", { scope: "col" }, t)),
         h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "Actions")))),
       h("tbody", {}, rows))));
   }

@@ -6,6 +6,7 @@ import { get, put, post, seg, ApiError } from "../api.js";
 import { h, clear, errorBox, loading, toggleSwitch, badge, uid, confirmDialog } from "../dom.js";
 import { operationBlock } from "../operation.js";
 import { categoryLabel, statusCell, configBadges } from "./common.js";
+import { advisoryCell } from "../compat.js";
 
 export async function render(root, params, ctx) {
   const id = params.join("/");
@@ -61,6 +62,7 @@ function renderPanel(body, plugin, ctx, notice) {
   if (plugin.description) panel.append(h("p", { class: "description" }, plugin.description));
   panel.append(h("div", { class: "panel-status" }, statusCell(plugin), configBadges(plugin)));
   if (notice) panel.append(h("div", { class: "message message-success", role: "status", tabindex: "-1", id: "panel-notice" }, notice));
+  if (plugin.source === "installed") panel.append(advisoriesSection(plugin));
 
   // --- actions: test, eject / sync / reinject ---
   if (ctx.isAdmin) panel.append(actions(plugin, ctx, body));
@@ -369,3 +371,15 @@ function configForm(plugin, ctx, body) {
   return form;
 }
 
+/** The security advisories of an installed plugin's tree, from its row in GET /api/plugins/installed. */
+function advisoriesSection(plugin) {
+  const section = h("section", { class: "plugin-advisories", id: "plugin-advisories", "aria-label": "Security advisories" },
+    h("h2", {}, "Security advisories"), loading("Checking…"));
+  get("/api/plugins/installed").then((body) => {
+    const row = (body.plugins || []).find((p) => p.name === (plugin.npmName || plugin.id));
+    section.querySelector(".loading").replaceWith(row ? advisoryCell(row.advisories) : h("span", { class: "muted" }, "not installed by plugind"));
+  }, (error) => {
+    section.querySelector(".loading").replaceWith(errorBox(error, "The advisories could not be read"));
+  });
+  return section;
+}

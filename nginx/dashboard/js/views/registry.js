@@ -1,9 +1,11 @@
 // Registry: the community plugin catalogue. Search as you type, browse page by page, a plugin's
-// details, Install (with a version picker and a progress bar) and Update.
+// details, Install (with a version picker and a progress bar) and Update. Each entry says whether it
+// fits the agent's @elizaos/core; a refused install asks before retrying with force.
 
 import { get, seg } from "../api.js";
 import { h, clear, errorBox, loading, debounce, badge, uid, externalLink, infoBox } from "../dom.js";
 import { operationBlock } from "../operation.js";
+import { compatBadge, compatSentence, installAsking } from "../compat.js";
 
 const PAGE = 20;
 const state = { q: "", offset: 0, kind: "" };
@@ -63,6 +65,7 @@ export async function render(root, params, ctx) {
           typeof item.stars === "number" ? ` · ★ ${item.stars}` : "")),
       item.description ? h("p", { class: "small description clamp" }, item.description) : null,
       h("div", { class: "badges" },
+        compatBadge(item),
         item.installed || rec ? badge(`installed${item.installedVersion ? " " + item.installedVersion : rec && rec.version ? " " + rec.version : ""}`, "success") : null,
         rec && rec.updateAvailable ? badge(`update ${rec.latestVersion || ""}`.trim(), "accent") : null,
         item.loaded ? badge("loaded", "success") : null,
@@ -180,6 +183,7 @@ async function renderDetails(box, name, ctx, installedMap, afterChange, focus, f
     h("h2", { id: titleId }, plugin.displayName || plugin.name),
     h("div", { class: "muted" }, h("code", {}, plugin.name)),
     h("div", { class: "badges" },
+      compatBadge(plugin),
       typeof plugin.stars === "number" ? badge(`★ ${plugin.stars}`, "neutral", "GitHub stars") : null,
       plugin.kind ? badge(plugin.kind, "neutral") : null,
       plugin.installed || rec ? badge(`installed ${plugin.installedVersion || (rec && rec.version) || ""}`.trim(), "success") : null,
@@ -189,14 +193,17 @@ async function renderDetails(box, name, ctx, installedMap, afterChange, focus, f
   if (focus) { const t = box.querySelector("h2"); t.tabIndex = -1; t.focus(); }
 
   const versions = plugin.versions && typeof plugin.versions === "object" ? Object.entries(plugin.versions) : [];
+  const coreRanges = plugin.coreRanges && typeof plugin.coreRanges === "object" ? plugin.coreRanges : {};
   const dl = h("dl", { class: "facts" },
     h("dt", {}, "Repository"), h("dd", {}, externalLink(plugin.repository)),
     plugin.homepage ? [h("dt", {}, "Homepage"), h("dd", {}, externalLink(plugin.homepage))] : null,
     h("dt", {}, "Author"), h("dd", {}, plugin.author || "—"),
     h("dt", {}, "npm package"), h("dd", {}, h("code", {}, plugin.npm && plugin.npm.package ? plugin.npm.package : plugin.name)),
     h("dt", {}, "Offered version"), h("dd", {}, plugin.npm && plugin.npm.version ? `${plugin.npm.version}${plugin.channel ? ` (channel ${plugin.channel})` : ""}` : "none published"),
+    h("dt", {}, "Agent core"), h("dd", { id: "registry-compat" }, compatSentence(plugin)),
     h("dt", {}, "Versions"), h("dd", {}, versions.length
-      ? h("ul", { class: "inline-list" }, versions.map(([ch, v]) => h("li", {}, h("span", { class: "muted" }, `${ch}: `), v || "—")))
+      ? h("ul", { class: "inline-list" }, versions.map(([ch, v]) => h("li", {}, h("span", { class: "muted" }, `${ch}: `), v || "—",
+        coreRanges[ch] ? h("span", { class: "muted" }, ` (core ${coreRanges[ch]})`) : null)))
       : "—"),
     h("dt", {}, "Tags"), h("dd", {}, (plugin.tags || []).length ? h("div", { class: "badges" }, plugin.tags.map((t) => h("span", { class: "tag" }, t))) : "—"));
   box.append(dl);
@@ -231,9 +238,10 @@ async function renderDetails(box, name, ctx, installedMap, afterChange, focus, f
     try {
       const body = { name: plugin.name, enable: enableBox.checked };
       if (version) body.version = version;
-      const result = await op.run("/api/plugins/install", body);
+      const result = await installAsking((b) => op.run("/api/plugins/install", b), body);
+      if (!result) return; // declined: the refusal stays in the block
       const v = result && result.plugin && result.plugin.version ? result.plugin.version : version;
-      ctx.notify(`${plugin.displayName || plugin.name} ${v || ""} installed${result && result.requiresRestart ? "; the agent restarts to load it" : ""}.`, "success");
+      ctx.notify(`${plugin.displayName || plugin.name} ${v || ""} installed${result.forced ? " (forced)" : ""}${result.requiresRestart ? "; the agent restarts to load it" : ""}.`, "success");
       await afterChange();
       // Show the new state, and keep the finished progress bar in it.
       if (ctx.alive()) renderDetails(box, name, ctx, installedMap, afterChange, false, op.element);
