@@ -77,7 +77,7 @@ public struct Wiring {
             catalogue: catalogue, paths: pluginPaths, core: core,
             dependencies: .init(
                 configFile: agentConfig, runtime: runtimeView, restartReasons: reasons, retiredSecrets: RetiredSecretStore(),
-                scrub: { scrubber.scrub($0) }))
+                scrub: { scrubber.scrub($0) }, restartsByItself: agent.runtimeBridge != nil && agent.autoRestart))
         let pluginRegistry = settings.pluginRegistry
         let coreVersion = AgentCore.version(setting: settings.compatibility.agentCoreVersion, bundledPluginsDir: agent.bundledPluginsDir)
         logger.info("agent core: \(coreVersion.map { "@elizaos/core \($0)" } ?? "unknown (compatibility is not checked)")")

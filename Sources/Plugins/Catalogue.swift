@@ -67,6 +67,7 @@ public struct Catalogue: Sendable {
                 description: entry["description"]?.stringValue ?? "", category: KnownPlugin.normalisedCategory(entry["category"]?.stringValue),
                 version: entry["version"]?.stringValue, source: .bundled, parameters: parameters, available: false)
             plugin.repository = entry["repository"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }
+            plugin.extras = KnownPlugin.Extras(entry)
             plugins.append(plugin)
         }
         return Catalogue(plugins: plugins, warnings: warnings)

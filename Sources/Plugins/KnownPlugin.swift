@@ -34,6 +34,35 @@ public struct KnownPlugin: Sendable {
     /// The git repository the catalogue names for the plugin's source (a full URL), for eject when the
     /// plugin registry does not list it.
     public var repository: String?
+    /// What Milady's app shows besides: the primary key, dependencies, UI hints, an icon.
+    public var extras = Extras()
+
+    public struct Extras: Sendable {
+        public var envKey: String?
+        public var pluginDeps: [String]?
+        public var configUiHints: JSONValue?
+        public var icon: String?
+
+        public init() {}
+
+        /// From a catalogue entry, or a package.json's `agentConfig` (the same member names).
+        init(_ source: JSONValue?) {
+            envKey = source?["envKey"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }
+            pluginDeps = source?["pluginDeps"]?.arrayValue?.compactMap(\.stringValue)
+            configUiHints = source?["configUiHints"].flatMap { $0.objectValue == nil ? nil : $0 }
+            icon = source?["icon"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }
+        }
+
+        /// Each member this one lacks, taken from `other`.
+        func filled(from other: Extras) -> Extras {
+            var result = self
+            result.envKey = envKey ?? other.envKey
+            result.pluginDeps = pluginDeps ?? other.pluginDeps
+            result.configUiHints = configUiHints ?? other.configUiHints
+            result.icon = icon ?? other.icon
+            return result
+        }
+    }
 
     public init(key: String, npmName: String?, name: String, description: String, category: String, version: String?, source: PluginSource, parameters: [PluginParameter], available: Bool, path: String? = nil) {
         self.key = key

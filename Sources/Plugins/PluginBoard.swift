@@ -96,7 +96,8 @@ struct PluginBoard {
         case .array, .object: text = JSONWriter.compact(value)
         case .null: text = nil
         }
-        return text?.isEmpty == true ? nil : text
+        // A value of only whitespace is no value: Milady's app counts it unset, and so does every check here.
+        return text?.trimmingWhitespace().isEmpty == true ? nil : text
     }
 
     /// Stored sensitive values never leave in a runtime's error text.
@@ -129,7 +130,7 @@ struct PluginBoard {
     func validation(_ plugin: KnownPlugin) -> (errors: [FieldIssue], warnings: [FieldIssue]) {
         var errors: [FieldIssue] = []
         var warnings: [FieldIssue] = []
-        for parameter in plugin.parameters where !ParameterRules.isBlocked(parameter.key) {
+        for parameter in plugin.parameters where !ParameterRules.isBlocked(parameter.key) && !ParameterRules.isInjected(parameter.key) {
             guard let value = storedValue(parameter.key) else {
                 if parameter.required {
                     if let fallback = parameter.defaultValue {
@@ -166,7 +167,7 @@ struct PluginBoard {
 
     func isConfigured(_ plugin: KnownPlugin) -> Bool {
         plugin.parameters.allSatisfy { p in
-            !p.required || ParameterRules.isBlocked(p.key) || storedValue(p.key) != nil || p.hasDefault
+            !p.required || ParameterRules.isBlocked(p.key) || ParameterRules.isInjected(p.key) || storedValue(p.key) != nil || p.hasDefault
         }
     }
 
@@ -182,11 +183,19 @@ struct PluginBoard {
             loadError = Self.notInstalled
         }
         let (errors, warnings) = validation(plugin)
+        // Keys the hosting infrastructure injects are nobody's setting: not shown at all.
+        let shownParameters = plugin.parameters.filter { !ParameterRules.isInjected($0.key) }
+        let keys = shownParameters.map(\.key)
+        let envKey = plugin.extras.envKey.flatMap { ParameterRules.isInjected($0) ? nil : $0 }
+            ?? shownParameters.first(where: { $0.required && isSensitive($0.key) })?.key
+            ?? shownParameters.first(where: { isSensitive($0.key) })?.key
         return PluginEntry(
             id: id(plugin), name: plugin.name, description: plugin.description, category: plugin.category, enabled: enabled,
             isActive: runtimeEntry?.loaded ?? false, configured: isConfigured(plugin), loadError: loadError,
-            parameters: plugin.parameters.map(parameterEntry), validationErrors: errors, validationWarnings: warnings,
-            npmName: plugin.npmName, version: plugin.version, source: plugin.source.rawValue, available: plugin.available)
+            parameters: shownParameters.map(parameterEntry), validationErrors: errors, validationWarnings: warnings,
+            npmName: plugin.npmName, version: plugin.version, source: plugin.source.rawValue, available: plugin.available,
+            configKeys: keys, envKey: envKey, pluginDeps: plugin.extras.pluginDeps, configUiHints: plugin.extras.configUiHints,
+            icon: plugin.extras.icon)
     }
 
     func parameterEntry(_ parameter: PluginParameter) -> PluginParameterEntry {

@@ -64,6 +64,7 @@ public struct PluginInventory: Sendable {
                 if merged.description.isEmpty { merged.description = existing.description }
                 if merged.category == "feature" { merged.category = existing.category }
                 if merged.name == KnownPlugin.displayName(forShortId: PluginIdentity.shortId(merged.key)) { merged.name = existing.name }
+                merged.extras = merged.extras.filled(from: existing.extras)
                 byKey[plugin.key] = merged
             } else {
                 byKey[plugin.key] = plugin
@@ -128,13 +129,15 @@ public struct PluginInventory: Sendable {
 
     private func package(npm: String, at directory: String, source: PluginSource, recordedVersion: String?, path: String) -> KnownPlugin {
         let manifest = readJSON(directory + "/package.json")
-        return KnownPlugin(
+        var plugin = KnownPlugin(
             key: npm, npmName: npm,
             name: manifest?["agentConfig"]?["displayName"]?.stringValue ?? KnownPlugin.displayName(forShortId: PluginIdentity.shortId(npm)),
             description: manifest?["description"]?.stringValue ?? "",
             category: KnownPlugin.normalisedCategory(manifest?["agentConfig"]?["category"]?.stringValue),
             version: manifest?["version"]?.stringValue ?? recordedVersion, source: source,
             parameters: manifest.map(KnownPlugin.parameters(fromPackage:)) ?? [], available: manifest != nil, path: path)
+        plugin.extras = KnownPlugin.Extras(manifest?["agentConfig"])
+        return plugin
     }
 
     /// Plugins the agent config names (entries and allow) that nothing else describes.

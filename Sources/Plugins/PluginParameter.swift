@@ -87,6 +87,12 @@ public enum ParameterRules {
         return blockedExact.contains(upper) || blockedPrefixes.contains { upper.hasPrefix($0) }
     }
 
+    /// Keys the hosting infrastructure injects into the agent's environment (Vercel's OIDC token): never a user's
+    /// setting, so hidden from parameters and validation, and refused in a PUT. Milady's app hides them too.
+    public static let infrastructureInjected: Set<String> = ["VERCEL_OIDC_TOKEN"]
+
+    public static func isInjected(_ key: String) -> Bool { infrastructureInjected.contains(key.uppercased()) }
+
     /// What a client sees instead of a secret: `****` below 16 characters, else `abc****...wxyz`.
     public static func mask(_ value: String) -> String {
         let scalars = Array(value.unicodeScalars)
@@ -107,7 +113,7 @@ public enum ParameterRules {
     public static func canonical(_ value: JSONValue, as type: ParameterType) throws(Refusal) -> String? {
         switch value {
         case .null: return nil
-        case .string(let s) where s.isEmpty: return nil
+        case .string(let s) where s.trimmingWhitespace().isEmpty: return nil  // whitespace only clears, as empty does
         case .array, .object: throw Refusal(message: "must be a string, number or boolean, not \(value.kindName)")
         default: break
         }

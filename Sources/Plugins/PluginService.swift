@@ -13,11 +13,14 @@ public struct PluginService: Sendable {
         public var restartReasons: RestartReasonStore
         public var retiredSecrets: RetiredSecretStore
         public var scrub: @Sendable (String) -> String
+        /// plugind restarts the agent by itself after a change (a runtime is attached and `autoRestart` is on).
+        public var restartsByItself: Bool
 
         public init(
             configFile: AgentConfigFile, runtime: any RuntimeView, restartReasons: RestartReasonStore, retiredSecrets: RetiredSecretStore,
-            scrub: @escaping @Sendable (String) -> String
+            scrub: @escaping @Sendable (String) -> String, restartsByItself: Bool = false
         ) {
+            self.restartsByItself = restartsByItself
             self.configFile = configFile
             self.runtime = runtime
             self.restartReasons = restartReasons
@@ -34,6 +37,7 @@ public struct PluginService: Sendable {
     let restartReasons: RestartReasonStore
     let retiredSecrets: RetiredSecretStore
     let scrub: @Sendable (String) -> String
+    let restartsByItself: Bool
     /// The last status lookup and the stamp it was made under: searches ask for it on every request.
     private let statusCache = Locked<CachedStatusLookup?>(nil)
 
@@ -48,6 +52,7 @@ public struct PluginService: Sendable {
         self.restartReasons = dependencies.restartReasons
         self.retiredSecrets = dependencies.retiredSecrets
         self.scrub = dependencies.scrub
+        self.restartsByItself = dependencies.restartsByItself
     }
 
     func board(config: JSONObject) throws -> PluginBoard {
@@ -125,6 +130,10 @@ public struct PluginService: Sendable {
                     issues.append(FieldIssue(field: key, message: "is blocked: it changes how the agent process itself runs"))
                     continue
                 }
+                if ParameterRules.isInjected(key) {
+                    issues.append(FieldIssue(field: key, message: "is injected by the hosting infrastructure; it is not a setting"))
+                    continue
+                }
                 guard let parameter = plugin.parameters.first(where: { $0.key == key }) else {
                     if let other = plugin.parameters.first(where: { $0.key.lowercased() == key.lowercased() }) {
                         issues.append(FieldIssue(field: key, message: "is declared as \(other.key); keys are case-sensitive"))
@@ -193,7 +202,9 @@ public struct PluginService: Sendable {
         } else if requiresRestart {
             try restartReasons.add("configuration of \(board.id(plugin)) changed")
         }
-        return PluginUpdateResult(plugin: board.entry(plugin, scrub: scrub), requiresRestart: requiresRestart, affectedPlugins: affected.sorted())
+        return PluginUpdateResult(
+            plugin: board.entry(plugin, scrub: scrub), requiresRestart: requiresRestart, affectedPlugins: affected.sorted(),
+            restarting: requiresRestart && restartsByItself)
     }
 
     // MARK: Core plugins (section 4)
@@ -226,11 +237,14 @@ public struct PluginService: Sendable {
             AgentConfigEdits.setEnabled(npm, enabled, optionalCore: true, in: &document)
             return true
         }
+        let id = PluginIdentity.shortId(npm)
         if changed {
-            let id = PluginIdentity.shortId(npm)
             try restartReasons.replace("\(id) was \(enabled ? "disabled" : "enabled")", with: "\(id) was \(enabled ? "enabled" : "disabled")")
         }
-        return CoreToggleResult(requiresRestart: changed)
+        let state = enabled ? "enabled" : "disabled"
+        let message = !changed ? "\(id) was already \(state)."
+            : restartsByItself ? "\(id) \(state); the agent restarts to apply it." : "\(id) \(state); restart the agent to apply it."
+        return CoreToggleResult(requiresRestart: changed, restarting: changed && restartsByItself, message: message)
     }
 
     /// The npm name and id a path's `:id` resolves to (404/409 as for every plugin route).
@@ -295,7 +309,8 @@ public struct PluginService: Sendable {
         }
         return PluginTestResult(
             ok: result.ok,
-            result: .init(message: board.scrubStoredSecrets(scrub(result.message)), durationMs: result.durationMs, details: details))
+            result: .init(message: board.scrubStoredSecrets(scrub(result.message)), durationMs: result.durationMs, details: details),
+            pluginId: board.id(plugin))
     }
 }
 

@@ -31,6 +31,17 @@ public struct PluginEntry: Encodable, Sendable {
     public let version: String?
     public let source: String
     public let available: Bool
+    // Milady's app reads these (docs/milady-compatibility.md).
+    /// The shown parameters' keys, in order.
+    public let configKeys: [String]
+    /// The plugin's primary key (the catalogue's `envKey`, else its first required secret, else its first secret).
+    public let envKey: String?
+    /// Plugins this one needs, as the catalogue or the package names them; null when neither says.
+    public let pluginDeps: [String]?
+    /// UI hints per parameter key, as the catalogue or the package gives them; null when neither does.
+    public let configUiHints: JSONValue?
+    /// An icon URL or emoji, when the catalogue or the package names one.
+    public let icon: String?
 }
 
 /// One declared parameter, with its current value masked when sensitive.
@@ -54,6 +65,8 @@ public struct PluginUpdateResult: Encodable, Sendable {
     public let requiresRestart: Bool
     /// Ids of the plugins the change touches, sorted.
     public let affectedPlugins: [String]
+    /// Milady's: plugind restarts the agent by itself because of this change (a runtime is attached, `autoRestart` on).
+    public let restarting: Bool
 }
 
 /// GET /api/core/status.
@@ -88,6 +101,10 @@ public struct CoreList: Encodable, Sendable {
 public struct CoreToggleResult: Encodable, Sendable {
     public let ok = true
     public let requiresRestart: Bool
+    /// Milady's: plugind restarts the agent by itself because of this change.
+    public let restarting: Bool
+    /// Milady's: one sentence on what happened, for a notice.
+    public let message: String
 }
 
 /// POST /api/plugins/:id/test: the plugin's own check, secrets scrubbed.
@@ -110,4 +127,21 @@ public struct PluginTestResult: Encodable, Sendable {
 
     public let ok: Bool
     public let result: Check
+    // Milady's app reads the outcome at the top level: `success`, `pluginId`, `message` or `error`, `durationMs`.
+    public let success: Bool
+    public let pluginId: String
+    public let message: String
+    /// The check's message when it failed; null when it passed.
+    public let error: String?
+    public let durationMs: Int
+
+    public init(ok: Bool, result: Check, pluginId: String) {
+        self.ok = ok
+        self.result = result
+        self.success = ok
+        self.pluginId = pluginId
+        self.message = result.message
+        self.error = ok ? nil : result.message
+        self.durationMs = result.durationMs
+    }
 }

@@ -42,50 +42,53 @@ private struct ReportingRuntime: RuntimeView {
 
     /// One plugin: state, load error with the secret scrubbed, parameters masked, validation.
     @Test func entry() throws {
-        #expect(try text(service.get("anthropic")) == #"{"plugin":{"id":"anthropic","name":"Anthropic","description":"Claude","category":"ai-provider","enabled":true,"#
-            + #""isActive":false,"configured":true,"loadError":"bad key **** \"quoted\"\n","parameters":[{"key":"ANTHROPIC_API_KEY","#
-            + #""type":"string","description":"","required":true,"sensitive":true,"default":null,"options":null,"isSet":true,"#
-            + #""currentValue":"sk-****...cdef","blocked":false},{"key":"ANTHROPIC_TIMEOUT","type":"number","description":"","#
-            + #""required":true,"sensitive":false,"default":"30","options":null,"isSet":true,"currentValue":"1.50","blocked":false},"#
-            + #"{"key":"ANTHROPIC_MODE","type":"string","description":"","required":false,"sensitive":false,"default":null,"#
-            + #""options":["fast","smart"],"isSet":true,"currentValue":"slow","blocked":false},{"key":"ANTHROPIC_STREAM","#
-            + #""type":"boolean","description":"","required":false,"sensitive":false,"default":null,"options":null,"isSet":false,"#
-            + #""currentValue":null,"blocked":false},{"key":"NODE_OPTIONS","type":"string","description":"","required":false,"#
-            + #""sensitive":false,"default":null,"options":null,"isSet":false,"currentValue":null,"blocked":true}],"validationErrors":[{"field":"ANTHROPIC_MODE","#
-            + #""message":"must be one of: fast, smart"}],"validationWarnings":[],"npmName":"@elizaos/plugin-anthropic","#
-            + #""version":null,"source":"bundled","available":false}}"#)
-        #expect(try text(service.get("knowledge")) == #"{"plugin":{"id":"knowledge","name":"Knowledge","description":"","category":"feature","enabled":true,"isActive":true,"#
-            + #""configured":true,"loadError":"not installed","parameters":[{"key":"ANTHROPIC_API_KEY","type":"string","#
-            + #""description":"","required":false,"sensitive":true,"default":null,"options":null,"isSet":true,"currentValue":"sk-****...cdef","#
-            + #""blocked":false},{"key":"KNOWLEDGE_PATH","type":"string","description":"","required":false,"sensitive":false,"#
-            + #""default":null,"options":null,"isSet":false,"currentValue":null,"blocked":false}],"validationErrors":[],"#
-            + #""validationWarnings":[],"npmName":"@elizaos/plugin-knowledge","version":null,"source":"bundled","available":false}}"#)
+        #expect(try text(service.get("anthropic")) == #"{"plugin":{"id":"anthropic","name":"Anthropic","description":"Claude","category":"ai-provider","enabled":true,"isActive":false,"#
+            + #""configured":true,"loadError":"bad key **** \"quoted\"\n","parameters":[{"key":"ANTHROPIC_API_KEY","type":"string","description":"","#
+            + #""required":true,"sensitive":true,"default":null,"options":null,"isSet":true,"currentValue":"sk-****...cdef","#
+            + #""blocked":false},{"key":"ANTHROPIC_TIMEOUT","type":"number","description":"","required":true,"sensitive":false,"default":"30","#
+            + #""options":null,"isSet":true,"currentValue":"1.50","blocked":false},{"key":"ANTHROPIC_MODE","type":"string","description":"","#
+            + #""required":false,"sensitive":false,"default":null,"options":["fast","smart"],"isSet":true,"currentValue":"slow","#
+            + #""blocked":false},{"key":"ANTHROPIC_STREAM","type":"boolean","description":"","required":false,"sensitive":false,"default":null,"#
+            + #""options":null,"isSet":false,"currentValue":null,"blocked":false},{"key":"NODE_OPTIONS","type":"string","description":"","required":false,"#
+            + #""sensitive":false,"default":null,"options":null,"isSet":false,"currentValue":null,"blocked":true}],"#
+            + #""validationErrors":[{"field":"ANTHROPIC_MODE","message":"must be one of: fast, smart"}],"validationWarnings":[],"#
+            + #""npmName":"@elizaos/plugin-anthropic","version":null,"source":"bundled","available":false,"configKeys":["ANTHROPIC_API_KEY","#
+            + #""ANTHROPIC_TIMEOUT","ANTHROPIC_MODE","ANTHROPIC_STREAM","NODE_OPTIONS"],"envKey":"ANTHROPIC_API_KEY","pluginDeps":null,"configUiHints":null,"#
+            + #""icon":null}}"#)
+        #expect(try text(service.get("knowledge")) == #"{"plugin":{"id":"knowledge","name":"Knowledge","description":"","category":"feature","enabled":true,"isActive":true,"configured":true,"#
+            + #""loadError":"not installed","parameters":[{"key":"ANTHROPIC_API_KEY","type":"string","description":"","required":false,"sensitive":true,"#
+            + #""default":null,"options":null,"isSet":true,"currentValue":"sk-****...cdef","blocked":false},{"key":"KNOWLEDGE_PATH","type":"string","#
+            + #""description":"","required":false,"sensitive":false,"default":null,"options":null,"isSet":false,"currentValue":null,"blocked":false}],"#
+            + #""validationErrors":[],"validationWarnings":[],"npmName":"@elizaos/plugin-knowledge","version":null,"source":"bundled","available":false,"#
+            + #""configKeys":["ANTHROPIC_API_KEY","KNOWLEDGE_PATH"],"envKey":"ANTHROPIC_API_KEY","pluginDeps":null,"configUiHints":null,"icon":null}}"#)
     }
 
     @Test func core() throws {
         #expect(try text(service.coreStatus()) == #"{"available":true,"corePlugins":["sql"],"optionalCorePlugins":["vision"]}"#)
         #expect(try text(service.coreList()) == #"{"core":[{"name":"sql","npmName":"@elizaos/plugin-sql","loaded":true,"required":true}],"optionalCore":[{"name":"vision","#
             + #""npmName":"@elizaos/plugin-vision","loaded":false,"required":false,"enabled":true}]}"#)
-        #expect(try text(service.coreToggle(name: "vision", enabled: false)) == #"{"ok":true,"requiresRestart":true}"#)
-        #expect(try text(service.coreToggle(name: "vision", enabled: false)) == #"{"ok":true,"requiresRestart":false}"#)
+        #expect(try text(service.coreToggle(name: "vision", enabled: false)) == #"{"ok":true,"requiresRestart":true,"restarting":false,"message":"vision disabled; restart the agent to apply it."}"#)
+        #expect(try text(service.coreToggle(name: "vision", enabled: false)) == #"{"ok":true,"requiresRestart":false,"restarting":false,"message":"vision was already disabled."}"#)
     }
 
     /// A check's details are kept as the plugin wrote them (number literals too), and left out when it wrote none.
     @Test func check() throws {
-        #expect(try text(service.test("sql")) == #"{"ok":true,"result":{"message":"checked ****","durationMs":12,"details":{"n":1.50,"list":[true,null,"****"]}}}"#)
-        #expect(try text(service.test("knowledge")) == #"{"ok":false,"result":{"message":"checked ****","durationMs":12}}"#)
+        #expect(try text(service.test("sql")) == #"{"ok":true,"result":{"message":"checked ****","durationMs":12,"details":{"n":1.50,"list":[true,null,"****"]}},"success":true,"#
+            + #""pluginId":"sql","message":"checked ****","error":null,"durationMs":12}"#)
+        #expect(try text(service.test("knowledge")) == #"{"ok":false,"result":{"message":"checked ****","durationMs":12},"success":false,"pluginId":"knowledge","message":"checked ****","#
+            + #""error":"checked ****","durationMs":12}"#)
     }
 
     @Test func update() throws {
-        #expect(try text(service.update("evm", enabled: true, config: nil)) == #"{"ok":true,"plugin":{"id":"evm","name":"Evm","description":"","category":"feature","enabled":true,"isActive":false,"#
-            + #""configured":false,"loadError":"not installed","parameters":[{"key":"EVM_PRIVATE_KEY","type":"string","#
-            + #""description":"","required":true,"sensitive":true,"default":null,"options":null,"isSet":false,"currentValue":null,"#
-            + #""blocked":false},{"key":"EVM_CHAINS","type":"array","description":"","required":false,"sensitive":false,"#
-            + #""default":null,"options":null,"isSet":true,"currentValue":"[\"a\",1]","blocked":false},{"key":"EVM_EXTRA","#
-            + #""type":"json","description":"","required":false,"sensitive":false,"default":null,"options":null,"isSet":false,"#
-            + #""currentValue":null,"blocked":false}],"validationErrors":[{"field":"EVM_PRIVATE_KEY","message":"is required"}],"#
-            + #""validationWarnings":[],"npmName":"@elizaos/plugin-evm","version":null,"source":"bundled","available":false},"#
-            + #""requiresRestart":true,"affectedPlugins":["evm"]}"#)
+        #expect(try text(service.update("evm", enabled: true, config: nil)) == #"{"ok":true,"plugin":{"id":"evm","name":"Evm","description":"","category":"feature","enabled":true,"isActive":false,"configured":false,"#
+            + #""loadError":"not installed","parameters":[{"key":"EVM_PRIVATE_KEY","type":"string","description":"","required":true,"sensitive":true,"#
+            + #""default":null,"options":null,"isSet":false,"currentValue":null,"blocked":false},{"key":"EVM_CHAINS","type":"array","description":"","#
+            + #""required":false,"sensitive":false,"default":null,"options":null,"isSet":true,"currentValue":"[\"a\",1]","#
+            + #""blocked":false},{"key":"EVM_EXTRA","type":"json","description":"","required":false,"sensitive":false,"default":null,"options":null,"#
+            + #""isSet":false,"currentValue":null,"blocked":false}],"validationErrors":[{"field":"EVM_PRIVATE_KEY","message":"is required"}],"#
+            + #""validationWarnings":[],"npmName":"@elizaos/plugin-evm","version":null,"source":"bundled","available":false,"configKeys":["EVM_PRIVATE_KEY","#
+            + #""EVM_CHAINS","EVM_EXTRA"],"envKey":"EVM_PRIVATE_KEY","pluginDeps":null,"configUiHints":null,"icon":null},"requiresRestart":true,"#
+            + #""affectedPlugins":["evm"],"restarting":false}"#)
         do {
             _ = try service.update("anthropic", enabled: true, config: JSONObject([.init(key: "NOPE", value: "x"), .init(key: "ANTHROPIC_MODE", value: "slow")]))
             Issue.record("accepted")
