@@ -24,10 +24,15 @@ public struct InstallResult: Encodable, Sendable {
     /// does not fit the agent's core, deprecated packages, security advisories, a forced install, a plugin that
     /// did not load but was kept.
     public var warnings: [String]
+    /// Milady's: one sentence on what happened, for a notice.
+    public let message: String
 
     public init(
         requiresRestart: Bool, plugin: Plugin, forced: Bool = false, loaded: Bool? = nil, loadError: String? = nil, warnings: [String] = []
     ) {
+        self.message = requiresRestart
+            ? "\(plugin.name) \(plugin.version) was installed; it loads when the agent restarts."
+            : "\(plugin.name) \(plugin.version) is installed."
         self.requiresRestart = requiresRestart
         self.plugin = plugin
         self.forced = forced
@@ -62,11 +67,28 @@ struct FailedInstallResult: Encodable {
 public struct UninstallResult: Encodable, Sendable {
     public let ok = true
     public let requiresRestart: Bool
+    /// Milady's: the package uninstalled, and one sentence on what happened.
+    public let pluginName: String
+    public let message: String
+
+    init(requiresRestart: Bool, pluginName: String) {
+        self.requiresRestart = requiresRestart
+        self.pluginName = pluginName
+        self.message = requiresRestart
+            ? "\(pluginName) was uninstalled; it is unloaded when the agent restarts." : "\(pluginName) was uninstalled."
+    }
 }
 
 /// GET /api/plugins/installed: one row per package, by name.
 public struct InstalledList: Encodable, Sendable {
+    /// Milady's: how many rows.
+    public let count: Int
     public let plugins: [InstalledPlugin]
+
+    init(plugins: [InstalledPlugin]) {
+        self.count = plugins.count
+        self.plugins = plugins
+    }
 }
 
 public struct InstalledPlugin: Encodable, Sendable {

@@ -70,7 +70,7 @@ extension InstallService {
             try? versions.forgetVerdict(name)
             if wasEnabled { try reasons.add("\(name) was uninstalled") }
             ctx.log("uninstalled \(name)")
-            let done = UninstallResult(requiresRestart: wasEnabled)
+            let done = UninstallResult(requiresRestart: wasEnabled, pluginName: name)
             return done
         }
     }

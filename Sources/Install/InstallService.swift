@@ -99,9 +99,11 @@ public struct InstallService: Sendable {
     // MARK: POST /api/plugins/install
 
     /// `force`: install a version that does not fit the agent's core, or has blocking advisories (recorded as `forced`).
+    /// `awaitVerdict` false (Milady's `autoRestart: false`): the change is done and left for the next restart; nobody
+    /// waits for the runtime's verdict (`loaded` stays null, so nothing is rolled back for not loading).
     public func install(
-        name: String, version: String?, enable: Bool, force: Bool = false, rollbackOnFailure: Bool = true, operationId: String?,
-        requestId: String?
+        name: String, version: String?, enable: Bool, force: Bool = false, rollbackOnFailure: Bool = true, awaitVerdict: Bool = true,
+        operationId: String?, requestId: String?
     ) throws -> InstallResult {
         let listed = listing.isListed(name)
         try PackageNames.check(name, legacyAllowed: listed == true)
@@ -119,7 +121,11 @@ public struct InstallService: Sendable {
             if force { ctx.log("forced: the request said force, so compatibility and advisories warn instead of refusing") }
             var (done, change) = try runInstall(
                 name: name, wanted: wanted, enable: enable, force: force, rollbackOnFailure: rollbackOnFailure, installPath: installPath, ctx: ctx)
-            try judge(&done, change: change, ctx: ctx)
+            if awaitVerdict {
+                try judge(&done, change: change, ctx: ctx)
+            } else if change != nil {
+                ctx.log("the request said autoRestart false: not waiting for the agent's restart")
+            }
             return done
         }
     }
