@@ -33,10 +33,30 @@ public struct RegistrySourceReport: Encodable, Sendable {
     public let skipped: Int
 }
 
-/// `npm` of a listed plugin: the package and the version of the channel in use.
+/// `npm` of a listed plugin: the package and the version of the channel in use; then, for Milady's app, the version
+/// of each of the channels v0, v1 and v2 (null when the channel has none).
 public struct RegistryNpm: Encodable, Sendable {
     public let package: String
     public let version: String?
+    public let v0Version: String?
+    public let v1Version: String?
+    public let v2Version: String?
+
+    init(_ entry: RegistryEntry) {
+        package = entry.npmPackage
+        version = entry.version
+        func channel(_ name: String) -> String? { entry.channels.first { $0.name == name }?.npmVersion }
+        (v0Version, v1Version, v2Version) = (channel("v0"), channel("v1"), channel("v2"))
+    }
+}
+
+/// The members Milady's app reads beside the seed's, in both the list and the details.
+enum MiladyRegistryFields {
+    /// `https://github.com/<owner/repo>.git` for the registry's `git.repo` (how Milady's registry writes it), else the
+    /// repository URL, else null.
+    static func gitUrl(_ entry: RegistryEntry) -> String? {
+        entry.gitRepo.map { "https://github.com/\($0).git" } ?? entry.repository
+    }
 }
 
 /// One row of the list.
@@ -54,6 +74,15 @@ public struct RegistryPluginSummary: Encodable, Sendable {
     public let tags: [String]
     public let stars: Int
     public let repository: String?
+    // Milady's app reads these too (docs/milady-compatibility.md).
+    public let homepage: String?
+    public let language: String?
+    public let gitRepo: String?
+    public let gitUrl: String?
+    /// The registry's topics: the same list as `tags`.
+    public let topics: [String]
+    public let supports: RegistryChannelSupport
+    public let git: RegistryGit
     public let installed: Bool
     public let installedVersion: String?
     public let loaded: Bool
@@ -64,13 +93,20 @@ public struct RegistryPluginSummary: Encodable, Sendable {
         self.id = id
         displayName = entry.displayName
         description = entry.description
-        npm = RegistryNpm(package: entry.npmPackage, version: entry.version)
+        npm = RegistryNpm(entry)
         compatible = entry.compatible
         compatibility = entry.compatibility
         kind = entry.kind
         tags = entry.tags
         stars = entry.stars
         repository = entry.repository
+        homepage = entry.homepage
+        language = entry.language
+        gitRepo = entry.gitRepo
+        gitUrl = MiladyRegistryFields.gitUrl(entry)
+        topics = entry.tags
+        supports = RegistryChannelSupport(channels: entry.channels)
+        git = RegistryGit(repo: entry.gitRepo, channels: entry.channels)
         installed = status.installed
         installedVersion = status.installedVersion
         loaded = status.loaded
@@ -117,13 +153,18 @@ public struct RegistryListedPlugin: Encodable, Sendable {
     public let directory: String?
     /// The app metadata as upstream wrote it.
     public let app: JSONValue?
+    // Milady's app reads these too (docs/milady-compatibility.md).
+    public let gitRepo: String?
+    public let gitUrl: String?
+    /// The registry's topics: the same list as `tags`.
+    public let topics: [String]
 
     init(_ entry: RegistryEntry, id: String?) {
         name = entry.name
         self.id = id
         displayName = entry.displayName
         description = entry.description
-        npm = RegistryNpm(package: entry.npmPackage, version: entry.version)
+        npm = RegistryNpm(entry)
         channel = entry.versionChannel
         compatible = entry.compatible
         compatibility = entry.compatibility
@@ -142,6 +183,9 @@ public struct RegistryListedPlugin: Encodable, Sendable {
         git = RegistryGit(repo: entry.gitRepo, channels: entry.channels)
         directory = entry.directory
         app = entry.app
+        gitRepo = entry.gitRepo
+        gitUrl = MiladyRegistryFields.gitUrl(entry)
+        topics = entry.tags
     }
 }
 
@@ -180,7 +224,8 @@ public struct RegistryChannelSupport: Encodable, Sendable {
     }
 }
 
-/// `git`: `{repo, <channel>: {version, branch}}`, a channel only when it names a git version or branch.
+/// `git`: `{repo, <channel>: {version, branch}}`, a channel only when it names a git version or branch; then, for
+/// Milady's app, `v0Branch`, `v1Branch` and `v2Branch` (null when the channel names none).
 public struct RegistryGit: Encodable, Sendable {
     public let repo: String?
     public let channels: [RegistryChannel]
@@ -190,6 +235,9 @@ public struct RegistryGit: Encodable, Sendable {
         for channel in channels where channel.gitVersion != nil || channel.gitBranch != nil {
             let source = JSONObject([.init(key: "version", value: .string(channel.gitVersion)), .init(key: "branch", value: .string(channel.gitBranch))])
             members.append(.init(key: channel.name, value: .object(source)))
+        }
+        for name in ["v0", "v1", "v2"] {
+            members.append(.init(key: name + "Branch", value: .string(channels.first { $0.name == name }?.gitBranch)))
         }
         var container = encoder.singleValueContainer()
         try container.encode(JSONObject(members))

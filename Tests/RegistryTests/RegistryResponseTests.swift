@@ -29,11 +29,11 @@ private let shared: (fixture: ServiceFixture, service: RegistryService) = {
         let twitter = try #require(plugins.first { $0["name"] == "@elizaos/plugin-twitter" })
         #expect(twitter["displayName"] == "Twitter")
         #expect(twitter["id"] == "twitter")
-        #expect(twitter["npm"] == ["package": "@elizaos/plugin-twitter", "version": "1.2.22"])
+        #expect(twitter["npm"] == ["package": "@elizaos/plugin-twitter", "version": "1.2.22", "v0Version": "0.1.9", "v1Version": "1.2.22", "v2Version": nil])
         #expect(twitter["installed"] == true && twitter["installedVersion"] == "1.2.0" && twitter["loaded"] == true && twitter["bundled"] == false)
         let openai = try #require(plugins.first { $0["name"] == "@elizaos/plugin-openai" })
         #expect(openai["bundled"] == true && openai["installed"] == false && openai["installedVersion"] == .null)
-        #expect(openai["npm"] == ["package": "@elizaos/plugin-openai", "version": "1.6.0"])
+        #expect(openai["npm"] == ["package": "@elizaos/plugin-openai", "version": "1.6.0", "v0Version": "0.1.9", "v1Version": "1.6.0", "v2Version": "2.0.0-alpha.4"])
         for plugin in plugins {
             for key in ["name", "displayName", "description", "npm", "installed", "installedVersion", "loaded", "bundled"] {
                 #expect(plugin[key] != nil, "\(key) missing")

@@ -34,21 +34,31 @@ import Testing
         defer { fixture.upstream.stop() }
         let service = fixture.service()
         let base = fixture.upstream.url("")
-        #expect(try text(service.list(status: status)) == #"{"count":4,"total":4,"plugins":[{"name":"@1claw/plugin-elizaos","id":"elizaos","displayName":"Elizaos","#
-            + #""description":"Secrets","npm":{"package":"@1claw/plugin-elizaos","version":"0.1.0"},"compatible":null,"compatibility":null,"kind":"connector","#
-            + #""tags":[],"stars":0,"repository":"https://github.com/1clawAI/1claw-elizaos-plugin","installed":false,"#
-            + #""installedVersion":null,"loaded":false,"bundled":false},{"name":"@elizaos/app-babylon","id":"app-babylon","#
-            + #""displayName":"Babylon","description":"","npm":{"package":"@elizaos/app-babylon","version":"2.0.0-beta.3"},"#
-            + #""compatible":null,"compatibility":null,"kind":"app","tags":[],"stars":0,"repository":"https://github.com/elizaos/eliza","installed":false,"installedVersion":null,"#
-            + #""loaded":false,"bundled":false},{"name":"@elizaos/plugin-openai","id":"openai","displayName":"Openai","#
-            + #""description":"OpenAI \"models\"\u0001","npm":{"package":"@elizaos/plugin-openai","version":"2.0.0-beta.1"},"#
-            + #""compatible":null,"compatibility":null,"kind":"plugin","tags":["ai-provider","built-in"],"stars":0,"repository":"https://github.com/elizaos/eliza","#
-            + #""installed":false,"installedVersion":null,"loaded":false,"bundled":true},{"name":"@x/plugin-nulls","id":"nulls","#
-            + #""displayName":"Nulls","description":"","npm":{"package":"@x/plugin-nulls","version":null},"compatible":null,"compatibility":null,"kind":"plugin","#
-            + #""tags":[],"stars":0,"repository":null,"installed":false,"installedVersion":null,"loaded":false,"bundled":false}],"#
-            + #""source":{"url":"\#(base)/generated-registry.json","format":"full","fetchedAt":"2025-06-15T15:06:40.000Z","#
+        #expect(try text(service.list(status: status)) == #"{"count":4,"total":4,"plugins":[{"name":"@1claw/plugin-elizaos","id":"elizaos","displayName":"Elizaos","description":"Secrets","#
+            + #""npm":{"package":"@1claw/plugin-elizaos","version":"0.1.0","v0Version":null,"v1Version":null,"v2Version":"0.1.0"},"compatible":null,"#
+            + #""compatibility":null,"kind":"connector","tags":[],"stars":0,"repository":"https://github.com/1clawAI/1claw-elizaos-plugin","homepage":null,"#
+            + #""language":null,"gitRepo":"1clawAI/1claw-elizaos-plugin","gitUrl":"https://github.com/1clawAI/1claw-elizaos-plugin.git","topics":[],"#
+            + #""supports":{"v2":true},"git":{"repo":"1clawAI/1claw-elizaos-plugin","v2":{"version":null,"branch":"main"},"v0Branch":null,"v1Branch":null,"#
+            + #""v2Branch":"main"},"installed":false,"installedVersion":null,"loaded":false,"bundled":false},{"name":"@elizaos/app-babylon","#
+            + #""id":"app-babylon","displayName":"Babylon","description":"","npm":{"package":"@elizaos/app-babylon","version":"2.0.0-beta.3","#
+            + #""v0Version":null,"v1Version":null,"v2Version":"2.0.0-beta.3"},"compatible":null,"compatibility":null,"kind":"app","tags":[],"stars":0,"#
+            + #""repository":"https://github.com/elizaos/eliza","homepage":null,"language":null,"gitRepo":"elizaos/eliza","#
+            + #""gitUrl":"https://github.com/elizaos/eliza.git","topics":[],"supports":{"v2":true},"git":{"repo":"elizaos/eliza","v2":{"version":null,"#
+            + #""branch":"main"},"v0Branch":null,"v1Branch":null,"v2Branch":"main"},"installed":false,"installedVersion":null,"loaded":false,"#
+            + #""bundled":false},{"name":"@elizaos/plugin-openai","id":"openai","displayName":"Openai","description":"OpenAI \"models\"\u0001","#
+            + #""npm":{"package":"@elizaos/plugin-openai","version":"2.0.0-beta.1","v0Version":null,"v1Version":null,"v2Version":"2.0.0-beta.1"},"#
+            + #""compatible":null,"compatibility":null,"kind":"plugin","tags":["ai-provider","built-in"],"stars":0,"#
+            + #""repository":"https://github.com/elizaos/eliza","homepage":"https://github.com/elizaos/eliza","language":"TypeScript","#
+            + #""gitRepo":"elizaos/eliza","gitUrl":"https://github.com/elizaos/eliza.git","topics":["ai-provider","built-in"],"supports":{"v0":false,"#
+            + #""v1":false,"v2":true},"git":{"repo":"elizaos/eliza","v2":{"version":"2.0.0-beta.1","branch":"main"},"v0Branch":null,"v1Branch":null,"#
+            + #""v2Branch":"main"},"installed":false,"installedVersion":null,"loaded":false,"bundled":true},{"name":"@x/plugin-nulls","id":"nulls","#
+            + #""displayName":"Nulls","description":"","npm":{"package":"@x/plugin-nulls","version":null,"v0Version":null,"v1Version":null,"#
+            + #""v2Version":null},"compatible":null,"compatibility":null,"kind":"plugin","tags":[],"stars":0,"repository":null,"homepage":null,"#
+            + #""language":null,"gitRepo":null,"gitUrl":null,"topics":[],"supports":{},"git":{"repo":null,"v0Branch":null,"v1Branch":null,"v2Branch":null},"#
+            + #""installed":false,"installedVersion":null,"loaded":false,"bundled":false}],"source":{"url":"\#(base)/generated-registry.json","#
+            + #""format":"full","fetchedAt":"2025-06-15T15:06:40.000Z","lastUpdatedAt":"2026-05-01T00:00:00.000Z","lastError":null,"skipped":0}}"#)
+        #expect(try text(service.refresh()) == #"{"ok":true,"count":4,"source":{"url":"\#(base)/generated-registry.json","format":"full","fetchedAt":"2025-06-15T15:06:40.000Z","#
             + #""lastUpdatedAt":"2026-05-01T00:00:00.000Z","lastError":null,"skipped":0}}"#)
-        #expect(try text(service.refresh()) == #"{"ok":true,"count":4,"source":{"url":"\#(base)/generated-registry.json","format":"full","fetchedAt":"2025-06-15T15:06:40.000Z","lastUpdatedAt":"2026-05-01T00:00:00.000Z","lastError":null,"skipped":0}}"#)
     }
 
     @Test func details() throws {
@@ -56,23 +66,26 @@ import Testing
         defer { fixture.upstream.stop() }
         let service = fixture.service()
         #expect(try text(service.details("app-babylon", status: status)) == #"{"plugin":{"name":"@elizaos/app-babylon","id":"app-babylon","displayName":"Babylon","description":"","#
-            + #""npm":{"package":"@elizaos/app-babylon","version":"2.0.0-beta.3"},"channel":"v2","compatible":null,"compatibility":null,"coreRanges":{"v2":null},"versions":{"v2":"2.0.0-beta.3"},"#
-            + #""supports":{"v2":true},"author":"elizaos","repository":"https://github.com/elizaos/eliza","homepage":null,"#
-            + #""tags":[],"stars":0,"language":null,"kind":"app","origin":"builtin","support":"first-party","git":{"repo":"elizaos/eliza","#
-            + #""v2":{"version":null,"branch":"main"}},"directory":null,"app":{"displayName":"Babylon","n":1.50,"e":1e3,"#
-            + #""x":{},"y":[],"category":"game","launchType":"url","capabilities":["play",null,true]},"installed":false,"#
-            + #""installedVersion":null,"loaded":false,"bundled":false}}"#)
-        #expect(try text(service.details("nulls", status: status)) == #"{"plugin":{"name":"@x/plugin-nulls","id":"nulls","displayName":"Nulls","description":"","npm":{"package":"@x/plugin-nulls","#
-            + #""version":null},"channel":null,"compatible":null,"compatibility":null,"coreRanges":{},"versions":{},"supports":{},"author":"x","repository":null,"homepage":null,"#
-            + #""tags":[],"stars":0,"language":null,"kind":"plugin","origin":null,"support":null,"git":{"repo":null},"#
-            + #""directory":null,"app":null,"installed":false,"installedVersion":null,"loaded":false,"bundled":false}}"#)
+            + #""npm":{"package":"@elizaos/app-babylon","version":"2.0.0-beta.3","v0Version":null,"v1Version":null,"v2Version":"2.0.0-beta.3"},"#
+            + #""channel":"v2","compatible":null,"compatibility":null,"coreRanges":{"v2":null},"versions":{"v2":"2.0.0-beta.3"},"supports":{"v2":true},"#
+            + #""author":"elizaos","repository":"https://github.com/elizaos/eliza","homepage":null,"tags":[],"stars":0,"language":null,"kind":"app","#
+            + #""origin":"builtin","support":"first-party","git":{"repo":"elizaos/eliza","v2":{"version":null,"branch":"main"},"v0Branch":null,"#
+            + #""v1Branch":null,"v2Branch":"main"},"directory":null,"app":{"displayName":"Babylon","n":1.50,"e":1e3,"x":{},"y":[],"category":"game","#
+            + #""launchType":"url","capabilities":["play",null,true]},"gitRepo":"elizaos/eliza","gitUrl":"https://github.com/elizaos/eliza.git","topics":[],"#
+            + #""installed":false,"installedVersion":null,"loaded":false,"bundled":false}}"#)
+        #expect(try text(service.details("nulls", status: status)) == #"{"plugin":{"name":"@x/plugin-nulls","id":"nulls","displayName":"Nulls","description":"","npm":{"package":"@x/plugin-nulls","version":null,"#
+            + #""v0Version":null,"v1Version":null,"v2Version":null},"channel":null,"compatible":null,"compatibility":null,"coreRanges":{},"versions":{},"#
+            + #""supports":{},"author":"x","repository":null,"homepage":null,"tags":[],"stars":0,"language":null,"kind":"plugin","origin":null,"#
+            + #""support":null,"git":{"repo":null,"v0Branch":null,"v1Branch":null,"v2Branch":null},"directory":null,"app":null,"gitRepo":null,"gitUrl":null,"#
+            + #""topics":[],"installed":false,"installedVersion":null,"loaded":false,"bundled":false}}"#)
         #expect(try text(service.details("openai", status: status)) == #"{"plugin":{"name":"@elizaos/plugin-openai","id":"openai","displayName":"Openai","description":"OpenAI \"models\"\u0001","#
-            + #""npm":{"package":"@elizaos/plugin-openai","version":"2.0.0-beta.1"},"channel":"v2","compatible":null,"compatibility":null,"#
-            + #""coreRanges":{"v0":null,"v1":null,"v2":"workspace:*"},"versions":{"v0":null,"#
-            + #""v1":null,"v2":"2.0.0-beta.1"},"supports":{"v0":false,"v1":false,"v2":true},"author":"elizaos","repository":"https://github.com/elizaos/eliza","#
-            + #""homepage":"https://github.com/elizaos/eliza","tags":["ai-provider","built-in"],"stars":0,"language":"TypeScript","#
-            + #""kind":"plugin","origin":"builtin","support":"first-party","git":{"repo":"elizaos/eliza","v2":{"version":"2.0.0-beta.1","#
-            + #""branch":"main"}},"directory":"plugins/plugin-openai","app":null,"installed":false,"installedVersion":null,"#
+            + #""npm":{"package":"@elizaos/plugin-openai","version":"2.0.0-beta.1","v0Version":null,"v1Version":null,"v2Version":"2.0.0-beta.1"},"#
+            + #""channel":"v2","compatible":null,"compatibility":null,"coreRanges":{"v0":null,"v1":null,"v2":"workspace:*"},"versions":{"v0":null,"v1":null,"#
+            + #""v2":"2.0.0-beta.1"},"supports":{"v0":false,"v1":false,"v2":true},"author":"elizaos","repository":"https://github.com/elizaos/eliza","#
+            + #""homepage":"https://github.com/elizaos/eliza","tags":["ai-provider","built-in"],"stars":0,"language":"TypeScript","kind":"plugin","#
+            + #""origin":"builtin","support":"first-party","git":{"repo":"elizaos/eliza","v2":{"version":"2.0.0-beta.1","branch":"main"},"v0Branch":null,"#
+            + #""v1Branch":null,"v2Branch":"main"},"directory":"plugins/plugin-openai","app":null,"gitRepo":"elizaos/eliza","#
+            + #""gitUrl":"https://github.com/elizaos/eliza.git","topics":["ai-provider","built-in"],"installed":false,"installedVersion":null,"#
             + #""loaded":false,"bundled":true}}"#)
     }
 
