@@ -51,6 +51,7 @@ public struct Gatekeeper: Sendable {
             logger.error("unexpected error", metadata: ["requestId": "\(requestId)", "error": "\(String(describing: error))"])
             response = .error(APIError(.internalServerError, "Something went wrong on our side; the log has the details under request id \(requestId)."))
         }
+        if let origin = crossOrigin(request) { Self.addCORS(to: &response, origin: origin) }
         if response.header("Content-Type") == nil && !response.body.isEmpty {
             response.setHeader("Content-Type", HTTPResponse.jsonContentType)
         }
@@ -82,6 +83,14 @@ public struct Gatekeeper: Sendable {
             throw APIError.notFound("No API route has this path.")
         }
         let path = Array(allSegments.dropFirst(prefixSegments.count))
+        // A CORS preflight from a listed origin carries no token (browsers never send one): answered before the gates.
+        if request.method == .options, request.header("access-control-request-method") != nil, crossOrigin(request) != nil {
+            guard let allowed = router.allowedMethods(path: path) else { throw APIError.notFound("No API route has this path.") }
+            return HTTPResponse(status: .noContent, headers: [
+                ("Allow", Self.allowHeader(allowed)), ("Access-Control-Allow-Methods", Self.allowHeader(allowed)),
+                ("Access-Control-Allow-Headers", Self.corsRequestHeaders), ("Access-Control-Max-Age", "600"),
+            ])
+        }
         let match = router.match(method: request.method, path: path)
 
         // 1. Tokens, unless the route is open.
@@ -144,7 +153,28 @@ public struct Gatekeeper: Sendable {
         return role
     }
 
+    /// The headers a page on a listed origin may send (Milady's app sends the last one on every request).
+    static let corsRequestHeaders = "Authorization, Content-Type, X-Operation-Id, X-Milady-Client-Id"
+
+    /// The request's `Origin` when it is another origin listed in `publicOrigins` (CORS applies); else nil.
+    func crossOrigin(_ request: HTTPRequest) -> String? {
+        guard let origin = request.header("origin") else { return nil }
+        let normalised = Self.normalise(origin: origin)
+        guard publicOrigins.contains(normalised) else { return nil }
+        if let own = request.origin, Self.normalise(origin: own) == normalised { return nil }
+        return origin.trimmingSpacesAndTabs()
+    }
+
+    /// What lets a page on a listed origin read the answer (errors included): never for any other origin.
+    static func addCORS(to response: inout HTTPResponse, origin: String) {
+        response.setHeader("Access-Control-Allow-Origin", origin)
+        response.setHeader("Access-Control-Expose-Headers", "X-Request-Id, ETag, Allow")
+        response.headers.append(("Vary", "Origin"))
+    }
+
     private func checkOrigin(_ request: HTTPRequest) throws {
+        // A listed origin may be another site altogether (the app served elsewhere): the operator said it is theirs.
+        if crossOrigin(request) != nil { return }
         if request.header("sec-fetch-site")?.lowercased() == "cross-site" {
             throw APIError(.forbidden, "Cross-site requests may not change anything.")
         }
