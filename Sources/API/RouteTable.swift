@@ -7,7 +7,8 @@ public enum RouteTable {
         let system = SystemRoutes(deps: deps)
         let plugins = PluginRoutes(service: deps.plugins, cache: ResponseCache())
         let runtime = RuntimeRoutes(service: deps.runtime)
-        let install = InstallRoutes(service: deps.install, plugins: deps.plugins)
+        let install = InstallRoutes(
+            service: deps.install, plugins: deps.plugins, early: EarlyAnswer(within: .milliseconds(deps.settings.clientAnswerWithinMs)))
         let eject = EjectRoutes(service: deps.eject, plugins: deps.plugins)
         let agentRegistry = AgentRegistryRoutes(service: deps.agentRegistry)
         let registry = RegistryRoutes(registry: deps.registry, plugins: deps.plugins, operations: deps.operations, cache: ResponseCache())
@@ -21,8 +22,10 @@ public enum RouteTable {
 
             Route(.get, "/plugins", .role(.read), plugins.list),
             Route(.get, "/plugins/installed", .role(.read), install.installed),
-            Route(.post, "/plugins/install", .role(.admin), body: .object(allowed: ["name", "version", "enable", "force", "rollbackOnFailure"]), install.install),
-            Route(.post, "/plugins/uninstall", .role(.admin), body: .object(allowed: ["name", "purgeConfig"]), install.uninstall),
+            // `autoRestart` here and `name`, `endpoint`, `tokenURI` on the agent registry routes are what Milady's app
+            // sends (docs/milady-compatibility.md); any other unknown field is still refused.
+            Route(.post, "/plugins/install", .role(.admin), body: .object(allowed: ["name", "version", "enable", "force", "rollbackOnFailure", "autoRestart"]), install.install),
+            Route(.post, "/plugins/uninstall", .role(.admin), body: .object(allowed: ["name", "purgeConfig", "autoRestart"]), install.uninstall),
 
             Route(.get, "/plugins/ejected", .role(.read), eject.ejected),
             Route(.post, "/plugins/:id/eject", .role(.admin), eject.eject),
@@ -45,9 +48,9 @@ public enum RouteTable {
 
             Route(.get, "/registry/status", .role(.read), agentRegistry.status),
             Route(.get, "/registry/config", .role(.read), agentRegistry.config),
-            Route(.post, "/registry/register", .role(.admin), body: .optionalObject(allowed: ["uri"]), agentRegistry.register),
-            Route(.post, "/registry/update-uri", .role(.admin), body: .object(allowed: ["uri"]), agentRegistry.updateURI),
-            Route(.post, "/registry/sync", .role(.admin), agentRegistry.sync),
+            Route(.post, "/registry/register", .role(.admin), body: .optionalObject(allowed: ["uri", "tokenURI", "name", "endpoint"]), agentRegistry.register),
+            Route(.post, "/registry/update-uri", .role(.admin), body: .object(allowed: ["uri", "tokenURI"]), agentRegistry.updateURI),
+            Route(.post, "/registry/sync", .role(.admin), body: .optionalObject(allowed: ["tokenURI", "name", "endpoint"]), agentRegistry.sync),
 
             Route(.get, "/runtime", .role(.read), runtime.state),
             Route(.post, "/runtime/restart", .role(.admin), runtime.restart),

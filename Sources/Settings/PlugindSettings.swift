@@ -94,6 +94,7 @@ public struct PlugindSettings: Sendable {
     public var databasePath: String { (stateDir as NSString).appendingPathComponent("state.db") }
     public var tokensPath: String { (stateDir as NSString).appendingPathComponent("tokens.json") }
     public var maxConcurrentOperations: Int { integer("maxConcurrentOperations") }
+    public var clientAnswerWithinMs: Int { integer("clientAnswerWithinMs") }
     /// The id of the group `agentConfigGroup` names; nil when unset, an error when no such group exists.
     public func agentConfigGroupID() throws -> gid_t? {
         guard let group = string("agentConfigGroup") else { return nil }
