@@ -194,8 +194,14 @@ struct PluginBoard {
             isActive: runtimeEntry?.loaded ?? false, configured: isConfigured(plugin), loadError: loadError,
             parameters: shownParameters.map(parameterEntry), validationErrors: errors, validationWarnings: warnings,
             npmName: plugin.npmName, version: plugin.version, source: plugin.source.rawValue, available: plugin.available,
-            configKeys: keys, envKey: envKey, pluginDeps: plugin.extras.pluginDeps, configUiHints: plugin.extras.configUiHints,
+            configKeys: keys, envKey: envKey, pluginDeps: plugin.extras.pluginDeps, configUiHints: Self.hints(plugin.extras.configUiHints),
             icon: plugin.extras.icon)
+    }
+
+    /// UI hints without the keys the hosting infrastructure injects (they are not shown at all).
+    static func hints(_ hints: JSONValue?) -> JSONValue? {
+        guard let object = hints?.objectValue else { return hints }
+        return .object(JSONObject(object.filter { !ParameterRules.isInjected($0.key) }))
     }
 
     func parameterEntry(_ parameter: PluginParameter) -> PluginParameterEntry {
