@@ -221,3 +221,26 @@ struct Boom: Error {}
         #expect(unmapped.isEmpty, "error types without a kind: \(unmapped.map { "\($0) (\(declared[$0]!))" })")
     }
 }
+
+/// CORS for the origins listed in `publicOrigins` (Milady's app on another origin, docs/milady-compatibility.md).
+extension GateOrderTests {
+    /// (Header names arrive lowercased from the front end, as CGI parameters.)
+    /// A preflight carries no token: a listed origin gets 204 with the methods and Milady's headers allowed; any other
+    /// origin is gated as before (401) and gets no CORS header. Answers to a listed origin, errors too, say it may read.
+    @Test func corsForListedOriginsOnly() {
+        let preflight = ["origin": "https://dash.example:8443", "access-control-request-method": "POST"]
+        let allowed = send("OPTIONS", "/api/things", token: nil, headers: preflight)
+        #expect(allowed.status.code == 204)
+        #expect(allowed.header("Access-Control-Allow-Origin") == "https://dash.example:8443")
+        #expect(allowed.header("Access-Control-Allow-Methods")?.contains("POST") == true)
+        #expect(allowed.header("Access-Control-Allow-Headers")?.contains("X-Milady-Client-Id") == true)
+        let stranger = send("OPTIONS", "/api/things", token: nil, headers: ["origin": "https://evil.example", "access-control-request-method": "POST"])
+        #expect(stranger.status.code == 401 && stranger.header("Access-Control-Allow-Origin") == nil)
+        // A listed origin that is another site altogether may still change things.
+        let change = send("POST", "/api/things", headers: ["origin": "https://dash.example:8443", "sec-fetch-site": "cross-site", "content-type": "application/json"], body: #"{"name":"x"}"#)
+        #expect(change.status.code == 200 && change.header("Access-Control-Allow-Origin") == "https://dash.example:8443")
+        let refused = send("GET", "/api/things", token: nil, headers: ["origin": "https://dash.example:8443"])
+        #expect(refused.status.code == 401 && refused.header("Access-Control-Allow-Origin") == "https://dash.example:8443")
+        #expect(send("GET", "/api/things", headers: ["origin": "https://evil.example"]).header("Access-Control-Allow-Origin") == nil)
+    }
+}
