@@ -454,7 +454,8 @@ def test_an_unscoped_package_installs_and_shows_everywhere(fake, admin, reader, 
     target = install_dir(state, BASIC)
     # No runtime attached here: nobody waits for a verdict, so `loaded` is null.
     assert body == {"ok": True, "requiresRestart": True, "plugin": {"name": BASIC, "version": "1.0.0", "installPath": str(target)},
-                    "forced": False, "loaded": None, "loadError": None, "warnings": []}
+                    "forced": False, "loaded": None, "loadError": None, "warnings": [],
+                    "message": f"{BASIC} 1.0.0 was installed; it loads when the agent restarts."}
     assert_package_is(state, fake, BASIC, "1.0.0")
     # The agent config: the install record and the enablement (the full npm name: not an @elizaos/ package).
     config = read_config(config_path)
@@ -1097,7 +1098,8 @@ def test_uninstall_with_purge_config_removes_only_keys_no_other_plugin_declares(
     op = str(uuid.uuid4())
     response = uninstall(admin, PURGE_P, purge=True, op=op)
     assert response.status_code == 200, response.text
-    assert response.json() == {"ok": True, "requiresRestart": True}
+    assert response.json() == {"ok": True, "requiresRestart": True, "pluginName": PURGE_P,
+                               "message": f"{PURGE_P} was uninstalled; it is unloaded when the agent restarts."}
     config = read_config(config_path)
     assert "E2E_P_ONLY_KEY" not in config["env"]
     assert config["env"]["E2E_SHARED_SETTING"] == "shared", "Q declares it too"
@@ -1134,7 +1136,8 @@ def test_a_disabled_install_and_its_uninstall(fake, admin, reader, state, config
     assert tree(state / "plugins") == before
     assert admin.put("/api/plugins/quiet", json={"enabled": False}).status_code == 200
     gone = uninstall(admin, QUIET)
-    assert gone.status_code == 200 and gone.json() == {"ok": True, "requiresRestart": False}, gone.text
+    assert gone.status_code == 200 and gone.json() == {"ok": True, "requiresRestart": False, "pluginName": QUIET,
+                                                      "message": f"{QUIET} was uninstalled."}, gone.text
 
 
 def test_a_record_whose_directory_is_gone_shows_missing(fake, admin, reader, state, config_path):

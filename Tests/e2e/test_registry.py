@@ -271,7 +271,9 @@ def test_list_shows_every_readable_entry_with_its_status(fake, reader):
         raw = GENERATED["registry"][plugin["name"]]
         where = plugin["name"]
         assert plugin["id"] == ids[plugin["name"]], where
-        assert plugin["npm"] == {"package": raw["npm"].get("repo") or plugin["name"], "version": auto_version(raw)}, where
+        npm = raw.get("npm") or {}
+        assert plugin["npm"] == {"package": npm.get("repo") or plugin["name"], "version": auto_version(raw),
+                                 **{f"{c}Version": npm.get(c) for c in ("v0", "v1", "v2")}}, where
         assert plugin["description"] == (raw.get("description") or "").strip(), where
         assert plugin["stars"] == raw.get("stargazers_count", 0), where
         assert plugin["tags"] == list(dict.fromkeys(raw.get("topics") or [])), where
@@ -811,13 +813,15 @@ def test_synthetic_registry_document(fake, admin, reader):
     wrong = reader.get("/api/registry/plugins/wrong").json()["plugin"]
     assert wrong["name"] == "@c/plugin-wrong"
     assert (wrong["description"], wrong["tags"], wrong["stars"], wrong["homepage"], wrong["language"]) == ("", [], 0, None, None)
-    assert (wrong["npm"], wrong["versions"], wrong["supports"]) == ({"package": "@c/plugin-wrong", "version": None}, {}, {})
-    assert (wrong["kind"], wrong["author"], wrong["repository"], wrong["git"]) == ("plugin", "c", None, {"repo": None})
+    assert (wrong["npm"], wrong["versions"], wrong["supports"]) == (
+        {"package": "@c/plugin-wrong", "version": None, "v0Version": None, "v1Version": None, "v2Version": None}, {}, {})
+    assert (wrong["kind"], wrong["author"], wrong["repository"], wrong["git"]) == ("plugin", "c", None, {"repo": None, "v0Branch": None, "v1Branch": None, "v2Branch": None})
     assert "app" not in wrong or wrong["app"] is None
     app = reader.get("/api/registry/plugins/app-demo").json()["plugin"]
     assert (app["kind"], app["displayName"], app["directory"]) == ("app", "Demo App", "packages/app-demo")
     assert app["app"] == {"displayName": "Demo App", "icon": "demo.png"}
-    assert app["git"] == {"repo": "f/demo", "v2": {"version": None, "branch": "develop"}}
+    assert app["git"] == {"repo": "f/demo", "v2": {"version": None, "branch": "develop"},
+                          "v0Branch": None, "v1Branch": None, "v2Branch": "develop"}
     assert reader.get("/api/registry/plugins", params={"kind": "app"}).json()["total"] == 1
     assert [r["name"] for r in search(reader, "demo app")["results"]][:1] == ["@f/app-demo"]
     for skipped in ("@e/plugin-escape", "@d/plugin-number", "@g/plugin-nothing"):
@@ -960,9 +964,12 @@ def test_no_copy_is_retried_in_the_background_once_upstream_is_back():
 JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8", "X-Request-Id": "r", "ETag": '"a-1"'}
 SOURCE = {"url": "https://plugins.elizacloud.ai/generated-registry.json", "format": "full",
           "fetchedAt": "2026-01-01T00:00:00.000Z", "lastUpdatedAt": None, "lastError": None, "skipped": 0}
-ITEM = {"name": "@elizaos/plugin-x", "id": "x", "displayName": "X", "description": "", "npm": {"package": "@elizaos/plugin-x", "version": None},
-        "compatible": None, "compatibility": None, "kind": "plugin", "tags": [], "stars": 0, "repository": None, "installed": False, "installedVersion": None,
-        "loaded": False, "bundled": False}
+ITEM = {"name": "@elizaos/plugin-x", "id": "x", "displayName": "X", "description": "",
+        "npm": {"package": "@elizaos/plugin-x", "version": None, "v0Version": None, "v1Version": None, "v2Version": None},
+        "compatible": None, "compatibility": None, "kind": "plugin", "tags": [], "stars": 0, "repository": None,
+        "homepage": None, "language": None, "gitRepo": None, "gitUrl": None, "topics": [], "supports": {},
+        "git": {"repo": None, "v0Branch": None, "v1Branch": None, "v2Branch": None},
+        "installed": False, "installedVersion": None, "loaded": False, "bundled": False}
 RESULT = {"name": "@elizaos/plugin-x", "id": "x", "displayName": "X", "description": "", "npmPackage": "@elizaos/plugin-x",
           "version": "1.0.0", "compatible": None, "compatibility": None, "kind": "plugin", "tags": [], "stars": 0,
           "repository": None, "installed": False, "loaded": False, "bundled": False, "score": 1}

@@ -263,9 +263,10 @@ def test_core_list_and_toggle(admin, reader):
 
     r = admin.post("/api/plugins/core/toggle", json={"name": "edge-tts", "enabled": True})
     assert r.status_code == 200, r.text
-    assert r.json() == {"ok": True, "requiresRestart": True}
+    # `restarting` and `message` are Milady's (docs/milady-compatibility.md); this stack restarts the agent itself.
+    assert r.json() == {"ok": True, "requiresRestart": True, "restarting": True, "message": "edge-tts enabled; the agent restarts to apply it."}
     assert admin.post("/api/plugins/core/toggle", json={"npmName": "@elizaos/plugin-edge-tts", "enabled": True}).json() == {
-        "ok": True, "requiresRestart": False}
+        "ok": True, "requiresRestart": False, "restarting": False, "message": "edge-tts was already enabled."}
     listed = {c["name"]: c for c in reader.get("/api/plugins/core").json()["optionalCore"]}
     assert listed["edge-tts"]["enabled"] is True
     assert plugin(reader, "edge-tts")["enabled"] is True, "/api/plugins and /api/plugins/core agree"
