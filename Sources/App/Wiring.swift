@@ -96,7 +96,7 @@ public struct Wiring {
                 maxDocumentBytes: pluginRegistry.maxBytes, gitBaseURL: pluginRegistry.gitBaseURL, coreVersion: coreVersion),
             dependencies: .init(
                 client: client(for: pluginRegistry.urls), database: database, clock: clock, logger: logger,
-                bundled: (try? catalogue.current()).flatMap { BundledRegistry(catalogue: $0, origin: catalogue.path ?? "catalogue") }))
+                bundled: (try? catalogue.current()).flatMap { BundledRegistry(catalogue: $0, origin: URL(fileURLWithPath: catalogue.path ?? "").absoluteString) }))
         // One npm registry client and one way of running npm, shared by installing and ejecting.
         var npmConfiguration = NpmRegistryConfiguration(
             base: npm.registry, token: npm.token, connectTimeoutMs: timeouts.connectMs, fetchTimeoutMs: timeouts.fetchMs,
