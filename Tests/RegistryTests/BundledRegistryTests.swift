@@ -35,7 +35,9 @@ private let bundled = BundledRegistry(
         let sentence = try #require(list.source.lastError)
         #expect(sentence.count <= 300 && sentence.contains("pluginRegistryUrls") && sentence.contains("2 tried"))
         #expect(!sentence.contains("127.0.0.1") && list.source.errors.count == 2)
-        #expect(list.source.errors.allSatisfy { $0.components(separatedBy: "127.0.0.1").count == 2 }, "each URL said once")
+        for (error, url) in zip(list.source.errors, fixture.standardURLs) {
+            #expect(error.hasPrefix(url + ": ") && error.components(separatedBy: url).count == 2, "each URL said once: \(error)")
+        }
 
         let search = try JSONParser.parse(service.search("discord"))
         #expect(search["results"]?.arrayValue?.first?["name"]?.stringValue == "@elizaos/plugin-discord")
