@@ -238,3 +238,28 @@ def test_an_unwritable_state_dir_says_what_to_do():
     assert result.returncode != 0 and "Usage" not in result.stderr
     line = result.stderr.strip().splitlines()[-1]
     assert "run as root" in line and "--state-dir" in line, line
+
+
+def test_scripts_run_leaves_no_run_json_and_nginx_never_finds_the_socket_missing(tmp_path):
+    """Stopping scripts/run (Ctrl-C, SIGTERM) removes run.json, which names processes that no longer exist,
+    and keeps the tokens for the next run; nginx starts after plugind's socket, so its log has no
+    `[crit] connect() failed` from the readiness check."""
+    import contextlib
+
+    from conftest import _run_stack
+
+    state = tmp_path / "state"
+    run_stack = contextlib.contextmanager(_run_stack)
+    with run_stack({"PLUGIND_RUNTIME_BRIDGE": "none"}, state_dir=state) as first:
+        assert (state / "run.json").exists()
+        tokens = (first.adminToken, first.readToken)
+    assert not (state / "run.json").exists(), "run.json outlived the stack it describes"
+    kept = json.loads((state / "dev-tokens.json").read_text())
+    assert (kept["adminToken"], kept["readToken"]) == tokens
+    assert stat.S_IMODE(os.stat(state / "dev-tokens.json").st_mode) == 0o600
+    error_log = (state / "nginx" / "logs" / "error.log").read_text(errors="replace")
+    assert "connect() failed" not in error_log and "[crit]" not in error_log, error_log[-2000:]
+
+    with run_stack({"PLUGIND_RUNTIME_BRIDGE": "none"}, state_dir=state) as second:
+        assert (second.adminToken, second.readToken) == tokens  # reused, as the newcomer's bookmarks expect
+    assert not (state / "run.json").exists()
