@@ -158,7 +158,8 @@ function renderLogin(message) {
   const errorArea = h("div", { class: "form-error", id: "login-error", "aria-live": "assertive" });
   if (message) errorArea.append(h("div", { class: "message message-info", role: "status" }, message));
   const input = h("input", {
-    id: tokenId, name: "token", type: "password", autocomplete: "current-password", // what the token is to a password manager; "off" on a password field is ignored by browsers and flagged by axe-core spellcheck: "false", required: true,
+    // "current-password": what the token is to a password manager ("off" on a password field is ignored by browsers, and axe-core flags it).
+    id: tokenId, name: "token", type: "password", autocomplete: "current-password", spellcheck: "false", required: true,
     class: "input", "aria-describedby": `${tokenId}-help`,
   });
   const button = h("button", { type: "submit", class: "button button-primary", id: "sign-in" }, "Sign in");
