@@ -240,7 +240,7 @@ def test_an_unwritable_state_dir_says_what_to_do():
     assert "run as root" in line and "--state-dir" in line, line
 
 
-def test_scripts_run_leaves_no_run_json_and_nginx_never_finds_the_socket_missing(tmp_path):
+def test_scripts_run_leaves_no_run_json_and_nginx_never_finds_the_socket_missing():
     """Stopping scripts/run (Ctrl-C, SIGTERM) removes run.json, which names processes that no longer exist,
     and keeps the tokens for the next run; nginx starts after plugind's socket, so its log has no
     `[crit] connect() failed` from the readiness check."""
@@ -248,8 +248,16 @@ def test_scripts_run_leaves_no_run_json_and_nginx_never_finds_the_socket_missing
 
     from conftest import _run_stack
 
-    state = tmp_path / "state"
+    base = Path(tempfile.mkdtemp(prefix="run-"))  # short: the sockets' paths are under it
+    state = base / "state"
     run_stack = contextlib.contextmanager(_run_stack)
+    try:
+        _start_stop_twice(run_stack, state)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _start_stop_twice(run_stack, state: Path) -> None:
     with run_stack({"PLUGIND_RUNTIME_BRIDGE": "none"}, state_dir=state) as first:
         assert (state / "run.json").exists()
         tokens = (first.adminToken, first.readToken)
