@@ -65,6 +65,8 @@ public struct PluginUpdateResult: Encodable, Sendable {
     public let requiresRestart: Bool
     /// Ids of the plugins the change touches, sorted.
     public let affectedPlugins: [String]
+    /// Accepted, but worth a word: the plugin is left enabled with settings missing or invalid (which ones, by key).
+    public let warnings: [String]
     /// Milady's: plugind restarts the agent by itself because of this change (a runtime is attached, `autoRestart` on).
     public let restarting: Bool
 }

@@ -88,7 +88,8 @@ private struct ReportingRuntime: RuntimeView {
             + #""isSet":false,"currentValue":null,"blocked":false}],"validationErrors":[{"field":"EVM_PRIVATE_KEY","message":"is required"}],"#
             + #""validationWarnings":[],"npmName":"@elizaos/plugin-evm","version":null,"source":"bundled","available":false,"configKeys":["EVM_PRIVATE_KEY","#
             + #""EVM_CHAINS","EVM_EXTRA"],"envKey":"EVM_PRIVATE_KEY","pluginDeps":null,"configUiHints":null,"icon":null},"requiresRestart":true,"#
-            + #""affectedPlugins":["evm"],"restarting":false}"#)
+            + #""affectedPlugins":["evm"],"#
+            + #""warnings":["evm is enabled but will not work until you set EVM_PRIVATE_KEY: it is required."],"restarting":false}"#)
         do {
             _ = try service.update("anthropic", enabled: true, config: JSONObject([.init(key: "NOPE", value: "x"), .init(key: "ANTHROPIC_MODE", value: "slow")]))
             Issue.record("accepted")

@@ -32,7 +32,7 @@ import pytest
 
 import browser
 from conftest import _run_stack
-from helpers import REPO
+from helpers import REPO, free_port
 
 REASON = browser.missing()
 if REASON:
@@ -271,7 +271,7 @@ def dash(upstreams, agent_registry):
         env["PLUGIND_AGENT_NAME"] = "e2e-dashboard"
     if registry is not None:
         env["PLUGIND_PLUGIN_REGISTRY_URLS"] = registry.urls
-    else:  # nothing reachable: the registry view shows the API's 503
+    else:  # nothing reachable: the registry view shows the bundled catalogue
         env["PLUGIND_PLUGIN_REGISTRY_URLS"] = "http://127.0.0.1:9/generated-registry.json"
     yield from _run_stack(env, prepare=prepare)
 
@@ -604,8 +604,7 @@ def test_registry_search_with_a_typo_details_and_paging(page, upstreams):
     registry, why, _npm = upstreams
     page.go("#/registry")
     if registry is None:
-        page.allow("/api/registry/plugins", 503)
-        page.wait_css("#registry-results .message-error")
+        page.wait_css('#registry-source[data-kind="bundled"]')
         page.check_console("the registry view without an upstream")
         pytest.skip(f"no fake registry upstream: {why}")
     page.wait(lambda: page.text("#registry-count").endswith("of 290"), "the first page", timeout=30)
@@ -719,6 +718,53 @@ def test_installed_and_agent_registry_views_show_the_api_answers(page, dash):
     page.wait_css("#ar-register")
     page.shot("agent-registry", full_page=False)
     page.check_console("the installed and agent registry views")
+
+
+UNCONFIGURED = "bluesky"  # in the bundled catalogue, disabled, two required settings without a default
+
+
+def test_enabling_without_required_settings_names_them_and_the_switch_says_its_state(page, admin_api):
+    page.go(f"#/plugins/{UNCONFIGURED}")
+    label = page.wait_css(".panel-switch .switch-label")
+    assert label.text == "Disabled"  # a newcomer read "Enabled" beside a switch that was off
+    page.css(".panel-switch label.switch").click()
+    warnings = page.wait_css("#panel-warnings", timeout=15)
+    assert page.text(".panel-switch .switch-label") == "Enabled"
+    assert page.css(".panel-switch input[role=switch]").is_selected()
+    assert "BLUESKY_HANDLE and BLUESKY_PASSWORD" in warnings.text and "required" in warnings.text, warnings.text
+    assert admin_api.get(f"/api/plugins/{UNCONFIGURED}").json()["plugin"]["enabled"] is True  # accepted, not refused
+    page.css(".panel-switch label.switch").click()
+    page.wait(lambda: page.text(".panel-switch .switch-label") == "Disabled" and not page.all("#panel-warnings"), "disabled again")
+
+    # The table's switch says the same, as a notice that stays until dismissed.
+    page.go("#/plugins")
+    switch = page.wait_css(f'#plugins-table tr[data-id="{UNCONFIGURED}"] input[role=switch]', visible=False)
+    assert switch.get_attribute("aria-checked") == "false"
+    name = page.d.execute_script("return arguments[0].labels[0].textContent", switch)
+    assert not name.startswith(("Enable", "Disable")), name  # its state is the switch's, never a stale verb
+    row(page, UNCONFIGURED).find_element(By.CSS_SELECTOR, "label.switch").click()
+    notice = page.wait_css(".notice-warning", timeout=15)
+    assert "BLUESKY_HANDLE and BLUESKY_PASSWORD" in notice.text, notice.text
+    page.shot("enabled-without-settings", full_page=False, notices=True)
+    notice.find_element(By.CSS_SELECTOR, ".notice-close").click()
+    row(page, UNCONFIGURED).find_element(By.CSS_SELECTOR, "label.switch").click()
+    page.wait(lambda: not admin_api.get(f"/api/plugins/{UNCONFIGURED}").json()["plugin"]["enabled"], "bluesky disabled again")
+    page.check_console("enabling a plugin without its settings")
+
+
+def test_a_finished_operation_says_its_state_once(page, dash):
+    page.allow("/api/plugins/install", 404)
+    page.allow("/api/plugins/install", 502)
+    answer = raw(dash, "POST", "/api/plugins/install", json={"name": INSTALLABLE, "version": "9.9.9"})
+    assert answer.status_code >= 400, answer.text
+    failed = [o for o in raw(dash, "GET", "/api/operations?limit=20").json()["operations"] if o["state"] == "failed"]
+    assert failed, "installing a version that does not exist left no failed operation to show"
+    page.go("#/runtime")
+    table = page.wait_css("#operations-table")
+    states = [td.text for td in table.find_elements(By.CSS_SELECTOR, 'td[data-label="State"]')]
+    assert "failed" in states, states
+    assert not [s for s in states if re.search(r"\b(\w+) \1\b", s)], states  # not "failed failed"
+    page.check_console("the operations table")
 
 
 def test_register_the_agent_update_its_uri_and_sync(page, dash, agent_registry):
@@ -851,6 +897,46 @@ def test_read_token_sees_no_mutating_controls(page, dash):
         no_mutating_controls(hash_)
     page.check_console("every view with a read token")
     page.sign_out()
+
+
+VIEWS = (
+    ("#/plugins", "#plugins-table tbody tr"),
+    (f"#/plugins/{short(GOOD)}", "#config-form .field"),
+    ("#/registry", "#registry-results > *"),
+    ("#/installed", "#installed-section h2"),
+    ("#/core", "#optional-core-table"),
+    ("#/runtime", "#runtime-state-value"),
+    ("#/agent-registry", "#agent-registry-config h2"),
+)
+
+
+def assert_accessible(page: Page, where: str) -> None:
+    violations = browser.axe_violations(page.d)
+    assert violations == [], f"axe-core finds accessibility violations on {where}:\n{browser.describe(violations)}"
+
+
+def test_every_view_passes_axe_core_signed_out_and_in(page, dash):
+    """axe-core (the checker browsers' accessibility tools use) on every view, as a visitor, an admin and a reader see it."""
+    if any(e.is_displayed() for e in page.all("#sign-out")):
+        page.sign_out()
+    page.wait_css("#login-form input[name=token]")
+    assert_accessible(page, "the sign-in form")
+    field = page.css("#login-form input[name=token]")
+    field.send_keys("not-a-token")
+    page.allow("/api/", 401)
+    page.css("#sign-in").click()
+    page.wait_css("#login-error .message, #login-error [role=alert], #login-error *")
+    assert_accessible(page, "the sign-in form with its error")
+    for token, who in ((dash.adminToken, "an admin"), (dash.readToken, "a reader")):
+        page.sign_in(token)
+        for hash_, ready in VIEWS:
+            page.go(hash_)
+            page.wait_css(ready)
+            page.wait(lambda: not page.all("main .loading"), f"{hash_} loaded")
+            assert_accessible(page, f"{hash_} as {who}")
+        page.sign_out()
+    page.check_console("every view under axe-core")
+    page.sign_in(dash.adminToken)
 
 
 # --- compatibility and advisories (docs/compatibility.md), on a stack of their own ------------------
@@ -986,3 +1072,71 @@ def test_a_blocking_advisory_asks_and_installed_plugins_show_their_advisories(co
     assert "critical" in section.text and "Remote code execution" in section.text
     page.shot("plugin-advisories", full_page=False)
     page.check_console("an installed plugin's page with its advisories")
+
+
+# --- offline: no upstream has ever answered (issue 20) ----------------------------------------------
+# Every plugin registry URL points at a closed loopback port: the registry view shows plugind's own
+# catalogue from the first second, and a failed refresh says so in one sentence, once.
+
+
+@pytest.fixture(scope="module")
+def offline_page():
+    import json as _json
+
+    port = free_port()  # nothing listens here
+    urls = f"http://127.0.0.1:{port}/generated-registry.json,http://127.0.0.1:{port}/index.json"
+    catalogue = _json.loads((REPO / "catalogue" / "plugins.json").read_text())["plugins"]
+    names = {p["npmName"] for p in catalogue if p.get("npmName")}
+    running = _run_stack({"PLUGIND_AUTO_RESTART": "false", "PLUGIND_PLUGIN_REGISTRY_URLS": urls})
+    stack = next(running)
+    driver = browser.start_browser()
+    try:
+        p = Page(driver, stack)
+        p.allow("/api/registry/refresh", 502)  # the refusal this test provokes
+        p.allow("/api/operations/", 404)  # a poll may come before plugind registered the operation
+        for path in PENDING_ROUTES:
+            if raw(stack, "GET", path).status_code == 404:
+                p.allow(path, 404)
+        driver.get(stack.url + "/")
+        p.sign_in(stack.adminToken)
+        yield p, names, port
+    finally:
+        driver.quit()
+        next(running, None)
+
+
+def test_offline_the_registry_view_shows_the_bundled_catalogue_and_a_failed_refresh_once(offline_page):
+    page, names, port = offline_page
+    page.go("#/registry")
+    page.wait(lambda: page.text("#registry-count").endswith(f"of {len(names)}") if page.all("#registry-count") else None,
+              "the bundled catalogue's first page", timeout=30)
+    shown = {r.get_attribute("data-name") for r in page.all("#registry-results .result")}
+    assert len(shown) == 20 and shown <= names, shown
+    source = page.css("#registry-source")
+    assert source.get_attribute("data-kind") == "bundled"
+    assert "plugind's own catalogue" in source.text and "pluginRegistryUrls" in source.text, source.text
+    search = page.css("#view-registry input[type=search]")
+    search.send_keys("discord")
+    page.wait(lambda: page.all("#registry-results .result")[0]
+              if page.all("#registry-results .result") and "discord" in page.text("#registry-count") else None,
+              "the bundled search results")
+    assert page.all("#registry-results .result")[0].get_attribute("data-name") == "@elizaos/plugin-discord"
+    page.check_console("the registry view offline")
+
+    # A refresh fails: its sentence shows once (not in the source line, not again in a log tail), names
+    # the setting, and the per-URL reasons stay folded under "Details".
+    page.css("#registry-refresh").click()
+    box = page.wait_css('.operation[data-state="failed"] .message-error', timeout=30)
+    sentence = box.find_element(By.CSS_SELECTOR, ".error-text").text
+    assert len(sentence) <= 300 and "pluginRegistryUrls" in sentence and "bundled catalogue" in sentence, sentence
+    assert f"127.0.0.1:{port}" not in sentence
+    page.wait(lambda: "pluginRegistryUrls" not in page.text("#registry-source") or None, "the source line to leave the failure to the block")
+    view = page.text("#view-registry")
+    assert view.count("pluginRegistryUrls") == 1, view
+    assert f"127.0.0.1:{port}" not in view, "the per-URL details are folded"
+    folded = box.find_element(By.CSS_SELECTOR, "details.error-details")
+    assert folded.find_element(By.CSS_SELECTOR, "summary").text == "Details (2)"
+    folded.find_element(By.CSS_SELECTOR, "summary").click()
+    assert len(folded.find_elements(By.CSS_SELECTOR, "li")) == 2 and f"127.0.0.1:{port}" in folded.text
+    page.shot("registry-offline", full_page=False)
+    page.check_console("a failed refresh offline")
