@@ -615,7 +615,7 @@ def test_progress_is_visible_while_the_post_runs(fake, admin, reader, install_st
     assert running, "the operation was never seen running while the POST ran"
     phases = [r["phase"] for r in running]
     # "starting" is the record's phase from its registration until the work sets "resolving".
-    order = ["starting", "resolving", "downloading", "verifying", "inspecting", "installing", "activating"]
+    order = ["starting", "resolving", "checking", "downloading", "verifying", "inspecting", "installing", "activating", "verifying load"]
     assert set(phases) <= set(order), phases
     assert [p for p in order if p in phases] == sorted(set(phases), key=order.index)
     assert "downloading" in phases and "installing" in phases, phases
