@@ -56,11 +56,9 @@ extension InstallService {
             let hint = alternative.map { "; \(name) \($0) fits it" } ?? ""
             return .unlessForced(
                 message + hint + ", or send \"force\": true to install it anyway.",
-                details: [
-                    "package": .string(name), "version": .string(version),
-                    "requires": .string(packument.requirement(of: version, on: CoreCompatibility.corePackage)),
-                    "agentCoreVersion": .string(core.description), "compatibleVersion": .string(alternative),
-                ])
+                details: Self.members(IncompatibleDetails(
+                    package: name, version: version, requires: packument.requirement(of: version, on: CoreCompatibility.corePackage),
+                    agentCoreVersion: core.description, compatibleVersion: alternative)))
         }
 
         switch wanted.spec {
@@ -137,7 +135,7 @@ extension InstallService {
             let more = blocking.count > 1 ? " and \(blocking.count - 1) more" : ""
             throw InstallError.unlessForced(
                 "\(name)@\(version) brings a \(blocking[0].summary)\(more); send \"force\": true to install it anyway.",
-                details: ["advisories": .array(blocking.map(Self.advisoryJSON))])
+                details: Self.members(BlockingAdvisories(advisories: blocking)))
         }
         for advisory in advisories {
             let forced = Advisory.rank(advisory.severity) >= threshold
@@ -146,11 +144,24 @@ extension InstallService {
         return (warnings, advisories, tree.order)
     }
 
-    static func advisoryJSON(_ advisory: Advisory) -> JSONValue {
-        .object([
-            "package": .string(advisory.package), "version": .string(advisory.version), "severity": .string(advisory.severity),
-            "title": .string(advisory.title), "url": .string(advisory.url),
-        ])
+    /// The members of a refusal's error body besides `error`, in declared order.
+    static func members(_ details: some Encodable) -> JSONObject {
+        // Encoding throws only where a member's own `encode(to:)` does, and these hold plain values.
+        (try? JSONEncoding.value(details))?.objectValue ?? JSONObject()
+    }
+
+    /// A version that does not fit the agent's core (409 unless forced).
+    struct IncompatibleDetails: Encodable {
+        let package: String
+        let version: String
+        let requires: String?
+        let agentCoreVersion: String
+        let compatibleVersion: String?
+    }
+
+    /// Advisories at or above `advisoryBlockSeverity` (409 unless forced).
+    struct BlockingAdvisories: Encodable {
+        let advisories: [Advisory]
     }
 }
 
