@@ -134,7 +134,8 @@ public struct Wiring {
         let registryForEject = registry
         eject = EjectService(
             work: work, gitBaseUrl: pluginRegistry.gitBaseURL, gitTimeoutMs: timeouts.gitMs, buildTimeoutMs: timeouts.buildMs,
-            bundledVersion: { pluginPaths.bundledVersion(of: $0) }, allowLocalRepositories: pluginRegistry.allowLocalRepositories
+            bundledVersion: { pluginPaths.bundledVersion(of: $0) }, allowLocalRepositories: pluginRegistry.allowLocalRepositories,
+            verdicts: VerdictWait(source: verdicts, timeoutMs: agent.verdictTimeoutMs, core: core)
         ) { name in
             // The plugin registry first; offline, or for a plugin it does not list, the catalogue's repository.
             guard let entry = try? registryForEject.entry(named: name) else {

@@ -242,4 +242,5 @@ public struct InstallRecovery: OperationRecovery {
     public init(service: InstallService) { self.service = service }
     public func recover(_ record: OperationRecord) -> Bool { service.recoverSaying(record).committed }
     public func recoverSaying(_ record: OperationRecord) -> (committed: Bool, note: String?) { service.recoverSaying(record) }
+    public func recoverWithResult(_ record: OperationRecord) -> Recovered { service.recoverWithResult(record) }
 }
