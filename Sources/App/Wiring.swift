@@ -57,7 +57,8 @@ public struct Wiring {
             scheduler = RestartScheduler(
                 reasons: reasons, runtime: bridge, debounce: .milliseconds(agent.restartDebounceMs), automatic: agent.autoRestart, logger: logger)
             // A verdict needs a restart: only when plugind restarts the agent by itself.
-            if agent.autoRestart { verdicts = RestartVerdicts(reasons: reasons, runtime: bridge) }
+            // Without autoRestart the runtime's word is still read (the installed list), but nothing waits for it.
+            verdicts = RestartVerdicts(reasons: reasons, runtime: bridge, waits: agent.autoRestart)
         } else {
             runtimeView = NoRuntime()
             scheduler = nil
