@@ -45,8 +45,6 @@ public final class RegistryService: Sendable {
         /// When an automatic refresh last failed in this process (reads back off from upstream after it).
         var failedAt: Date?
         var inflight: RefreshTicket?
-        /// Upstream fetch rounds started (each tries the URLs in order).
-        var fetches = 0
     }
 
     /// What the service works with besides its configuration: the HTTP client (its timeouts, CA file and user agent;
@@ -215,8 +213,6 @@ public final class RegistryService: Sendable {
         state.withLock { $0.inflight }?.wait()
     }
 
-    /// How many upstream fetch rounds this service has started.
-    var fetchCount: Int { state.withLock { $0.fetches } }
 
     private func run(_ ticket: RefreshTicket, force: Bool) {
         let outcome = refresh(force: force)
@@ -239,7 +235,6 @@ public final class RegistryService: Sendable {
             current = newer
             if !force, clock.now.timeIntervalSince(newer.source.fetchedAt) < configuration.ttl { return .unchanged(newer) }
         }
-        state.withLock { $0.fetches += 1 }
         let conditional = current.map {
             RegistryFetcher.Conditional(url: $0.source.url, etag: $0.source.etag, lastModified: $0.source.lastModified)
         }

@@ -13,22 +13,25 @@ struct Token: ParsableCommand {
             """,
         subcommands: [Create.self, Rotate.self])
 
-    struct Create: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Add a token for a role; existing tokens keep working.")
-        @OptionGroup var options: StateOptions
+    /// What both subcommands take: where the state is, and the role.
+    struct RoleOptions: ParsableArguments {
+        @OptionGroup var state: StateOptions
         @Option(help: ArgumentHelp("admin (may change everything) or read (may only look).", valueName: "admin|read"))
         var role: String
+    }
 
-        func run() throws { try Token.issue(role: role, options: options, replacing: false) }
+    struct Create: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Add a token for a role; existing tokens keep working.")
+        @OptionGroup var options: RoleOptions
+
+        func run() throws { try Token.issue(role: options.role, options: options.state, replacing: false) }
     }
 
     struct Rotate: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Replace every token of a role with one new token.")
-        @OptionGroup var options: StateOptions
-        @Option(help: ArgumentHelp("admin (may change everything) or read (may only look).", valueName: "admin|read"))
-        var role: String
+        @OptionGroup var options: RoleOptions
 
-        func run() throws { try Token.issue(role: role, options: options, replacing: true) }
+        func run() throws { try Token.issue(role: options.role, options: options.state, replacing: true) }
     }
 
     static func issue(role text: String, options: StateOptions, replacing: Bool) throws {

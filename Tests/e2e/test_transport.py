@@ -4,6 +4,7 @@ it with cgi-fcgi or fcgi_client.py, and stops it by PID. Every response is held 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -376,16 +377,25 @@ def test_an_aborted_request_with_a_long_body_does_not_pin_a_worker(spawn, checke
     assert stop(process) == 0
 
 
-# --- shutting down --------------------------------------------------------------------------------
-
-
-def test_sigterm_lets_a_request_in_flight_finish(spawn, checked):
+@contextlib.contextmanager
+def serving_with_token(spawn):
+    """plugind serving on its own socket in a fresh state directory with a token: (process, socket path, token).
+    The directory goes when the block ends."""
     state = Path(tempfile.mkdtemp(prefix="pld-t-"))
     try:
         token = make_token(state)
         process, _ = spawn(["{bin}", "serve", "--state-dir", "{state}", "--socket", "{sock}"], state=state)
-        sock = state / "s.sock"
-        wait_ready(process, sock)
+        wait_ready(process, state / "s.sock")
+        yield process, str(state / "s.sock"), token
+    finally:
+        shutil.rmtree(state, ignore_errors=True)
+
+
+# --- shutting down --------------------------------------------------------------------------------
+
+
+def test_sigterm_lets_a_request_in_flight_finish(spawn, checked):
+    with serving_with_token(spawn) as (process, sock, token):
         body = b'{"a":"bc"}'
         assert len(body) == 10
         with fcgi.Connection(str(sock), timeout=20) as conn:
@@ -408,8 +418,6 @@ def test_sigterm_lets_a_request_in_flight_finish(spawn, checked):
         assert process.popen.wait(STOP_TIMEOUT) == 0
         assert time.monotonic() - started < 5, "plugind exits soon after its last request"
         assert not os.path.lexists(sock)
-    finally:
-        shutil.rmtree(state, ignore_errors=True)
 
 
 def test_sigterm_when_idle_exits_promptly_with_every_listener(spawn, checked):
@@ -431,12 +439,7 @@ def test_sigterm_when_idle_exits_promptly_with_every_listener(spawn, checked):
 
 
 def test_an_incomplete_request_never_reaches_a_route(spawn, checked):
-    state = Path(tempfile.mkdtemp(prefix="pld-t-"))
-    try:
-        token = make_token(state)
-        process, _ = spawn(["{bin}", "serve", "--state-dir", "{state}", "--socket", "{sock}"], state=state)
-        sock = str(state / "s.sock")
-        wait_ready(process, state / "s.sock")
+    with serving_with_token(spawn) as (process, sock, token):
         # Parameters cut short: the client is gone before REQUEST_METHOD/REQUEST_URI arrived.
         for _ in range(3):
             with fcgi.Connection(sock) as conn:
@@ -456,19 +459,12 @@ def test_an_incomplete_request_never_reaches_a_route(spawn, checked):
         assert "GET /api/health 200" in log
         handled = [line for line in log.splitlines() if " GET / " in line or "POST /api/operations" in line]
         assert handled == [], "incomplete requests were handled:\n" + "\n".join(handled)
-    finally:
-        shutil.rmtree(state, ignore_errors=True)
 
 
 def test_methods_as_the_front_end_sends_them(spawn):
     """A lower-case method is its upper-case one; any other token reaches the router (401 without a token, 405 with
     `Allow` on a known path, named in the sentence and the log line); text that is no token is the transport's 400."""
-    state = Path(tempfile.mkdtemp(prefix="pld-t-"))
-    try:
-        token = make_token(state)
-        process, _ = spawn(["{bin}", "serve", "--state-dir", "{state}", "--socket", "{sock}"], state=state)
-        sock = str(state / "s.sock")
-        wait_ready(process, state / "s.sock")
+    with serving_with_token(spawn) as (process, sock, token):
         assert_health_ok(fcgi.request(sock, "get", "/api/health"))
         assert fcgi.request(sock, "PROPFIND", "/api/health").status == 401
         odd = fcgi.request(sock, "PROPFIND", "/api/health", headers={"Authorization": f"Bearer {token}"})
@@ -482,5 +478,3 @@ def test_methods_as_the_front_end_sends_them(spawn):
         assert stop(process) == 0
         log = process.output()
         assert "GET /api/health 200" in log and "PROPFIND /api/health 405" in log
-    finally:
-        shutil.rmtree(state, ignore_errors=True)
