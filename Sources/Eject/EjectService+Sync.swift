@@ -83,7 +83,7 @@ extension EjectService {
         ctx.log(why)
         let back = before == result.commit
             ? "fix the copy in \(repo) and sync again"
-            : "revert the change with git in \(repo) (git revert the commits since \(before.prefix(12)), or git reset --hard \(before.prefix(12)) to drop them) and sync again"
+            : "revert the change with git in \(repo) (git revert the commits since \(before.prefix(12)), or — with no uncommitted edits to keep — git reset --hard \(before.prefix(12)) to drop them) and sync again"
         result.warnings.append("\(why). An ejected copy is not rolled back automatically: \(back), or reinject it to go back to the published package.")
     }
 
