@@ -740,8 +740,8 @@ def test_sync_merges_new_upstream_commits_and_the_host_loads_them(world, admin, 
     wait_settled(reader)
     body = sync(admin, BUILD, body={})
     assert body == {"ok": True, "requiresRestart": True, "upstreamCommits": 2, "localChanges": False, "commit": new_head,
-                    # Not enabled in this agent config: nobody waits for a verdict.
-                    "loaded": None, "loadError": None, "warnings": []}
+                    # Enabled, with a runtime that restarts by itself: the sync waited for the runtime's verdict.
+                    "loaded": True, "loadError": None, "warnings": []}
     assert git(repo, "rev-parse", "HEAD") == new_head, "a fast-forward to upstream's head"
     assert (repo / "dist" / "index.js").read_text() == 'module.exports = { name: "ejected-build-v2" };\n', "rebuilt"
     assert git(repo, "status", "--porcelain", "--untracked-files=all") == ""
@@ -763,8 +763,8 @@ def test_sync_with_pull_false_rebuilds_a_local_edit(world, admin, reader):
     (repo / "src" / "message.txt").write_text("ejected-build-local-edit\n")
     body = sync(admin, BUILD, body={"pull": False})
     assert body == {"ok": True, "requiresRestart": True, "upstreamCommits": 0, "localChanges": True, "commit": head,
-                    # Not enabled in this agent config: nobody waits for a verdict.
-                    "loaded": None, "loadError": None, "warnings": []}
+                    # Enabled, with a runtime that restarts by itself: the sync waited for the runtime's verdict.
+                    "loaded": True, "loadError": None, "warnings": []}
     assert (repo / "dist" / "index.js").read_text() == 'module.exports = { name: "ejected-build-local-edit" };\n'
     assert (repo / "src" / "message.txt").read_text() == "ejected-build-local-edit\n"
     assert git(repo, "status", "--porcelain") == " M src/message.txt"
