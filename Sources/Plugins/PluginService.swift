@@ -193,7 +193,27 @@ public struct PluginService: Sendable {
         } else if requiresRestart {
             try restartReasons.add("configuration of \(board.id(plugin)) changed")
         }
-        return PluginUpdateResult(plugin: board.entry(plugin, scrub: scrub), requiresRestart: requiresRestart, affectedPlugins: affected.sorted())
+        return PluginUpdateResult(
+            plugin: board.entry(plugin, scrub: scrub), requiresRestart: requiresRestart, affectedPlugins: affected.sorted(),
+            warnings: Self.enabledButUnconfigured(board.id(plugin), enabled: board.isEnabled(plugin), errors: board.validation(plugin).errors))
+    }
+
+    /// Enabling a plugin that lacks settings is accepted (it can be configured afterwards, in any order), but said:
+    /// one sentence for the required settings that are missing, one for those whose stored value is invalid.
+    static func enabledButUnconfigured(_ id: String, enabled: Bool, errors: [FieldIssue]) -> [String] {
+        guard enabled, !errors.isEmpty else { return [] }
+        let missing = errors.filter { $0.message == "is required" }.map(\.field)
+        let invalid = errors.filter { $0.message != "is required" }
+        var warnings: [String] = []
+        if !missing.isEmpty {
+            let list = missing.count == 1 ? missing[0] : missing.dropLast().joined(separator: ", ") + " and " + missing[missing.count - 1]
+            warnings.append("\(id) is enabled but will not work until you set \(list): \(missing.count == 1 ? "it is" : "they are") required.")
+        }
+        if !invalid.isEmpty {
+            let list = invalid.map { "\($0.field) \($0.message)" }.joined(separator: "; ")
+            warnings.append("\(id) is enabled but will not work until you fix its settings: \(list).")
+        }
+        return warnings
     }
 
     // MARK: Core plugins (section 4)

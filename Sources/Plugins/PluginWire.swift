@@ -54,6 +54,8 @@ public struct PluginUpdateResult: Encodable, Sendable {
     public let requiresRestart: Bool
     /// Ids of the plugins the change touches, sorted.
     public let affectedPlugins: [String]
+    /// Accepted, but worth a word: the plugin is left enabled with settings missing or invalid (which ones, by key).
+    public let warnings: [String]
 }
 
 /// GET /api/core/status.

@@ -142,6 +142,30 @@ func issues(_ error: any Error) -> [String] {
         #expect(try world.entry("anthropic")["validationErrors"]!.arrayValue!.contains { $0["field"] == "ANTHROPIC_API_KEY" })
     }
 
+    /// Enabling a plugin with two required settings missing is accepted, and the answer names both; once they are set it says nothing.
+    @Test func enablingWithoutRequiredSettingsSaysWhichAreMissing() throws {
+        let dir = NSTemporaryDirectory() + "plugind-two-missing-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try #"""
+            {"$schema": "plugin-index-v1", "count": 1, "plugins": [
+              {"id": "telegram", "npmName": "@elizaos/plugin-telegram", "category": "connector",
+               "pluginParameters": {"TELEGRAM_BOT_TOKEN": {"type": "string", "required": true, "sensitive": true},
+                                    "TELEGRAM_CHAT_ID": {"type": "string", "required": true}}}]}
+            """#.write(toFile: dir + "/plugins.json", atomically: true, encoding: .utf8)
+        let world = try World(catalogue: dir + "/plugins.json")
+        defer { try? FileManager.default.removeItem(atPath: world.dir) }
+        let enabled = try world.service.update("telegram", enabled: true, config: nil)
+        #expect(enabled.plugin.enabled)
+        #expect(enabled.warnings == ["telegram is enabled but will not work until you set TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID: they are required."])
+        #expect(try world.config.read()["plugins"]?["entries"]?["telegram"]?["enabled"] == true)
+        let configured = try world.service.update(
+            "telegram", enabled: nil, config: ["TELEGRAM_BOT_TOKEN": "0123456789:abcdef", "TELEGRAM_CHAT_ID": "42"].object)
+        #expect(configured.warnings.isEmpty)
+        let disabled = try world.service.update("telegram", enabled: false, config: ["TELEGRAM_CHAT_ID": .null].object)
+        #expect(disabled.warnings.isEmpty)  // disabled: nothing will fail to load
+    }
+
     /// Enabling schedules a restart and is written where Milady reads it; a change to a key an enabled plugin shares restarts too.
     @Test func enablingAndSharedKeys() throws {
         let world = try World()

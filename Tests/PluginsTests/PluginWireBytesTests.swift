@@ -85,7 +85,8 @@ private struct ReportingRuntime: RuntimeView {
             + #""type":"json","description":"","required":false,"sensitive":false,"default":null,"options":null,"isSet":false,"#
             + #""currentValue":null,"blocked":false}],"validationErrors":[{"field":"EVM_PRIVATE_KEY","message":"is required"}],"#
             + #""validationWarnings":[],"npmName":"@elizaos/plugin-evm","version":null,"source":"bundled","available":false},"#
-            + #""requiresRestart":true,"affectedPlugins":["evm"]}"#)
+            + #""requiresRestart":true,"affectedPlugins":["evm"],"#
+            + #""warnings":["evm is enabled but will not work until you set EVM_PRIVATE_KEY: it is required."]}"#)
         do {
             _ = try service.update("anthropic", enabled: true, config: JSONObject([.init(key: "NOPE", value: "x"), .init(key: "ANTHROPIC_MODE", value: "slow")]))
             Issue.record("accepted")

@@ -140,3 +140,27 @@ def page_debug(driver) -> dict:
 
 def describe(entries: list[dict]) -> str:
     return json.dumps(entries, indent=1)[:4000]
+
+
+def axe_source() -> str:
+    """axe-core, as PyPI's axe-selenium-python ships it (`axe.min.js`): nothing is fetched at run time."""
+    import axe_selenium_python
+
+    path = Path(axe_selenium_python.__file__).resolve().parent / "node_modules" / "axe-core" / "axe.min.js"
+    return path.read_text(encoding="utf-8")
+
+
+def axe_violations(driver) -> list[dict]:
+    """axe-core's violations on the page as it is now (WCAG 2.x A and AA, and axe's best practices),
+    each as {id, impact, help, nodes: [the first few offending elements' HTML]}."""
+    if not driver.execute_script("return typeof window.axe === 'object'"):
+        driver.execute_script(axe_source())  # a WebDriver script: the page's CSP does not apply
+    result = driver.execute_async_script(
+        """const done = arguments[arguments.length - 1];
+           axe.run(document, {resultTypes: ['violations']})
+             .then((r) => done({violations: r.violations.map((v) => ({id: v.id, impact: v.impact, help: v.help,
+                                  nodes: v.nodes.slice(0, 5).map((n) => n.html.slice(0, 200))}))}))
+             .catch((e) => done({error: String(e)}));""")
+    if "error" in result:
+        raise AssertionError(f"axe-core could not run: {result['error']}")
+    return result["violations"]

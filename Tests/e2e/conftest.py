@@ -32,6 +32,33 @@ NPM_TOKEN_SECRET = "sekret-value-123"
 
 _checker: OpenAPIChecker | None = None
 
+# Every temporary file of the session, the tests' own and those of every process they start (plugind, npm,
+# node, nginx, Chromium, the fakes), goes under one directory that the session removes at its end; nothing
+# is left in the system's temp directory. PLUGIND_E2E_KEEP keeps it (its path is printed).
+_session_tmp: Path | None = None
+
+
+def pytest_configure(config):
+    global _session_tmp
+    if _session_tmp is not None:
+        return
+    # A short name: unix socket paths under it (STATE/agent/bridge.sock) must stay under 108 bytes. Inside
+    # scripts/test's own temporary directory, one level is enough.
+    given = os.environ.get("PLUGIND_TEST_TMP")
+    _session_tmp = Path(tempfile.mkdtemp(prefix="e2e-", dir=given)) if given else Path(tempfile.mkdtemp(prefix="pe2e-"))
+    _session_tmp.chmod(0o1777)  # as /tmp is: the stacks' own users make their files here too
+    os.environ["TMPDIR"] = str(_session_tmp)
+    tempfile.tempdir = None  # tempfile reads TMPDIR again
+
+
+def pytest_unconfigure(config):
+    if _session_tmp is None:
+        return
+    if os.environ.get("PLUGIND_E2E_KEEP"):
+        print(f"\nthe session's temporary files are kept in {_session_tmp}")
+        return
+    shutil.rmtree(_session_tmp, ignore_errors=True)
+
 
 def get_checker() -> OpenAPIChecker:
     global _checker

@@ -238,3 +238,36 @@ def test_an_unwritable_state_dir_says_what_to_do():
     assert result.returncode != 0 and "Usage" not in result.stderr
     line = result.stderr.strip().splitlines()[-1]
     assert "run as root" in line and "--state-dir" in line, line
+
+
+def test_scripts_run_leaves_no_run_json_and_nginx_never_finds_the_socket_missing():
+    """Stopping scripts/run (Ctrl-C, SIGTERM) removes run.json, which names processes that no longer exist,
+    and keeps the tokens for the next run; nginx starts after plugind's socket, so its log has no
+    `[crit] connect() failed` from the readiness check."""
+    import contextlib
+
+    from conftest import _run_stack
+
+    base = Path(tempfile.mkdtemp(prefix="run-"))  # short: the sockets' paths are under it
+    state = base / "state"
+    run_stack = contextlib.contextmanager(_run_stack)
+    try:
+        _start_stop_twice(run_stack, state)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _start_stop_twice(run_stack, state: Path) -> None:
+    with run_stack({"PLUGIND_RUNTIME_BRIDGE": "none"}, state_dir=state) as first:
+        assert (state / "run.json").exists()
+        tokens = (first.adminToken, first.readToken)
+    assert not (state / "run.json").exists(), "run.json outlived the stack it describes"
+    kept = json.loads((state / "dev-tokens.json").read_text())
+    assert (kept["adminToken"], kept["readToken"]) == tokens
+    assert stat.S_IMODE(os.stat(state / "dev-tokens.json").st_mode) == 0o600
+    error_log = (state / "nginx" / "logs" / "error.log").read_text(errors="replace")
+    assert "connect() failed" not in error_log and "[crit]" not in error_log, error_log[-2000:]
+
+    with run_stack({"PLUGIND_RUNTIME_BRIDGE": "none"}, state_dir=state) as second:
+        assert (second.adminToken, second.readToken) == tokens  # reused, as the newcomer's bookmarks expect
+    assert not (state / "run.json").exists()

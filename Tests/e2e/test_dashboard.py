@@ -721,6 +721,53 @@ def test_installed_and_agent_registry_views_show_the_api_answers(page, dash):
     page.check_console("the installed and agent registry views")
 
 
+UNCONFIGURED = "bluesky"  # in the bundled catalogue, disabled, two required settings without a default
+
+
+def test_enabling_without_required_settings_names_them_and_the_switch_says_its_state(page, admin_api):
+    page.go(f"#/plugins/{UNCONFIGURED}")
+    label = page.wait_css(".panel-switch .switch-label")
+    assert label.text == "Disabled"  # a newcomer read "Enabled" beside a switch that was off
+    page.css(".panel-switch label.switch").click()
+    warnings = page.wait_css("#panel-warnings", timeout=15)
+    assert page.text(".panel-switch .switch-label") == "Enabled"
+    assert page.css(".panel-switch input[role=switch]").is_selected()
+    assert "BLUESKY_HANDLE and BLUESKY_PASSWORD" in warnings.text and "required" in warnings.text, warnings.text
+    assert admin_api.get(f"/api/plugins/{UNCONFIGURED}").json()["plugin"]["enabled"] is True  # accepted, not refused
+    page.css(".panel-switch label.switch").click()
+    page.wait(lambda: page.text(".panel-switch .switch-label") == "Disabled" and not page.all("#panel-warnings"), "disabled again")
+
+    # The table's switch says the same, as a notice that stays until dismissed.
+    page.go("#/plugins")
+    switch = page.wait_css(f'#plugins-table tr[data-id="{UNCONFIGURED}"] input[role=switch]', visible=False)
+    assert switch.get_attribute("aria-checked") == "false"
+    name = page.d.execute_script("return arguments[0].labels[0].textContent", switch)
+    assert not name.startswith(("Enable", "Disable")), name  # its state is the switch's, never a stale verb
+    row(page, UNCONFIGURED).find_element(By.CSS_SELECTOR, "label.switch").click()
+    notice = page.wait_css(".notice-warning", timeout=15)
+    assert "BLUESKY_HANDLE and BLUESKY_PASSWORD" in notice.text, notice.text
+    page.shot("enabled-without-settings", full_page=False, notices=True)
+    notice.find_element(By.CSS_SELECTOR, ".notice-close").click()
+    row(page, UNCONFIGURED).find_element(By.CSS_SELECTOR, "label.switch").click()
+    page.wait(lambda: not admin_api.get(f"/api/plugins/{UNCONFIGURED}").json()["plugin"]["enabled"], "bluesky disabled again")
+    page.check_console("enabling a plugin without its settings")
+
+
+def test_a_finished_operation_says_its_state_once(page, dash):
+    page.allow("/api/plugins/install", 404)
+    page.allow("/api/plugins/install", 502)
+    answer = raw(dash, "POST", "/api/plugins/install", json={"name": INSTALLABLE, "version": "9.9.9"})
+    assert answer.status_code >= 400, answer.text
+    failed = [o for o in raw(dash, "GET", "/api/operations?limit=20").json()["operations"] if o["state"] == "failed"]
+    assert failed, "installing a version that does not exist left no failed operation to show"
+    page.go("#/runtime")
+    table = page.wait_css("#operations-table")
+    states = [td.text for td in table.find_elements(By.CSS_SELECTOR, 'td[data-label="State"]')]
+    assert "failed" in states, states
+    assert not [s for s in states if re.search(r"\b(\w+) \1\b", s)], states  # not "failed failed"
+    page.check_console("the operations table")
+
+
 def test_register_the_agent_update_its_uri_and_sync(page, dash, agent_registry):
     if agent_registry is None:
         pytest.skip("Tests/e2e/fake_agent_registry.py is not in this checkout")
@@ -851,6 +898,46 @@ def test_read_token_sees_no_mutating_controls(page, dash):
         no_mutating_controls(hash_)
     page.check_console("every view with a read token")
     page.sign_out()
+
+
+VIEWS = (
+    ("#/plugins", "#plugins-table tbody tr"),
+    (f"#/plugins/{short(GOOD)}", "#config-form .field"),
+    ("#/registry", "#registry-results > *"),
+    ("#/installed", "#installed-section h2"),
+    ("#/core", "#optional-core-table"),
+    ("#/runtime", "#runtime-state-value"),
+    ("#/agent-registry", "#agent-registry-config h2"),
+)
+
+
+def assert_accessible(page: Page, where: str) -> None:
+    violations = browser.axe_violations(page.d)
+    assert violations == [], f"axe-core finds accessibility violations on {where}:\n{browser.describe(violations)}"
+
+
+def test_every_view_passes_axe_core_signed_out_and_in(page, dash):
+    """axe-core (the checker browsers' accessibility tools use) on every view, as a visitor, an admin and a reader see it."""
+    if any(e.is_displayed() for e in page.all("#sign-out")):
+        page.sign_out()
+    page.wait_css("#login-form input[name=token]")
+    assert_accessible(page, "the sign-in form")
+    field = page.css("#login-form input[name=token]")
+    field.send_keys("not-a-token")
+    page.allow("/api/", 401)
+    page.css("#sign-in").click()
+    page.wait_css("#login-error .message, #login-error [role=alert], #login-error *")
+    assert_accessible(page, "the sign-in form with its error")
+    for token, who in ((dash.adminToken, "an admin"), (dash.readToken, "a reader")):
+        page.sign_in(token)
+        for hash_, ready in VIEWS:
+            page.go(hash_)
+            page.wait_css(ready)
+            page.wait(lambda: not page.all("main .loading"), f"{hash_} loaded")
+            assert_accessible(page, f"{hash_} as {who}")
+        page.sign_out()
+    page.check_console("every view under axe-core")
+    page.sign_in(dash.adminToken)
 
 
 # --- compatibility and advisories (docs/compatibility.md), on a stack of their own ------------------

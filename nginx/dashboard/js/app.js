@@ -36,14 +36,14 @@ let lastRuntime = null;
 
 // --- notices ----------------------------------------------------------------------------------
 
-/** A short message at the top right; errors stay until dismissed, others leave after 6 s. */
+/** A short message at the top right; errors and warnings stay until dismissed, others leave after 6 s. */
 function notify(message, kind = "info") {
   const item = h("div", { class: `notice notice-${kind}`, role: kind === "error" ? "alert" : "status" },
     h("span", { class: "notice-text" }, message),
     h("button", { type: "button", class: "notice-close", "aria-label": "Dismiss", onclick: () => item.remove() }, "×"));
   notices.append(item);
   while (notices.children.length > 5) notices.firstElementChild.remove();
-  if (kind !== "error") setTimeout(() => item.remove(), 6000);
+  if (kind !== "error" && kind !== "warning") setTimeout(() => item.remove(), 6000);
 }
 
 function notifyError(error, prefix) {
@@ -158,7 +158,8 @@ function renderLogin(message) {
   const errorArea = h("div", { class: "form-error", id: "login-error", "aria-live": "assertive" });
   if (message) errorArea.append(h("div", { class: "message message-info", role: "status" }, message));
   const input = h("input", {
-    id: tokenId, name: "token", type: "password", autocomplete: "off", spellcheck: "false", required: true,
+    // "current-password": what the token is to a password manager ("off" on a password field is ignored by browsers, and axe-core flags it).
+    id: tokenId, name: "token", type: "password", autocomplete: "current-password", spellcheck: "false", required: true,
     class: "input", "aria-describedby": `${tokenId}-help`,
   });
   const button = h("button", { type: "submit", class: "button button-primary", id: "sign-in" }, "Sign in");

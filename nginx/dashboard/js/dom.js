@@ -105,19 +105,32 @@ export function debounce(fn, ms) {
   return wrapped;
 }
 
-/** A switch: a real checkbox (keyboard and screen readers know it) drawn as a switch by CSS. */
+/** A switch: a real checkbox (keyboard and screen readers know it) drawn as a switch by CSS.
+ * `label` is its name; a visible label may instead follow the state: `label: ["Disabled", "Enabled"]`. */
 export function toggleSwitch({ checked, label, disabled, onchange, hideLabel = true, mutates = true }) {
   const id = uid("switch");
   const input = h("input", {
     type: "checkbox", role: "switch", id, class: "switch-input", checked, disabled,
     "aria-checked": checked ? "true" : "false", "data-mutates": mutates ? "true" : undefined,
   });
-  input.addEventListener("change", () => {
+  const text = h("span", { class: hideLabel ? "visually-hidden" : "switch-label" });
+  input.plugindSync = () => {
     input.setAttribute("aria-checked", input.checked ? "true" : "false");
+    text.textContent = Array.isArray(label) ? label[input.checked ? 1 : 0] : label;
+  };
+  input.plugindSync();
+  input.addEventListener("change", () => {
+    input.plugindSync();
     if (onchange) onchange(input.checked, input);
   });
-  const text = h("span", { class: hideLabel ? "visually-hidden" : "switch-label" }, label);
   return h("label", { class: "switch", for: id }, input, h("span", { class: "switch-track", "aria-hidden": "true" }), text);
+}
+
+/** Puts a switch back (a refused change): its state, aria-checked and a state-following label. */
+export function setSwitch(input, checked) {
+  input.checked = checked;
+  if (input.plugindSync) input.plugindSync();
+  else input.setAttribute("aria-checked", String(checked));
 }
 
 /** A modal confirmation (a <dialog>); resolves true or false. `body` may add controls. */

@@ -34,7 +34,7 @@ export async function render(root, _params, ctx) {
   function controls(status) {
     if (!ctx.isAdmin) return null;
     const uriId = uid("uri");
-    const uri = h("input", { id: uriId, type: "url", class: "input", placeholder: "https://agent.example.com", value: status && status.uri ? status.uri : "", autocomplete: "off" });
+    const uri = h("input", { id: uriId, type: "url", class: "input", placeholder: "https://agent.example.com", value: status && status.uri ? status.uri : "" }); // no autocomplete: "url" means your home page
     const register = h("button", { type: "button", class: "button button-primary", id: "ar-register", "data-mutates": "true" }, status && status.registered ? "Register again" : "Register");
     const update = h("button", { type: "button", class: "button", id: "ar-update-uri", "data-mutates": "true" }, "Update URI");
     const sync = h("button", { type: "button", class: "button", id: "ar-sync", "data-mutates": "true", disabled: Boolean(status && !status.registered) }, "Sync now");

@@ -1,7 +1,7 @@
 // Core: the always-loaded core plugins and the optional-core ones with their switches.
 
 import { get, post } from "../api.js";
-import { h, clear, errorBox, loading, badge, toggleSwitch } from "../dom.js";
+import { h, clear, errorBox, loading, badge, toggleSwitch, setSwitch } from "../dom.js";
 
 export async function render(root, _params, ctx) {
   root.append(h("div", { class: "view-head" },
@@ -34,7 +34,8 @@ export async function render(root, _params, ctx) {
     const loadedBadge = (p) => (p.loaded ? badge("loaded", "success") : badge("not loaded", "neutral"));
     const optional = (list.optionalCore || []).map((p) => h("tr", { "data-name": p.name },
       h("td", { "data-label": "Enabled", class: "cell-switch" }, toggleSwitch({
-        checked: Boolean(p.enabled), label: `${p.enabled ? "Disable" : "Enable"} ${p.name}`, disabled: !ctx.isAdmin,
+        // Named by the plugin alone: its state is the switch's own ("vision, switch, off"), never a stale "Enable …".
+        checked: Boolean(p.enabled), label: p.name, disabled: !ctx.isAdmin,
         onchange: async (checked, input) => {
           input.disabled = true;
           try {
@@ -42,8 +43,7 @@ export async function render(root, _params, ctx) {
             ctx.notify(`${p.name} ${checked ? "enabled" : "disabled"}${r.requiresRestart ? "; the agent restarts to apply it" : ""}.`, "success");
             await load(p.name);
           } catch (error) {
-            input.checked = !checked;
-            input.setAttribute("aria-checked", String(!checked));
+            setSwitch(input, !checked);
             input.disabled = false;
             input.focus();
             ctx.notifyError(error, `Could not ${checked ? "enable" : "disable"} ${p.name}`);

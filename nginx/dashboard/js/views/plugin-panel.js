@@ -3,7 +3,7 @@
 // verdict on its version and Roll back to the kept previous version.
 
 import { get, put, post, seg, ApiError } from "../api.js";
-import { h, clear, errorBox, loading, toggleSwitch, badge, uid, confirmDialog } from "../dom.js";
+import { h, clear, errorBox, loading, toggleSwitch, setSwitch, badge, uid, confirmDialog } from "../dom.js";
 import { operationBlock } from "../operation.js";
 import { categoryLabel, statusCell, configBadges } from "./common.js";
 import { advisoryCell } from "../compat.js";
@@ -24,7 +24,7 @@ export async function render(root, params, ctx) {
   renderPanel(body, plugin, ctx);
 }
 
-function renderPanel(body, plugin, ctx, notice) {
+function renderPanel(body, plugin, ctx, notice, warnings = []) {
   clear(body);
   const title = plugin.name || plugin.id;
   const headingId = uid("plugin-title");
@@ -33,18 +33,17 @@ function renderPanel(body, plugin, ctx, notice) {
 
   // --- header ---
   const enabledSwitch = toggleSwitch({
-    checked: plugin.enabled, label: "Enabled", hideLabel: false, disabled: !ctx.isAdmin,
+    checked: plugin.enabled, label: ["Disabled", "Enabled"], hideLabel: false, disabled: !ctx.isAdmin,
     onchange: async (checked, input) => {
       input.disabled = true;
       try {
         const result = await put(`/api/plugins/${seg(plugin.id)}`, { enabled: checked });
         renderPanel(body, result.plugin, ctx, result.requiresRestart
-          ? `${checked ? "Enabled" : "Disabled"}; the agent restarts to apply it.` : `${checked ? "Enabled" : "Disabled"}.`);
+          ? `${checked ? "Enabled" : "Disabled"}; the agent restarts to apply it.` : `${checked ? "Enabled" : "Disabled"}.`, result.warnings);
         const again = body.querySelector(".panel-switch input");
         if (again) again.focus();
       } catch (error) {
-        input.checked = !checked;
-        input.setAttribute("aria-checked", String(!checked));
+        setSwitch(input, !checked);
         ctx.notifyError(error, `Could not ${checked ? "enable" : "disable"} ${title}`);
         input.disabled = false;
         input.focus();
@@ -62,6 +61,10 @@ function renderPanel(body, plugin, ctx, notice) {
   if (plugin.description) panel.append(h("p", { class: "description" }, plugin.description));
   panel.append(h("div", { class: "panel-status" }, statusCell(plugin), configBadges(plugin)));
   if (notice) panel.append(h("div", { class: "message message-success", role: "status", tabindex: "-1", id: "panel-notice" }, notice));
+  // Accepted, but the plugin is enabled without settings it needs: which ones (the form marks them too).
+  if (warnings && warnings.length) {
+    panel.append(h("div", { class: "message message-warning", role: "status", id: "panel-warnings" }, warnings.map((w) => h("p", {}, w))));
+  }
   if (plugin.source === "installed") panel.append(advisoriesSection(plugin));
 
   // --- actions: test, eject / sync / reinject ---
@@ -349,7 +352,7 @@ function configForm(plugin, ctx, body) {
       const note = ["Saved."];
       if (result.requiresRestart) note.push("The agent restarts to apply it.");
       if (affected.length) note.push(`Also used by: ${affected.join(", ")}.`);
-      renderPanel(body, result.plugin, ctx, note.join(" "));
+      renderPanel(body, result.plugin, ctx, note.join(" "), result.warnings);
       const notice = body.querySelector("#panel-notice");
       if (notice) notice.focus();
     } catch (error) {

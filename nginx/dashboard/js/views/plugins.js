@@ -1,7 +1,7 @@
 // Plugins: every plugin plugind knows, with filters, the enabled switch, status and badges.
 
 import { get, put, seg } from "../api.js";
-import { h, clear, errorBox, loading, debounce, toggleSwitch, badge, uid } from "../dom.js";
+import { h, clear, errorBox, loading, debounce, toggleSwitch, setSwitch, badge, uid } from "../dom.js";
 import { categoryLabel, statusOf, statusCell, configBadges, pluginHash } from "./common.js";
 
 const state = { text: "", category: "", status: "" }; // kept while the tab lives
@@ -34,7 +34,7 @@ export async function render(root, _params, ctx) {
   const catId = uid("category");
   const statusId = uid("status");
   const categories = [...new Set(plugins.map((p) => p.category).filter(Boolean))].sort();
-  const textInput = h("input", { id: textId, type: "search", class: "input", placeholder: "Name, id, description or key", value: state.text, autocomplete: "off" });
+  const textInput = h("input", { id: textId, type: "search", class: "input", placeholder: "Name, id, description or key", value: state.text }); // no name, so no form history; autocomplete "off" is only for text fields (axe-core)
   const catSelect = h("select", { id: catId, class: "input" },
     h("option", { value: "" }, "All categories"),
     categories.map((c) => h("option", { value: c, selected: state.category === c }, categoryLabel(c))));
@@ -102,7 +102,7 @@ export async function render(root, _params, ctx) {
     const isCore = coreNames.has(plugin.npmName);
     const sw = toggleSwitch({
       checked: plugin.enabled,
-      label: `${plugin.enabled ? "Disable" : "Enable"} ${plugin.name || plugin.id}`,
+      label: plugin.name || plugin.id, // its state is the switch's own, never a stale "Enable …"
       disabled: !ctx.isAdmin || isCore,
       onchange: (checked, input) => setEnabled(plugin, checked, input),
     });
@@ -143,9 +143,10 @@ export async function render(root, _params, ctx) {
       const again = rows.get(result.plugin.id);
       if (again) again.tr.querySelector("input[role=switch]").focus(); // the row was rebuilt: keep the keyboard there
       ctx.notify(`${result.plugin.name || plugin.id} ${checked ? "enabled" : "disabled"}${result.requiresRestart ? "; the agent restarts to apply it" : ""}.`, "success");
+      // Accepted without its required settings: say which ones, until dismissed.
+      for (const warning of result.warnings || []) ctx.notify(warning, "warning");
     } catch (error) {
-      input.checked = !checked;
-      input.setAttribute("aria-checked", String(!checked));
+      setSwitch(input, !checked);
       ctx.notifyError(error, `Could not ${checked ? "enable" : "disable"} ${plugin.name || plugin.id}`);
     } finally {
       if (input.isConnected) {

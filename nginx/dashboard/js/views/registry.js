@@ -19,7 +19,7 @@ export async function render(root, params, ctx) {
   const searchId = uid("registry-search");
   const kindId = uid("kind");
   const searchInput = h("input", {
-    id: searchId, type: "search", class: "input", value: state.q, autocomplete: "off", spellcheck: "false",
+    id: searchId, type: "search", class: "input", value: state.q, spellcheck: "false",
     placeholder: "e.g. discord, solana, openai", "aria-controls": "registry-results",
   });
   const kindSelect = h("select", { id: kindId, class: "input" },

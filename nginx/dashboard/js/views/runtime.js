@@ -74,7 +74,7 @@ export async function render(root, _params, ctx) {
         h("tbody", {}, ops.map((o) => h("tr", {},
           h("td", { "data-label": "Kind" }, o.kind),
           h("td", { "data-label": "Target" }, h("code", {}, o.target)),
-          h("td", { "data-label": "State" }, badge(o.state, o.state === "succeeded" ? "success" : o.state === "failed" ? "danger" : "accent"), o.phase ? h("span", { class: "muted small" }, ` ${o.phase}`) : null),
+          h("td", { "data-label": "State" }, badge(o.state, o.state === "succeeded" ? "success" : o.state === "failed" ? "danger" : "accent"), o.phase && !["succeeded", "failed"].includes(o.state) ? h("span", { class: "muted small op-phase" }, ` ${o.phase}`) : null), // a finished one's phase only repeats its state ("failed failed")
           h("td", { "data-label": "Started" }, timeEl(o.startedAt)),
           h("td", { "data-label": "Finished" }, timeEl(o.finishedAt)),
           h("td", { "data-label": "Error", class: "small" }, o.error || "")))))));
