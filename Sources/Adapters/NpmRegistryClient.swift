@@ -139,9 +139,10 @@ public struct NpmRegistryClient: Sendable {
 
     static func map(_ error: HTTPClientError, what: String) -> NpmRegistryError {
         switch error {
-        case .timedOut: .timedOut("The npm registry did not deliver \(what) in time.")
+        case .timedOut: .timedOut("The npm registry did not deliver \(what) in time; check npmRegistry, timeouts.fetchMs or the network.")
         case .tooLarge(let limit): .refused("\(what.prefix(1).uppercased() + what.dropFirst()) is larger than \(limit) bytes.")
-        default: .upstream("The npm registry could not be reached for \(what): \(error.description)")
+        default:
+            .upstream("The npm registry could not be reached for \(what) (\(error.description.prefix(120))); check npmRegistry (or npmScopes) or the network.")
         }
     }
 

@@ -27,9 +27,9 @@ public enum AgentRegistryError: UserFacingError, Sendable, Equatable, CustomStri
         case .badURI(let reason):
             "The URI cannot be used: \(reason)."
         case .unreachable(let detail):
-            "The agent registry could not be reached (\(detail))."
+            "The agent registry could not be reached (\(detail.prefix(160))); check agentRegistryUrl or the network."
         case .timedOut(let detail):
-            "The agent registry did not answer in time (\(detail))."
+            "The agent registry did not answer in time (\(detail.prefix(160))); check agentRegistryUrl, timeouts.fetchMs or the network."
         case .refused(let status, let message):
             "The agent registry refused the request (HTTP \(status)): \(message)"
         case .protocolError(let detail):

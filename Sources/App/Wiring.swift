@@ -95,7 +95,9 @@ public struct Wiring {
             configuration: RegistryConfiguration(
                 urls: pluginRegistry.urls, ttl: Double(pluginRegistry.ttlSeconds), retryInterval: Double(pluginRegistry.retrySeconds), channel: channel,
                 maxDocumentBytes: pluginRegistry.maxBytes, gitBaseURL: pluginRegistry.gitBaseURL, coreVersion: coreVersion),
-            dependencies: .init(client: client(for: pluginRegistry.urls), database: database, clock: clock, logger: logger))
+            dependencies: .init(
+                client: client(for: pluginRegistry.urls), database: database, clock: clock, logger: logger,
+                bundled: (try? catalogue.current()).flatMap { BundledRegistry(catalogue: $0, origin: URL(fileURLWithPath: catalogue.path ?? "").absoluteString) }))
         // One npm registry client and one way of running npm, shared by installing and ejecting.
         var npmConfiguration = NpmRegistryConfiguration(
             base: npm.registry, token: npm.token, connectTimeoutMs: timeouts.connectMs, fetchTimeoutMs: timeouts.fetchMs,
@@ -139,8 +141,13 @@ public struct Wiring {
             verdicts: VerdictWait(source: verdicts, timeoutMs: agent.verdictTimeoutMs, core: core)
         ) { name in
             // The plugin registry first; offline, or for a plugin it does not list, the catalogue's repository.
-            guard let entry = try? registryForEject.entry(named: name) else {
-                return (try? catalogue.current())?.repository(of: name).map { PluginSource(gitRepo: nil, branch: nil, directory: nil, url: $0) }
+            let snapshot = try? registryForEject.snapshot()
+            guard let snapshot, !snapshot.isBundled, let entry = snapshot.entry(named: name) else {
+                if let url = (try? catalogue.current())?.repository(of: name) { return PluginSource(gitRepo: nil, branch: nil, directory: nil, url: url) }
+                // Without an upstream copy, "no repository" would blame the package for the registry's silence.
+                guard snapshot?.isBundled ?? true else { return nil }
+                let reason = registryForEject.lastFailure?.summary ?? "no copy has been fetched yet"
+                return PluginSource(gitRepo: nil, branch: nil, directory: nil, registryUnreachable: reason)
             }
             let branch = entry.channels.first { $0.name == entry.versionChannel }?.gitBranch ?? entry.channels.compactMap(\.gitBranch).first
             return PluginSource(gitRepo: entry.gitRepo, branch: branch, directory: entry.directory)
@@ -194,7 +201,7 @@ extension Wiring {
 struct RegistryListingAdapter: RegistryListing {
     let registry: RegistryService
     func isListed(_ npmName: String) -> Bool? { registry.isListed(npmName) }
-    var unavailableReason: String { registry.lastError ?? "no snapshot has been fetched yet" }
+    var unavailableReason: String { registry.lastFailure?.summary ?? "no copy has been fetched yet" }
     func latestVersion(_ npmName: String) -> String? { (try? registry.entry(named: npmName))??.version }
     func latestIsCompatible(_ npmName: String) -> Bool? { (try? registry.entry(named: npmName))??.compatible }
 }

@@ -13,11 +13,14 @@ public struct PluginSource: Sendable {
     public let directory: String?
     /// A full clone URL (the catalogue's `repository`), used when there is no `gitRepo`.
     public let url: String?
-    public init(gitRepo: String?, branch: String?, directory: String?, url: String? = nil) {
+    /// Why the plugin registry could not be asked (it has no upstream copy), when nothing else names a repository.
+    public let registryUnreachable: String?
+    public init(gitRepo: String?, branch: String?, directory: String?, url: String? = nil, registryUnreachable: String? = nil) {
         self.gitRepo = gitRepo
         self.branch = branch
         self.directory = directory
         self.url = url
+        self.registryUnreachable = registryUnreachable
     }
 }
 
@@ -103,6 +106,11 @@ public struct EjectService: Sendable {
                     throw EjectError.refused(
                         "The catalogue names \(scrubber.scrub(named)) as \(npmName)'s repository, which plugind clones only when it is https (or, with allowLocalRepositories on, a local file:// repository).",
                         logTail: [])
+                }
+                if let reason = source?.registryUnreachable {
+                    // Not the package's fault: the registry that would name its repository did not answer.
+                    throw EjectError.upstream(
+                        "The plugin registry is unreachable (\(reason)), so \(npmName)'s repository is unknown; check pluginRegistryUrls or the network, then POST /api/registry/refresh and eject again.")
                 }
                 throw EjectError.refused("\(npmName) names no source repository, in the plugin registry, the catalogue or its package.json.", logTail: [])
             }

@@ -28,7 +28,7 @@ struct Git: Sendable {
 
     func run(_ arguments: [String], in directory: String?, timeoutMs: Int, what: String) throws -> Output {
         let result = try installer.run(.git, arguments, in: directory, timeoutMs: timeoutMs, onSpawn: onSpawn)
-        if result.timedOut { throw EjectError.timedOut("git \(what) did not finish in time.") }
+        if result.timedOut { throw EjectError.timedOut("git \(what) did not finish in time; check the network or timeouts.gitMs.") }
         return Output(status: result.exitCode ?? -1, text: result.output)
     }
 
@@ -36,7 +36,11 @@ struct Git: Sendable {
     @discardableResult
     func must(_ arguments: [String], in directory: String?, timeoutMs: Int, what: String) throws -> String {
         let output = try run(arguments, in: directory, timeoutMs: timeoutMs, what: what)
-        guard output.status == 0 else { throw EjectError.upstream("git \(what) failed: \(GitCommand.failureReason(output.text))") }
+        guard output.status == 0 else {
+            let reason = GitCommand.failureReason(output.text)
+            let fix = ["clone", "fetch", "pull"].contains(what) ? "; check gitBaseUrl, the repository or the network" : ""
+            throw EjectError.upstream("git \(what) failed (\(reason.count > 160 ? reason.prefix(160) + "…" : reason))\(fix).")
+        }
         return output.text.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 }

@@ -108,7 +108,8 @@ public struct InstallService: Sendable {
         let wanted = try VersionChoice.parse(version)
         if !allowUnlisted {
             guard let listed else {
-                throw InstallError.noRegistrySnapshot("The plugin registry is not available to check \(name) against: \(listing.unavailableReason)")
+                throw InstallError.noRegistrySnapshot(
+                    "The plugin registry cannot tell whether it lists \(name) (\(listing.unavailableReason)); check pluginRegistryUrls or the network, then POST /api/registry/refresh, or set allowUnlistedPackages.")
             }
             guard listed else { throw InstallError.unlisted("\(name) is not listed in the plugin registry; only listed plugins can be installed.") }
         }

@@ -76,7 +76,9 @@ struct RegistryFetcher: Sendable {
         return .failed(failures)
     }
 
+    /// `url: reason`, the URL said once (the HTTP client's reasons repeat it).
     static func describe(_ url: String, _ reason: String) -> String {
-        SecretScrubber().scrub("\(url): \(reason)")
+        let reason = reason.replacingOccurrences(of: " to \(url)", with: "").replacingOccurrences(of: url, with: "it")
+        return SecretScrubber().scrub("\(url): \(reason)")
     }
 }

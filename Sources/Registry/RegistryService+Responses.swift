@@ -97,10 +97,12 @@ extension RegistryService {
         try snapshot().catalog.entry(name)
     }
 
-    /// Whether the registry lists exactly this npm name; nil when there is no snapshot to tell.
+    /// Whether the registry lists exactly this npm name; nil when there is no snapshot to tell (the bundled catalogue
+    /// tells only of the plugins it holds: the registry may list others).
     public func isListed(_ name: String) -> Bool? {
         guard let snapshot = try? snapshot() else { return nil }
-        return snapshot.catalog.byName[name] != nil
+        let listed = snapshot.catalog.byName[name] != nil
+        return listed || !snapshot.isBundled ? listed : nil
     }
 
     // MARK: GET /api/registry/search
@@ -162,11 +164,13 @@ extension RegistryService {
 
     // MARK: Shapes
 
-    /// `{url, format, fetchedAt, lastUpdatedAt, lastError, skipped}` of the snapshot served.
+    /// `{url, format, fetchedAt, lastUpdatedAt, lastError, skipped, kind, errors}` of the snapshot served.
     func sourceReport(_ snapshot: RegistrySnapshot) -> RegistrySourceReport {
-        RegistrySourceReport(
+        let failure = state.withLock { $0.lastError }
+        return RegistrySourceReport(
             url: snapshot.source.url, format: snapshot.format.rawValue, fetchedAt: ISOTime.string(from: snapshot.source.fetchedAt),
-            lastUpdatedAt: snapshot.document.lastUpdatedAt, lastError: state.withLock { $0.lastError }, skipped: snapshot.skipped)
+            lastUpdatedAt: snapshot.document.lastUpdatedAt, lastError: failure?.sentence, skipped: snapshot.skipped,
+            kind: snapshot.isBundled ? "bundled" : "upstream", errors: failure?.details ?? [])
     }
 
     static func resolve(_ text: String, in snapshot: RegistrySnapshot) throws(RegistryError) -> RegistryEntry {

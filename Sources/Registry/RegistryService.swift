@@ -13,7 +13,7 @@ public final class RegistryService: Sendable {
     enum RefreshOutcome: Sendable {
         case updated(RegistrySnapshot)
         case unchanged(RegistrySnapshot)
-        case failed(String)
+        case failed(UpstreamFailure)
     }
 
     /// One refresh in flight; everyone who wants a refresh meanwhile waits for this one.
@@ -40,7 +40,7 @@ public final class RegistryService: Sendable {
         var snapshot: RegistrySnapshot?
         /// Counts snapshot replacements, for response caches.
         var generation = 0
-        var lastError: String?
+        var lastError: UpstreamFailure?
         var lastErrorAt: Date?
         /// When an automatic refresh last failed in this process (reads back off from upstream after it).
         var failedAt: Date?
@@ -55,8 +55,14 @@ public final class RegistryService: Sendable {
         public var database: StateDB
         public var clock: any WallClock
         public var logger: Logger
+        /// plugind's own catalogue as a registry document, served while no upstream copy exists (nil: none).
+        public var bundled: BundledRegistry?
 
-        public init(client: HTTPClient, database: StateDB, clock: any WallClock = SystemClock(), logger: Logger = Logger(label: "plugind.registry")) {
+        public init(
+            client: HTTPClient, database: StateDB, clock: any WallClock = SystemClock(), logger: Logger = Logger(label: "plugind.registry"),
+            bundled: BundledRegistry? = nil
+        ) {
+            self.bundled = bundled
             self.client = client
             self.database = database
             self.clock = clock
@@ -69,6 +75,8 @@ public final class RegistryService: Sendable {
     let store: RegistryCacheStore
     let logger: Logger
     let clock: any WallClock
+    /// Served while no upstream copy exists; any successful fetch replaces it.
+    let bundled: RegistrySnapshot?
     let state = Locked(State())
     /// Called after every successful refresh (new content or a `304`), on the refreshing thread.
     private let refreshObservers = Locked<[@Sendable () -> Void]>([])
@@ -84,6 +92,9 @@ public final class RegistryService: Sendable {
         self.store = RegistryCacheStore(db: dependencies.database)
         self.logger = dependencies.logger
         self.clock = dependencies.clock
+        self.bundled = dependencies.bundled.flatMap {
+            Self.bundledSnapshot($0, parser: configuration.parser, at: dependencies.clock.now, logger: dependencies.logger)
+        }
     }
 
     public convenience init(
@@ -100,15 +111,16 @@ public final class RegistryService: Sendable {
 
     /// The snapshot to answer from. Fresh: as is. Stale: as is, with a background refresh started (unless
     /// one runs, or one failed less than `retryInterval` ago). None at all: the first read in this process
-    /// fetches and answers from it; after that fails, reads answer `noSnapshot` at once while one background
-    /// retry (started by a read once the last try is `noCopyRetrySeconds` old) asks upstream again.
+    /// fetches and answers from it; after that fails, reads answer from the bundled catalogue (`noSnapshot`
+    /// without one) at once while one background retry (started by a read once the last try is
+    /// `noCopyRetrySeconds` old) asks upstream again.
     public func snapshot() throws(RegistryError) -> RegistrySnapshot {
         loadStoredSnapshotOnce()
         enum Plan {
             case serve(RegistrySnapshot)
             case serveAndRefresh(RegistrySnapshot, RefreshTicket)
             case fetch(RefreshTicket, owner: Bool)
-            case fail(String, retry: RefreshTicket?)
+            case fail(UpstreamFailure, retry: RefreshTicket?)
         }
         let time = clock.now
         let plan = state.withLock { state -> Plan in
@@ -145,10 +157,10 @@ public final class RegistryService: Sendable {
             if owner { run(ticket, force: false) } else { ticket.wait() }
             let (snapshot, error) = state.withLock { ($0.snapshot, $0.lastError) }
             if let snapshot { return snapshot }
-            throw .noSnapshot(upstreamFailure: error ?? "no upstream answered")
+            return try bundledOr(error ?? .allFailed([], tried: configuration.urls.count))
         case .fail(let error, let retry):
             if let retry { Thread.detachNewThread { self.run(retry, force: false) } }
-            throw .noSnapshot(upstreamFailure: error)
+            return try bundledOr(error)
         }
     }
 
@@ -167,8 +179,11 @@ public final class RegistryService: Sendable {
         }
     }
 
-    /// The last upstream failure, until a fetch succeeds.
-    public var lastError: String? {
+    /// The last upstream failure, as one sentence, until a fetch succeeds.
+    public var lastError: String? { lastFailure?.sentence }
+
+    /// The last upstream failure (its clause and each URL's reason), until a fetch succeeds.
+    public var lastFailure: UpstreamFailure? {
         loadStoredSnapshotOnce()
         return state.withLock { $0.lastError }
     }
@@ -189,7 +204,9 @@ public final class RegistryService: Sendable {
         if owner { run(ticket, force: true) }
         switch ticket.wait() {
         case .updated(let snapshot), .unchanged(let snapshot): return snapshot
-        case .failed(let message): throw .fetchFailed(message)
+        case .failed(let failure):
+            let served = state.withLock { $0.snapshot }.map { ServedCopy.fetched(ISOTime.string(from: $0.source.fetchedAt)) }
+            throw .fetchFailed(failure, served: served ?? (bundled == nil ? .none : .bundled))
         }
     }
 
@@ -241,10 +258,10 @@ public final class RegistryService: Sendable {
         switch fetcher.fetch(conditional: conditional) {
         case .fetched(let fetched):
             if fetched.document.format == .index, let current, current.format == .full {
-                let earlier = fetched.earlierFailures.joined(separator: "; ")
                 return failed(
-                    "\(earlier); only the index at \(fetched.url) answered, so the full copy fetched \(ISOTime.string(from: current.source.fetchedAt)) is kept"
-                )
+                    UpstreamFailure(
+                        summary: "only an index answered, which would lose the full copy's versions and descriptions",
+                        details: fetched.earlierFailures + [RegistryFetcher.describe(fetched.url, "an index only; the full copy is kept")]))
             }
             let source = RegistrySource(url: fetched.url, fetchedAt: clock.now, etag: fetched.etag, lastModified: fetched.lastModified)
             let snapshot = RegistrySnapshot(catalog: RegistryCatalog(document: fetched.document), source: source)
@@ -263,30 +280,33 @@ public final class RegistryService: Sendable {
             install(snapshot, lastError: nil)
             return .updated(snapshot)
         case .notModified(let url, let etag, let lastModified):
-            guard let current, current.source.url == url else { return failed("\(url): 304 Not Modified without a copy to keep") }
+            guard let current, current.source.url == url else {
+                return failed(UpstreamFailure(summary: "an upstream answered 304 Not Modified with no copy to keep", details: ["\(url): 304 Not Modified"]))
+            }
             let snapshot = current.confirmed(at: clock.now, etag: etag, lastModified: lastModified)
             persist("mark the registry snapshot fresh") { try store.confirm(snapshot.source) }
             install(snapshot, lastError: nil)
             return .unchanged(snapshot)
         case .failed(let failures):
-            return failed(failures.joined(separator: "; "))
+            return failed(.allFailed(failures, tried: configuration.urls.count))
         }
     }
 
-    private func failed(_ message: String) -> RefreshOutcome {
-        let message = message.count > 2000 ? String(message.prefix(2000)) + "…" : message
+    private func failed(_ failure: UpstreamFailure) -> RefreshOutcome {
+        let details = failure.details.map { $0.count > 500 ? String($0.prefix(500)) + "…" : $0 }
+        let failure = UpstreamFailure(summary: failure.summary, details: Array(details.prefix(16)))
         let time = clock.now
-        logger.warning("registry refresh failed: \(message)")
-        persist("record the registry failure") { try store.recordFailure(message, at: time) }
+        logger.warning("registry refresh failed: \(failure.summary): \(failure.details.joined(separator: "; "))")
+        persist("record the registry failure") { try store.recordFailure(failure.stored, at: time) }
         state.withLock { state in
-            state.lastError = message
+            state.lastError = failure
             state.lastErrorAt = time
             state.failedAt = time
         }
-        return .failed(message)
+        return .failed(failure)
     }
 
-    private func install(_ snapshot: RegistrySnapshot, lastError: String?) {
+    private func install(_ snapshot: RegistrySnapshot, lastError: UpstreamFailure?) {
         state.withLock { state in
             state.snapshot = snapshot
             state.generation += 1
@@ -316,7 +336,7 @@ public final class RegistryService: Sendable {
                     state.generation += 1
                 }
                 if state.lastError == nil, let record {
-                    state.lastError = record.lastError
+                    state.lastError = record.lastError.map(UpstreamFailure.init(stored:))
                     state.lastErrorAt = record.lastErrorAt
                 }
                 state.loaded = true

@@ -99,10 +99,13 @@ final class RegistryCatalog: Sendable {
 public final class RegistrySnapshot: Sendable {
     let catalog: RegistryCatalog
     public let source: RegistrySource
+    /// Built from plugind's own catalogue, not fetched: served only while no upstream copy exists.
+    public let isBundled: Bool
 
-    init(catalog: RegistryCatalog, source: RegistrySource) {
+    init(catalog: RegistryCatalog, source: RegistrySource, isBundled: Bool = false) {
         self.catalog = catalog
         self.source = source
+        self.isBundled = isBundled
     }
 
     public var entries: [RegistryEntry] { catalog.document.entries }
@@ -122,6 +125,6 @@ public final class RegistrySnapshot: Sendable {
         source.fetchedAt = date
         if let etag { source.etag = etag }
         if let lastModified { source.lastModified = lastModified }
-        return RegistrySnapshot(catalog: catalog, source: source)
+        return RegistrySnapshot(catalog: catalog, source: source, isBundled: isBundled)
     }
 }

@@ -29,8 +29,13 @@ public struct RegistrySourceReport: Encodable, Sendable {
     public let format: String
     public let fetchedAt: String
     public let lastUpdatedAt: String?
+    /// The last upstream failure as one sentence naming the fix; null once a fetch succeeds.
     public let lastError: String?
     public let skipped: Int
+    /// `upstream` (fetched) or `bundled` (plugind's own catalogue, served until a fetch succeeds).
+    public let kind: String
+    /// The last failure's reason per URL (`url: reason`); empty once a fetch succeeds.
+    public let errors: [String]
 }
 
 /// `npm` of a listed plugin: the package and the version of the channel in use.

@@ -93,7 +93,7 @@ struct ServiceFixture {
 
     func service(
         urls: [String]? = nil, database: StateDB? = nil, ttl: Double = 3600, retryInterval: Double = 60, maxDocumentBytes: Int = 32 << 20,
-        timeout: Duration = .seconds(10)
+        timeout: Duration = .seconds(10), bundled: BundledRegistry? = nil
     ) -> RegistryService {
         let configuration = RegistryConfiguration(
             urls: urls ?? standardURLs, ttl: ttl, retryInterval: retryInterval, maxDocumentBytes: maxDocumentBytes)
@@ -102,7 +102,8 @@ struct ServiceFixture {
                 connectTimeout: .seconds(2), totalTimeout: timeout, idleTimeout: timeout, maxResponseBytes: Int64(maxDocumentBytes)))
         let clock = self.clock
         return RegistryService(
-            configuration: configuration, client: client, database: database ?? self.database, logger: quietLogger, clock: clock)
+            configuration: configuration,
+            dependencies: .init(client: client, database: database ?? self.database, clock: clock, logger: quietLogger, bundled: bundled))
     }
 }
 

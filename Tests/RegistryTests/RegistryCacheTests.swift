@@ -122,7 +122,10 @@ private let index: [UInt8] = try! sharedBytes(realIndexPath)
         let after = try service.list()
         #expect(after.count == 290)
         let lastError = try #require(after.source.lastError)
-        #expect(lastError.contains("HTTP 500") && lastError.contains("HTTP 503"))
+        // One sentence naming the setting; the per-URL reasons are listed beside it, not in it.
+        #expect(lastError.count <= 300 && lastError.contains("pluginRegistryUrls") && !lastError.contains("HTTP 500"))
+        #expect(after.source.errors.count == 2)
+        #expect(after.source.errors[0].contains("HTTP 500") && after.source.errors[1].contains("HTTP 503"))
         #expect(service.lastError == lastError)
         // Within the retry interval reads do not hammer upstream.
         let before = fixture.upstream.requests().count
@@ -145,15 +148,19 @@ private let index: [UInt8] = try! sharedBytes(realIndexPath)
         #expect(try service.refresh().count == 290)
         fixture.upstream.set("/generated-registry.json", .status(502))
         let error = failure { try service.refresh() }
-        guard case .fetchFailed(let message)? = error else {
+        guard case .fetchFailed(let failure, let served)? = error else {
             Issue.record("expected fetchFailed, got \(String(describing: error))")
             return
         }
-        #expect(message.contains("HTTP 502") && message.contains("HTTP 404"))
-        #expect(error!.description.contains("previous copy is still served"))
+        #expect(failure.details.count == 2 && failure.details[0].contains("HTTP 502") && failure.details[1].contains("HTTP 404"))
+        #expect(served == .fetched(ISOTime.string(from: fixture.clock.now)))
+        let message = error!.description
+        #expect(message.contains("the copy fetched \(ISOTime.string(from: fixture.clock.now)) is still served"))
+        #expect(message.count <= 300 && message.contains("pluginRegistryUrls") && !message.contains("HTTP 502"))
+        #expect(error!.details["details"] == .strings(failure.details))
         let list = try service.list()
         #expect(list.count == 290)
-        #expect(list.source.lastError == message)
+        #expect(list.source.lastError == failure.sentence && list.source.errors == failure.details)
         #expect(try service.details("@elizaos/plugin-discord").plugin.listed.name == "@elizaos/plugin-discord")
     }
 
@@ -164,11 +171,12 @@ private let index: [UInt8] = try! sharedBytes(realIndexPath)
         let service = fixture.service()
         _ = try service.refresh()
         fixture.upstream.set("/generated-registry.json", .status(500))
-        guard case .fetchFailed(let message)? = failure({ try service.refresh() }) else {
+        guard case .fetchFailed(let failure, _)? = failure({ try service.refresh() }) else {
             Issue.record("expected fetchFailed")
             return
         }
-        #expect(message.contains("only the index"))
+        #expect(failure.summary.contains("only an index answered"))
+        #expect(failure.details.last?.contains("/index.json") == true)
         #expect(try service.list().source.format == "full")
     }
 
@@ -193,9 +201,10 @@ private let index: [UInt8] = try! sharedBytes(realIndexPath)
         fixture.clock.advance(86_400)
         #expect(try restarted.list().count == 290)
         restarted.waitForRefresh()
-        #expect(restarted.lastError?.contains("cannot connect") == true || restarted.lastError?.contains("timed out") == true)
+        let reasons = restarted.lastFailure?.details.joined() ?? ""
+        #expect(reasons.contains("cannot connect") || reasons.contains("timed out"))
         let again = fixture.service(database: try StateDB(path: fixture.databasePath))
-        #expect(again.lastError == restarted.lastError)
+        #expect(again.lastError == restarted.lastError && again.lastFailure == restarted.lastFailure)
         #expect(try again.list().count == 290)
     }
 
@@ -208,13 +217,14 @@ private let index: [UInt8] = try! sharedBytes(realIndexPath)
             Issue.record("expected noSnapshot")
             return
         }
-        #expect(upstream.contains("/generated-registry.json: HTTP 500") && upstream.contains("/index.json: HTTP 404"))
-        #expect(RegistryError.noSnapshot(upstreamFailure: upstream).description.contains("HTTP 500"))
+        #expect(upstream.details[0].hasSuffix("/generated-registry.json: HTTP 500") && upstream.details[1].hasSuffix("/index.json: HTTP 404"))
+        let sentence = RegistryError.noSnapshot(upstream).description
+        #expect(sentence.count <= 300 && sentence.contains("2 tried") && sentence.contains("pluginRegistryUrls") && !sentence.contains("HTTP 500"))
         // Within the retry interval, reads fail at once without asking upstream again.
         let asked = fixture.upstream.requests().count
-        #expect(failure { try service.search("discord") } == .noSnapshot(upstreamFailure: upstream))
-        #expect(failure { try service.details("discord") } == .noSnapshot(upstreamFailure: upstream))
-        #expect(failure { try service.entry(named: "@elizaos/plugin-discord") } == .noSnapshot(upstreamFailure: upstream))
+        #expect(failure { try service.search("discord") } == .noSnapshot(upstream))
+        #expect(failure { try service.details("discord") } == .noSnapshot(upstream))
+        #expect(failure { try service.entry(named: "@elizaos/plugin-discord") } == .noSnapshot(upstream))
         #expect(service.isListed("@elizaos/plugin-discord") == nil)
         #expect(fixture.upstream.requests().count == asked)
         // A forced refresh always asks.
@@ -235,7 +245,7 @@ private let index: [UInt8] = try! sharedBytes(realIndexPath)
             Issue.record("expected noSnapshot")
             return
         }
-        #expect(RegistryError.noSnapshot(upstreamFailure: "x").retryAfterSeconds == RegistryService.noCopyRetrySeconds)
+        #expect(RegistryError.noSnapshot(UpstreamFailure(summary: "x", details: [])).retryAfterSeconds == RegistryService.noCopyRetrySeconds)
         fixture.upstream.set("/generated-registry.json", .document(real))
         let asked = fixture.upstream.requests().count
         // Within a few seconds of the failure: no upstream request at all.
@@ -263,11 +273,11 @@ private let index: [UInt8] = try! sharedBytes(realIndexPath)
         #expect(fixture.upstream.requests("/generated-registry.json").count == 1)
 
         fixture.upstream.set("/index.json", .status(404))
-        guard case .fetchFailed(let message)? = failure({ try service.refresh() }) else {
+        guard case .fetchFailed(let failure, _)? = failure({ try service.refresh() }) else {
             Issue.record("expected fetchFailed")
             return
         }
-        #expect(message.contains("response larger than \(32 << 20) bytes"))
+        #expect(failure.details[0].contains("response larger than \(32 << 20) bytes"))
     }
 
     /// The document size limit holds whatever HTTP client the caller passes in.
@@ -276,11 +286,11 @@ private let index: [UInt8] = try! sharedBytes(realIndexPath)
         defer { fixture.upstream.stop() }
         let configuration = RegistryConfiguration(urls: [fixture.upstream.url("/generated-registry.json")], maxDocumentBytes: 1000)
         let service = RegistryService(configuration: configuration, client: HTTPClient(), database: fixture.database, logger: quietLogger)
-        guard case .noSnapshot(let message)? = failure({ try service.list() }) else {
+        guard case .noSnapshot(let failure)? = failure({ try service.list() }) else {
             Issue.record("expected noSnapshot")
             return
         }
-        #expect(message.contains("larger than 1000 bytes"))
+        #expect(failure.details[0].contains("larger than 1000 bytes"))
     }
 
     /// Concurrent refreshes (forced and background alike) share one upstream fetch.

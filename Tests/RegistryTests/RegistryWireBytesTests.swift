@@ -47,8 +47,8 @@ import Testing
             + #""displayName":"Nulls","description":"","npm":{"package":"@x/plugin-nulls","version":null},"compatible":null,"compatibility":null,"kind":"plugin","#
             + #""tags":[],"stars":0,"repository":null,"installed":false,"installedVersion":null,"loaded":false,"bundled":false}],"#
             + #""source":{"url":"\#(base)/generated-registry.json","format":"full","fetchedAt":"2025-06-15T15:06:40.000Z","#
-            + #""lastUpdatedAt":"2026-05-01T00:00:00.000Z","lastError":null,"skipped":0}}"#)
-        #expect(try text(service.refresh()) == #"{"ok":true,"count":4,"source":{"url":"\#(base)/generated-registry.json","format":"full","fetchedAt":"2025-06-15T15:06:40.000Z","lastUpdatedAt":"2026-05-01T00:00:00.000Z","lastError":null,"skipped":0}}"#)
+            + #""lastUpdatedAt":"2026-05-01T00:00:00.000Z","lastError":null,"skipped":0,"kind":"upstream","errors":[]}}"#)
+        #expect(try text(service.refresh()) == #"{"ok":true,"count":4,"source":{"url":"\#(base)/generated-registry.json","format":"full","fetchedAt":"2025-06-15T15:06:40.000Z","lastUpdatedAt":"2026-05-01T00:00:00.000Z","lastError":null,"skipped":0,"kind":"upstream","errors":[]}}"#)
     }
 
     @Test func details() throws {

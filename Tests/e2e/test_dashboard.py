@@ -32,7 +32,7 @@ import pytest
 
 import browser
 from conftest import _run_stack
-from helpers import REPO
+from helpers import REPO, free_port
 
 REASON = browser.missing()
 if REASON:
@@ -271,7 +271,7 @@ def dash(upstreams, agent_registry):
         env["PLUGIND_AGENT_NAME"] = "e2e-dashboard"
     if registry is not None:
         env["PLUGIND_PLUGIN_REGISTRY_URLS"] = registry.urls
-    else:  # nothing reachable: the registry view shows the API's 503
+    else:  # nothing reachable: the registry view shows the bundled catalogue
         env["PLUGIND_PLUGIN_REGISTRY_URLS"] = "http://127.0.0.1:9/generated-registry.json"
     yield from _run_stack(env, prepare=prepare)
 
@@ -604,8 +604,7 @@ def test_registry_search_with_a_typo_details_and_paging(page, upstreams):
     registry, why, _npm = upstreams
     page.go("#/registry")
     if registry is None:
-        page.allow("/api/registry/plugins", 503)
-        page.wait_css("#registry-results .message-error")
+        page.wait_css('#registry-source[data-kind="bundled"]')
         page.check_console("the registry view without an upstream")
         pytest.skip(f"no fake registry upstream: {why}")
     page.wait(lambda: page.text("#registry-count").endswith("of 290"), "the first page", timeout=30)
@@ -1073,3 +1072,71 @@ def test_a_blocking_advisory_asks_and_installed_plugins_show_their_advisories(co
     assert "critical" in section.text and "Remote code execution" in section.text
     page.shot("plugin-advisories", full_page=False)
     page.check_console("an installed plugin's page with its advisories")
+
+
+# --- offline: no upstream has ever answered (issue 20) ----------------------------------------------
+# Every plugin registry URL points at a closed loopback port: the registry view shows plugind's own
+# catalogue from the first second, and a failed refresh says so in one sentence, once.
+
+
+@pytest.fixture(scope="module")
+def offline_page():
+    import json as _json
+
+    port = free_port()  # nothing listens here
+    urls = f"http://127.0.0.1:{port}/generated-registry.json,http://127.0.0.1:{port}/index.json"
+    catalogue = _json.loads((REPO / "catalogue" / "plugins.json").read_text())["plugins"]
+    names = {p["npmName"] for p in catalogue if p.get("npmName")}
+    running = _run_stack({"PLUGIND_AUTO_RESTART": "false", "PLUGIND_PLUGIN_REGISTRY_URLS": urls})
+    stack = next(running)
+    driver = browser.start_browser()
+    try:
+        p = Page(driver, stack)
+        p.allow("/api/registry/refresh", 502)  # the refusal this test provokes
+        p.allow("/api/operations/", 404)  # a poll may come before plugind registered the operation
+        for path in PENDING_ROUTES:
+            if raw(stack, "GET", path).status_code == 404:
+                p.allow(path, 404)
+        driver.get(stack.url + "/")
+        p.sign_in(stack.adminToken)
+        yield p, names, port
+    finally:
+        driver.quit()
+        next(running, None)
+
+
+def test_offline_the_registry_view_shows_the_bundled_catalogue_and_a_failed_refresh_once(offline_page):
+    page, names, port = offline_page
+    page.go("#/registry")
+    page.wait(lambda: page.text("#registry-count").endswith(f"of {len(names)}") if page.all("#registry-count") else None,
+              "the bundled catalogue's first page", timeout=30)
+    shown = {r.get_attribute("data-name") for r in page.all("#registry-results .result")}
+    assert len(shown) == 20 and shown <= names, shown
+    source = page.css("#registry-source")
+    assert source.get_attribute("data-kind") == "bundled"
+    assert "plugind's own catalogue" in source.text and "pluginRegistryUrls" in source.text, source.text
+    search = page.css("#view-registry input[type=search]")
+    search.send_keys("discord")
+    page.wait(lambda: page.all("#registry-results .result")[0]
+              if page.all("#registry-results .result") and "discord" in page.text("#registry-count") else None,
+              "the bundled search results")
+    assert page.all("#registry-results .result")[0].get_attribute("data-name") == "@elizaos/plugin-discord"
+    page.check_console("the registry view offline")
+
+    # A refresh fails: its sentence shows once (not in the source line, not again in a log tail), names
+    # the setting, and the per-URL reasons stay folded under "Details".
+    page.css("#registry-refresh").click()
+    box = page.wait_css('.operation[data-state="failed"] .message-error', timeout=30)
+    sentence = box.find_element(By.CSS_SELECTOR, ".error-text").text
+    assert len(sentence) <= 300 and "pluginRegistryUrls" in sentence and "bundled catalogue" in sentence, sentence
+    assert f"127.0.0.1:{port}" not in sentence
+    page.wait(lambda: "pluginRegistryUrls" not in page.text("#registry-source") or None, "the source line to leave the failure to the block")
+    view = page.text("#view-registry")
+    assert view.count("pluginRegistryUrls") == 1, view
+    assert f"127.0.0.1:{port}" not in view, "the per-URL details are folded"
+    folded = box.find_element(By.CSS_SELECTOR, "details.error-details")
+    assert folded.find_element(By.CSS_SELECTOR, "summary").text == "Details (2)"
+    folded.find_element(By.CSS_SELECTOR, "summary").click()
+    assert len(folded.find_elements(By.CSS_SELECTOR, "li")) == 2 and f"127.0.0.1:{port}" in folded.text
+    page.shot("registry-offline", full_page=False)
+    page.check_console("a failed refresh offline")

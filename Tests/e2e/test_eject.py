@@ -21,6 +21,7 @@ docs/openapi.yaml by `Stack.client()`. The state of a copy is compared the way a
 from __future__ import annotations
 
 import base64
+import contextlib
 import gzip
 import hashlib
 import io
@@ -43,7 +44,7 @@ from urllib.parse import unquote
 import pytest
 
 from conftest import _run_stack
-from helpers import ensure_installer_user, give_to_installer, let_installer_pass
+from helpers import ensure_installer_user, free_port, give_to_installer, let_installer_pass
 
 VERSION = "1.0.0"
 DEBOUNCE_MS = 500
@@ -714,6 +715,27 @@ def test_eject_of_a_plugin_with_no_repository_is_422_and_leaves_nothing(world, a
     assert "repository" in body["error"]
     no_failed_leftovers(world, NOREPO)
     assert plugin(reader, NOREPO)["source"] == "installed"
+
+
+def test_eject_offline_says_the_registry_is_unreachable_not_that_the_package_has_no_repository(world):
+    """Issue 20: the plugin registry never answered (a closed port) and nothing else names NOREPO's
+    repository: 502 saying the registry is unreachable and which setting to check, not a 422 blaming the package."""
+    closed = f"http://127.0.0.1:{free_port()}/generated-registry.json"
+
+    def prepare(state: Path) -> None:
+        path = state / "milady.json"
+        path.write_text(json.dumps({"plugins": {"installs": {NOREPO: write_installed(state, NOREPO)}, "entries": {}}}) + "\n")
+        path.chmod(0o600)
+
+    run = contextlib.contextmanager(_run_stack)
+    with run({"PLUGIND_PLUGIN_REGISTRY_URLS": closed, "PLUGIND_NPM_REGISTRY": world.source.npm,
+              "PLUGIND_GIT_BASE_URL": f"file://{world.upstreams.root}/"}, prepare=prepare) as stack, \
+            stack.client(stack.adminToken) as admin:
+        body = error(admin.post(f"/api/plugins/{short(NOREPO)}/eject", timeout=OP_TIMEOUT), 502)
+        message = body["error"]
+        assert "plugin registry is unreachable" in message and "pluginRegistryUrls" in message, message
+        assert "names no source repository" not in message and len(message) <= 300, message
+        assert not any((stack.stateDir / "plugins" / "ejected").glob("*")) if (stack.stateDir / "plugins" / "ejected").exists() else True
 
 
 def test_eject_of_a_monorepo_entry_is_422_saying_it_is_not_supported(world, admin):

@@ -192,7 +192,9 @@ def assert_refused_into(test_host, pki, target: Recorder, loop: str) -> None:
         }) as stack:
             response = refresh(stack)
             assert response.status_code == 502, response.text
-            assert "loopback" in response.json()["error"], response.text
+            # The sentence names the setting; why the URL failed is in its `details` line (issue 20).
+            assert "pluginRegistryUrls" in response.json()["error"], response.text
+            assert any("loopback" in line for line in response.json()["details"]), response.text
             assert target.seen == [], target.seen
     finally:
         target.stop()

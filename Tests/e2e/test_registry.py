@@ -206,6 +206,14 @@ def seed_installs(state: Path) -> None:
     path.chmod(0o600)
 
 
+def one_sentence(message: str, setting: str = "pluginRegistryUrls") -> str:
+    """Issue 20: an upstream failure is one short sentence naming the setting that fixes it, no URL lists."""
+    assert len(message) <= 300, message
+    assert setting in message, message
+    assert "http://" not in message and "https://" not in message, message
+    return message
+
+
 def when(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
@@ -701,12 +709,16 @@ def test_index_only_never_replaces_a_full_copy(fake, admin, reader, mode):
     fake.set(GENERATED_PATH, mode)
     response = admin.post("/api/registry/refresh")
     assert response.status_code == 502
-    message = response.json()["error"]
-    assert fake.url(GENERATED_PATH) in message and FAILURES[mode] in message
-    assert "only the index" in message
+    message = one_sentence(response.json()["error"])
+    assert "only an index answered" in message
+    details = response.json()["details"]
+    assert details[0] == f"{fake.url(GENERATED_PATH)}: {FAILURES[mode]}" or (
+        details[0].startswith(fake.url(GENERATED_PATH)) and FAILURES[mode] in details[0]), details
+    assert details[-1].startswith(fake.url(INDEX_PATH))
     body = reader.get("/api/registry/plugins").json()
     assert (body["total"], body["source"]["format"], body["source"]["url"]) == (len(READABLE), "full", fake.url(GENERATED_PATH))
-    assert fake.url(GENERATED_PATH) in body["source"]["lastError"]
+    assert body["source"]["kind"] == "upstream" and body["source"]["errors"] == details
+    one_sentence(body["source"]["lastError"])
     assert reader.get("/api/registry/plugins/" + quote("@elizaos-plugins/plugin-nostr", safe="")).status_code == 404
 
 
@@ -717,15 +729,17 @@ def test_refresh_failure_keeps_the_old_copy(fake, admin, reader):
     operation_id = str(uuid.uuid4())
     response = admin.post("/api/registry/refresh", headers={"X-Operation-Id": operation_id})
     assert response.status_code == 502
-    message = response.json()["error"]
-    assert f"{fake.url(GENERATED_PATH)}: HTTP 500" in message and f"{fake.url(INDEX_PATH)}: HTTP 404" in message
+    message = one_sentence(response.json()["error"])
+    assert f"the copy fetched {before['source']['fetchedAt'][:19]}" in message and "still served" in message
+    assert response.json()["details"] == [f"{fake.url(GENERATED_PATH)}: HTTP 500", f"{fake.url(INDEX_PATH)}: HTTP 404"]
     operation = reader.get(f"/api/operations/{operation_id}").json()["operation"]
     assert (operation["kind"], operation["state"]) == ("registry-refresh", "failed")
-    assert "HTTP 500" in operation["error"] and operation["result"] is None
+    assert operation["error"] == message and operation["result"] is None
     after = reader.get("/api/registry/plugins").json()
     assert after["plugins"] == before["plugins"] and after["total"] == before["total"]
     assert after["source"]["fetchedAt"] == before["source"]["fetchedAt"]
-    assert "HTTP 500" in after["source"]["lastError"] and "HTTP 404" in after["source"]["lastError"]
+    one_sentence(after["source"]["lastError"])
+    assert after["source"]["errors"] == response.json()["details"]
     assert reader.get("/api/registry/plugins/discord").status_code == 200
     assert search(reader, "discord")["results"][0]["name"] == "@elizaos/plugin-discord"
     # Upstream back: the next refresh clears the error.
@@ -760,12 +774,13 @@ def test_a_hostile_upstream_is_refused_and_plugind_keeps_answering(fake, admin, 
     worker.join()
     response = outcome["response"]
     assert response.status_code == 502
-    message = response.json()["error"]
-    assert message.count(HOSTILE[mode]) == 2, message  # both URLs refused for that reason
+    one_sentence(response.json()["error"])
+    details = response.json()["details"]
+    assert len(details) == 2 and all(HOSTILE[mode] in d for d in details), details  # both URLs refused for that reason
     assert pid_alive(pid), "plugind died"
     assert registry_stack.client().get("/api/health").status_code == 200
     body = reader.get("/api/registry/plugins").json()
-    assert body["total"] == len(READABLE) and HOSTILE[mode] in body["source"]["lastError"]
+    assert body["total"] == len(READABLE) and body["source"]["errors"] == details
     assert search(reader, "openai")["results"][0]["name"] == "@elizaos/plugin-openai"
     fake.reset()
     assert admin.post("/api/registry/refresh").status_code == 200
@@ -852,7 +867,8 @@ def test_a_stale_copy_is_served_while_upstream_is_down():
         assert stale["total"] == len(READABLE)
         assert stale["plugins"] == first["plugins"]
         assert stale["source"]["url"] == fake.url(GENERATED_PATH)
-        assert "HTTP 500" in stale["source"]["lastError"] and fake.url(INDEX_PATH) in stale["source"]["lastError"]
+        one_sentence(stale["source"]["lastError"])
+        assert stale["source"]["errors"] == [f"{fake.url(GENERATED_PATH)}: HTTP 500", f"{fake.url(INDEX_PATH)}: HTTP 500"]
         fetched_at = stale["source"]["fetchedAt"]
         time.sleep(1.2)
         again = reader.get("/api/registry/plugins").json()
@@ -898,60 +914,76 @@ def restarted_on_the_same_state(state: Path) -> None:
             {k: before["source"][k] for k in ("url", "format", "fetchedAt")}
         wait_until(lambda: reader.get("/api/registry/plugins").json()["source"]["lastError"] is not None, 15,
                    "the failed fetch to show in source.lastError", interval=0.2)
-        error = reader.get("/api/registry/plugins").json()["source"]["lastError"]
-        assert fake.url(GENERATED_PATH) in error and fake.url(INDEX_PATH) in error
+        source = reader.get("/api/registry/plugins").json()["source"]
+        one_sentence(source["lastError"])
+        assert [e.split(": ")[0] for e in source["errors"]] == [fake.url(GENERATED_PATH), fake.url(INDEX_PATH)]
         assert reader.get("/api/registry/plugins/" + quote("@elizaos/plugin-discord", safe="")).status_code == 200
         assert search(reader, "twiter")["results"][0]["name"] == "@elizaos/plugin-twitter"
         refresh = admin.post("/api/registry/refresh")
-        assert refresh.status_code == 502 and fake.url(GENERATED_PATH) in refresh.json()["error"]
+        assert refresh.status_code == 502 and refresh.json()["details"][0].startswith(fake.url(GENERATED_PATH))
+        assert "still served" in one_sentence(refresh.json()["error"])
         assert reader.get("/api/registry/plugins").json()["total"] == len(READABLE)
 
 
-def test_no_copy_and_upstream_down_is_503_until_upstream_answers():
+def test_no_copy_and_upstream_down_serves_the_bundled_catalogue_until_upstream_answers():
+    """Issue 20: offline from the first second. Nothing cached and every upstream on a closed port: list,
+    details and search answer 200 from plugind's own catalogue (`source.kind: bundled`), the failure is one
+    sentence naming the setting with the per-URL reasons beside it; the first real fetch replaces it."""
     port = free_port()  # nothing listens here yet
     urls = f"http://127.0.0.1:{port}{GENERATED_PATH},http://127.0.0.1:{port}{INDEX_PATH}"
     with run_stack(stack_env(urls)) as stack, stack.client(stack.readToken) as reader, \
             stack.client(stack.adminToken) as admin:
-        for path in ("/api/registry/plugins", "/api/registry/plugins/discord",
-                     "/api/registry/plugins/" + quote("@elizaos/plugin-discord", safe=""),
-                     "/api/registry/search?q=discord"):
+        listed = reader.get("/api/registry/plugins")
+        assert listed.status_code == 200
+        body = listed.json()
+        assert {p["name"] for p in body["plugins"]} == CATALOGUE_NAMES and body["total"] == len(CATALOGUE_NAMES)
+        source = body["source"]
+        assert source["kind"] == "bundled" and source["url"].startswith("file://") and source["url"].endswith("plugins.json")
+        assert "2 tried" in one_sentence(source["lastError"])
+        assert [e.split(": ")[0] for e in source["errors"]] == urls.split(",")
+        for path in ("/api/registry/plugins/discord", "/api/registry/plugins/" + quote("@elizaos/plugin-discord", safe="")):
             response = reader.get(path)
-            assert response.status_code == 503, path
-            message = response.json()["error"]
-            assert f"127.0.0.1:{port}{GENERATED_PATH}" in message and f"127.0.0.1:{port}{INDEX_PATH}" in message, message
+            assert response.status_code == 200, path
+            assert response.json()["plugin"]["name"] == "@elizaos/plugin-discord"
+        assert "compatible" in reader.get("/api/registry/plugins/openai").json()["plugin"]
+        assert search(reader, "discord")["results"][0]["name"] == "@elizaos/plugin-discord"
+        assert reader.get("/api/registry/plugins/plugin-that-no-catalogue-has").status_code == 404
         assert reader.get("/api/registry/search").status_code == 400, "a bad query is refused before the registry is needed"
         refresh = admin.post("/api/registry/refresh")
         assert refresh.status_code == 502
-        assert f"127.0.0.1:{port}{GENERATED_PATH}" in refresh.json()["error"]
+        message = one_sentence(refresh.json()["error"])
+        assert "bundled catalogue" in message and "previous copy" not in message
+        assert [d.split(": ")[0] for d in refresh.json()["details"]] == urls.split(",")
         assert reader.get("/api/health").status_code == 200
-        # Upstream comes up: a refresh fetches, and everything answers.
+        # Upstream comes up: a refresh fetches, and the real copy replaces the bundled one.
         with FakeRegistry(port=port) as fake:
             refreshed = admin.post("/api/registry/refresh")
             assert refreshed.status_code == 200 and refreshed.json()["count"] == len(READABLE)
-            assert reader.get("/api/registry/plugins").json()["source"]["url"] == fake.url(GENERATED_PATH)
+            source = reader.get("/api/registry/plugins").json()["source"]
+            assert (source["url"], source["kind"], source["lastError"], source["errors"]) == (fake.url(GENERATED_PATH), "upstream", None, [])
             assert reader.get("/api/registry/plugins/discord").status_code == 200
             assert search(reader, "discord")["count"] > 0
 
 
 def test_no_copy_is_retried_in_the_background_once_upstream_is_back():
-    """After a failed first fetch, reads answer 503 with Retry-After at once; a read a few seconds later
-    starts one background retry, and once upstream is back the reads are served without a refresh."""
+    """After a failed first fetch, reads answer from the bundled catalogue at once; a read a few seconds
+    later starts one background retry, and once upstream is back the real copy replaces it without a refresh."""
     port = free_port()
     urls = f"http://127.0.0.1:{port}{GENERATED_PATH},http://127.0.0.1:{port}{INDEX_PATH}"
     with run_stack(stack_env(urls)) as stack, stack.client(stack.readToken) as reader:
         first = reader.get("/api/registry/plugins")
-        assert first.status_code == 503
-        assert first.headers.get("Retry-After") == "5"
-        assert "POST /api/registry/refresh" in first.json()["error"]
+        assert first.status_code == 200 and first.json()["source"]["kind"] == "bundled"
+        assert "POST /api/registry/refresh" in first.json()["source"]["lastError"]
         with FakeRegistry(port=port) as fake:
             deadline = time.monotonic() + 30
-            status = None
+            kind = None
             while time.monotonic() < deadline:
-                status = reader.get("/api/registry/plugins").status_code
-                if status == 200:
+                kind = reader.get("/api/registry/plugins").json()["source"]["kind"]
+                if kind == "upstream":
                     break
                 time.sleep(0.5)
-            assert status == 200, "the registry was not fetched again in the background"
+            assert kind == "upstream", "the registry was not fetched again in the background"
+            assert reader.get("/api/registry/plugins").json()["total"] == len(READABLE)
             assert [s.path for s in fake.requests].count(GENERATED_PATH) == 1, "one shared retry, not one fetch per read"
 
 
@@ -959,7 +991,8 @@ def test_no_copy_is_retried_in_the_background_once_upstream_is_back():
 
 JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8", "X-Request-Id": "r", "ETag": '"a-1"'}
 SOURCE = {"url": "https://plugins.elizacloud.ai/generated-registry.json", "format": "full",
-          "fetchedAt": "2026-01-01T00:00:00.000Z", "lastUpdatedAt": None, "lastError": None, "skipped": 0}
+          "fetchedAt": "2026-01-01T00:00:00.000Z", "lastUpdatedAt": None, "lastError": None, "skipped": 0,
+          "kind": "upstream", "errors": []}
 ITEM = {"name": "@elizaos/plugin-x", "id": "x", "displayName": "X", "description": "", "npm": {"package": "@elizaos/plugin-x", "version": None},
         "compatible": None, "compatibility": None, "kind": "plugin", "tags": [], "stars": 0, "repository": None, "installed": False, "installedVersion": None,
         "loaded": False, "bundled": False}
@@ -988,6 +1021,9 @@ def _list(**changes):
     ("POST", "/api/registry/refresh", 200, {"ok": True, "source": SOURCE}, "no count"),
     ("POST", "/api/registry/refresh", 200, {"ok": False, "count": 1, "source": SOURCE}, "ok false"),
     ("GET", "/api/registry/plugins/%40a%2Fb", 409, {"message": "ambiguous"}, "not the Error shape"),
+    ("GET", "/api/registry/plugins", 200, {**_list(), "source": {**SOURCE, "kind": "cached"}}, "unknown source kind"),
+    ("GET", "/api/registry/plugins", 200, {**_list(), "source": {k: v for k, v in SOURCE.items() if k != "errors"}}, "no errors"),
+    ("POST", "/api/registry/refresh", 502, {"error": "x", "details": "a: b; c: d"}, "details not a list"),
 ])
 def test_the_checker_refuses_registry_shapes_the_document_does_not_allow(checker, method, path, status, body, why):
     with pytest.raises(ResponseNotDocumented):

@@ -83,6 +83,12 @@ export function errorBox(error, prefix) {
   if (error && error.body && Array.isArray(error.body.conflicts) && error.body.conflicts.length) {
     box.append(h("div", {}, "Conflicting files: " + error.body.conflicts.join(", ")));
   }
+  // What lies behind an outside service's failure (one line per URL tried): folded, never in the sentence.
+  if (error && error.body && Array.isArray(error.body.details) && error.body.details.length) {
+    box.append(h("details", { class: "error-details small" },
+      h("summary", {}, `Details (${error.body.details.length})`),
+      h("ul", {}, error.body.details.map((line) => h("li", {}, h("code", {}, line))))));
+  }
   return box;
 }
 

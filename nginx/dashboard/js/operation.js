@@ -51,7 +51,9 @@ export function operationBlock(label) {
       if (error.operation && error.operation.result) {
         outcome.append(...[...verdictNotes(error.operation.result), warningsBox(error.operation.result)].filter(Boolean));
       }
-      const tail = error.operation && Array.isArray(error.operation.logTail) ? error.operation.logTail : [];
+      // The log's last line repeats the error ("failed: <sentence>"), which the box above already shows.
+      const tail = (error.operation && Array.isArray(error.operation.logTail) ? error.operation.logTail : [])
+        .filter((line) => line !== `failed: ${error.message}`);
       if (tail.length) {
         outcome.append(h("details", { class: "log-tail", open: true },
           h("summary", {}, tail.length === 1 ? "Last log line" : `Last ${tail.length} log lines`),

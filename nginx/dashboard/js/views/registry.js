@@ -44,6 +44,22 @@ export async function render(root, params, ctx) {
 
   let sequence = 0;
   let controller = null;
+  // While the refresh block shows a failure, the source line does not say it a second time.
+  let refreshFailed = false;
+
+  let lastSource = null;
+
+  function showSource(source) {
+    lastSource = source;
+    const failure = source.lastError && !refreshFailed ? ` ${source.lastError}` : "";
+    sourceLine.dataset.kind = source.kind || "upstream";
+    if (source.kind === "bundled") {
+      sourceLine.textContent = "The community registry has not answered yet: showing plugind's own catalogue, until a fetch succeeds." + failure;
+      return;
+    }
+    sourceLine.textContent = `Catalogue from ${source.url || "?"}, fetched ${source.fetchedAt ? new Date(source.fetchedAt).toLocaleString() : "?"}` +
+      (source.skipped ? ` (${source.skipped} entries skipped)` : "") + (failure ? `.${failure}` : "");
+  }
   let installed = new Map(); // npm name → installed record (versions, updateAvailable)
 
   async function loadInstalled() {
@@ -94,10 +110,7 @@ export async function render(root, params, ctx) {
         const total = body.total ?? body.count ?? items.length;
         const from = items.length ? state.offset + 1 : 0;
         summary = `${from}–${state.offset + items.length} of ${total}`;
-        if (body.source) {
-          sourceLine.textContent = `Catalogue from ${body.source.url || "?"}, fetched ${body.source.fetchedAt ? new Date(body.source.fetchedAt).toLocaleString() : "?"}` +
-            (body.source.skipped ? ` (${body.source.skipped} entries skipped)` : "") + (body.source.lastError ? `. Last refresh failed: ${body.source.lastError}` : "");
-        }
+        if (body.source) showSource(body.source);
         const prev = h("button", { type: "button", class: "button button-small", id: "page-prev", disabled: state.offset === 0 }, "← Previous");
         const next = h("button", { type: "button", class: "button button-small", id: "page-next", disabled: state.offset + items.length >= total }, "Next →");
         prev.addEventListener("click", () => { state.offset = Math.max(0, state.offset - PAGE); load().then(() => focusFirst()); });
@@ -135,9 +148,14 @@ export async function render(root, params, ctx) {
       refreshButton.disabled = true;
       try {
         const r = await refreshOp.run("/api/registry/refresh", undefined);
+        refreshFailed = false;
         ctx.notify(`Catalogue refreshed: ${r && r.count !== undefined ? r.count + " entries" : "done"}.`, "success");
         await load();
-      } catch { /* shown in the block */ } finally { refreshButton.disabled = false; }
+      } catch {
+        refreshFailed = true;  // shown in the block, once
+        if (lastSource) showSource(lastSource);
+        await load();
+      } finally { refreshButton.disabled = false; }
     });
   }
 
