@@ -57,7 +57,8 @@ public struct Wiring {
             scheduler = RestartScheduler(
                 reasons: reasons, runtime: bridge, debounce: .milliseconds(agent.restartDebounceMs), automatic: agent.autoRestart, logger: logger)
             // A verdict needs a restart: only when plugind restarts the agent by itself.
-            if agent.autoRestart { verdicts = RestartVerdicts(reasons: reasons, runtime: bridge) }
+            // Without autoRestart the runtime's word is still read (the installed list), but nothing waits for it.
+            verdicts = RestartVerdicts(reasons: reasons, runtime: bridge, waits: agent.autoRestart)
         } else {
             runtimeView = NoRuntime()
             scheduler = nil
@@ -136,7 +137,8 @@ public struct Wiring {
         let registryForEject = registry
         eject = EjectService(
             work: work, gitBaseUrl: pluginRegistry.gitBaseURL, gitTimeoutMs: timeouts.gitMs, buildTimeoutMs: timeouts.buildMs,
-            bundledVersion: { pluginPaths.bundledVersion(of: $0) }, allowLocalRepositories: pluginRegistry.allowLocalRepositories
+            bundledVersion: { pluginPaths.bundledVersion(of: $0) }, allowLocalRepositories: pluginRegistry.allowLocalRepositories,
+            verdicts: VerdictWait(source: verdicts, timeoutMs: agent.verdictTimeoutMs, core: core)
         ) { name in
             // The plugin registry first; offline, or for a plugin it does not list, the catalogue's repository.
             let snapshot = try? registryForEject.snapshot()

@@ -14,6 +14,13 @@ public struct SyncResult: Encodable, Sendable {
     public let upstreamCommits: Int
     public let localChanges: Bool
     public let commit: String
+    /// The runtime's verdict on the synced code after its restart; nil when nobody waited (nothing the agent loads
+    /// changed, the plugin is not enabled, no runtime attached, or `autoRestart` off).
+    public var loaded: Bool?
+    /// Why it did not load, when `loaded` is false.
+    public var loadError: String?
+    /// What the user should know (always present): synced code that did not load, and how to go back.
+    public var warnings: [String] = []
 }
 
 public struct ReinjectResult: Encodable, Sendable {
@@ -94,13 +101,23 @@ struct SyncCheckpoint: Codable {
     var step: Step
     var head: String
     var status: String?
+    /// merged and built: how many upstream commits the merge brought (for a recovered sync's result).
+    var upstreamCommits: Int?
 
-    enum CodingKeys: String, CodingKey { case step, head, status }
+    init(step: Step, head: String, status: String? = nil, upstreamCommits: Int? = nil) {
+        self.step = step
+        self.head = head
+        self.status = status
+        self.upstreamCommits = upstreamCommits
+    }
+
+    enum CodingKeys: String, CodingKey { case step, head, status, upstreamCommits }
 
     func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(step, forKey: .step)
         try container.encode(head, forKey: .head)
         if let status { try container.encode(status, forKey: .status) }
+        if let upstreamCommits { try container.encode(upstreamCommits, forKey: .upstreamCommits) }
     }
 }

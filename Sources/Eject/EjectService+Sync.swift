@@ -31,7 +31,7 @@ extension EjectService {
                 }
             }
             let after = try git.must(["rev-parse", "HEAD"], in: repo, timeoutMs: 10_000, what: "HEAD")
-            ctx.checkpoint(SyncCheckpoint(step: .merged, head: after))
+            ctx.checkpoint(SyncCheckpoint(step: .merged, head: after, upstreamCommits: upstreamCommits))
             ctx.phase("building", progress: 0.6)
             do {
                 try installAndBuild(repo, pluginName: npmName, ctx: ctx)
@@ -45,7 +45,7 @@ extension EjectService {
                 }
                 throw error
             }
-            ctx.checkpoint(SyncCheckpoint(step: .built, head: after))
+            ctx.checkpoint(SyncCheckpoint(step: .built, head: after, upstreamCommits: upstreamCommits))
             let localChanges = !(try git.must(["status", "--porcelain"], in: repo, timeoutMs: 10_000, what: "status")).isEmpty
             let localCommits = Int(try git.run(["rev-list", "--count", "origin/\(branch)..HEAD"], in: repo, timeoutMs: 10_000, what: "count").text
                 .trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
@@ -58,9 +58,33 @@ extension EjectService {
             // earlier sync whose build failed left it behind), not this sync's own before and after.
             let changed = try recordBuild(repo)
             if changed { try reasons.add("\(npmName) was synced") }
-            let done = SyncResult(requiresRestart: changed, upstreamCommits: upstreamCommits, localChanges: localChanges, commit: after)
+            let changedAt = ISOTime.string()
+            var done = SyncResult(requiresRestart: changed, upstreamCommits: upstreamCommits, localChanges: localChanges, commit: after)
+            if changed, let document = try? configFile.read(), verdicts.applies(to: npmName, in: document) {
+                judge(&done, npmName: npmName, repo: repo, before: before, changedAt: changedAt, ctx: ctx)
+            }
             return done
         }
+    }
+
+    /// Waits for the runtime's verdict on the synced code. Code that does not load is not rolled back (the copy is
+    /// the user's: a reset could lose their commits); the answer says so and how to go back.
+    private func judge(_ result: inout SyncResult, npmName: String, repo: String, before: String, changedAt: String, ctx: OperationContext) {
+        ctx.phase("verifying load", progress: 0.95)
+        ctx.log("waiting for the agent to restart and load \(npmName) at \(result.commit.prefix(12))")
+        let verdict = verdicts.verdict(package: npmName, changedAt: changedAt, timeLeftMs: ctx.stepTimeoutMs(.max))
+        result.loaded = verdict.loaded
+        result.loadError = verdict.error.map(scrubber.scrub)
+        guard !verdict.loaded else {
+            ctx.log("\(npmName) loaded")
+            return
+        }
+        let why = "\(npmName) did not load after the sync (HEAD \(result.commit.prefix(12))): \(result.loadError ?? "no reason given")"
+        ctx.log(why)
+        let back = before == result.commit
+            ? "fix the copy in \(repo) and sync again"
+            : "revert the change with git in \(repo) (git revert the commits since \(before.prefix(12)), or — with no uncommitted edits to keep — git reset --hard \(before.prefix(12)) to drop them) and sync again"
+        result.warnings.append("\(why). An ejected copy is not rolled back automatically: \(back), or reinject it to go back to the published package.")
     }
 
     /// Stash uncommitted edits, merge, and put them back; on any conflict, restore exactly the old state.
@@ -216,22 +240,36 @@ extension EjectService {
     /// Settles a sync whose process died, and says truly what it left: restored and verified, the merge kept
     /// without its build, or complete; when the edits could not be put back, where they are.
     public func recoverSaying(_ record: OperationRecord) -> (committed: Bool, note: String?) {
+        let outcome = recoverWithResult(record)
+        return (outcome.committed, outcome.note)
+    }
+
+    /// The same, with a completed sync's result: its commit, the upstream commits it merged and the copy's state now
+    /// (`loaded` null: nobody waited for the verdict).
+    public func recoverWithResult(_ record: OperationRecord) -> Recovered {
         let repo = ejectedPath(record.target)
-        guard record.kind == "sync", let checkpoint = record.checkpoint(as: SyncCheckpoint.self) else { return (false, nil) }
+        guard record.kind == "sync", let checkpoint = record.checkpoint(as: SyncCheckpoint.self) else { return Recovered(committed: false, note: nil) }
         let head = checkpoint.head
         switch checkpoint.step {
         case .built:
             try? reasons.add("\(record.target) was synced")
             _ = try? recordBuild(repo)
-            return (true, nil)
+            let status = try? git.run(["status", "--porcelain"], in: repo, timeoutMs: 10_000, what: "status")
+            return Recovered(
+                committed: true, note: "plugind stopped after the sync of \(record.target) was built (HEAD \(head.prefix(12))); the change is complete.",
+                result: SyncResult(
+                    requiresRestart: true, upstreamCommits: checkpoint.upstreamCommits ?? 0,
+                    localChanges: !(status?.text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty ?? true), commit: head))
         case .merged:
             // The merge is in; its build never finished. The copy says so, and the agent keeps what it loaded.
             var upstream = readUpstream(repo)
             upstream["commitHash"] = .string(head)
             try? writeUpstream(repo, .object(upstream))
-            return (false, "plugind stopped while the sync built: the merge is kept (HEAD \(head.prefix(12))) but not built; sync again to build it.")
+            return Recovered(
+                committed: false, note: "plugind stopped while the sync built: the merge is kept (HEAD \(head.prefix(12))) but not built; sync again to build it.")
         case .merging:
-            return recoverMerge(record, repo: repo, head: head, recorded: checkpoint.status ?? "")
+            let outcome = recoverMerge(record, repo: repo, head: head, recorded: checkpoint.status ?? "")
+            return Recovered(committed: outcome.committed, note: outcome.note)
         }
     }
 
@@ -289,4 +327,5 @@ public struct EjectRecovery: OperationRecovery {
     public init(service: EjectService) { self.service = service }
     public func recover(_ record: OperationRecord) -> Bool { service.recover(record) }
     public func recoverSaying(_ record: OperationRecord) -> (committed: Bool, note: String?) { service.recoverSaying(record) }
+    public func recoverWithResult(_ record: OperationRecord) -> Recovered { service.recoverWithResult(record) }
 }

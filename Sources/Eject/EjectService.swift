@@ -37,6 +37,8 @@ public struct EjectService: Sendable {
     let git: Git
     /// The catalogue may name file:// (or absolute path) repositories: the development stack's example plugins.
     let allowLocalRepositories: Bool
+    /// The runtime's verdict a sync that changed what the agent loads waits for (as an install does).
+    let verdicts: VerdictWait
 
     var stateDir: String { work.layout.stateDir }
     var configFile: AgentConfigFile { work.configFile }
@@ -49,9 +51,10 @@ public struct EjectService: Sendable {
     public init(
         work: PluginWork, gitBaseUrl: String, gitTimeoutMs: Int, buildTimeoutMs: Int,
         bundledVersion: @escaping @Sendable (String) -> String? = { _ in nil }, allowLocalRepositories: Bool = false,
-        sources: @escaping @Sendable (String) -> PluginSource?
+        verdicts: VerdictWait = VerdictWait(), sources: @escaping @Sendable (String) -> PluginSource?
     ) {
         self.allowLocalRepositories = allowLocalRepositories
+        self.verdicts = verdicts
         self.work = work
         self.gitBaseUrl = gitBaseUrl.hasSuffix("/") ? gitBaseUrl : gitBaseUrl + "/"
         self.gitTimeoutMs = gitTimeoutMs

@@ -153,6 +153,8 @@ struct InstallCheckpoint: Codable {
     /// install: the version this one replaced, and whether to put it back should the new one not load.
     var previousVersion: String?
     var rollbackOnFailure: Bool?
+    /// install: the request said `force`.
+    var forced: Bool?
     /// install: when the change's restart reasons were in (the verdict waits for the restart that carries them).
     var changedAt: String?
     /// rollback: what goes back, where its tree is kept, and what it replaces (kept in turn, or dropped when nil).
@@ -178,7 +180,7 @@ struct InstallCheckpoint: Codable {
 
     enum CodingKeys: String, CodingKey {
         case step, installPath, aside, staging, version, hadPrevious, integrity, wasEnabled, previousVersion, rollbackOnFailure, changedAt
-        case restoring, kept, replaced, loadError
+        case forced, restoring, kept, replaced, loadError
     }
 
     /// Only the members a step has are written.
@@ -195,6 +197,7 @@ struct InstallCheckpoint: Codable {
         if let previousVersion { try container.encode(previousVersion, forKey: .previousVersion) }
         if let rollbackOnFailure { try container.encode(rollbackOnFailure, forKey: .rollbackOnFailure) }
         if let changedAt { try container.encode(changedAt, forKey: .changedAt) }
+        if let forced { try container.encode(forced, forKey: .forced) }
         if let restoring { try container.encode(restoring, forKey: .restoring) }
         if let kept { try container.encode(kept, forKey: .kept) }
         if let replaced { try container.encode(replaced, forKey: .replaced) }

@@ -120,33 +120,52 @@ extension InstallService {
     /// upgrade that did not load started) is finished; an install killed while waiting for its verdict asks the runtime
     /// once, and without an answer the new version stays with `loaded` unknown.
     public func recoverSaying(_ record: OperationRecord) -> (committed: Bool, note: String?) {
+        let outcome = recoverWithResult(record)
+        return (outcome.committed, outcome.note)
+    }
+
+    /// The same, with the result a committed operation answers, rebuilt from its checkpoint: the version in place,
+    /// and the verdict when recovery got one (null otherwise).
+    public func recoverWithResult(_ record: OperationRecord) -> Recovered {
         let checkpoint = record.checkpoint(as: InstallCheckpoint.self)
+        let name = record.target
         if let checkpoint, checkpoint.step == .restoring || checkpoint.step == .restored, let restoring = checkpoint.restoring {
             let save: (InstallCheckpoint) -> Void = { saved in
                 try? operations.store.update(
                     id: record.id, phase: record.phase, progress: record.progress, logTail: record.logTail, checkpoint: try? JSONEncoding.value(saved))
             }
             do {
-                _ = try finishRestore(record.target, checkpoint, operationId: record.id, save: save)
+                _ = try finishRestore(name, checkpoint, operationId: record.id, save: save)
             } catch {
-                return (record.kind == "rollback" ? false : true, "plugind stopped during a rollback of \(record.target), which could not be finished: \(error)")
+                return Recovered(committed: record.kind != "rollback", note: "plugind stopped during a rollback of \(name), which could not be finished: \(error)")
             }
-            if record.kind == "rollback" {
-                return (true, "plugind stopped during the rollback of \(record.target) to \(restoring.version); the rollback was completed.")
+            guard record.kind == "rollback" else {
+                return Recovered(committed: false, note: "rolled back to \(restoring.version): \(checkpoint.loadError ?? "the new version did not load")")
             }
-            return (false, "rolled back to \(restoring.version): \(checkpoint.loadError ?? "the new version did not load")")
+            return Recovered(
+                committed: true, note: "plugind stopped during the rollback of \(name) to \(restoring.version); the rollback was completed.",
+                result: RollbackResult(
+                    requiresRestart: isEnabledNow(name), plugin: .init(name: name, version: restoring.version, installPath: checkpoint.installPath),
+                    replacedVersion: checkpoint.replaced?.version, loaded: nil, loadError: nil, warnings: []))
         }
         let committed = recover(record)
-        guard committed, record.kind == "install", let checkpoint, checkpoint.changedAt != nil, let version = checkpoint.version else {
-            return (committed, nil)
+        guard committed, let checkpoint else { return Recovered(committed: committed, note: nil) }
+        if record.kind == "uninstall" {
+            return Recovered(committed: true, note: nil, result: UninstallResult(requiresRestart: checkpoint.wasEnabled == true))
         }
-        let name = record.target
-        guard verdicts.waits, isEnabledNow(name) else { return (true, nil) }
+        guard record.kind == "install", let version = checkpoint.version else { return Recovered(committed: true, note: nil) }
+        func installed(_ verdict: LoadVerdict?, _ note: String) -> Recovered {
+            Recovered(committed: true, note: note, result: InstallResult(
+                requiresRestart: true, plugin: .init(name: name, version: version, installPath: checkpoint.installPath), forced: checkpoint.forced == true,
+                loaded: verdict?.loaded, loadError: verdict?.error.map(scrubber.scrub)))
+        }
+        let complete = "plugind stopped after the change was committed: \(name) \(version) is installed; the change is complete."
+        guard checkpoint.changedAt != nil, verdicts.waits, isEnabledNow(name) else { return installed(nil, complete) }
         guard let verdict = verdicts.current(package: name) else {
-            return (true, "plugind stopped while waiting for the agent to load \(name) \(version); the runtime gave no verdict, so \(version) stays installed (loaded unknown).")
+            return installed(nil, "plugind stopped while waiting for the agent to load \(name) \(version); the runtime gave no verdict, so \(version) stays installed (loaded unknown).")
         }
         try? versions.recordVerdict(name: name, version: version, loaded: verdict.loaded, error: verdict.error)
-        if verdict.loaded { return (true, "plugind stopped while waiting for the agent to load \(name) \(version); it loaded.") }
+        if verdict.loaded { return installed(verdict, "plugind stopped while waiting for the agent to load \(name) \(version); it loaded.") }
         let why = "\(name) \(version) failed to load: \(verdict.error.map(scrubber.scrub) ?? "no reason given")"
         if checkpoint.rollbackOnFailure == true, let previous = checkpoint.previousVersion, let kept = try? versions.kept(name), kept.version == previous,
             keptTreeExists(kept)
@@ -161,9 +180,9 @@ extension InstallService {
             }
             save(restore)
             if (try? finishRestore(name, restore, operationId: record.id, save: save)) != nil {
-                return (false, "rolled back to \(previous): \(why)")
+                return Recovered(committed: false, note: "rolled back to \(previous): \(why)")
             }
         }
-        return (true, "plugind stopped while waiting for the agent to load \(name) \(version); \(why)")
+        return installed(verdict, "plugind stopped while waiting for the agent to load \(name) \(version); \(why)")
     }
 }

@@ -109,10 +109,15 @@ extension InstallService {
         let document = try configFile.read()
         var rows: [String: InstalledPlugin] = [:]
         let integrity = (try? history.integrities()) ?? [:]
-        let verdicts = (try? versions.verdicts()) ?? [:]
+        let recorded = (try? versions.verdicts()) ?? [:]
+        // The runtime's status now beats the last recorded verdict (a disable and enable since changed what it
+        // loads): it is read once no restart is pending, so it is about the version in place — unless the agent
+        // loads an ejected copy instead.
+        let live = verdicts.current(packages: (document["plugins"]?["installs"]?.objectValue ?? JSONObject()).keys.filter { !ejectedCopyExists($0) })
         let kept = Dictionary(((try? versions.allKept()) ?? []).map { ($0.name, $0.version) }, uniquingKeysWith: { a, _ in a })
         func row(name: String, version: String?, installedAt: String?, installPath: String, integrity: String?, source: String, missing: Bool) -> InstalledPlugin {
-            let verdict = verdicts[name].flatMap { $0.version == version ? $0 : nil }
+            let verdict = live[name]
+                ?? recorded[name].flatMap { $0.version == version ? LoadVerdict(loaded: $0.loaded, error: $0.error) : nil }
             return self.row(
                 name: name, version: version, installedAt: installedAt, installPath: installPath, integrity: integrity, source: source, missing: missing,
                 verdict: verdict, previousVersion: kept[name])
@@ -146,7 +151,7 @@ extension InstallService {
 
     private func row(
         name: String, version: String?, installedAt: String?, installPath: String, integrity: String?, source: String, missing: Bool,
-        verdict: PluginVersionStore.Verdict?, previousVersion: String?
+        verdict: LoadVerdict?, previousVersion: String?
     ) -> InstalledPlugin {
         let latest = listing.latestVersion(name)
         var updateAvailable: Bool?
@@ -242,4 +247,5 @@ public struct InstallRecovery: OperationRecovery {
     public init(service: InstallService) { self.service = service }
     public func recover(_ record: OperationRecord) -> Bool { service.recoverSaying(record).committed }
     public func recoverSaying(_ record: OperationRecord) -> (committed: Bool, note: String?) { service.recoverSaying(record) }
+    public func recoverWithResult(_ record: OperationRecord) -> Recovered { service.recoverWithResult(record) }
 }

@@ -29,6 +29,8 @@ struct Change {
     let previousVersion: String?
     let previousLoaded: Bool?
     let rollbackOnFailure: Bool
+    /// The request said `force` (kept in the checkpoint, so a recovered install answers it too).
+    var forced = false
 }
 
 /// An upgrade whose new version did not load, put back to the version before (or a rollback that found nothing to do).

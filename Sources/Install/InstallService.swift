@@ -184,7 +184,8 @@ public struct InstallService: Sendable {
 
         ctx.phase("activating", progress: 0.9)
         let change = Change(
-            version: picked, changedAt: "", previousVersion: previousVersion, previousLoaded: previousLoaded, rollbackOnFailure: rollbackOnFailure)
+            version: picked, changedAt: "", previousVersion: previousVersion, previousLoaded: previousLoaded, rollbackOnFailure: rollbackOnFailure,
+            forced: force)
         let (requiresRestart, changedAt) = try commit(
             name: name, version: picked, spec: "\(name)@\(wanted.text)", integrity: packument.versions[picked]?.dist.integrity ?? packument.versions[picked]?.dist.shasum,
             staging: staging, installPath: installPath, enable: enable, previous: previous, change: change, ctx: ctx)
@@ -212,6 +213,7 @@ public struct InstallService: Sendable {
         let hadPrevious = FileManager.default.fileExists(atPath: installPath)
         var checkpoint = InstallCheckpoint(
             step: .swapping, installPath: installPath, aside: aside, staging: staging, version: version, hadPrevious: hadPrevious, integrity: integrity)
+        checkpoint.forced = change.forced ? true : nil
         ctx.checkpoint(checkpoint)
         if hadPrevious { try move(installPath, to: aside) }
         do {

@@ -101,11 +101,37 @@ public protocol OperationRecovery: Sendable {
     /// Whether the commit point was reached, and what exactly the operation's record should say about the state it
     /// left (nil: the general sentence for committed or restored).
     func recoverSaying(_ record: OperationRecord) -> (committed: Bool, note: String?)
+    /// The same, with the result a committed operation answers (nil: the runner records `{ok: true, warnings}`).
+    func recoverWithResult(_ record: OperationRecord) -> Recovered
 }
 
 extension OperationRecovery {
     public func recoverSaying(_ record: OperationRecord) -> (committed: Bool, note: String?) {
         (recover(record), nil)
+    }
+
+    public func recoverWithResult(_ record: OperationRecord) -> Recovered {
+        let outcome = recoverSaying(record)
+        return Recovered(committed: outcome.committed, note: outcome.note)
+    }
+}
+
+/// What recovery made of an interrupted operation: whether its commit point was reached, what its record should say,
+/// and, when committed, the result it would have answered as far as its checkpoint tells (the runner adds the note
+/// to its `warnings`).
+public struct Recovered: Sendable {
+    public let committed: Bool
+    public let note: String?
+    public let result: JSONValue?
+
+    public init(committed: Bool, note: String?, result: JSONValue? = nil) {
+        self.committed = committed
+        self.note = note
+        self.result = result
+    }
+
+    public init(committed: Bool, note: String?, result: some Encodable) {
+        self.init(committed: committed, note: note, result: try? JSONEncoding.value(result))
     }
 }
 
@@ -235,17 +261,26 @@ public final class OperationRunner: Sendable {
                     metadata: ["id": "\(record.id)", "processGroups": "\(groups.map(\.pgid))"])
                 continue
             }
-            let outcome: (committed: Bool, note: String?) = recoveries[record.kind]?.recoverSaying(record) ?? (false, nil)
+            let outcome = recoveries[record.kind]?.recoverWithResult(record) ?? Recovered(committed: false, note: nil)
             let committed = outcome.committed
             let note = outcome.note ?? (committed
                 ? "plugind stopped after the change was committed; it is complete."
                 : "plugind stopped before the change was committed; the previous state was restored.")
             try store.finish(
                 id: record.id, state: committed ? .succeeded : .failed, phase: committed ? "done" : "failed",
-                error: committed ? nil : "Interrupted: \(note)", result: nil, logTail: record.logTail + [note])
+                error: committed ? nil : "Interrupted: \(note)", result: committed ? Self.recoveredResult(outcome.result, note: note) : nil,
+                logTail: record.logTail + [note])
             logger.warning("recovered an interrupted operation", metadata: ["id": "\(record.id)", "kind": "\(record.kind)", "committed": "\(committed)"])
         }
         return orphans
+    }
+
+    /// A committed recovered operation's result is never null: what its recovery reconstructed (or `{ok: true}`),
+    /// with the note on what happened last in its `warnings`.
+    static func recoveredResult(_ result: JSONValue?, note: String) -> [UInt8] {
+        var object = result?.objectValue ?? ["ok": .bool(true)]
+        object["warnings"] = .array((object["warnings"]?.arrayValue ?? []) + [.string(note)])
+        return JSONWriter.compactBytes(.object(object))
     }
 }
 

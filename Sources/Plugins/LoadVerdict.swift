@@ -1,3 +1,6 @@
+import JSON
+import Vocabulary
+
 /// What the agent runtime said about one plugin after the restart that loaded it: loaded, or not and why.
 public struct LoadVerdict: Sendable, Equatable, Codable {
     public let loaded: Bool
@@ -23,6 +26,17 @@ public protocol VerdictSource: Sendable {
     /// The runtime's word on `package` right now, asked once: nil when it does not answer, a restart is still pending,
     /// the runtime is still loading, or it does not list the package.
     func current(package: String) -> LoadVerdict?
+    /// The runtime's word on each of `packages` as its latest status says (one status for all, possibly a second
+    /// old): only those it lists, once no restart is pending and it is no longer loading. Empty without a runtime.
+    func current(packages: [String]) -> [String: LoadVerdict]
+}
+
+extension VerdictSource {
+    public func current(packages: [String]) -> [String: LoadVerdict] {
+        var found: [String: LoadVerdict] = [:]
+        for package in packages { found[package] = current(package: package) }
+        return found
+    }
 }
 
 /// No runtime attached, or it does not restart by itself: no verdicts.
@@ -33,4 +47,31 @@ public struct NoVerdicts: VerdictSource {
         LoadVerdict(loaded: false, error: "no agent runtime restarts by itself here")
     }
     public func current(package: String) -> LoadVerdict? { nil }
+    public func current(packages: [String]) -> [String: LoadVerdict] { [:] }
+}
+
+/// What every change that waits for a verdict shares (install and upgrade in Install, sync in Eject): where verdicts
+/// come from, how long to wait, and which plugins get one — only an enabled plugin is loaded, so only it is judged.
+public struct VerdictWait: Sendable {
+    public let source: any VerdictSource
+    public let timeoutMs: Int
+    let core: CorePolicy
+
+    public init(source: any VerdictSource = NoVerdicts(), timeoutMs: Int = 60_000, core: CorePolicy = CorePolicy(core: [], optional: [])) {
+        self.source = source
+        self.timeoutMs = timeoutMs
+        self.core = core
+    }
+
+    /// Whether a change to `name` waits for a verdict: the runtime restarts by itself and the agent config
+    /// (`document`) enables `name`.
+    public func applies(to name: String, in document: JSONObject) -> Bool {
+        source.waits && (core.isCore(name) || AgentConfigEdits.isEnabled(name, optionalCore: core.isOptionalCore(name), in: document))
+    }
+
+    /// Waits for the verdict on `package` after the restart covering `changedAt`, for at most `timeoutMs` and a
+    /// second less than `timeLeftMs` (what is left of the operation's deadline), so the operation can still answer.
+    public func verdict(package: String, changedAt: String, timeLeftMs: Int) -> LoadVerdict {
+        source.verdict(package: package, changedAt: changedAt, timeoutMs: max(0, min(timeoutMs, timeLeftMs - 1000)))
+    }
 }

@@ -10,14 +10,15 @@ public struct RestartVerdicts: VerdictSource {
     let reasons: RestartReasonStore
     let runtime: BridgeRuntime
     let poll: Duration
+    /// Whether changes wait for a verdict (`autoRestart` on); without it the runtime's word is still read.
+    public let waits: Bool
 
-    public init(reasons: RestartReasonStore, runtime: BridgeRuntime, poll: Duration = .milliseconds(200)) {
+    public init(reasons: RestartReasonStore, runtime: BridgeRuntime, waits: Bool = true, poll: Duration = .milliseconds(200)) {
         self.reasons = reasons
         self.runtime = runtime
+        self.waits = waits
         self.poll = poll
     }
-
-    public var waits: Bool { true }
 
     public func verdict(package: String, changedAt: String, timeoutMs: Int) -> LoadVerdict {
         let deadline = ContinuousClock.now + .milliseconds(timeoutMs)
@@ -48,6 +49,15 @@ public struct RestartVerdicts: VerdictSource {
         runtime.invalidate()
         guard let snapshot = runtime.snapshot(), snapshot.plugin(package) != nil else { return nil }
         return Self.verdict(of: package, in: snapshot)
+    }
+
+    public func current(packages: [String]) -> [String: LoadVerdict] {
+        guard !restartPending(through: ISOTime.string()), let snapshot = runtime.snapshot() else { return [:] }
+        var found: [String: LoadVerdict] = [:]
+        for package in packages where snapshot.plugin(package) != nil {
+            found[package] = Self.verdict(of: package, in: snapshot)
+        }
+        return found
     }
 
     /// Whether a reason added no later than `time` still waits for its restart (or for that restart to settle).

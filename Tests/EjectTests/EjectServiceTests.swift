@@ -68,6 +68,43 @@ import Testing
         #expect(second.upstreamCommits == 0 && !second.requiresRestart)
     }
 
+    /// With a runtime that restarts by itself, a sync of an enabled plugin waits for the restart and the runtime's
+    /// verdict: the fake agent host comes back without the synced plugin, so the answer says `loaded: false` with why,
+    /// and a warning says the copy was not rolled back and how to go back. A sync that changed nothing waits for
+    /// nothing (`loaded` null).
+    @Test func syncWaitsForTheVerdictAndSaysHowToGoBack() throws {
+        let world = try World(settings: [("autoRestart", "true"), ("restartDebounceMs", "100"), ("verdictTimeoutMs", "15000")])
+        let eject = world.wiring.eject
+        let upstream = world.base + "/git/" + World.ejectable.repo
+        let scheduler = try #require(world.wiring.scheduler)
+        scheduler.start()
+        defer { scheduler.stop() }
+        try world.wiring.agentConfig.update { document -> Bool in
+            var plugins = document["plugins"]?.objectValue ?? [:]
+            var entries = plugins["entries"]?.objectValue ?? [:]
+            entries["acp"] = ["enabled": true]
+            plugins["entries"] = .object(entries)
+            document["plugins"] = .object(plugins)
+            return true
+        }
+        _ = try eject.eject(npmName: World.ejectable.npm, operationId: nil, requestId: nil)
+        let before = try output(["rev-parse", "HEAD"], in: eject.ejectedPath(World.ejectable.npm))
+        try "module.exports = { v: 2 };\n".write(toFile: upstream + "/index.js", atomically: true, encoding: .utf8)
+        try git(["commit", "-qam", "v2"], in: upstream)
+        let id = UUID().uuidString.lowercased()
+        let synced = try eject.sync(npmName: World.ejectable.npm, pull: true, operationId: id, requestId: nil)
+        #expect(synced.requiresRestart && synced.upstreamCommits == 1)
+        #expect(synced.loaded == false)
+        #expect(synced.loadError == "the agent runtime does not list \(World.ejectable.npm) after its restart")
+        #expect(synced.warnings.count == 1)
+        let warning = try #require(synced.warnings.first)
+        #expect(warning.contains("not rolled back automatically") && warning.contains("git reset --hard \(before.prefix(12))") && warning.contains("reinject"))
+        let recorded = try #require(try world.wiring.operations.store.get(id)?.result)
+        #expect(recorded["loaded"] == false && recorded["warnings"]?.arrayValue?.count == 1)
+        let again = try eject.sync(npmName: World.ejectable.npm, pull: true, operationId: nil, requestId: nil)
+        #expect(!again.requiresRestart && again.loaded == nil && again.loadError == nil && again.warnings.isEmpty)
+    }
+
     /// An uncommitted local edit that clashes with upstream: 409 listing the file, the copy exactly as before.
     @Test func conflictingEditIsPutBack() throws {
         _ = try eject.eject(npmName: World.ejectable.npm, operationId: nil, requestId: nil)

@@ -155,6 +155,66 @@ import Vocabulary
         #expect(try reasons.all().contains("\(World.installed.npm)@\(World.installed.version) was installed"))
     }
 
+    /// A committed install recovered at start answers what the install would have: the version in place, where, not
+    /// forced, no verdict (nobody waited), and the note that the change is complete — not a null result.
+    @Test func recoveredInstallRecordsItsResult() throws {
+        let (id, installPath, _) = try interruptedInstall(step: "swapped", version: World.installed.version)
+        try world.wiring.operations.recoverInterrupted(using: ["install": InstallRecovery(service: install)])
+        let recorded = try #require(try world.wiring.operations.store.get(id))
+        #expect(recorded.state == .succeeded)
+        let result = try #require(recorded.result)
+        #expect(result.objectValue?.keys == ["ok", "requiresRestart", "plugin", "forced", "loaded", "loadError", "warnings"])
+        #expect(result["plugin"] == ["name": .string(World.installed.npm), "version": .string(World.installed.version), "installPath": .string(installPath)])
+        #expect(result["ok"] == true && result["requiresRestart"] == true && result["forced"] == false)
+        #expect(result["loaded"] == .null && result["loadError"] == .null)
+        let warnings = try #require(result["warnings"]?.arrayValue)
+        #expect(warnings.count == 1 && warnings[0].stringValue?.hasSuffix("the change is complete.") == true)
+        #expect(recorded.logTail.last == warnings[0].stringValue)
+    }
+
+    /// A committed uninstall recovered at start answers like the uninstall: restart needed when it was enabled.
+    @Test func recoveredUninstallRecordsItsResult() throws {
+        let installPath = try #require(record(World.installed.npm)?["installPath"]?.stringValue)
+        let id = UUID().uuidString.lowercased()
+        let aside = world.stateDir + "/plugins/.aside/" + id
+        try FileManager.default.createDirectory(atPath: world.stateDir + "/plugins/.aside", withIntermediateDirectories: true)
+        try FileManager.default.moveItem(atPath: installPath, toPath: aside)
+        try world.wiring.agentConfig.update { document -> Bool in
+            var plugins = document["plugins"]?.objectValue ?? [:]
+            var installs = plugins["installs"]?.objectValue ?? [:]
+            installs[World.installed.npm] = nil
+            plugins["installs"] = .object(installs)
+            document["plugins"] = .object(plugins)
+            return true
+        }
+        let store = world.wiring.operations.store
+        #expect(try store.begin(OperationRecord(id: id, kind: "uninstall", target: World.installed.npm, requestId: nil), owner: OperationOwner(pid: 999_999, token: "gone")) == .started)
+        try store.update(id: id, phase: "removing", progress: 0.5, logTail: [], checkpoint: [
+            "step": "moved", "installPath": .string(installPath), "aside": .string(aside), "wasEnabled": true,
+        ])
+        try world.wiring.operations.recoverInterrupted(using: ["uninstall": InstallRecovery(service: install)])
+        let recorded = try #require(try store.get(id))
+        #expect(recorded.state == .succeeded)
+        #expect(recorded.result?["ok"] == true && recorded.result?["requiresRestart"] == true)
+        #expect(recorded.result?["warnings"]?.arrayValue?.count == 1)
+        #expect(!FileManager.default.fileExists(atPath: aside))
+    }
+
+    /// The installed list shows what the runtime says now (the fake agent host has the installed plugin loaded)
+    /// over an older recorded verdict that says it failed; while a restart is pending, the runtime's status may not
+    /// be about this version yet, so the recorded verdict shows.
+    @Test func installedListPrefersTheLiveStatus() throws {
+        let versions = PluginVersionStore(db: world.wiring.database)
+        try versions.recordVerdict(name: World.installed.npm, version: World.installed.version, loaded: false, error: "missing API key")
+        let live = try #require(try install.installed().plugins.first { $0.name == World.installed.npm })
+        #expect(live.loaded == true && live.loadError == nil)
+        // A package the runtime does not list keeps no verdict either way.
+        #expect(try install.installed().plugins.first { $0.name == World.ejectable.npm }?.loaded == nil)
+        try reasons.add("\(World.installed.npm) was enabled")
+        let pending = try #require(try install.installed().plugins.first { $0.name == World.installed.npm })
+        #expect(pending.loaded == false && pending.loadError == "missing API key")
+    }
+
     /// An operation of a dead plugind, with the installed plugin's tree set aside and a new one in its place.
     func interruptedInstall(step: String, version: String) throws -> (String, String, String) {
         let installPath = try #require(record(World.installed.npm)?["installPath"]?.stringValue)

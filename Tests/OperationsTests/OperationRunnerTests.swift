@@ -147,6 +147,45 @@ func startBlocking(_ runner: OperationRunner, target: String, gate: Gate) -> Thr
         #expect(try store.get(otherKind)?.state == .failed)
         #expect(try store.get(live)?.state == .running)
         #expect(recovery.seen.withLock { $0.count } == 2)
+        // A committed one answers something, never null: here only the note; a restored one has no result.
+        #expect(try store.get("11111111-1111-1111-1111-111111111111")?.result
+            == ["ok": true, "warnings": ["plugind stopped after the change was committed; it is complete."]])
+        #expect(try store.get("22222222-2222-2222-2222-222222222222")?.result == nil)
+        #expect(try store.get(otherKind)?.result == nil)
+    }
+
+    /// The result a recovery rebuilt is recorded as it gave it, members in order, with its note after the warnings
+    /// it already had; a restored operation's rebuilt result is not recorded (it did not happen).
+    @Test func recoveredResultKeepsItsMembersAndGetsTheNote() throws {
+        struct Answer: Encodable {
+            let ok = true
+            let version: String
+            let loaded: Bool?
+            let warnings: [String]
+        }
+        struct Rebuilds: OperationRecovery {
+            func recover(_ record: OperationRecord) -> Bool { record.checkpoint?["committed"] == .bool(true) }
+            func recoverWithResult(_ record: OperationRecord) -> Recovered {
+                Recovered(committed: recover(record), note: "plugind stopped; the change is complete.",
+                          result: Answer(version: "2.0.0", loaded: nil, warnings: ["deprecated"]))
+            }
+        }
+        let (runner, db) = try makeRunner()
+        let store = OperationStore(db: db)
+        let dead = OperationOwner(pid: 999_999, token: "gone")
+        for (id, committed) in [("55555555-5555-5555-5555-555555555555", true), ("66666666-6666-6666-6666-666666666666", false)] {
+            #expect(try store.begin(OperationRecord(id: id, kind: "test", target: "t-\(id.prefix(1))", requestId: nil), owner: dead) == .started)
+            try store.update(id: id, phase: "activating", progress: 0.9, logTail: [], checkpoint: ["committed": .bool(committed)])
+        }
+        try runner.recoverInterrupted(using: ["test": Rebuilds()])
+        let committed = try #require(try store.get("55555555-5555-5555-5555-555555555555"))
+        #expect(committed.state == .succeeded)
+        #expect(committed.result?.objectValue?.keys == ["ok", "version", "loaded", "warnings"])
+        #expect(committed.result?["loaded"] == .null && committed.result?["version"] == "2.0.0")
+        #expect(committed.result?["warnings"] == ["deprecated", "plugind stopped; the change is complete."])
+        let restored = try #require(try store.get("66666666-6666-6666-6666-666666666666"))
+        #expect(restored.state == .failed && restored.result == nil)
+        #expect(restored.error == "Interrupted: plugind stopped; the change is complete.")
     }
 
     /// After a crash, what the operation started and is still running (a program and its own child, in their process

@@ -649,7 +649,9 @@ def test_eject_without_a_build_script_and_without_a_tag_takes_the_branch_head(wo
 def test_a_fresh_eject_has_no_local_changes_so_a_rebuild_needs_no_restart(world, admin, reader):
     head = git(world.ejected(NOBUILD), "rev-parse", "HEAD")
     body = sync(admin, NOBUILD, body={"pull": False})
-    assert body == {"ok": True, "requiresRestart": False, "upstreamCommits": 0, "localChanges": False, "commit": head}
+    assert body == {"ok": True, "requiresRestart": False, "upstreamCommits": 0, "localChanges": False, "commit": head,
+                    # Nothing the agent loads changed: nobody waits for a verdict.
+                    "loaded": None, "loadError": None, "warnings": []}
     assert ejected_row(reader, NOBUILD)["localChanges"] is False
 
 
@@ -759,7 +761,9 @@ def test_sync_merges_new_upstream_commits_and_the_host_loads_them(world, admin, 
     repo = world.ejected(BUILD)
     wait_settled(reader)
     body = sync(admin, BUILD, body={})
-    assert body == {"ok": True, "requiresRestart": True, "upstreamCommits": 2, "localChanges": False, "commit": new_head}
+    assert body == {"ok": True, "requiresRestart": True, "upstreamCommits": 2, "localChanges": False, "commit": new_head,
+                    # Enabled, with a runtime that restarts by itself: the sync waited for the runtime's verdict.
+                    "loaded": True, "loadError": None, "warnings": []}
     assert git(repo, "rev-parse", "HEAD") == new_head, "a fast-forward to upstream's head"
     assert (repo / "dist" / "index.js").read_text() == 'module.exports = { name: "ejected-build-v2" };\n', "rebuilt"
     assert git(repo, "status", "--porcelain", "--untracked-files=all") == ""
@@ -780,7 +784,9 @@ def test_sync_with_pull_false_rebuilds_a_local_edit(world, admin, reader):
     head = git(repo, "rev-parse", "HEAD")
     (repo / "src" / "message.txt").write_text("ejected-build-local-edit\n")
     body = sync(admin, BUILD, body={"pull": False})
-    assert body == {"ok": True, "requiresRestart": True, "upstreamCommits": 0, "localChanges": True, "commit": head}
+    assert body == {"ok": True, "requiresRestart": True, "upstreamCommits": 0, "localChanges": True, "commit": head,
+                    # Enabled, with a runtime that restarts by itself: the sync waited for the runtime's verdict.
+                    "loaded": True, "loadError": None, "warnings": []}
     assert (repo / "dist" / "index.js").read_text() == 'module.exports = { name: "ejected-build-local-edit" };\n'
     assert (repo / "src" / "message.txt").read_text() == "ejected-build-local-edit\n"
     assert git(repo, "status", "--porcelain") == " M src/message.txt"

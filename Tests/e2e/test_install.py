@@ -1403,6 +1403,14 @@ def test_crash_right_after_the_config_write_keeps_the_new_version(fake, crash_st
         assert (record["state"], record["phase"]) == ("succeeded", "done"), record
         assert aside_left, "plugind had already finished: the window after the config write was missed"
         assert any("after the change was committed" in line for line in record["logTail"]), record["logTail"]
+        # The record answers what the install would have, rebuilt from its checkpoint, never null.
+        result = record["result"]
+        assert result is not None, record
+        assert result["ok"] is True and result["requiresRestart"] is True and result["forced"] is False
+        assert result["plugin"]["name"] == BIGOLD and result["plugin"]["version"] == "2.0.0"
+        assert result["plugin"]["installPath"] == json.loads(config.read_bytes())["plugins"]["installs"][BIGOLD]["installPath"]
+        assert "loaded" in result and "loadError" in result
+        assert result["warnings"][-1] == record["logTail"][-1] and result["warnings"][-1].endswith("the change is complete."), result
         assert leftovers(state) == []
         assert_package_is(state, fake, BIGOLD, "2.0.0")
         assert not (package_dir(state, BIGOLD) / "many").exists(), "nothing of 1.0.0 is mixed in"

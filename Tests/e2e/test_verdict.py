@@ -230,3 +230,8 @@ def test_sigkill_during_the_verdict_wait_or_the_rollback_ends_on_one_version(fak
             # Killed while waiting: the runtime is asked once; without its word the new version stays.
             assert config_version in ("1.1.0", "1.2.0")
             assert any("verdict" in line or "rolled back" in line or "load" in line for line in record["logTail"]), record
+            if record["state"] == "succeeded":
+                # Complete: its result says which version, what the runtime said (if asked), and what recovery found.
+                result = record["result"]
+                assert result is not None and result["plugin"]["version"] == config_version == "1.2.0", record
+                assert result["loaded"] in (None, False) and result["warnings"][-1] == record["logTail"][-1], record
