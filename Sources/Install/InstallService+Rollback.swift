@@ -151,7 +151,7 @@ extension InstallService {
         let committed = recover(record)
         guard committed, let checkpoint else { return Recovered(committed: committed, note: nil) }
         if record.kind == "uninstall" {
-            return Recovered(committed: true, note: nil, result: UninstallResult(requiresRestart: checkpoint.wasEnabled == true))
+            return Recovered(committed: true, note: nil, result: UninstallResult(requiresRestart: checkpoint.wasEnabled == true, pluginName: name))
         }
         guard record.kind == "install", let version = checkpoint.version else { return Recovered(committed: true, note: nil) }
         func installed(_ verdict: LoadVerdict?, _ note: String) -> Recovered {
