@@ -163,7 +163,7 @@ import Vocabulary
         let recorded = try #require(try world.wiring.operations.store.get(id))
         #expect(recorded.state == .succeeded)
         let result = try #require(recorded.result)
-        #expect(result.objectValue?.keys == ["ok", "requiresRestart", "plugin", "forced", "loaded", "loadError", "warnings"])
+        #expect(result.objectValue?.keys == ["ok", "requiresRestart", "plugin", "forced", "loaded", "loadError", "warnings", "message"])
         #expect(result["plugin"] == ["name": .string(World.installed.npm), "version": .string(World.installed.version), "installPath": .string(installPath)])
         #expect(result["ok"] == true && result["requiresRestart"] == true && result["forced"] == false)
         #expect(result["loaded"] == .null && result["loadError"] == .null)
