@@ -37,7 +37,7 @@ extension InstallService {
                 loaded: nil, loadError: nil, warnings: [])
             if verdicts.waits && enabled {
                 ctx.phase("verifying load", progress: 0.9)
-                let verdict = verdicts.verdict(package: name, changedAt: changedAt, timeoutMs: verdictTimeout(ctx))
+                let verdict = verdictWait.verdict(package: name, changedAt: changedAt, timeLeftMs: ctx.stepTimeoutMs(.max))
                 try? versions.recordVerdict(name: name, version: kept.version, loaded: verdict.loaded, error: verdict.error)
                 result.loaded = verdict.loaded
                 result.loadError = verdict.error.map(scrubber.scrub)

@@ -66,7 +66,7 @@ extension InstallService {
         let name = result.plugin.name
         ctx.phase("verifying load", progress: 0.95)
         ctx.log("waiting for the agent to restart and load \(name) \(change.version)")
-        let verdict = verdicts.verdict(package: name, changedAt: change.changedAt, timeoutMs: verdictTimeout(ctx))
+        let verdict = verdictWait.verdict(package: name, changedAt: change.changedAt, timeLeftMs: ctx.stepTimeoutMs(.max))
         try? versions.recordVerdict(name: name, version: change.version, loaded: verdict.loaded, error: verdict.error)
         result.loaded = verdict.loaded
         result.loadError = verdict.error.map(scrubber.scrub)
@@ -91,7 +91,7 @@ extension InstallService {
         ctx.phase("rolling back", progress: 0.97)
         ctx.log("rolling back to \(previousVersion)")
         let changedAt = try restore(kept, replacing: nil, loadError: why, ctx: ctx)
-        let again = verdicts.verdict(package: name, changedAt: changedAt, timeoutMs: verdictTimeout(ctx))
+        let again = verdictWait.verdict(package: name, changedAt: changedAt, timeLeftMs: ctx.stepTimeoutMs(.max))
         try? versions.recordVerdict(name: name, version: previousVersion, loaded: again.loaded, error: again.error)
         var message = "rolled back to \(previousVersion): \(why)"
         var warnings = result.warnings
@@ -108,9 +108,8 @@ extension InstallService {
                 rolledBackTo: previousVersion, warnings: warnings))
     }
 
-    func verdictTimeout(_ ctx: OperationContext) -> Int {
-        max(0, min(policy.verdictTimeoutMs, ctx.stepTimeoutMs(.max) - 1000))
-    }
+    /// The runtime's verdicts, bounded by `verdictTimeoutMs` and the operation's deadline (as sync waits).
+    var verdictWait: VerdictWait { VerdictWait(source: verdicts, timeoutMs: policy.verdictTimeoutMs, core: core) }
 
     /// Where a package's previous version is kept: the install directory's name under plugins/.previous.
     func keptPath(_ installPath: String) -> String {
