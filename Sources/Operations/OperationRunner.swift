@@ -165,7 +165,7 @@ public final class OperationRunner: Sendable {
         _ work: (OperationContext) throws -> Result
     ) throws -> Result {
         var result: Result?
-        try execute(kind: kind, target: target, operationId: operationId, requestId: requestId) { context in
+        _ = try execute(kind: kind, target: target, operationId: operationId, requestId: requestId) { context in
             let done = try work(context)
             result = done
             return try JSONEncoding.bytes(done)
