@@ -49,6 +49,11 @@ def pytest_configure(config):
     _session_tmp.chmod(0o1777)  # as /tmp is: the stacks' own users make their files here too
     os.environ["TMPDIR"] = str(_session_tmp)
     tempfile.tempdir = None  # tempfile reads TMPDIR again
+    # pytest's own tmp_path right under it: the default (TMPDIR/pytest-of-root/pytest-N/<test name>) made
+    # STATE/plugind.sock of a long test name longer than a unix socket path may be. (This hook runs before
+    # pytest's tmpdir plugin reads the option.)
+    if not config.option.basetemp:
+        config.option.basetemp = str(_session_tmp / "b")
 
 
 def pytest_unconfigure(config):
