@@ -112,10 +112,16 @@ import Testing
         #expect(world.agentConfig == ejected && before["plugins"]?["installs"] == ejected["plugins"]?["installs"])
     }
 
-    /// `rollbackOnFailure` must be a boolean; nothing is installed.
-    @Test func rollbackOnFailureMustBeABoolean() {
-        let answer = world.check("POST /plugins/install", "/plugins/install", 400, json: ["name": .string(World.published.npm), "rollbackOnFailure": "no"])
-        #expect(answer.error.contains("rollbackOnFailure"))
+    /// `rollbackOnFailure`, `force` and `autoRestart` must be booleans; a 400 names the field and changes nothing.
+    @Test func flagsMustBeBooleans() {
+        let before = world.agentConfig
+        for (field, value) in [("rollbackOnFailure", JSONValue.string("no")), ("force", "yes"), ("force", 1), ("autoRestart", "false")] {
+            let answer = world.check("POST /plugins/install", "/plugins/install", 400, json: ["name": .string(World.published.npm), field: value])
+            #expect(answer.error.contains(field))
+        }
+        let uninstall = world.check("POST /plugins/uninstall", "/plugins/uninstall", 400, json: ["name": .string(World.installed.npm), "autoRestart": 0])
+        #expect(uninstall.error.contains("autoRestart"))
+        #expect(world.agentConfig == before)
         #expect(world.agentConfig["plugins"]?["installs"]?[World.published.npm] == nil)
     }
 
