@@ -75,8 +75,10 @@ public final class RegistryService: Sendable {
     let store: RegistryCacheStore
     let logger: Logger
     let clock: any WallClock
-    /// Served while no upstream copy exists; any successful fetch replaces it.
-    let bundled: RegistrySnapshot?
+    /// plugind's own catalogue as a registry document, served while no upstream copy exists (any successful fetch
+    /// replaces it). Read into a snapshot on first need, not at start: most starts never serve it.
+    private let bundledSource: BundledRegistry?
+    private let bundledSnapshot = Locked<RegistrySnapshot??>(nil)
     let state = Locked(State())
     /// Called after every successful refresh (new content or a `304`), on the refreshing thread.
     private let refreshObservers = Locked<[@Sendable () -> Void]>([])
@@ -92,8 +94,17 @@ public final class RegistryService: Sendable {
         self.store = RegistryCacheStore(db: dependencies.database)
         self.logger = dependencies.logger
         self.clock = dependencies.clock
-        self.bundled = dependencies.bundled.flatMap {
-            Self.bundledSnapshot($0, parser: configuration.parser, at: dependencies.clock.now, logger: dependencies.logger)
+        self.bundledSource = dependencies.bundled
+    }
+
+    /// The bundled catalogue's snapshot, read once; nil when there is none or it does not read as a registry.
+    var bundled: RegistrySnapshot? {
+        guard let bundledSource else { return nil }
+        return bundledSnapshot.withLock { built in
+            if let built { return built }
+            let snapshot = Self.bundledSnapshot(bundledSource, parser: configuration.parser, at: clock.now, logger: logger)
+            built = .some(snapshot)
+            return snapshot
         }
     }
 
