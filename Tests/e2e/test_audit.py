@@ -206,6 +206,10 @@ def test_every_changing_route_leaves_exactly_one_entry(audit_stack, cli):
     assert {"plugin": PACKAGE, "kind": "version", "from": "2.0.0", "to": "1.0.0"} in changes(6)
     assert changes(7) == [{"plugin": "@elizaos/plugin-browser", "kind": "enabled", "from": False, "to": True}]
     assert {"plugin": PACKAGE, "kind": "version", "from": "1.0.0", "to": None} in changes(len(sent) - 1)
+    refresh = next(by_request[s[3]][0] for s in sent if s[1] == "/api/registry/refresh")
+    assert refresh["operationId"] and refresh["outcome"] == "succeeded" and refresh["target"] is None, refresh
+    register = next(by_request[s[3]][0] for s in sent if s[1] == "/api/registry/register")
+    assert register["target"] is None and register["changes"] == [] and register["outcome"] is None, register
 
     # The plugin filter, by npm name or id, and paging with a small limit.
     about = ci.get("/api/audit", params={"plugin": PACKAGE, "limit": 500}).json()["entries"]
