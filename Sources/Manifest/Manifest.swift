@@ -56,11 +56,10 @@ public struct Manifest: Sendable, Equatable {
         return optional([
             ("manifestVersion", .number(Self.version)),
             ("packages", sortedObject(packages) { package in
-                optional([("version", .string(package.version)), ("tree", package.tree.map { .strings($0.sorted().map(\.text)) })])
+                optional([("version", .string(package.version)), ("tree", package.tree.map { .strings($0.sorted().map(\.text)) } ?? .null)])
             }),
             ("ejected", sortedObject(ejected) { copy in
-                optional([("gitUrl", copy.gitUrl.map(JSONValue.string)), ("branch", copy.branch.map(JSONValue.string)),
-                          ("commit", copy.commit.map(JSONValue.string))])
+                optional([("gitUrl", .string(copy.gitUrl)), ("branch", .string(copy.branch)), ("commit", .string(copy.commit))])
             }),
             ("plugins", sortedObject(plugins) { enabled in .object(["enabled": .bool(enabled)]) }),
             ("settings", sortedObject(settings) { .string($0) }),
@@ -92,7 +91,7 @@ public struct Manifest: Sendable, Equatable {
                 throw .malformed(field: "\(path).version", "must be an exact version such as 1.2.3")
             }
             var tree: [PinnedPackage]?
-            if let listed = body["tree"] {
+            if let listed = body["tree"], !listed.isNull {
                 guard let items = listed.arrayValue else { throw .malformed(field: "\(path).tree", "must be an array of name@version@integrity strings") }
                 var pinned: [PinnedPackage] = []
                 for (index, item) in items.enumerated() {

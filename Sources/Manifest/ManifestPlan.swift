@@ -120,15 +120,15 @@ public struct ManifestChange: Sendable, Encodable, Equatable {
 
     enum CodingKeys: String, CodingKey { case action, plugin, key, from, to, secret }
 
-    /// `plugin` or `key`, whichever it is about; `from` and `to` always (null when none or secret).
+    /// Every member always, null where it does not apply (and for a secret's values).
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(action, forKey: .action)
-        if let plugin { try container.encode(plugin, forKey: .plugin) }
-        if let key { try container.encode(key, forKey: .key) }
+        try container.encode(plugin, forKey: .plugin)
+        try container.encode(key, forKey: .key)
         try container.encode(from, forKey: .from)
         try container.encode(to, forKey: .to)
-        if let secret { try container.encode(secret, forKey: .secret) }
+        try container.encode(secret, forKey: .secret)
     }
 }
 

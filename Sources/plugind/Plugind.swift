@@ -19,7 +19,7 @@ struct Plugind: ParsableCommand {
         commandName: "plugind",
         abstract: "The plugin manager of an agent: a FastCGI responder for nginx.",
         version: PlugindVersion.current,
-        subcommands: [Serve.self, CheckConfig.self, Token.self, RunnerCommand.self, Doctor.self],
+        subcommands: [Serve.self, CheckConfig.self, Token.self, RunnerCommand.self, Doctor.self, ManifestCommand.self],
         defaultSubcommand: Serve.self)
 }
 
