@@ -156,6 +156,10 @@ def test_every_changing_route_leaves_exactly_one_entry(audit_stack, cli):
     call("POST", "/api/registry/register", "/registry/register", expected=(502, 503, 504))
     call("POST", "/api/registry/sync", "/registry/sync", expected=409)
     call("POST", "/api/runtime/restart", "/runtime/restart", expected=(200, 503))
+    exported = ci.get("/api/manifest")
+    assert exported.status_code == 200, exported.text
+    call("POST", "/api/manifest/plan", "/manifest/plan", exported.json())
+    call("POST", "/api/manifest/apply", "/manifest/apply", exported.json())
     call("POST", "/api/plugins/uninstall", "/plugins/uninstall", {"name": PACKAGE})
     assert changing_routes() <= {(m, r) for m, r, _, _ in sent}, "a changing route was not driven"
 
