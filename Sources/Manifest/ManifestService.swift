@@ -150,17 +150,31 @@ public struct ManifestService: Sendable {
             throw ManifestError.failed(step: "activating the packages", error)
         }
 
-        // 3. The commit point: one agent-config write for install records, settings and enablement.
+        // 3. The commit point: one agent-config write for install records, settings and enablement. The records are
+        // made first and their `installedAt` checkpointed, so recovery can tell this write from an earlier one even
+        // when the version stays the same (a reinstall).
         ctx.phase("configuring", progress: 0.8)
+        var records: [String: JSONValue] = [:]
+        do {
+            for index in entries.indices {
+                guard let version = entries[index].version else { continue }
+                let record = try install.installRecordValue(name: entries[index].name, version: version, installPath: entries[index].installPath)
+                records[entries[index].name] = record
+                entries[index].installedAt = record["installedAt"]?.stringValue
+            }
+        } catch {
+            undo(entries)
+            throw ManifestError.failed(step: "writing the agent config", error)
+        }
         checkpoint.step = .committing
+        checkpoint.entries = entries
         ctx.checkpoint(checkpoint)
         var retired: [String] = []
         do {
             try configFile.update { document in
                 for entry in entries {
-                    if let version = entry.version {
-                        AgentConfigEdits.setInstallRecord(
-                            entry.name, try install.installRecordValue(name: entry.name, version: version, installPath: entry.installPath), in: &document)
+                    if let record = records[entry.name] {
+                        AgentConfigEdits.setInstallRecord(entry.name, record, in: &document)
                     } else {
                         AgentConfigEdits.setInstallRecord(entry.name, nil, in: &document)
                         AgentConfigEdits.removeEnablement(entry.name, in: &document)
@@ -181,11 +195,12 @@ public struct ManifestService: Sendable {
             throw ManifestError.failed(step: "writing the agent config", error)
         }
         plugins.retire(secrets: retired)
+        // One reason, so the scheduler restarts the agent once for the whole apply; before the old trees go, so a
+        // crash while they go still leaves the restart asked for (recovery asks again).
+        try? reasons.add("a manifest was applied (\(plan.changes.count) change\(plan.changes.count == 1 ? "" : "s"))")
         checkpoint.step = .committed
         ctx.checkpoint(checkpoint)
         finish(entries, operationId: ctx.id)
-        // One reason, so the scheduler restarts the agent once for the whole apply.
-        try reasons.add("a manifest was applied (\(plan.changes.count) change\(plan.changes.count == 1 ? "" : "s"))")
         let changedAt = ISOTime.string()
         ctx.log("applied \(plan.changes.count) change\(plan.changes.count == 1 ? "" : "s")")
 
@@ -256,14 +271,13 @@ public struct ManifestService: Sendable {
             return false
         case .committed:
             finish(entries, operationId: record.id)
+            try? reasons.add("a manifest was applied (recovered after a stop)")
             return true
         case .swapping, .committing:
             let document = (try? configFile.read()) ?? JSONObject()
             let committed = entries.isEmpty
                 ? checkpoint.writes.hold(in: document, plugins: plugins)
-                : entries.allSatisfy { entry in
-                    AgentConfigEdits.installRecord(entry.name, in: document)?["version"]?.stringValue == entry.version
-                }
+                : entries.allSatisfy { $0.isWritten(in: document) }
             if committed {
                 finish(entries, operationId: record.id)
                 try? reasons.add("a manifest was applied (recovered after a stop)")
@@ -300,6 +314,16 @@ struct ApplyCheckpoint: Codable {
         /// The version put in place; nil: removed.
         let version: String?
         var integrity: String?
+        /// The `installedAt` of the install record the commit writes (nil: removed, or not yet known).
+        var installedAt: String?
+
+        /// Whether the agent config holds what the commit writes for this package: its install record, or none.
+        func isWritten(in document: JSONObject) -> Bool {
+            let record = AgentConfigEdits.installRecord(name, in: document)
+            guard let version else { return record == nil }
+            guard record?["version"]?.stringValue == version else { return false }
+            return installedAt == nil || record?["installedAt"]?.stringValue == installedAt
+        }
     }
 
     struct Writes: Codable {
