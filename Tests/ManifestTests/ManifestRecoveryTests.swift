@@ -124,4 +124,26 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: staging))
         #expect(configBytes == before)
     }
+
+    /// Killed while putting an apply back (a plugin that loaded before did not after it), before the write that puts
+    /// the records back: the apply stands — the new tree stays, the old one goes, the operation succeeded.
+    @Test func aRollbackCutBeforeItsWriteKeepsTheApply() throws {
+        let (installPath, aside, _) = try interrupted(step: "rollingBack", swapped: true, written: true)
+        #expect(try settle()?.state == .succeeded)
+        #expect(marker(installPath) == "new")
+        #expect(!FileManager.default.fileExists(atPath: aside))
+    }
+
+    /// Killed after the write that put the records back (or while the trees go back): the rollback is finished —
+    /// the old tree is in place again and the operation failed.
+    @Test(arguments: ["rollingBack", "rolledBack"]) func aRollbackCutAfterItsWriteIsFinished(step: String) throws {
+        let before = configBytes
+        let (installPath, aside, _) = try interrupted(step: step, swapped: true, written: false)
+        let record = try #require(try settle())
+        #expect(record.state == .failed)
+        #expect(marker(installPath) == "old")
+        #expect(!FileManager.default.fileExists(atPath: aside))
+        #expect(configBytes == before)
+        #expect(reasons.contains { $0.contains("put back") })
+    }
 }
