@@ -228,9 +228,10 @@ public struct ManifestService: Sendable {
             ctx.log("waiting for the agent to restart and load \(waitFor.joined(separator: ", "))")
             for name in waitFor {
                 let verdict = verdicts.verdict(package: name, changedAt: changedAt, timeLeftMs: ctx.stepTimeoutMs(.max))
-                judged.append(.init(plugin: name, loaded: verdict.loaded, loadError: verdict.error))
+                let error = verdict.error.map(plugins.scrubbedRuntimeText)
+                judged.append(.init(plugin: name, loaded: verdict.loaded, loadError: error))
                 if !verdict.loaded {
-                    warnings.append("\(name) was applied but did not load: \(verdict.error ?? "no reason given").")
+                    warnings.append("\(name) was applied but did not load: \(error ?? "no reason given").")
                 }
             }
         }
@@ -271,7 +272,7 @@ public struct ManifestService: Sendable {
         let restored = (try? configFile.read()) ?? JSONObject()
         for name in broken.map(\.plugin) where verdicts.applies(to: name, in: restored) {
             let verdict = verdicts.verdict(package: name, changedAt: rolledBackAt, timeLeftMs: ctx.stepTimeoutMs(.max))
-            again.append(.init(plugin: name, loaded: verdict.loaded, loadError: verdict.error))
+            again.append(.init(plugin: name, loaded: verdict.loaded, loadError: verdict.error.map(plugins.scrubbedRuntimeText)))
         }
         var message = why + "."
         if let still = again.first(where: { !$0.loaded }) {
