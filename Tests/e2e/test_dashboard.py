@@ -375,7 +375,7 @@ class Page:
 
 # Routes other work adds to plugind; while one is missing, its 404 is what the page shows (as the
 # API's message), so that 404 is an expected console entry.
-PENDING_ROUTES = ("/api/plugins/installed", "/api/plugins/ejected", "/api/registry/status", "/api/registry/config")
+PENDING_ROUTES = ("/api/plugins/installed", "/api/plugins/ejected", "/api/registry/status", "/api/registry/config", "/api/audit")
 
 
 @pytest.fixture(scope="module")
@@ -890,6 +890,7 @@ def test_read_token_sees_no_mutating_controls(page, dash):
         ("#/core", "#optional-core-table"),
         ("#/runtime", "#runtime-state-value"),
         ("#/agent-registry", "#agent-registry-config h2"),
+        ("#/activity", "#activity-admin-only"),
     ):
         page.go(hash_)
         page.wait_css(ready)
@@ -907,6 +908,7 @@ VIEWS = (
     ("#/core", "#optional-core-table"),
     ("#/runtime", "#runtime-state-value"),
     ("#/agent-registry", "#agent-registry-config h2"),
+    ("#/activity", "#activity-table, #activity-empty, #activity-admin-only, #activity-error .message"),
 )
 
 
