@@ -97,9 +97,13 @@ export async function render(root, params, ctx) {
       : `${what}${cursor ? ", more to load" : ""}`;
   }
 
+  let busy = false; // a page is on its way: "Load more" waits (the button is not disabled, so it keeps the focus)
+
   async function load(append) {
+    if (append && busy) return;
     const mine = ++sequence;
-    more.disabled = true;
+    busy = true;
+    more.setAttribute("aria-busy", "true");
     clear(failure);
     if (!append) {
       clear(status).append(loading("Loading the activity…"));
@@ -109,14 +113,17 @@ export async function render(root, params, ctx) {
       body = await fetchAudit({ plugin, limit: PAGE, cursor: append ? cursor : null });
     } catch (error) {
       if (mine !== sequence || !ctx.alive()) return;
+      busy = false;
+      more.removeAttribute("aria-busy");
       clear(status);
-      more.disabled = false;
       if (error.status === 403) failure.append(infoBox(ADMIN_ONLY));
       else failure.append(errorBox(error, append ? "More entries could not be read" : "The activity could not be read"));
       if (!append) { tableWrap.hidden = true; empty.hidden = true; more.hidden = true; counter.textContent = ""; }
       return;
     }
     if (mine !== sequence || !ctx.alive()) return;
+    busy = false;
+    more.removeAttribute("aria-busy");
     clear(status);
     const entries = Array.isArray(body && body.entries) ? body.entries : [];
     if (!append) { clear(tbody); shown = 0; }
@@ -131,7 +138,6 @@ export async function render(root, params, ctx) {
       : "No change has been recorded yet. Changes made through plugind (settings, switches, installs) appear here.";
     const hadFocus = document.activeElement === more;
     more.hidden = !cursor;
-    more.disabled = false;
     showCount();
     // After "Load more" the keyboard stays with the list: on the button, or on the first new row once all are shown.
     if (append && hadFocus && more.hidden && rows.length) {
@@ -146,7 +152,7 @@ export async function render(root, params, ctx) {
   return {
     update(next) {
       plugin = next.join("/");
-      if (document.activeElement !== input) input.value = plugin;
+      input.value = plugin;
       showAll.hidden = !plugin;
       cursor = null;
       load(false);
