@@ -71,11 +71,15 @@ let package = Package(
             "JSON", "Locking", "Stores", "Adapters", "Failures", .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "Runtime", dependencies: ["Adapters", "Plugins", "Stores", "JSON", "Locking", .product(name: "Logging", package: "swift-log")]),
+        // The audit trail: one entry per changing request, kept consistent with the agent config through a crash.
+        .target(name: "Audit", dependencies: [
+            "Failures", "JSON", "Locking", "Operations", "Stores", "Vocabulary", .product(name: "Logging", package: "swift-log"),
+        ]),
         // Layer 4: the route table and its thin handlers.
-        .target(name: "API", dependencies: ["HTTPKit", "JSON", "Locking", "Stores", "Settings", "Operations", "Plugins", "Runtime", "Registry", "Runner", "Install", "Eject", "AgentRegistry", "Adapters"]),
+        .target(name: "API", dependencies: ["Audit", "HTTPKit", "JSON", "Locking", "Stores", "Settings", "Operations", "Plugins", "Runtime", "Registry", "Runner", "Install", "Eject", "AgentRegistry", "Adapters"]),
         // Layer 7: the composition root (imported only by the executable and the in-process API tests) and the executable.
         .target(name: "App", dependencies: [
-            "API", "HTTPKit", "Stores", "Settings", "Operations", "Plugins", "Runtime", "Registry", "Runner", "Install", "Eject", "AgentRegistry",
+            "API", "Audit", "HTTPKit", "Stores", "Settings", "Operations", "Plugins", "Runtime", "Registry", "Runner", "Install", "Eject", "AgentRegistry",
             "Adapters", "JSON", "Locking", "SemVer", .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "plugind", dependencies: [
@@ -95,6 +99,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Adapters", "JSON"], path: "Tests/TestSupport"),
         .testTarget(name: "AdaptersTests", dependencies: ["Adapters", "JSON", "TestSupport"]),
         .testTarget(name: "SettingsTests", dependencies: ["Settings"]),
+        .testTarget(name: "AuditTests", dependencies: ["Audit", "Operations", "Stores", "JSON", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "OperationsTests", dependencies: ["Operations", "Stores"]),
         .testTarget(name: "VocabularyTests", dependencies: ["Vocabulary"]),
         .testTarget(name: "PluginsTests", dependencies: ["Plugins", "Stores", "JSON"]),

@@ -17,6 +17,8 @@ public struct Dependencies: Sendable {
     public let agentConfig: AgentConfigFile
     public let operations: OperationRunner
     public let restartReasons: RestartReasonStore
+    /// The audit trail's entries, for `GET /api/audit`.
+    public let auditStore: AuditStore
     public let plugins: PluginService
     public let runtime: RuntimeService
     public let registry: RegistryService
@@ -41,5 +43,6 @@ public struct Dependencies: Sendable {
         self.agentConfig = agentConfig
         self.operations = operations
         self.restartReasons = RestartReasonStore(db: database)
+        self.auditStore = AuditStore(db: database)
     }
 }

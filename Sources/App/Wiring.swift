@@ -1,6 +1,7 @@
 import API
 import Adapters
 import AgentRegistry
+import Audit
 import Eject
 import Foundation
 import HTTPKit
@@ -29,6 +30,8 @@ public struct Wiring {
     public let eject: EjectService
     public let agentRegistry: AgentRegistryService
     public let agentConfig: AgentConfigFile
+    /// The audit trail: its recovery runs at start, before anything writes the agent config; then its pruner.
+    public let audit: AuditTrail
     /// Runs npm, git and builds as the installer user (through `plugind runner` when one is configured).
     public let installer: any Installer
 
@@ -45,6 +48,13 @@ public struct Wiring {
         let agentConfig = AgentConfigFile(path: settings.agentConfigPath, readerGroup: try settings.agentConfigGroupID())
         try agentConfig.applyReaderAccess()
         self.agentConfig = agentConfig
+        let audit = AuditTrail(
+            store: AuditStore(db: database), configFile: agentConfig,
+            retention: .init(days: settings.auditRetentionDays, maxEntries: settings.auditMaxEntries),
+            pause: CrashTestPause(environment: ProcessInfo.processInfo.environment, directory: settings.stateDir), logger: logger)
+        agentConfig.keepJournal(audit)
+        operations.addObserver(audit)
+        self.audit = audit
         let scrubber = SecretScrubber(secrets: settings.secrets)
         // The time of day every service stamps and expires things by.
         let clock = SystemClock()
@@ -173,10 +183,12 @@ public struct Wiring {
             agentConfig: agentConfig, operations: operations, plugins: plugins,
             runtime: RuntimeService(runtime: runtimeView, scheduler: scheduler, reasons: reasons), registry: registry,
             install: install, eject: eject, agentRegistry: agentRegistry)
-        gatekeeper = Gatekeeper(
+        var gatekeeper = Gatekeeper(
             router: Router(RouteTable.routes(deps)), tokens: TokenVerification(store: TokenStore(path: settings.tokensPath)),
             publicOrigins: settings.publicOrigins, logger: logger,
             requestLog: LineRequestLog(label: logger.label, level: Logger.Level(rawValue: settings.logLevel) ?? .info))
+        gatekeeper.mutationRecorder = GateAudit(trail: audit, plugins: plugins)
+        self.gatekeeper = gatekeeper
     }
 }
 
@@ -215,5 +227,10 @@ struct TokenVerification: TokenVerifier {
         case .read: .read
         case nil: nil
         }
+    }
+
+    func caller(forToken token: String) -> Caller? {
+        guard let identity = store.identity(of: token) else { return nil }
+        return Caller(role: identity.role == .admin ? .admin : .read, tokenId: identity.id, tokenLabel: identity.label)
     }
 }

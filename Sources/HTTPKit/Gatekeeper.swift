@@ -17,6 +17,8 @@ public struct Gatekeeper: Sendable {
     public let logger: Logger
     /// The line per request (through `logger` unless the caller hands a writer of its own).
     public let requestLog: any RequestLog
+    /// Told of every changing request that passed the gates (the audit trail); nil: none is recorded.
+    public var mutationRecorder: (any MutationRecorder)?
 
     public init(
         router: Router, tokens: any TokenVerifier, publicOrigins: [String] = [], prefix: String = "/api",
@@ -94,12 +96,13 @@ public struct Gatekeeper: Sendable {
         let match = router.match(method: request.method, path: path)
 
         // 1. Tokens, unless the route is open.
-        let role: Role?
+        let caller: Caller?
         if case .found(let route, _) = match, case .open = route.access {
-            role = nil
+            caller = nil
         } else {
-            role = try authenticate(request)
+            caller = try authenticate(request)
         }
+        let role = caller?.role
         let mutating: Bool
         switch request.method {
         case .get, .head, .options: mutating = false
@@ -136,21 +139,21 @@ public struct Gatekeeper: Sendable {
         let body = try decodeBody(request, rule: route.body)
         let query = try QueryItems(request.rawQuery)
         let context = RequestContext(request: request, parameters: parameters, query: query, body: body, requestId: requestId, role: role)
-        return try route.handler(context)
+        return try answer(route, context, caller: caller, mutating: mutating)
     }
 
-    private func authenticate(_ request: HTTPRequest) throws -> Role {
+    private func authenticate(_ request: HTTPRequest) throws -> Caller {
         let challenge = [(name: "WWW-Authenticate", value: "Bearer realm=\"plugind\"")]
         guard let header = request.header("authorization") else {
             throw APIError(.unauthorized, "This route needs a token: send 'Authorization: Bearer <token>'.", headers: challenge)
         }
         let parts = header.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "bearer",
-            let role = tokens.role(forToken: parts[1].trimmingSpacesAndTabs())
+            let caller = tokens.caller(forToken: parts[1].trimmingSpacesAndTabs())
         else {
             throw APIError(.unauthorized, "The token is not valid for this plugind; GET /api/sign-in names the command that creates one.", headers: challenge)
         }
-        return role
+        return caller
     }
 
     /// The headers a page on a listed origin may send (Milady's app sends the last one on every request).

@@ -145,6 +145,8 @@ public final class OperationRunner: Sendable {
     private let running = Locked(0)
     private let scrub: @Sendable (String) -> String
     private let logger: Logger
+    /// Told of every operation's start and end (OperationObserver.swift).
+    let observers = Locked<[any OperationObserver]>([])
 
     public init(
         store: OperationStore, maxConcurrent: Int, deadline: Duration,
@@ -215,7 +217,7 @@ public final class OperationRunner: Sendable {
         }
         let context = OperationContext(id: id, target: target, deadline: .now + deadline, store: store, scrub: scrub)
         do {
-            let result = try work(context)
+            let result = try observing(kind: kind, context, work)
             release()
             try store.finish(id: id, state: .succeeded, phase: "done", error: nil, result: result, logTail: context.logTail)
         } catch {

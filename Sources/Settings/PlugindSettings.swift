@@ -95,6 +95,9 @@ public struct PlugindSettings: Sendable {
     public var tokensPath: String { (stateDir as NSString).appendingPathComponent("tokens.json") }
     public var maxConcurrentOperations: Int { integer("maxConcurrentOperations") }
     public var clientAnswerWithinMs: Int { integer("clientAnswerWithinMs") }
+    /// How long, and how many, audit trail entries are kept.
+    public var auditRetentionDays: Int { integer("auditRetentionDays") }
+    public var auditMaxEntries: Int { integer("auditMaxEntries") }
     /// The id of the group `agentConfigGroup` names; nil when unset, an error when no such group exists.
     public func agentConfigGroupID() throws -> gid_t? {
         guard let group = string("agentConfigGroup") else { return nil }

@@ -113,6 +113,8 @@ public enum SettingsTable {
         SettingSpec("corePlugins", .stringList, .strings(coreDefaults), "Core plugins (npm names): always loaded, cannot be disabled."),
         SettingSpec("optionalCorePlugins", .stringList, .strings(optionalDefaults), "Optional-core plugins (npm names): off unless enabled (plugins.allow)."),
         SettingSpec("maxConcurrentOperations", .integer(1...64), 4, "Long operations (install, eject, …) allowed at once; must be below threads. Unset: the smaller of 4 and threads - 1."),
+        SettingSpec("auditRetentionDays", .integer(1...36_500), 90, "Days an audit trail entry is kept; older ones are pruned in the background."),
+        SettingSpec("auditMaxEntries", .integer(1...10_000_000), 100_000, "Most audit trail entries kept; past it the oldest are pruned in the background."),
         SettingSpec("cliCommand", .optionalString, nil, "How an operator runs this plugind's CLI, as the dashboard's sign-in hint shows it (scripts/run sets its wrapper); unset: plugind's own path, after sudo when it runs as a system user, with --state-dir unless a plain plugind finds the same state directory."),
         SettingSpec("logLevel", .choice(["trace", "debug", "info", "notice", "warning", "error", "critical"]), "info", "Least severe log level written to stderr."),
         SettingSpec("timeouts.connectMs", .integer(ms), 5_000, "Connecting to an outside service."),

@@ -34,6 +34,9 @@ struct Serve: ParsableCommand {
         LoggingSystem.bootstrap { label in LineLogHandler(label: label, logLevel: level) }
         let logger = Logger(label: "plugind")
         let wiring = try Wiring(settings: settings, logger: logger)
+        // Before anything writes the agent config (an operation's recovery may): entries are judged against the file as
+        // the stop left it.
+        try wiring.audit.recoverInterrupted()
         let recovered = try wiring.operations.recoverInterrupted(using: ["install": InstallRecovery(service: wiring.install), "uninstall": InstallRecovery(service: wiring.install),
             "rollback": InstallRecovery(service: wiring.install),
             "sync": EjectRecovery(service: wiring.eject)],
@@ -52,6 +55,7 @@ struct Serve: ParsableCommand {
         if !recovered.isEmpty { logger.warning("settled \(recovered.count) operation(s) interrupted by a stop") }
         wiring.scheduler?.start()
         wiring.registry.warmUp()
+        wiring.audit.startPruning()
         wiring.agentRegistry.start()
 
         var serverOptions = FastCGIServer.Options()
