@@ -143,14 +143,14 @@ def test_activity_lists_the_changes_newest_first_in_words_and_never_a_value(page
     put(admin_api, PLUGIN_ID, {"enabled": False})
     put(admin_api, PLUGIN_ID, {"enabled": True})
     expect(install(admin_api, OTHER, "1.0.0"), 200)
-    # Each request, newest first: its target as the client named it (the path's id, the install's name) and
+    # Each request, newest first: its target (plugind records the npm name, however the path named it) and
     # what the Changes column must say.
     wanted = [
         ("POST /api/plugins/install", OTHER, "installed 1.0.0"),
-        ("PUT /api/plugins/:id", PLUGIN_ID, "enabled"),
-        ("PUT /api/plugins/:id", PLUGIN_ID, "disabled"),
-        ("PUT /api/plugins/:id", PLUGIN_ID, "changed ACT_API_KEY"),
-        ("PUT /api/plugins/:id", PLUGIN_ID, "set ACT_API_KEY"),
+        ("PUT /api/plugins/:id", PLUGIN, "enabled"),
+        ("PUT /api/plugins/:id", PLUGIN, "disabled"),
+        ("PUT /api/plugins/:id", PLUGIN, "changed ACT_API_KEY"),
+        ("PUT /api/plugins/:id", PLUGIN, "set ACT_API_KEY"),
         ("POST /api/plugins/install", PLUGIN, "1.0.0 → 1.1.0"),
         ("POST /api/plugins/install", PLUGIN, "installed 1.0.0"),
     ]
@@ -271,6 +271,7 @@ def test_a_plugins_page_shows_its_recent_changes_and_links_to_the_filtered_view(
     page.wait_css("#panel-notice")
     page.wait(lambda: "set ACT_MODE" in page.css("#recent-changes ol > li").text, "the saved setting among the recent changes")
     assert len(page.all("#recent-changes ol > li")) == 5
+    page.d.execute_script("document.getElementById('recent-changes').scrollIntoView({block: 'end'})")
     page.shot("plugin-recent-changes", full_page=False)
     assert_accessible(page, "the plugin page with its recent changes")
     page.check_console("the plugin page's recent changes")
