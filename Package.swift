@@ -70,21 +70,23 @@ let package = Package(
         .target(name: "AgentRegistry", dependencies: [
             "JSON", "Locking", "Stores", "Adapters", "Failures", .product(name: "Logging", package: "swift-log"),
         ]),
+        // The agent's plugin set as a manifest: export, plan, and an all-or-nothing apply over Install and Plugins.
+        .target(name: "Manifest", dependencies: ["Adapters", "Eject", "Failures", "Install", "JSON", "Operations", "Plugins", "Runner", "SemVer", "Stores"]),
         .target(name: "Runtime", dependencies: ["Adapters", "Plugins", "Stores", "JSON", "Locking", .product(name: "Logging", package: "swift-log")]),
         // The audit trail: one entry per changing request, kept consistent with the agent config through a crash.
         .target(name: "Audit", dependencies: [
             "Failures", "JSON", "Locking", "Operations", "Stores", "Vocabulary", .product(name: "Logging", package: "swift-log"),
         ]),
         // Layer 4: the route table and its thin handlers.
-        .target(name: "API", dependencies: ["Audit", "HTTPKit", "JSON", "Locking", "Stores", "Settings", "Operations", "Plugins", "Runtime", "Registry", "Runner", "Install", "Eject", "AgentRegistry", "Adapters"]),
+        .target(name: "API", dependencies: ["Audit", "HTTPKit", "JSON", "Locking", "Stores", "Settings", "Operations", "Plugins", "Runtime", "Registry", "Runner", "Install", "Eject", "AgentRegistry", "Adapters", "Manifest"]),
         // Layer 7: the composition root (imported only by the executable and the in-process API tests) and the executable.
         .target(name: "App", dependencies: [
             "API", "Audit", "HTTPKit", "Stores", "Settings", "Operations", "Plugins", "Runtime", "Registry", "Runner", "Install", "Eject", "AgentRegistry",
-            "Adapters", "JSON", "Locking", "SemVer", .product(name: "Logging", package: "swift-log"),
+            "Adapters", "JSON", "Locking", "SemVer", "Manifest", .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "plugind", dependencies: [
             "App", "API", "FastCGI", "HTTPKit", "Stores", "Settings", "Operations", "Plugins", "Runtime", "Registry", "Runner", "Install", "Eject", "AgentRegistry",
-            "Adapters",
+            "Adapters", "Manifest",
             "Locking", "JSON",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
@@ -121,6 +123,7 @@ let package = Package(
         .testTarget(name: "InstallTests", dependencies: [
             "Adapters", "Install", "Runner", "SemVer", "JSON", "Operations", "Stores", "TestSupport", "TestWorld", .product(name: "Crypto", package: "swift-crypto"),
         ]),
+        .testTarget(name: "ManifestTests", dependencies: ["Manifest", "Install", "JSON"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Plugins", "Stores", "JSON", "Adapters", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

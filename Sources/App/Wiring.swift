@@ -8,6 +8,7 @@ import HTTPKit
 import Install
 import JSON
 import Logging
+import Manifest
 import Operations
 import Plugins
 import Registry
@@ -32,6 +33,8 @@ public struct Wiring {
     public let agentConfig: AgentConfigFile
     /// The audit trail: its recovery runs at start, before anything writes the agent config; then its pruner.
     public let audit: AuditTrail
+    /// Export, plan and apply of the plugin set (its recovery is registered at start).
+    public let manifest: ManifestService
     /// Runs npm, git and builds as the installer user (through `plugind runner` when one is configured).
     public let installer: any Installer
 
@@ -183,6 +186,7 @@ public struct Wiring {
             agentConfig: agentConfig, operations: operations, plugins: plugins,
             runtime: RuntimeService(runtime: runtimeView, scheduler: scheduler, reasons: reasons), registry: registry,
             install: install, eject: eject, agentRegistry: agentRegistry)
+        manifest = ManifestService(deps)
         var gatekeeper = Gatekeeper(
             router: Router(RouteTable.routes(deps)), tokens: TokenVerification(store: TokenStore(path: settings.tokensPath)),
             publicOrigins: settings.publicOrigins, logger: logger,

@@ -48,9 +48,12 @@ public final class AuditScope: Sendable {
     /// A failure to store it stops the write, so no change is ever made without its entry.
     func intend(hash: String, changes: [JSONValue]) throws {
         try state.withLock { state in
-            state.row.pendingHash = hash
-            state.row.pendingChanges = changes
-            try trail.save(&state.row, settled: false)
+            var row = state.row
+            row.pendingHash = hash
+            row.pendingChanges = changes
+            // Not stored: the write is refused, and the entry stays as it was.
+            try trail.save(&row, settled: false)
+            state.row = row
         }
         trail.pause.at(.afterIntent)
     }

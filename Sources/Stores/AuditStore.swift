@@ -116,8 +116,17 @@ public struct AuditStore: Sendable {
         self.db = db
     }
 
-    /// Inserts the row (its id is then set) or replaces it, with its subjects, in one transaction.
+    /// Inserts the row (its id is then set) or replaces it, with its subjects, in one transaction. A full disk is
+    /// `StoreError.noSpace` (a change whose intent cannot be stored is refused with 507, like the write itself).
     public func save(_ row: inout AuditRow) throws {
+        do {
+            try insertOrUpdate(&row)
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_FULL {
+            throw StoreError.noSpace(path: db.path)
+        }
+    }
+
+    private func insertOrUpdate(_ row: inout AuditRow) throws {
         let saved = row
         row.id = try db.pool.write { db -> Int64 in
             let id: Int64

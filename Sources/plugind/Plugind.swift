@@ -7,6 +7,7 @@ import Foundation
 import HTTPKit
 import Install
 import Logging
+import Manifest
 import Operations
 import Runner
 import Settings
@@ -18,7 +19,7 @@ struct Plugind: ParsableCommand {
         commandName: "plugind",
         abstract: "The plugin manager of an agent: a FastCGI responder for nginx.",
         version: PlugindVersion.current,
-        subcommands: [Serve.self, CheckConfig.self, Token.self, RunnerCommand.self, Doctor.self],
+        subcommands: [Serve.self, CheckConfig.self, Token.self, RunnerCommand.self, Doctor.self, ManifestCommand.self],
         defaultSubcommand: Serve.self)
 }
 
@@ -39,7 +40,7 @@ struct Serve: ParsableCommand {
         try wiring.audit.recoverInterrupted()
         let recovered = try wiring.operations.recoverInterrupted(using: ["install": InstallRecovery(service: wiring.install), "uninstall": InstallRecovery(service: wiring.install),
             "rollback": InstallRecovery(service: wiring.install),
-            "sync": EjectRecovery(service: wiring.eject)],
+            "sync": EjectRecovery(service: wiring.eject), ManifestService.operationKind: ManifestRecovery(service: wiring.manifest)],
             endGroups: { groups in
                 do {
                     try wiring.installer.endGroups(groups)

@@ -73,4 +73,21 @@ import Testing
         #expect(changes.contains { $0["kind"]?.stringValue == "version" && $0["to"]?.stringValue == World.published.version && $0["from"] == .null })
         #expect(changes.contains { $0["kind"]?.stringValue == "enabled" && $0["to"]?.boolValue == true })
     }
+
+    /// An install from Milady's app runs on a thread of its own (answered within clientAnswerWithinMs, else 202):
+    /// its entry still gets the operation, its outcome and the version it put in place.
+    @Test func installOnAThreadOfItsOwn() throws {
+        let world = try World()
+        let answer = world.send("POST", "/plugins/install", json: ["name": .string(World.published.npm)], headers: ["x-milady-client-id": "app"])
+        #expect(answer.status == 200 || answer.status == 202)
+        var entry: JSONValue?
+        for _ in 0..<600 {
+            entry = world.send("GET", "/audit").json["entries"]?.arrayValue?.first
+            if entry?["outcome"]?.stringValue != "running" { break }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        #expect(entry?["requestId"]?.stringValue == answer.header("X-Request-Id") && entry?["status"]?.intValue == answer.status)
+        #expect(entry?["operationId"]?.stringValue != nil && entry?["outcome"]?.stringValue == "succeeded")
+        #expect((entry?["changes"]?.arrayValue ?? []).contains { $0["kind"]?.stringValue == "version" && $0["to"]?.stringValue == World.published.version })
+    }
 }
