@@ -858,7 +858,10 @@ def test_keyboard_only_navigation(page):
               "cli enabled by keyboard, its switch usable again")
     page.wait(lambda: page.d.switch_to.active_element.get_attribute("role") == "switch", "focus kept on the switch")
     press(Keys.SPACE)
-    page.wait(lambda: not page.css('#optional-core-table tr[data-name="cli"] input[role=switch]').is_selected(), "cli disabled again")
+    # Until its switch is usable again, as above: the request and the reload after it are over, so the next test's
+    # sign-out cannot overtake them (they would go out without a token and log a 401).
+    page.wait(lambda: (lambda s: not s.is_selected() and s.is_enabled())(page.css('#optional-core-table tr[data-name="cli"] input[role=switch]')),
+              "cli disabled again, its switch usable again")
     page.check_console("keyboard navigation")
 
 
