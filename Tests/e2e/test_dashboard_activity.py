@@ -286,7 +286,7 @@ def test_a_plugins_page_shows_its_recent_changes_and_links_to_the_filtered_view(
     page.check_console("the activity view from a plugin's page")
 
 
-def test_a_token_label_is_shown_as_text_and_who_says_role_and_label(page, stack, admin_api):
+def test_a_token_label_is_shown_as_text_and_a_refused_request_says_its_status(page, stack, admin_api):
     cli = json.loads((stack.stateDir / "run.json").read_text())["cli"]
     made = subprocess.run([cli, "token", "create", "--role", "admin", "--label", LABEL], capture_output=True, text=True,
                           timeout=30, stdin=subprocess.DEVNULL)
@@ -304,6 +304,14 @@ def test_a_token_label_is_shown_as_text_and_who_says_role_and_label(page, stack,
     assert not page.all("#label-injected"), "the label's markup became an element"
     assert [li.text for li in rows(page)[0].find_elements(By.CSS_SELECTOR, "td[data-label=Changes] li")] == ["unset ACT_OTHER_LEVEL"]
     page.check_console("a labelled token's entry")
+
+    # A request plugind refused (a key the plugin does not declare) is listed too: its status, and no change.
+    assert admin_api.put(f"/api/plugins/{OTHER_ID}", json={"config": {"ACT_UNDECLARED": "x"}}).status_code == 422
+    page.css("#activity-apply").click()  # the same filter again reads the newest entries
+    page.wait(lambda: cell(rows(page)[0], "Status") == "422", "the refused request at the top")
+    assert cell(rows(page)[0], "Changes") == "no change"
+    assert rows(page)[0].find_element(By.CSS_SELECTOR, "code.request").text == "PUT /api/plugins/:id"
+    page.check_console("a refused request's entry")
 
 
 def test_a_narrow_screen_shows_each_entry_as_a_labelled_card(page):

@@ -16,7 +16,7 @@ export async function render(root, params, ctx) {
   root.append(h("div", { class: "view-head" },
     h("h1", {}, "Activity"),
     h("p", { class: "muted" },
-      "Every change made through plugind, newest first: who made it, what it changed (names and versions, never values) and how it ended.")));
+      "Every change asked of plugind, newest first: who asked, what it changed (names and versions, never values) and how it ended.")));
   if (!ctx.isAdmin) {
     root.append(h("div", { class: "message message-info", role: "status", id: "activity-admin-only" }, ADMIN_ONLY));
     return null;
