@@ -397,3 +397,29 @@ def test_retention_prunes_by_age_and_by_count(plugind_factory):
     wait_until(lambda: len(trail(plugind)) <= 3, 30, "the trail to be pruned to auditMaxEntries")
     assert [e["requestId"] for e in trail(plugind)] == [request_id(n) for n in (8, 7, 6)]
     plugind.stop()
+
+
+def test_token_labels_are_checked_and_listed_without_secrets(tmp_path):
+    """`plugind token create --label` refuses a label that is not short printable text (exit non-zero,
+    one line naming --label, nothing written); `plugind token list` prints id, role and label, never a
+    token or its hash."""
+    state = tmp_path / "state"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PLUGIND_")}
+    base = [str(plugind_binary()), "token"]
+    for bad in ["", " padded", "x" * 65, "tab\there", "new\nline"]:
+        result = subprocess.run([*base, "create", "--role", "admin", "--label", bad, "--state-dir", str(state)],
+                                capture_output=True, text=True, timeout=60, env=env)
+        assert result.returncode != 0, f"label {bad!r} was accepted"
+        assert "--label" in result.stderr and "pld_" not in result.stdout, result.stderr
+        assert not (state / "tokens.json").exists()
+    made = subprocess.run([*base, "create", "--role", "read", "--label", "Grafana (ops)", "--state-dir", str(state)],
+                          capture_output=True, text=True, timeout=60, env=env)
+    assert made.returncode == 0, made.stderr
+    listed = subprocess.run([*base, "list", "--state-dir", str(state)], capture_output=True, text=True, timeout=60, env=env)
+    assert listed.returncode == 0, listed.stderr
+    [line] = listed.stdout.splitlines()
+    token_id, role, label = line.split("\t")
+    assert re.fullmatch(r"tok_[0-9a-f]{12}", token_id) and role == "read" and label == "Grafana (ops)", line
+    stored = json.loads((state / "tokens.json").read_text())["tokens"][0]
+    assert made.stdout.strip() not in listed.stdout and stored["sha256"] not in listed.stdout
+    assert stored["id"] == token_id and stored["label"] == "Grafana (ops)"

@@ -894,6 +894,7 @@ def test_read_token_sees_no_mutating_controls(page, dash):
         ("#/runtime", "#runtime-state-value"),
         ("#/agent-registry", "#agent-registry-config h2"),
         ("#/activity", "#activity-admin-only"),
+        ("#/manifest", "#manifest-read-only"),
     ):
         page.go(hash_)
         page.wait_css(ready)
@@ -912,6 +913,7 @@ VIEWS = (
     ("#/runtime", "#runtime-state-value"),
     ("#/agent-registry", "#agent-registry-config h2"),
     ("#/activity", "#activity-table, #activity-empty, #activity-admin-only, #activity-error .message"),
+    ("#/manifest", "#manifest-export h2"),
 )
 
 

@@ -11,6 +11,7 @@ import * as coreView from "./views/core.js";
 import * as runtimeView from "./views/runtime.js";
 import * as agentRegistryView from "./views/agent-registry.js";
 import * as activityView from "./views/activity.js";
+import * as manifestView from "./views/manifest.js";
 
 const main = document.getElementById("main");
 const nav = document.getElementById("nav");
@@ -28,6 +29,7 @@ const ROUTES = {
   runtime: { title: "Runtime", view: runtimeView },
   activity: { title: "Activity", view: activityView },
   "agent-registry": { title: "Agent registry", view: agentRegistryView },
+  manifest: { title: "Manifest", view: manifestView },
 };
 
 let cleanup = null;
