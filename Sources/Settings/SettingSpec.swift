@@ -114,6 +114,7 @@ public enum SettingsTable {
         SettingSpec("optionalCorePlugins", .stringList, .strings(optionalDefaults), "Optional-core plugins (npm names): off unless enabled (plugins.allow)."),
         SettingSpec("maxConcurrentOperations", .integer(1...64), 4, "Long operations (install, eject, …) allowed at once; must be below threads. Unset: the smaller of 4 and threads - 1."),
         SettingSpec("cliCommand", .optionalString, nil, "How an operator runs this plugind's CLI, as the dashboard's sign-in hint shows it (scripts/run sets its wrapper); unset: plugind's own path, after sudo when it runs as a system user, with --state-dir unless a plain plugind finds the same state directory."),
+        SettingSpec("metrics", .boolean, true, "Count requests, operations and refreshes and answer GET /api/metrics in Prometheus' text format; off: nothing is counted and that route answers 404."),
         SettingSpec("logLevel", .choice(["trace", "debug", "info", "notice", "warning", "error", "critical"]), "info", "Least severe log level written to stderr."),
         SettingSpec("timeouts.connectMs", .integer(ms), 5_000, "Connecting to an outside service."),
         SettingSpec("timeouts.fetchMs", .integer(ms), 30_000, "A metadata or JSON fetch, in total."),
