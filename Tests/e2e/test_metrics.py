@@ -283,3 +283,13 @@ def test_the_operations_guide_lists_every_series(reader):
     assert names, text[:500]
     missing = sorted(name for name in names if f"`{name}`" not in section)
     assert missing == [], f"not in docs/deployment.md, section 13: {missing}"
+
+
+def test_metrics_off_is_a_404_naming_the_setting(upstream):
+    """`PLUGIND_METRICS=false`: the route answers 404 through nginx, its error naming the setting."""
+    for stack in _run_stack({"PLUGIND_METRICS": "false", "PLUGIND_PLUGIN_REGISTRY_URLS": upstream.urls, "PLUGIND_RUNTIME_BRIDGE": "none"}):
+        with stack.client(stack.readToken) as reader:
+            answer = reader.get("/api/metrics")
+            assert answer.status_code == 404
+            assert "'metrics'" in answer.json()["error"]
+            assert reader.get("/api/health").status_code == 200
