@@ -11,6 +11,7 @@ public enum RouteTable {
             service: deps.install, plugins: deps.plugins, early: EarlyAnswer(within: .milliseconds(deps.settings.clientAnswerWithinMs)))
         let eject = EjectRoutes(service: deps.eject, plugins: deps.plugins)
         let agentRegistry = AgentRegistryRoutes(service: deps.agentRegistry)
+        let manifest = ManifestRoutes(deps)
         let registry = RegistryRoutes(registry: deps.registry, plugins: deps.plugins, operations: deps.operations, cache: ResponseCache())
         return [
             Route(.get, "/health", .open, system.health),
@@ -53,6 +54,10 @@ public enum RouteTable {
             Route(.post, "/registry/register", .role(.admin), body: .optionalObject(allowed: ["uri", "tokenURI", "name", "endpoint"]), agentRegistry.register),
             Route(.post, "/registry/update-uri", .role(.admin), body: .object(allowed: ["uri", "tokenURI"]), agentRegistry.updateURI),
             Route(.post, "/registry/sync", .role(.admin), body: .optionalObject(allowed: ["tokenURI", "name", "endpoint"]), agentRegistry.sync),
+
+            Route(.get, "/manifest", .role(.read), manifest.export),
+            Route(.post, "/manifest/plan", .role(.admin), body: .object(allowed: ManifestRoutes.fields), manifest.plan),
+            Route(.post, "/manifest/apply", .role(.admin), body: .object(allowed: ManifestRoutes.fields), manifest.apply),
 
             Route(.get, "/runtime", .role(.read), runtime.state),
             Route(.post, "/runtime/restart", .role(.admin), runtime.restart),

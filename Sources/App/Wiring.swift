@@ -7,6 +7,7 @@ import HTTPKit
 import Install
 import JSON
 import Logging
+import Manifest
 import Operations
 import Plugins
 import Registry
@@ -29,6 +30,8 @@ public struct Wiring {
     public let eject: EjectService
     public let agentRegistry: AgentRegistryService
     public let agentConfig: AgentConfigFile
+    /// Export, plan and apply of the plugin set (its recovery is registered at start).
+    public let manifest: ManifestService
     /// Runs npm, git and builds as the installer user (through `plugind runner` when one is configured).
     public let installer: any Installer
     /// What every part counts through, and `GET /api/metrics`' text; the executable adds the transport's gauges.
@@ -181,6 +184,7 @@ public struct Wiring {
             agentConfig: agentConfig, operations: operations, plugins: plugins,
             runtime: RuntimeService(runtime: runtimeView, scheduler: scheduler, reasons: reasons), registry: registry,
             install: install, eject: eject, agentRegistry: agentRegistry, metrics: exposition)
+        manifest = ManifestService(deps)
         gatekeeper = Gatekeeper(
             router: Router(RouteTable.routes(deps)), tokens: TokenVerification(store: TokenStore(path: settings.tokensPath)),
             publicOrigins: settings.publicOrigins, logger: logger,

@@ -1,17 +1,19 @@
 extension HTTPResponse {
-    /// Adds a strong ETag over the body and answers 304 when the client already has it.
+    /// Adds an ETag over the body and answers 304 when the client already has it.
     public func conditional(on request: HTTPRequest) -> HTTPResponse {
         conditional(on: request, etag: Self.etag(of: body))
     }
 
-    /// A strong ETag for these bytes (FNV-1a: fast, and a collision only costs a refetch).
+    /// A weak ETag for these bytes (FNV-1a: fast, and a collision only costs a refetch). Weak, though it is taken over
+    /// the exact bytes: nginx compresses the body for clients that accept gzip and then turns a strong tag into a weak
+    /// one, but never on a 304. Weak from the start, the tag a client holds is the same on every path.
     public static func etag(of body: [UInt8]) -> String {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in body {
             hash ^= UInt64(byte)
             hash = hash &* 0x100_0000_01b3
         }
-        return "\"" + String(hash, radix: 16) + "-" + String(body.count, radix: 16) + "\""
+        return "W/\"" + String(hash, radix: 16) + "-" + String(body.count, radix: 16) + "\""
     }
 
     /// As `conditional(on:)` with a tag computed once, when the body was cached.
@@ -22,7 +24,8 @@ extension HTTPResponse {
         if let presented = request.header("if-none-match"),
             presented.split(separator: ",").contains(where: { candidate in
                 let trimmed = candidate.trimmingSpacesAndTabs()
-                return trimmed.replacingWeakPrefix() == tag || trimmed == "*"
+                // If-None-Match compares weakly (RFC 9110, 13.1.2): with or without `W/`, the same tag matches.
+                return trimmed.replacingWeakPrefix() == tag.replacingWeakPrefix() || trimmed == "*"
             })
         {
             return HTTPResponse(status: .notModified, headers: [("ETag", tag)])

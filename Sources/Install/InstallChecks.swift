@@ -102,10 +102,10 @@ extension InstallService {
     /// The whole tree `name@version` would bring, walked from packuments before anything is downloaded: deprecated
     /// packages are warnings; advisories at or above the blocking severity refuse the install unless forced, lower
     /// ones are warnings. Advisories that cannot be fetched are a warning, never a refusal. Returns the warnings, the
-    /// advisories found (nil when they could not be checked) and the checked tree's `name@version` keys, which the
-    /// installer must find again (`TreeRequest.pinned`).
+    /// advisories found (nil when they could not be checked), the checked tree's `name@version` keys, which the
+    /// installer must find again (`TreeRequest.pinned`), and the tree itself (a manifest's apply compares it).
     func checkSoundness(name: String, version: String, packument: Packument, force: Bool, ctx: OperationContext) throws
-        -> (warnings: [String], advisories: [Advisory]?, checked: [String])
+        -> (warnings: [String], advisories: [Advisory]?, checked: [String], tree: DependencyTree)
     {
         ctx.phase("checking", progress: 0.04)
         let tree = try DependencyTree.resolve(
@@ -126,7 +126,7 @@ extension InstallService {
             advisories = try registry.advisories(for: packages.map { ($0.name, $0.version) }, timeoutMs: ctx.stepTimeoutMs(.max))
         } catch {
             warnings.append("Security advisories could not be checked: \(error.description)")
-            return (warnings, nil, tree.order)
+            return (warnings, nil, tree.order, tree)
         }
         ctx.log("checked \(packages.count) package\(packages.count == 1 ? "" : "s") for advisories: \(advisories.count) found")
         let threshold = Advisory.rank(checks.blockSeverity)
@@ -141,7 +141,7 @@ extension InstallService {
             let forced = Advisory.rank(advisory.severity) >= threshold
             warnings.append(advisory.summary.prefix(1).uppercased() + advisory.summary.dropFirst() + (forced ? " (installed anyway: force)." : "."))
         }
-        return (warnings, advisories, tree.order)
+        return (warnings, advisories, tree.order, tree)
     }
 
     /// The members of a refusal's error body besides `error`, in declared order.

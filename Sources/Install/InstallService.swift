@@ -195,7 +195,7 @@ public struct InstallService: Sendable {
     }
 
     /// Another package already owns the directory this one maps to.
-    private func checkDirectoryClash(name: String, installPath: String, document: JSONObject) throws {
+    func checkDirectoryClash(name: String, installPath: String, document: JSONObject) throws {
         for record in document["plugins"]?["installs"]?.objectValue ?? JSONObject() where record.key != name {
             if record.value["installPath"]?.stringValue == installPath || (try? layout.installPath(for: record.key)) == installPath {
                 throw InstallError.conflict("\(record.key) is already installed in \(installPath), the directory \(name) would use.")

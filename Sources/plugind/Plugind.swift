@@ -8,6 +8,7 @@ import Foundation
 import HTTPKit
 import Install
 import Logging
+import Manifest
 import Operations
 import Runner
 import Settings
@@ -19,7 +20,7 @@ struct Plugind: ParsableCommand {
         commandName: "plugind",
         abstract: "The plugin manager of an agent: a FastCGI responder for nginx.",
         version: PlugindVersion.current,
-        subcommands: [Serve.self, CheckConfig.self, Token.self, RunnerCommand.self, Doctor.self],
+        subcommands: [Serve.self, CheckConfig.self, Token.self, RunnerCommand.self, Doctor.self, ManifestCommand.self],
         defaultSubcommand: Serve.self)
 }
 
@@ -37,7 +38,7 @@ struct Serve: ParsableCommand {
         let wiring = try Wiring(settings: settings, logger: logger)
         let recovered = try wiring.operations.recoverInterrupted(using: ["install": InstallRecovery(service: wiring.install), "uninstall": InstallRecovery(service: wiring.install),
             "rollback": InstallRecovery(service: wiring.install),
-            "sync": EjectRecovery(service: wiring.eject)],
+            "sync": EjectRecovery(service: wiring.eject), ManifestService.operationKind: ManifestRecovery(service: wiring.manifest)],
             endGroups: { groups in
                 do {
                     try wiring.installer.endGroups(groups)

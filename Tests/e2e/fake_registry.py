@@ -201,10 +201,17 @@ class FakeRegistry:
                     seen = Seen(path, route.behaviour if route else "-", None,
                                 self.headers.get("If-None-Match"), self.headers.get("If-Modified-Since"))
                     fake.requests.append(seen)
+                self._seen = seen
                 try:
                     seen.status = self._answer(route, seen)
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # plugind hung up (a size limit or a timeout): that is the point
+
+            def send_response(self, code, message=None):
+                # Recorded before the answer leaves: plugind may act on it (and the test look) before this
+                # thread runs again.
+                self._seen.status = code
+                super().send_response(code, message)
 
             def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> int:
                 self.send_response(status)

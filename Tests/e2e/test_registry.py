@@ -993,7 +993,7 @@ def test_no_copy_is_retried_in_the_background_once_upstream_is_back():
 
 # --- the documented shapes are tight ------------------------------------------------------------
 
-JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8", "X-Request-Id": "r", "ETag": '"a-1"'}
+JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8", "X-Request-Id": "r", "ETag": 'W/"a-1"'}
 SOURCE = {"url": "https://plugins.elizacloud.ai/generated-registry.json", "format": "full",
           "fetchedAt": "2026-01-01T00:00:00.000Z", "lastUpdatedAt": None, "lastError": None, "skipped": 0,
           "kind": "upstream", "errors": []}

@@ -106,6 +106,33 @@ stop_group() {
     wait "$pid" 2>/dev/null || true
 }
 
+# stop_groups TIMEOUT PID:NAME:SIGNAL... — stop_group for several at once: each gets its signal now, all share one
+# TIMEOUT, and whatever is still alive then is killed. Stopping them one after another would add their bounds up.
+stop_groups() {
+    local timeout="$1" spec pid name sig i alive
+    shift
+    local -a pids=() names=()
+    for spec in "$@"; do
+        IFS=: read -r pid name sig <<<"$spec"
+        [[ -n "$pid" ]] || continue
+        pids+=("$pid")
+        names+=("$name")
+        kill "-${sig:-TERM}" -- "-$pid" 2>/dev/null || kill "-${sig:-TERM}" "$pid" 2>/dev/null || true
+    done
+    for ((i = 0; i < timeout * 10; i++)); do
+        alive=0
+        for pid in "${pids[@]}"; do pid_alive "$pid" && alive=1; done
+        ((alive)) || break
+        sleep 0.1
+    done
+    for i in "${!pids[@]}"; do
+        pid="${pids[$i]}"
+        pid_alive "$pid" && warn "${names[$i]} (pid $pid) did not stop within ${timeout}s; sending SIGKILL"
+        kill -KILL -- "-$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+}
+
 # port_in_use PORT [HOST] — something accepts TCP connections there.
 port_in_use() {
     (exec 3<>"/dev/tcp/${2:-127.0.0.1}/$1") 2>/dev/null
