@@ -122,7 +122,7 @@ let package = Package(
         .testTarget(name: "InstallTests", dependencies: [
             "Adapters", "Install", "Runner", "SemVer", "JSON", "Operations", "Stores", "TestSupport", "TestWorld", .product(name: "Crypto", package: "swift-crypto"),
         ]),
-        .testTarget(name: "ManifestTests", dependencies: ["Manifest", "Install", "JSON"]),
+        .testTarget(name: "ManifestTests", dependencies: ["Manifest", "Install", "JSON", "Operations", "Stores", "TestWorld"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Plugins", "Stores", "JSON", "Adapters", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -100,6 +100,11 @@ public struct ManifestService: Sendable {
         let layout = install.installLayout
         let installer = install.treeInstaller
         let packageChanges = plan.changes.filter(\.isPackage)
+        // The packages the apply replaces that the runtime has loaded now: if one of them does not load after the
+        // apply, the whole apply is put back (a plugin new to this agent that does not load is a warning only).
+        let replaced = packageChanges.filter { $0.from != nil && $0.to != nil }.map { $0.plugin! }
+        let loadedBefore = verdicts.source.waits && !replaced.isEmpty
+            ? Set(verdicts.source.current(packages: replaced).filter(\.value.loaded).keys) : []
 
         // 1. Stage every package (nothing in place changes).
         var entries: [ApplyCheckpoint.Entry] = []
@@ -150,17 +155,35 @@ public struct ManifestService: Sendable {
             throw ManifestError.failed(step: "activating the packages", error)
         }
 
-        // 3. The commit point: one agent-config write for install records, settings and enablement.
+        // 3. The commit point: one agent-config write for install records, settings and enablement. The records are
+        // made first and their `installedAt` checkpointed, so recovery can tell this write from an earlier one even
+        // when the version stays the same (a reinstall).
         ctx.phase("configuring", progress: 0.8)
+        var records: [String: JSONValue] = [:]
+        do {
+            for index in entries.indices {
+                guard let version = entries[index].version else { continue }
+                let record = try install.installRecordValue(name: entries[index].name, version: version, installPath: entries[index].installPath)
+                records[entries[index].name] = record
+                entries[index].installedAt = record["installedAt"]?.stringValue
+            }
+        } catch {
+            undo(entries)
+            throw ManifestError.failed(step: "writing the agent config", error)
+        }
         checkpoint.step = .committing
+        checkpoint.entries = entries
         ctx.checkpoint(checkpoint)
         var retired: [String] = []
+        // What the write replaces, in memory only (secrets among them), to put back if the apply breaks a plugin.
+        var previousRecords: [String: JSONValue?] = [:]
+        var previousValues: [String: String?] = [:]
         do {
             try configFile.update { document in
                 for entry in entries {
-                    if let version = entry.version {
-                        AgentConfigEdits.setInstallRecord(
-                            entry.name, try install.installRecordValue(name: entry.name, version: version, installPath: entry.installPath), in: &document)
+                    previousRecords[entry.name] = .some(AgentConfigEdits.installRecord(entry.name, in: document))
+                    if let record = records[entry.name] {
+                        AgentConfigEdits.setInstallRecord(entry.name, record, in: &document)
                     } else {
                         AgentConfigEdits.setInstallRecord(entry.name, nil, in: &document)
                         AgentConfigEdits.removeEnablement(entry.name, in: &document)
@@ -169,6 +192,7 @@ public struct ManifestService: Sendable {
                 let env = document["env"]?.objectValue ?? JSONObject()
                 for change in plan.changes where change.action == .set || change.action == .unset {
                     let key = change.key!
+                    previousValues[key] = .some(env[key]?.stringValue)
                     if change.secret == true || change.from == nil, let old = env[key]?.stringValue { retired.append(old) }
                     PluginService.setSetting(key, change.to, in: &document)
                 }
@@ -181,11 +205,11 @@ public struct ManifestService: Sendable {
             throw ManifestError.failed(step: "writing the agent config", error)
         }
         plugins.retire(secrets: retired)
+        // One reason, so the scheduler restarts the agent once for the whole apply; before the old trees go, so a
+        // crash while they go still leaves the restart asked for (recovery asks again).
+        try? reasons.add("a manifest was applied (\(plan.changes.count) change\(plan.changes.count == 1 ? "" : "s"))")
         checkpoint.step = .committed
         ctx.checkpoint(checkpoint)
-        finish(entries, operationId: ctx.id)
-        // One reason, so the scheduler restarts the agent once for the whole apply.
-        try reasons.add("a manifest was applied (\(plan.changes.count) change\(plan.changes.count == 1 ? "" : "s"))")
         let changedAt = ISOTime.string()
         ctx.log("applied \(plan.changes.count) change\(plan.changes.count == 1 ? "" : "s")")
 
@@ -195,18 +219,69 @@ public struct ManifestService: Sendable {
         let touched = Set(entries.filter { $0.version != nil }.map(\.name))
             .union(plan.changes.filter { $0.action == .enable }.map { $0.plugin! })
         let waitFor = touched.sorted().filter { verdicts.applies(to: $0, in: document) }
+        let mayRollBack = !loadedBefore.intersection(waitFor).isEmpty
+        // The old trees stay aside until the verdict when it may put them back (a crash meanwhile keeps the apply).
+        record(entries, operationId: ctx.id)
+        if !mayRollBack { removeAsides(entries) }
         if !waitFor.isEmpty {
             ctx.phase("verifying load", progress: 0.9)
             ctx.log("waiting for the agent to restart and load \(waitFor.joined(separator: ", "))")
             for name in waitFor {
                 let verdict = verdicts.verdict(package: name, changedAt: changedAt, timeLeftMs: ctx.stepTimeoutMs(.max))
-                judged.append(.init(plugin: name, loaded: verdict.loaded, loadError: verdict.error))
+                let error = verdict.error.map(plugins.scrubbedRuntimeText)
+                judged.append(.init(plugin: name, loaded: verdict.loaded, loadError: error))
                 if !verdict.loaded {
-                    warnings.append("\(name) was applied but did not load: \(verdict.error ?? "no reason given").")
+                    warnings.append("\(name) was applied but did not load: \(error ?? "no reason given").")
                 }
             }
         }
-        return ManifestApplyResult(plan: plan, skipped: skip.sorted(), warnings: warnings, verdicts: judged)
+        let broken = judged.filter { !$0.loaded && loadedBefore.contains($0.plugin) }
+        guard mayRollBack, !broken.isEmpty else {
+            if mayRollBack { removeAsides(entries) }
+            return ManifestApplyResult(plan: plan, skipped: skip.sorted(), warnings: warnings, verdicts: judged)
+        }
+
+        // 5. A plugin that loaded before does not now: everything the apply changed is put back, as one more write.
+        let why = broken.map { "\($0.plugin) \(manifest.packages[$0.plugin]?.version ?? "") failed to load: \($0.loadError ?? "no reason given")" }
+            .joined(separator: "; ")
+        ctx.phase("rolling back", progress: 0.95)
+        ctx.log("\(why); putting back everything the apply changed")
+        checkpoint.step = .rollingBack
+        ctx.checkpoint(checkpoint)
+        do {
+            try configFile.update { document in
+                for entry in entries { AgentConfigEdits.setInstallRecord(entry.name, previousRecords[entry.name] ?? nil, in: &document) }
+                for (key, value) in previousValues { PluginService.setSetting(key, value, in: &document) }
+                for change in plan.changes where change.action == .enable || change.action == .disable {
+                    plugins.setEnabled(change.plugin!, change.action == .disable, in: &document)
+                }
+            }
+        } catch {
+            removeAsides(entries)
+            checkpoint.step = .committed
+            ctx.checkpoint(checkpoint)
+            warnings.append("\(why); the apply could not be put back (\(error)), so it stays.")
+            return ManifestApplyResult(plan: plan, skipped: skip.sorted(), warnings: warnings, verdicts: judged)
+        }
+        checkpoint.step = .rolledBack
+        ctx.checkpoint(checkpoint)
+        undo(entries)
+        try? reasons.add("a manifest apply was put back (\(broken.map(\.plugin).joined(separator: ", ")) did not load)")
+        let rolledBackAt = ISOTime.string()
+        var again: [ManifestApplyResult.Verdict] = []
+        let restored = (try? configFile.read()) ?? JSONObject()
+        for name in broken.map(\.plugin) where verdicts.applies(to: name, in: restored) {
+            let verdict = verdicts.verdict(package: name, changedAt: rolledBackAt, timeLeftMs: ctx.stepTimeoutMs(.max))
+            again.append(.init(plugin: name, loaded: verdict.loaded, loadError: verdict.error.map(plugins.scrubbedRuntimeText)))
+        }
+        var message = why + "."
+        if let still = again.first(where: { !$0.loaded }) {
+            message += " After putting it back, \(still.plugin) did not load either: \(still.loadError ?? "no reason given")."
+        }
+        ctx.log("put back: \(message)")
+        throw ManifestError.stepFailed(
+            step: "verifying load", kind: .unprocessable, message: message,
+            details: ["verdicts": (try? JSONEncoding.value(judged)) ?? .array([]), "verdictsAfterRollback": (try? JSONEncoding.value(again)) ?? .array([])])
     }
 
     /// Before the commit point: each new tree out, each old one back.
@@ -226,9 +301,19 @@ public struct ManifestService: Sendable {
 
     /// After the commit point: the old trees go, the history gets its rows, removed packages lose their kept versions.
     private func finish(_ entries: [ApplyCheckpoint.Entry], operationId: String) {
+        removeAsides(entries)
+        record(entries, operationId: operationId)
+    }
+
+    private func removeAsides(_ entries: [ApplyCheckpoint.Entry]) {
         for entry in entries {
             try? install.treeInstaller.remove(entry.aside)
             if let staging = entry.staging { try? install.treeInstaller.remove(staging) }
+        }
+    }
+
+    private func record(_ entries: [ApplyCheckpoint.Entry], operationId: String) {
+        for entry in entries {
             if let version = entry.version {
                 install.recordInstalled(name: entry.name, version: version, integrity: entry.integrity, operationId: operationId)
             } else {
@@ -256,14 +341,24 @@ public struct ManifestService: Sendable {
             return false
         case .committed:
             finish(entries, operationId: record.id)
+            try? reasons.add("a manifest was applied (recovered after a stop)")
             return true
+        case .rollingBack, .rolledBack:
+            // Put back after a plugin failed to load: the write that puts the records back decides.
+            let document = (try? configFile.read()) ?? JSONObject()
+            if checkpoint.step == .rollingBack, !entries.isEmpty, entries.allSatisfy({ $0.isWritten(in: document) }) {
+                removeAsides(entries)
+                try? reasons.add("a manifest was applied (recovered after a stop)")
+                return true
+            }
+            undo(entries)
+            try? reasons.add("a manifest apply was put back (recovered after a stop)")
+            return false
         case .swapping, .committing:
             let document = (try? configFile.read()) ?? JSONObject()
             let committed = entries.isEmpty
                 ? checkpoint.writes.hold(in: document, plugins: plugins)
-                : entries.allSatisfy { entry in
-                    AgentConfigEdits.installRecord(entry.name, in: document)?["version"]?.stringValue == entry.version
-                }
+                : entries.allSatisfy { $0.isWritten(in: document) }
             if committed {
                 finish(entries, operationId: record.id)
                 try? reasons.add("a manifest was applied (recovered after a stop)")
@@ -289,6 +384,9 @@ public struct ManifestService: Sendable {
 struct ApplyCheckpoint: Codable {
     enum Step: String, Codable {
         case staging, swapping, committing, committed
+        /// A plugin that loaded before the apply did not after it: the previous records, settings and flags are
+        /// being written back (`rollingBack`), then the old trees go back in place (`rolledBack`).
+        case rollingBack, rolledBack
     }
 
     struct Entry: Codable, Equatable {
@@ -300,6 +398,16 @@ struct ApplyCheckpoint: Codable {
         /// The version put in place; nil: removed.
         let version: String?
         var integrity: String?
+        /// The `installedAt` of the install record the commit writes (nil: removed, or not yet known).
+        var installedAt: String?
+
+        /// Whether the agent config holds what the commit writes for this package: its install record, or none.
+        func isWritten(in document: JSONObject) -> Bool {
+            let record = AgentConfigEdits.installRecord(name, in: document)
+            guard let version else { return record == nil }
+            guard record?["version"]?.stringValue == version else { return false }
+            return installedAt == nil || record?["installedAt"]?.stringValue == installedAt
+        }
     }
 
     struct Writes: Codable {

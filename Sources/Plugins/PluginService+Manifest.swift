@@ -71,3 +71,13 @@ extension PluginService {
         for value in secrets { retiredSecrets.add(value) }
     }
 }
+
+extension PluginService {
+    /// The runtime's text (a load error) as it may leave plugind: configured secrets and every stored sensitive value
+    /// masked, as the plugin list masks its `loadError`.
+    public func scrubbedRuntimeText(_ text: String) -> String {
+        let scrubbed = scrub(text)
+        guard let document = try? configFile.read(), let board = try? board(config: document) else { return scrubbed }
+        return board.scrubStoredSecrets(scrubbed)
+    }
+}

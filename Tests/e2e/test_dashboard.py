@@ -890,6 +890,7 @@ def test_read_token_sees_no_mutating_controls(page, dash):
         ("#/core", "#optional-core-table"),
         ("#/runtime", "#runtime-state-value"),
         ("#/agent-registry", "#agent-registry-config h2"),
+        ("#/manifest", "#manifest-read-only"),
     ):
         page.go(hash_)
         page.wait_css(ready)
@@ -907,6 +908,7 @@ VIEWS = (
     ("#/core", "#optional-core-table"),
     ("#/runtime", "#runtime-state-value"),
     ("#/agent-registry", "#agent-registry-config h2"),
+    ("#/manifest", "#manifest-export h2"),
 )
 
 

@@ -133,6 +133,17 @@ stop_groups() {
     done
 }
 
+# build_release_binary — builds plugind for release and prints the binary's path. The Swift runtime and Foundation
+# are linked in (--static-swift-stdlib): the dynamic loader then has a handful of system libraries to map (libc,
+# libcurl, libfcgi, libsqlite3, zlib) instead of fifty, which is most of a socket-activated start.
+build_release_binary() {
+    ensure_swift
+    local flags=(-c release --static-swift-stdlib --product plugind)
+    say "building plugind (swift build ${flags[*]})"
+    (cd "$PLUGIND_ROOT" && swift build "${flags[@]}" >&2) || die "the build failed"
+    printf '%s/plugind\n' "$(cd "$PLUGIND_ROOT" && swift build "${flags[@]}" --show-bin-path)"
+}
+
 # port_in_use PORT [HOST] — something accepts TCP connections there.
 port_in_use() {
     (exec 3<>"/dev/tcp/${2:-127.0.0.1}/$1") 2>/dev/null

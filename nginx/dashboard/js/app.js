@@ -10,6 +10,7 @@ import * as installedView from "./views/installed.js";
 import * as coreView from "./views/core.js";
 import * as runtimeView from "./views/runtime.js";
 import * as agentRegistryView from "./views/agent-registry.js";
+import * as manifestView from "./views/manifest.js";
 
 const main = document.getElementById("main");
 const nav = document.getElementById("nav");
@@ -26,6 +27,7 @@ const ROUTES = {
   core: { title: "Core", view: coreView },
   runtime: { title: "Runtime", view: runtimeView },
   "agent-registry": { title: "Agent registry", view: agentRegistryView },
+  manifest: { title: "Manifest", view: manifestView },
 };
 
 let cleanup = null;
