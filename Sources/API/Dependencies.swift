@@ -25,12 +25,15 @@ public struct Dependencies: Sendable {
     public let install: InstallService
     public let eject: EjectService
     public let agentRegistry: AgentRegistryService
+    /// `GET /api/metrics`' text (Prometheus' exposition format); nil when the `metrics` setting is off.
+    public let metrics: (@Sendable () -> [UInt8])?
 
     public init(
         version: String, settings: PlugindSettings, database: StateDB, agentConfig: AgentConfigFile, operations: OperationRunner,
         plugins: PluginService, runtime: RuntimeService, registry: RegistryService, install: InstallService, eject: EjectService,
-        agentRegistry: AgentRegistryService
+        agentRegistry: AgentRegistryService, metrics: (@Sendable () -> [UInt8])? = nil
     ) {
+        self.metrics = metrics
         self.agentRegistry = agentRegistry
         self.eject = eject
         self.install = install

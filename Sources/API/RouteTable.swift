@@ -19,6 +19,8 @@ public enum RouteTable {
             Route(.get, "/sign-in", .open, system.signIn),
             Route(.get, "/session", .role(.read), system.session),
             Route(.get, "/settings", .role(.read), system.settings),
+            // Prometheus' text format, not JSON (docs/deployment.md, section 13).
+            Route(.get, "/metrics", .role(.read), system.metrics),
             Route(.get, "/operations", .role(.read), system.listOperations),
             Route(.get, "/operations/:id", .role(.read), system.operation),
             Route(.get, "/audit", .role(.admin), audit.list),

@@ -19,13 +19,16 @@ public struct Gatekeeper: Sendable {
     public let requestLog: any RequestLog
     /// Told of every changing request that passed the gates (the audit trail); nil: none is recorded.
     public var mutationRecorder: (any MutationRecorder)?
+    /// Counts and times every answer by route; nil when metrics are off (then requests pay nothing for them).
+    public let metrics: RequestMetrics?
 
     public init(
         router: Router, tokens: any TokenVerifier, publicOrigins: [String] = [], prefix: String = "/api",
         maxJSONDepth: Int = 64,
-        logger: Logger, requestLog: (any RequestLog)? = nil
+        logger: Logger, requestLog: (any RequestLog)? = nil, metrics: RequestMetrics? = nil
     ) {
         self.requestLog = requestLog ?? LoggerRequestLog(logger: logger)
+        self.metrics = metrics
         self.router = router
         self.tokens = tokens
         self.publicOrigins = Set(publicOrigins.map { Self.normalise(origin: $0) })
@@ -43,8 +46,10 @@ public struct Gatekeeper: Sendable {
     public func respond(to request: HTTPRequest, requestId: String) -> HTTPResponse {
         let started = ContinuousClock.now
         var response: HTTPResponse
+        // The route the table matched, as far as the checks got to look it up (nil: unmatched, for the metrics).
+        var matched: Route?
         do {
-            response = try process(request, requestId: requestId)
+            response = try process(request, requestId: requestId, matched: &matched)
         } catch let error as any HTTPResponseError {
             response = .error(error)
         } catch let failure as any UserFacingError {
@@ -68,14 +73,16 @@ public struct Gatekeeper: Sendable {
             response.setHeader("Content-Length", String(response.body.count))
             response.body = []
         }
-        let elapsed = started.duration(to: .now).components
+        let duration = started.duration(to: .now)
+        metrics?.record(route: matched, method: request.method, status: response.status, duration: duration)
+        let elapsed = duration.components
         requestLog.record(RequestLogEntry(
             method: request.method, path: Self.loggablePath(request), status: response.status,
             tenthsOfMs: elapsed.seconds * 10_000 + elapsed.attoseconds / 100_000_000_000_000, requestId: requestId))
         return response
     }
 
-    private func process(_ request: HTTPRequest, requestId: String) throws -> HTTPResponse {
+    private func process(_ request: HTTPRequest, requestId: String, matched: inout Route?) throws -> HTTPResponse {
         // 0. Size and hostile path segments, before anything else.
         if request.bodyTooLarge {
             throw APIError(.contentTooLarge, "The request body is larger than this server accepts.")
@@ -94,6 +101,7 @@ public struct Gatekeeper: Sendable {
             ])
         }
         let match = router.match(method: request.method, path: path)
+        if case .found(let route, _) = match { matched = route }
 
         // 1. Tokens, unless the route is open.
         let caller: Caller?

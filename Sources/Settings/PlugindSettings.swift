@@ -107,6 +107,8 @@ public struct PlugindSettings: Sendable {
         return entry.pointee.gr_gid
     }
     public var logLevel: String { string("logLevel")! }
+    /// Whether requests, operations and refreshes are counted for `GET /api/metrics`.
+    public var metrics: Bool { bool("metrics") }
     /// Secrets among the settings, for the scrubber.
     public var secrets: [String] {
         let scopeTokens = (values["npmScopes"]?.objectValue ?? JSONObject()).compactMap { $0.value["token"]?.stringValue }

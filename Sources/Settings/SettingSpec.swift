@@ -116,6 +116,7 @@ public enum SettingsTable {
         SettingSpec("auditRetentionDays", .integer(1...36_500), 90, "Days an audit trail entry is kept; older ones are pruned in the background."),
         SettingSpec("auditMaxEntries", .integer(1...10_000_000), 100_000, "Most audit trail entries kept; past it the oldest are pruned in the background."),
         SettingSpec("cliCommand", .optionalString, nil, "How an operator runs this plugind's CLI, as the dashboard's sign-in hint shows it (scripts/run sets its wrapper); unset: plugind's own path, after sudo when it runs as a system user, with --state-dir unless a plain plugind finds the same state directory."),
+        SettingSpec("metrics", .boolean, true, "Count requests, operations and refreshes and answer GET /api/metrics in Prometheus' text format; off: nothing is counted and that route answers 404."),
         SettingSpec("logLevel", .choice(["trace", "debug", "info", "notice", "warning", "error", "critical"]), "info", "Least severe log level written to stderr."),
         SettingSpec("timeouts.connectMs", .integer(ms), 5_000, "Connecting to an outside service."),
         SettingSpec("timeouts.fetchMs", .integer(ms), 30_000, "A metadata or JSON fetch, in total."),

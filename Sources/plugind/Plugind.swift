@@ -1,6 +1,7 @@
 import App
 import API
 import ArgumentParser
+import CoreMetrics
 import Eject
 import FastCGI
 import Foundation
@@ -72,6 +73,13 @@ struct Serve: ParsableCommand {
             }
         } catch let error as ListenError {
             throw CLIError("Cannot listen: \(error.description)")
+        }
+        // The transport knows nothing of metrics: its numbers become gauges here.
+        let busyWorkers = Gauge(label: "plugind_fastcgi_workers_busy", factory: wiring.metrics.factory)
+        let workers = Gauge(label: "plugind_fastcgi_workers", factory: wiring.metrics.factory)
+        wiring.metrics.addCollector {
+            busyWorkers.record(Double(server.busyWorkers))
+            workers.record(Double(server.workers))
         }
         logger.info("plugind \(PlugindVersion.current) serving", metadata: ["stateDir": "\(settings.stateDir)"])
         server.run()
