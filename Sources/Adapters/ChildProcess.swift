@@ -38,6 +38,9 @@ public struct ChildProcess: Sendable {
     /// Told the child's pid (its process group) once it runs, e.g. to end the group when whoever waits for the
     /// result is gone.
     public var onSpawn: (@Sendable (pid_t) -> Void)?
+    /// The CPU and I/O priority the child and everything it starts run at: behind this server's requests unless a
+    /// caller says otherwise (see `ChildPriority`).
+    public var priority: ChildPriority = .background
 
     public init(
         executable: String,
@@ -77,7 +80,18 @@ public struct ChildProcess: Sendable {
 
         let clock = ContinuousClock()
         let start = clock.now
-        let pid = try spawn(path: path, stdin: stdin?.read, stdout: stdout.write, stderr: stderr?.write ?? stdout.write)
+        let (stdinRead, stdoutWrite, stderrWrite) = (stdin?.read, stdout.write, stderr?.write ?? stdout.write)
+        let pid: pid_t
+        if priority == .inherited {
+            pid = try spawn(path: path, stdin: stdinRead, stdout: stdoutWrite, stderr: stderrWrite)
+        } else {
+            // Spawned from a thread that runs at the child's priority, so the child starts there (see PrioritySpawner).
+            pid = try PrioritySpawner.shared(priority).run { () -> Result<pid_t, ChildProcessError> in
+                Result { () throws(ChildProcessError) in
+                    try self.spawn(path: path, stdin: stdinRead, stdout: stdoutWrite, stderr: stderrWrite)
+                }
+            }.get()
+        }
         onSpawn?(pid)
         // The parent keeps only its ends, so end-of-file arrives once the child's side is gone.
         pipes.close(stdout.write)
