@@ -8,7 +8,8 @@ import Glibc
 /// page read is: a `GET` waiting behind an unpacking npm is a slower dashboard, an install a few per cent longer is
 /// not noticed. So every child runs `background` unless its caller says otherwise: nice 10 (a tenth of the CPU
 /// share of a worker thread when both want it) and the lowest best-effort I/O class level. Every process and
-/// thread the child starts inherits both, down to npm's node and git's helpers.
+/// thread the child starts inherits both, down to npm's node and git's helpers. The child leads a session of its
+/// own, lowered the same way where the kernel shares the CPU out by session (`lowerSession(of:)`).
 public struct ChildPriority: Sendable, Hashable {
     /// The nice value the child starts with (0 is this server's own, 19 the lowest).
     public var niceness: Int32
@@ -24,6 +25,30 @@ public struct ChildPriority: Sendable, Hashable {
     public static let inherited = ChildPriority(niceness: 0, ioLevel: nil)
     /// What npm, git and their builds run at: behind every request this server answers.
     public static let background = ChildPriority(niceness: 10, ioLevel: 7)
+}
+
+extension ChildPriority {
+    /// Lowers the CPU share of the session `pid` leads, where the kernel shares the CPU out by session first
+    /// (`kernel.sched_autogroup_enabled`, the default of desktop and many server kernels outside systemd's services):
+    /// there a nice value counts only against the threads of the same session, and a child in a session of its own
+    /// would otherwise weigh as much as this whole server. Its session is lowered to the child's nice value, which it
+    /// may always be (raising it back is what needs privileges). The kernel takes one such change per 100 ms from
+    /// unprivileged processes, so a busy moment is retried for up to 300 ms; without autogroups the file is absent
+    /// and nothing is needed (the child's own nice value counts against everything else).
+    func lowerSession(of pid: pid_t) {
+        guard niceness > 0 else { return }
+        let path = "/proc/\(pid)/autogroup"
+        for _ in 0..<30 {
+            let fd = open(path, O_WRONLY | O_CLOEXEC)
+            guard fd >= 0 else { return }
+            let text = Array("\(niceness)".utf8)
+            let written = text.withUnsafeBufferPointer { write(fd, $0.baseAddress, $0.count) }
+            let failure = errno
+            close(fd)
+            guard written < 0, failure == EAGAIN else { return }
+            usleep(10_000)
+        }
+    }
 }
 
 /// The threads children are spawned from, one per lowered priority, each running at that priority for good.

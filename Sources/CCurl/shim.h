@@ -39,4 +39,10 @@ static inline int plugind_ioprio_set_self_best_effort(int level) {
     return (int)syscall(SYS_ioprio_set, 1, 0, (2 << 13) | (level & 7));
 }
 static inline int plugind_ioprio_get(int pid) { return (int)syscall(SYS_ioprio_get, 1, pid); }
+// posix_spawn's flag that starts the child in a session (and process group) of its own: glibc's, behind _GNU_SOURCE.
+#define PLUGIND_POSIX_SPAWN_SETSID 0x80
+
+// glibc's allocator tuning (Adapters.MemoryReturn): blocks from this size on are mapped apart and returned at free.
+#include <malloc.h>
+static inline int plugind_malloc_mmap_from(int bytes) { return mallopt(M_MMAP_THRESHOLD, bytes); }
 #endif
