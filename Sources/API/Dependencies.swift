@@ -17,18 +17,23 @@ public struct Dependencies: Sendable {
     public let agentConfig: AgentConfigFile
     public let operations: OperationRunner
     public let restartReasons: RestartReasonStore
+    /// The audit trail's entries, for `GET /api/audit`.
+    public let auditStore: AuditStore
     public let plugins: PluginService
     public let runtime: RuntimeService
     public let registry: RegistryService
     public let install: InstallService
     public let eject: EjectService
     public let agentRegistry: AgentRegistryService
+    /// `GET /api/metrics`' text (Prometheus' exposition format); nil when the `metrics` setting is off.
+    public let metrics: (@Sendable () -> [UInt8])?
 
     public init(
         version: String, settings: PlugindSettings, database: StateDB, agentConfig: AgentConfigFile, operations: OperationRunner,
         plugins: PluginService, runtime: RuntimeService, registry: RegistryService, install: InstallService, eject: EjectService,
-        agentRegistry: AgentRegistryService
+        agentRegistry: AgentRegistryService, metrics: (@Sendable () -> [UInt8])? = nil
     ) {
+        self.metrics = metrics
         self.agentRegistry = agentRegistry
         self.eject = eject
         self.install = install
@@ -41,5 +46,6 @@ public struct Dependencies: Sendable {
         self.agentConfig = agentConfig
         self.operations = operations
         self.restartReasons = RestartReasonStore(db: database)
+        self.auditStore = AuditStore(db: database)
     }
 }

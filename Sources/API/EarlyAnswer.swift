@@ -1,3 +1,4 @@
+import Audit
 import Dispatch
 import Foundation
 import HTTPKit
@@ -24,8 +25,10 @@ struct EarlyAnswer: Sendable {
     ) throws -> HTTPResponse {
         let operationId = UUID().uuidString.lowercased()
         let outcome = Outcome()
+        // The request's audit entry goes on with the work: its operation and changes are the request's.
+        let scope = AuditScope.current
         let thread = Thread {
-            let result = Result { try work(operationId) }
+            let result = AuditScope.$current.withValue(scope) { Result { try work(operationId) } }
             outcome.finish(result)
         }
         thread.name = "operation-\(operationId.prefix(8))"

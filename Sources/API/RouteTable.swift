@@ -11,6 +11,7 @@ public enum RouteTable {
             service: deps.install, plugins: deps.plugins, early: EarlyAnswer(within: .milliseconds(deps.settings.clientAnswerWithinMs)))
         let eject = EjectRoutes(service: deps.eject, plugins: deps.plugins)
         let agentRegistry = AgentRegistryRoutes(service: deps.agentRegistry)
+        let audit = AuditRoutes(store: deps.auditStore, plugins: deps.plugins)
         let manifest = ManifestRoutes(deps)
         let registry = RegistryRoutes(registry: deps.registry, plugins: deps.plugins, operations: deps.operations, cache: ResponseCache())
         return [
@@ -18,8 +19,11 @@ public enum RouteTable {
             Route(.get, "/sign-in", .open, system.signIn),
             Route(.get, "/session", .role(.read), system.session),
             Route(.get, "/settings", .role(.read), system.settings),
+            // Prometheus' text format, not JSON (docs/deployment.md, section 13).
+            Route(.get, "/metrics", .role(.read), system.metrics),
             Route(.get, "/operations", .role(.read), system.listOperations),
             Route(.get, "/operations/:id", .role(.read), system.operation),
+            Route(.get, "/audit", .role(.admin), audit.list),
 
             Route(.get, "/plugins", .role(.read), plugins.list),
             Route(.get, "/plugins/installed", .role(.read), install.installed),

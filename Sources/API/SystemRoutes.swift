@@ -44,6 +44,18 @@ struct SystemRoutes: Sendable {
         try .json(encoding: SettingsView(settings: deps.settings.redactedJSON()))
     }
 
+    /// Prometheus' text exposition of every series; 404 naming the setting when metrics are off.
+    func metrics(_ context: RequestContext) throws -> HTTPResponse {
+        guard let exposition = deps.metrics else {
+            throw APIError.notFound("Metrics are off on this plugind; set 'metrics' to true to serve them.")
+        }
+        return HTTPResponse(
+            status: .ok, headers: [("Content-Type", Self.prometheusContentType), ("Cache-Control", "no-store")], body: exposition())
+    }
+
+    /// Prometheus' text exposition format, version 0.0.4.
+    static let prometheusContentType = "text/plain; version=0.0.4; charset=utf-8"
+
     func listOperations(_ context: RequestContext) throws -> HTTPResponse {
         var state: OperationRecord.State?
         if let text = context.query["state"] {

@@ -112,7 +112,7 @@ extension AgentRegistryService {
 
     private func heartbeat(_ credentials: AgentRegistryClient.Credentials, _ record: AgentRegistrationStore.Record) -> Int {
         let interval = configuration.syncIntervalMs
-        switch client.heartbeat(heartbeatBody(record), as: credentials) {
+        switch sendHeartbeat(heartbeatBody(record), as: credentials) {
         case .accepted:
             let time = clock.now
             let failures = loop.withLock { state in

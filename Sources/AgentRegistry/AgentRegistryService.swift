@@ -1,4 +1,5 @@
 import Adapters
+import CoreMetrics
 import Dispatch
 import Foundation
 import Locking
@@ -39,6 +40,10 @@ public final class AgentRegistryService: Sendable {
     let wake = DispatchSemaphore(value: 0)
     /// Held while talking to the registry, so a request and the background loop never interleave their changes.
     let exchange = Locked(())
+    /// Heartbeats sent, `plugind_agent_registry_heartbeats_total{outcome}`: `accepted`, `unknown_agent` (the registry
+    /// forgot the agent; it registers again) or `failed`; and registrations, `plugind_agent_registry_registrations_total{outcome}`.
+    private let heartbeatCounters: [String: Counter]
+    private let registrationCounters: [String: Counter]
 
     /// What the service works with besides its configuration: the HTTP client (its connect and fetch timeouts, CA
     /// file and user agent; answers are limited to 1 MiB), the database the registration and the lease are kept in,
@@ -48,10 +53,13 @@ public final class AgentRegistryService: Sendable {
         public var database: StateDB
         public var clock: any WallClock
         public var logger: Logger
+        public var metrics: any MetricsFactory
 
         public init(
-            client: HTTPClient, database: StateDB, clock: any WallClock = SystemClock(), logger: Logger = Logger(label: "plugind.agent-registry")
+            client: HTTPClient, database: StateDB, clock: any WallClock = SystemClock(), logger: Logger = Logger(label: "plugind.agent-registry"),
+            metrics: any MetricsFactory = NOOPMetricsHandler.instance
         ) {
+            self.metrics = metrics
             self.client = client
             self.database = database
             self.clock = clock
@@ -79,6 +87,24 @@ public final class AgentRegistryService: Sendable {
         self.logger = logger
         self.clock = dependencies.clock
         self.retry = RetryPolicy(baseMs: configuration.retryBaseMs, capMs: configuration.retryCapMs)
+        let metrics = dependencies.metrics
+        heartbeatCounters = Dictionary(uniqueKeysWithValues: ["accepted", "unknown_agent", "failed"].map {
+            ($0, Counter(label: "plugind_agent_registry_heartbeats_total", dimensions: [("outcome", $0)], factory: metrics))
+        })
+        registrationCounters = Dictionary(uniqueKeysWithValues: ["succeeded", "failed"].map {
+            ($0, Counter(label: "plugind_agent_registry_registrations_total", dimensions: [("outcome", $0)], factory: metrics))
+        })
+    }
+
+    /// Sends a heartbeat and counts how it went.
+    func sendHeartbeat(_ body: HeartbeatContent.Body, as credentials: AgentRegistryClient.Credentials) -> AgentRegistryClient.Reply {
+        let reply = client.heartbeat(body, as: credentials)
+        switch reply {
+        case .accepted: heartbeatCounters["accepted"]?.increment()
+        case .unknownAgent: heartbeatCounters["unknown_agent"]?.increment()
+        case .failed: heartbeatCounters["failed"]?.increment()
+        }
+        return reply
     }
 
     public convenience init(
@@ -156,7 +182,7 @@ public final class AgentRegistryService: Sendable {
             let record = try store.load()
             guard let credentials = record.credentials(for: configuration.registryURL) else { throw AgentRegistryError.notRegistered }
             let body = heartbeatBody(record)
-            switch client.heartbeat(body, as: credentials) {
+            switch sendHeartbeat(body, as: credentials) {
             case .accepted:
                 let time = clock.now
                 try store.recordSync(at: time, nextSyncAt: time.addingTimeInterval(intervalSeconds))
@@ -182,8 +208,10 @@ public final class AgentRegistryService: Sendable {
         let credentials: AgentRegistryClient.Credentials
         switch client.register(body, previousSecret: try? store.load().secret) {
         case .success(let issued):
+            registrationCounters["succeeded"]?.increment()
             credentials = issued
         case .failure(let failure):
+            registrationCounters["failed"]?.increment()
             try? recordFailure(failure.error, what: "registration")
             loop.withLock { $0.retryAfterMs = failure.retryAfterMs }
             throw failure.error

@@ -1,6 +1,7 @@
 import API
 import Adapters
 import AgentRegistry
+import Audit
 import Eject
 import Foundation
 import HTTPKit
@@ -30,13 +31,19 @@ public struct Wiring {
     public let eject: EjectService
     public let agentRegistry: AgentRegistryService
     public let agentConfig: AgentConfigFile
+    /// The audit trail: its recovery runs at start, before anything writes the agent config; then its pruner.
+    public let audit: AuditTrail
     /// Export, plan and apply of the plugin set (its recovery is registered at start).
     public let manifest: ManifestService
     /// Runs npm, git and builds as the installer user (through `plugind runner` when one is configured).
     public let installer: any Installer
+    /// What every part counts through, and `GET /api/metrics`' text; the executable adds the transport's gauges.
+    public let metrics: PlugindMetrics
 
     public init(settings: PlugindSettings, logger: Logger) throws {
         self.settings = settings
+        let metrics = PlugindMetrics(enabled: settings.metrics)
+        self.metrics = metrics
         let timeouts = settings.timeouts
         let npm = settings.npm
         let agent = settings.agent
@@ -44,10 +51,17 @@ public struct Wiring {
         database = try StateDB(path: settings.databasePath)
         operations = OperationRunner(
             store: OperationStore(db: database), maxConcurrent: settings.maxConcurrentOperations,
-            deadline: .milliseconds(timeouts.operationMs), logger: logger)
+            deadline: .milliseconds(timeouts.operationMs), logger: logger, metrics: metrics.factory)
         let agentConfig = AgentConfigFile(path: settings.agentConfigPath, readerGroup: try settings.agentConfigGroupID())
         try agentConfig.applyReaderAccess()
         self.agentConfig = agentConfig
+        let audit = AuditTrail(
+            store: AuditStore(db: database), configFile: agentConfig,
+            retention: .init(days: settings.auditRetentionDays, maxEntries: settings.auditMaxEntries),
+            pause: CrashTestPause(environment: ProcessInfo.processInfo.environment, directory: settings.stateDir), logger: logger)
+        agentConfig.keepJournal(audit)
+        operations.addObserver(audit)
+        self.audit = audit
         let scrubber = SecretScrubber(secrets: settings.secrets)
         // The time of day every service stamps and expires things by.
         let clock = SystemClock()
@@ -58,7 +72,8 @@ public struct Wiring {
             let bridge = BridgeRuntime(client: RuntimeBridgeClient(endpoint: endpoint, callTimeoutMs: timeouts.bridgeMs, checkTimeoutMs: timeouts.checkMs))
             runtimeView = bridge
             scheduler = RestartScheduler(
-                reasons: reasons, runtime: bridge, debounce: .milliseconds(agent.restartDebounceMs), automatic: agent.autoRestart, logger: logger)
+                reasons: reasons, runtime: bridge, debounce: .milliseconds(agent.restartDebounceMs), automatic: agent.autoRestart, logger: logger,
+                metrics: metrics.factory)
             // A verdict needs a restart: only when plugind restarts the agent by itself.
             // Without autoRestart the runtime's word is still read (the installed list), but nothing waits for it.
             verdicts = RestartVerdicts(reasons: reasons, runtime: bridge, waits: agent.autoRestart)
@@ -100,7 +115,8 @@ public struct Wiring {
                 maxDocumentBytes: pluginRegistry.maxBytes, gitBaseURL: pluginRegistry.gitBaseURL, coreVersion: coreVersion),
             dependencies: .init(
                 client: client(for: pluginRegistry.urls), database: database, clock: clock, logger: logger,
-                bundled: (try? catalogue.current()).flatMap { BundledRegistry(catalogue: $0, origin: URL(fileURLWithPath: catalogue.path ?? "").absoluteString) }))
+                bundled: (try? catalogue.current()).flatMap { BundledRegistry(catalogue: $0, origin: URL(fileURLWithPath: catalogue.path ?? "").absoluteString) },
+                metrics: metrics.factory))
         // One npm registry client and one way of running npm, shared by installing and ejecting.
         var npmConfiguration = NpmRegistryConfiguration(
             base: npm.registry, token: npm.token, connectTimeoutMs: timeouts.connectMs, fetchTimeoutMs: timeouts.fetchMs,
@@ -162,7 +178,7 @@ public struct Wiring {
                 registryURL: agentRegistrySettings.url, autoRegister: agentRegistrySettings.autoRegister,
                 syncIntervalMs: agentRegistrySettings.syncIntervalMs, agentName: agentRegistrySettings.agentName,
                 publicURI: agentRegistrySettings.publicURI),
-            dependencies: .init(client: client(for: [agentRegistrySettings.url]), database: database, clock: clock, logger: logger),
+            dependencies: .init(client: client(for: [agentRegistrySettings.url]), database: database, clock: clock, logger: logger, metrics: metrics.factory),
             content: {
                 HeartbeatContent(
                     plugindVersion: PlugindVersion.current,
@@ -171,16 +187,29 @@ public struct Wiring {
                         HeartbeatContent.Plugin(name: $0.name, version: $0.version, installed: $0.installed, enabled: $0.enabled, loaded: $0.loaded)
                     })
             })
+        var exposition: (@Sendable () -> [UInt8])?
+        if metrics.enabled { exposition = { @Sendable in metrics.exposition() ?? [] } }
         let deps = Dependencies(
             version: PlugindVersion.current, settings: settings, database: database,
             agentConfig: agentConfig, operations: operations, plugins: plugins,
             runtime: RuntimeService(runtime: runtimeView, scheduler: scheduler, reasons: reasons), registry: registry,
-            install: install, eject: eject, agentRegistry: agentRegistry)
+            install: install, eject: eject, agentRegistry: agentRegistry, metrics: exposition)
         manifest = ManifestService(deps)
-        gatekeeper = Gatekeeper(
+        var gatekeeper = Gatekeeper(
             router: Router(RouteTable.routes(deps)), tokens: TokenVerification(store: TokenStore(path: settings.tokensPath)),
             publicOrigins: settings.publicOrigins, logger: logger,
-            requestLog: LineRequestLog(label: logger.label, level: Logger.Level(rawValue: settings.logLevel) ?? .info))
+            requestLog: LineRequestLog(label: logger.label, level: Logger.Level(rawValue: settings.logLevel) ?? .info),
+            metrics: metrics.enabled ? RequestMetrics(factory: metrics.factory) : nil)
+        gatekeeper.mutationRecorder = GateAudit(trail: audit, plugins: plugins)
+        self.gatekeeper = gatekeeper
+        if metrics.enabled {
+            let registryGauges = RegistryCollector(registry: registry, factory: metrics.factory)
+            let runtimeGauges = RuntimeCollector(runtime: runtimeView, factory: metrics.factory)
+            let process = ProcessCollector(factory: metrics.factory)
+            metrics.addCollector { registryGauges.collect() }
+            metrics.addCollector { runtimeGauges.collect() }
+            metrics.addCollector { process.collect() }
+        }
     }
 }
 
@@ -219,5 +248,10 @@ struct TokenVerification: TokenVerifier {
         case .read: .read
         case nil: nil
         }
+    }
+
+    func caller(forToken token: String) -> Caller? {
+        guard let identity = store.identity(of: token) else { return nil }
+        return Caller(role: identity.role == .admin ? .admin : .read, tokenId: identity.id, tokenLabel: identity.label)
     }
 }

@@ -32,6 +32,8 @@ public final class FastCGIServer: Sendable {
     private let stopping = Atomic<Bool>(false)
     private let waitingInAccept = Atomic<Int>(0)
     private let running = Atomic<Int>(0)
+    /// Workers between accepting a request and finishing its answer.
+    private let busy = Atomic<Int>(0)
     /// Proves a wake-up request came from this process, not a client.
     private let wakeNonce: String
 
@@ -46,6 +48,12 @@ public final class FastCGIServer: Sendable {
         self.responder = responder
         self.wakeNonce = RequestID.make() + RequestID.make()
     }
+
+    /// Workers answering a request now (for the metrics: how close the pool is to full).
+    public var busyWorkers: Int { busy.load(ordering: .relaxed) }
+
+    /// The size of the worker pool.
+    public var workers: Int { options.threads }
 
     /// Blocks SIGTERM and SIGINT in this thread and every thread started after it, so only `run()`'s
     /// sigwait sees them (libfcgi's own handlers would swallow SIGTERM). Call first thing at start,
@@ -141,8 +149,10 @@ public final class FastCGIServer: Sendable {
                 FCGX_Finish_r(request)
                 break
             }
+            busy.add(1, ordering: .relaxed)
             handle(request, params: params)
             finish(request)
+            busy.subtract(1, ordering: .relaxed)
         }
         FCGX_Free(request, 1)
     }

@@ -17,13 +17,18 @@ public struct Gatekeeper: Sendable {
     public let logger: Logger
     /// The line per request (through `logger` unless the caller hands a writer of its own).
     public let requestLog: any RequestLog
+    /// Told of every changing request that passed the gates (the audit trail); nil: none is recorded.
+    public var mutationRecorder: (any MutationRecorder)?
+    /// Counts and times every answer by route; nil when metrics are off (then requests pay nothing for them).
+    public let metrics: RequestMetrics?
 
     public init(
         router: Router, tokens: any TokenVerifier, publicOrigins: [String] = [], prefix: String = "/api",
         maxJSONDepth: Int = 64,
-        logger: Logger, requestLog: (any RequestLog)? = nil
+        logger: Logger, requestLog: (any RequestLog)? = nil, metrics: RequestMetrics? = nil
     ) {
         self.requestLog = requestLog ?? LoggerRequestLog(logger: logger)
+        self.metrics = metrics
         self.router = router
         self.tokens = tokens
         self.publicOrigins = Set(publicOrigins.map { Self.normalise(origin: $0) })
@@ -41,8 +46,10 @@ public struct Gatekeeper: Sendable {
     public func respond(to request: HTTPRequest, requestId: String) -> HTTPResponse {
         let started = ContinuousClock.now
         var response: HTTPResponse
+        // The route the table matched, as far as the checks got to look it up (nil: unmatched, for the metrics).
+        var matched: Route?
         do {
-            response = try process(request, requestId: requestId)
+            response = try process(request, requestId: requestId, matched: &matched)
         } catch let error as any HTTPResponseError {
             response = .error(error)
         } catch let failure as any UserFacingError {
@@ -66,14 +73,16 @@ public struct Gatekeeper: Sendable {
             response.setHeader("Content-Length", String(response.body.count))
             response.body = []
         }
-        let elapsed = started.duration(to: .now).components
+        let duration = started.duration(to: .now)
+        metrics?.record(route: matched, method: request.method, status: response.status, duration: duration)
+        let elapsed = duration.components
         requestLog.record(RequestLogEntry(
             method: request.method, path: Self.loggablePath(request), status: response.status,
             tenthsOfMs: elapsed.seconds * 10_000 + elapsed.attoseconds / 100_000_000_000_000, requestId: requestId))
         return response
     }
 
-    private func process(_ request: HTTPRequest, requestId: String) throws -> HTTPResponse {
+    private func process(_ request: HTTPRequest, requestId: String, matched: inout Route?) throws -> HTTPResponse {
         // 0. Size and hostile path segments, before anything else.
         if request.bodyTooLarge {
             throw APIError(.contentTooLarge, "The request body is larger than this server accepts.")
@@ -92,14 +101,16 @@ public struct Gatekeeper: Sendable {
             ])
         }
         let match = router.match(method: request.method, path: path)
+        if case .found(let route, _) = match { matched = route }
 
         // 1. Tokens, unless the route is open.
-        let role: Role?
+        let caller: Caller?
         if case .found(let route, _) = match, case .open = route.access {
-            role = nil
+            caller = nil
         } else {
-            role = try authenticate(request)
+            caller = try authenticate(request)
         }
+        let role = caller?.role
         let mutating: Bool
         switch request.method {
         case .get, .head, .options: mutating = false
@@ -136,21 +147,21 @@ public struct Gatekeeper: Sendable {
         let body = try decodeBody(request, rule: route.body)
         let query = try QueryItems(request.rawQuery)
         let context = RequestContext(request: request, parameters: parameters, query: query, body: body, requestId: requestId, role: role)
-        return try route.handler(context)
+        return try answer(route, context, caller: caller, mutating: mutating)
     }
 
-    private func authenticate(_ request: HTTPRequest) throws -> Role {
+    private func authenticate(_ request: HTTPRequest) throws -> Caller {
         let challenge = [(name: "WWW-Authenticate", value: "Bearer realm=\"plugind\"")]
         guard let header = request.header("authorization") else {
             throw APIError(.unauthorized, "This route needs a token: send 'Authorization: Bearer <token>'.", headers: challenge)
         }
         let parts = header.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "bearer",
-            let role = tokens.role(forToken: parts[1].trimmingSpacesAndTabs())
+            let caller = tokens.caller(forToken: parts[1].trimmingSpacesAndTabs())
         else {
             throw APIError(.unauthorized, "The token is not valid for this plugind; GET /api/sign-in names the command that creates one.", headers: challenge)
         }
-        return role
+        return caller
     }
 
     /// The headers a page on a listed origin may send (Milady's app sends the last one on every request).

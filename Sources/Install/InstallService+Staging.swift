@@ -60,15 +60,7 @@ extension InstallService {
     public func stage(name: String, version: String, tree: [PinnedPackage]?, staging: String, downloads: String, ctx: OperationContext) throws
         -> StagedPackage
     {
-        let listed = listing.isListed(name)
-        try PackageNames.check(name, legacyAllowed: listed == true)
-        if !allowUnlisted {
-            guard let listed else {
-                throw InstallError.noRegistrySnapshot(
-                    "The plugin registry cannot tell whether it lists \(name) (\(listing.unavailableReason)); check pluginRegistryUrls or the network, then POST /api/registry/refresh, or set allowUnlistedPackages.")
-            }
-            guard listed else { throw InstallError.unlisted("\(name) is not listed in the plugin registry; only listed plugins can be installed.") }
-        }
+        try checkNameAndListing(name)
         let installPath = try layout.installPath(for: name)
         let wanted = try VersionChoice.parse(version)
         let packument = try InstallError.fromRegistry { () throws(NpmRegistryError) in try registry.packument(name, timeoutMs: ctx.stepTimeoutMs(.max)) }
@@ -166,4 +158,19 @@ extension InstallService {
 extension InstallService {
     /// How a change waits for the runtime's verdict (a manifest's apply waits once for all it changed).
     public var verdictWaiting: VerdictWait { verdictWait }
+}
+
+extension InstallService {
+    /// The package name is valid (legacy names only for listed packages), and the plugin registry lists it unless
+    /// `allowUnlistedPackages` says otherwise: what an install and a manifest's staging both check first.
+    func checkNameAndListing(_ name: String) throws {
+        let listed = listing.isListed(name)
+        try PackageNames.check(name, legacyAllowed: listed == true)
+        guard !allowUnlisted else { return }
+        guard let listed else {
+            throw InstallError.noRegistrySnapshot(
+                "The plugin registry cannot tell whether it lists \(name) (\(listing.unavailableReason)); check pluginRegistryUrls or the network, then POST /api/registry/refresh, or set allowUnlistedPackages.")
+        }
+        guard listed else { throw InstallError.unlisted("\(name) is not listed in the plugin registry; only listed plugins can be installed.") }
+    }
 }

@@ -105,16 +105,8 @@ public struct InstallService: Sendable {
         name: String, version: String?, enable: Bool, force: Bool = false, rollbackOnFailure: Bool = true, awaitVerdict: Bool = true,
         operationId: String?, requestId: String?
     ) throws -> InstallResult {
-        let listed = listing.isListed(name)
-        try PackageNames.check(name, legacyAllowed: listed == true)
+        try checkNameAndListing(name)
         let wanted = try VersionChoice.parse(version)
-        if !allowUnlisted {
-            guard let listed else {
-                throw InstallError.noRegistrySnapshot(
-                    "The plugin registry cannot tell whether it lists \(name) (\(listing.unavailableReason)); check pluginRegistryUrls or the network, then POST /api/registry/refresh, or set allowUnlistedPackages.")
-            }
-            guard listed else { throw InstallError.unlisted("\(name) is not listed in the plugin registry; only listed plugins can be installed.") }
-        }
         let installPath = try layout.installPath(for: name)
         try layout.prepare(installer)
         defer { tidyInBackground() }

@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 import Glibc
 import JSON
@@ -145,11 +146,16 @@ public final class OperationRunner: Sendable {
     private let running = Locked(0)
     private let scrub: @Sendable (String) -> String
     private let logger: Logger
+    /// Told of every operation's start and end (OperationObserver.swift).
+    let observers = Locked<[any OperationObserver]>([])
+    /// Operations by kind and outcome, their durations, and those running.
+    let metrics: OperationMetrics
 
     public init(
         store: OperationStore, maxConcurrent: Int, deadline: Duration,
-        scrub: @escaping @Sendable (String) -> String = { $0 }, logger: Logger
+        scrub: @escaping @Sendable (String) -> String = { $0 }, logger: Logger, metrics: any MetricsFactory = NOOPMetricsHandler.instance
     ) {
+        self.metrics = OperationMetrics(factory: metrics)
         self.store = store
         self.maxConcurrent = maxConcurrent
         self.deadline = deadline
@@ -202,28 +208,39 @@ public final class OperationRunner: Sendable {
             count += 1
             return true
         }
-        guard admitted else { throw OperationError.tooMany(limit: maxConcurrent) }
+        guard admitted else {
+            metrics.count(kind: kind, outcome: .refused)
+            throw OperationError.tooMany(limit: maxConcurrent)
+        }
         // The slot is free before the record says finished, so a client that saw it finish can start the next.
         let released = Atomic<Bool>(false)
         let release = { if !released.exchange(true, ordering: .relaxed) { self.running.withLock { $0 -= 1 } } }
         defer { release() }
 
         switch try store.begin(OperationRecord(id: id, kind: kind, target: target, requestId: requestId), owner: owner) {
-        case .duplicateId: throw OperationError.duplicateId(id)
-        case .busy(let other): throw OperationError.busy(target: target, operationId: other)
+        case .duplicateId:
+            metrics.count(kind: kind, outcome: .refused)
+            throw OperationError.duplicateId(id)
+        case .busy(let other):
+            metrics.count(kind: kind, outcome: .refused)
+            throw OperationError.busy(target: target, operationId: other)
         case .started: break
         }
+        metrics.started(kind: kind)
+        let began = ContinuousClock.now
         let context = OperationContext(id: id, target: target, deadline: .now + deadline, store: store, scrub: scrub)
         do {
-            let result = try work(context)
+            let result = try observing(kind: kind, context, work)
             release()
             try store.finish(id: id, state: .succeeded, phase: "done", error: nil, result: result, logTail: context.logTail)
+            metrics.finished(kind: kind, outcome: .succeeded, duration: began.duration(to: .now))
         } catch {
             release()
             let message = scrub(String(describing: error))
             context.log("failed: \(message)")
             let result = (error as? any ResultCarryingError)?.operationResult
             try? store.finish(id: id, state: .failed, phase: "failed", error: message, result: result, logTail: context.logTail)
+            metrics.finished(kind: kind, outcome: .failed, duration: began.duration(to: .now))
             throw error
         }
         return id

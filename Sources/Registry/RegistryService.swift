@@ -1,4 +1,5 @@
 import Adapters
+import CoreMetrics
 import Dispatch
 import Foundation
 import Locking
@@ -57,11 +58,14 @@ public final class RegistryService: Sendable {
         public var logger: Logger
         /// plugind's own catalogue as a registry document, served while no upstream copy exists (nil: none).
         public var bundled: BundledRegistry?
+        /// Where refreshes are counted (`plugind_registry_refreshes_total{outcome}`, `plugind_registry_refresh_failures_total`).
+        public var metrics: any MetricsFactory
 
         public init(
             client: HTTPClient, database: StateDB, clock: any WallClock = SystemClock(), logger: Logger = Logger(label: "plugind.registry"),
-            bundled: BundledRegistry? = nil
+            bundled: BundledRegistry? = nil, metrics: any MetricsFactory = NOOPMetricsHandler.instance
         ) {
+            self.metrics = metrics
             self.bundled = bundled
             self.client = client
             self.database = database
@@ -84,6 +88,9 @@ public final class RegistryService: Sendable {
     private let refreshObservers = Locked<[@Sendable () -> Void]>([])
     /// Held while the database copy is read, so concurrent first requests read it once.
     private let loadGate = Locked(())
+    /// Every refresh that asked upstream, by outcome (`updated`, `unchanged`, `failed`).
+    private let refreshCounters: [String: Counter]
+    private let refreshFailures: Counter
 
     public init(configuration: RegistryConfiguration, dependencies: Dependencies) {
         var limits = dependencies.client.configuration
@@ -95,6 +102,11 @@ public final class RegistryService: Sendable {
         self.logger = dependencies.logger
         self.clock = dependencies.clock
         self.bundledSource = dependencies.bundled
+        let metrics = dependencies.metrics
+        self.refreshCounters = Dictionary(uniqueKeysWithValues: ["updated", "unchanged", "failed"].map { outcome in
+            (outcome, Counter(label: "plugind_registry_refreshes_total", dimensions: [("outcome", outcome)], factory: metrics))
+        })
+        self.refreshFailures = Counter(label: "plugind_registry_refresh_failures_total", factory: metrics)
     }
 
     /// The bundled catalogue's snapshot, read once; nil when there is none or it does not read as a registry.
@@ -241,9 +253,19 @@ public final class RegistryService: Sendable {
         state.withLock { $0.inflight }?.wait()
     }
 
+    /// Whether a refresh is asking upstream now (`plugind_registry_refresh_in_progress`).
+    public var isRefreshing: Bool { state.withLock { $0.inflight != nil } }
+
 
     private func run(_ ticket: RefreshTicket, force: Bool) {
         let outcome = refresh(force: force)
+        switch outcome {
+        case .updated: refreshCounters["updated"]?.increment()
+        case .unchanged: refreshCounters["unchanged"]?.increment()
+        case .failed:
+            refreshCounters["failed"]?.increment()
+            refreshFailures.increment()
+        }
         state.withLock { $0.inflight = nil }
         ticket.finish(outcome)
         if case .failed = outcome { return }

@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 import JSON
 import Locking
@@ -25,8 +26,16 @@ public final class RestartScheduler: Sendable {
     }
     private let state = Locked(State())
     private let stopping = Atomic<Bool>(false)
+    /// Restarts asked of the runtime, `plugind_runtime_restarts_total{outcome}`: `sent` (the bridge took it) or `failed`.
+    private let restartsSent: Counter
+    private let restartsFailed: Counter
 
-    public init(reasons: RestartReasonStore, runtime: BridgeRuntime, debounce: Duration, automatic: Bool, logger: Logger) {
+    public init(
+        reasons: RestartReasonStore, runtime: BridgeRuntime, debounce: Duration, automatic: Bool, logger: Logger,
+        metrics: any MetricsFactory = NOOPMetricsHandler.instance
+    ) {
+        restartsSent = Counter(label: "plugind_runtime_restarts_total", dimensions: [("outcome", "sent")], factory: metrics)
+        restartsFailed = Counter(label: "plugind_runtime_restarts_total", dimensions: [("outcome", "failed")], factory: metrics)
         self.reasons = reasons
         self.runtime = runtime
         self.debounce = debounce
@@ -101,7 +110,13 @@ public final class RestartScheduler: Sendable {
 
     private func performRestart(_ pending: [String]) throws(RuntimeError) {
         let sentAt = ISOTime.string()
-        try runtime.client.restart(reasons: pending)
+        do {
+            try runtime.client.restart(reasons: pending)
+        } catch {
+            restartsFailed.increment()
+            throw error
+        }
+        restartsSent.increment()
         runtime.invalidate()
         logger.info("asked the agent to restart", metadata: ["reasons": "\(pending.count)"])
         state.withLock { s in

@@ -95,6 +95,9 @@ public struct PlugindSettings: Sendable {
     public var tokensPath: String { (stateDir as NSString).appendingPathComponent("tokens.json") }
     public var maxConcurrentOperations: Int { integer("maxConcurrentOperations") }
     public var clientAnswerWithinMs: Int { integer("clientAnswerWithinMs") }
+    /// How long, and how many, audit trail entries are kept.
+    public var auditRetentionDays: Int { integer("auditRetentionDays") }
+    public var auditMaxEntries: Int { integer("auditMaxEntries") }
     /// The id of the group `agentConfigGroup` names; nil when unset, an error when no such group exists.
     public func agentConfigGroupID() throws -> gid_t? {
         guard let group = string("agentConfigGroup") else { return nil }
@@ -104,6 +107,8 @@ public struct PlugindSettings: Sendable {
         return entry.pointee.gr_gid
     }
     public var logLevel: String { string("logLevel")! }
+    /// Whether requests, operations and refreshes are counted for `GET /api/metrics`.
+    public var metrics: Bool { bool("metrics") }
     /// Secrets among the settings, for the scrubber.
     public var secrets: [String] {
         let scopeTokens = (values["npmScopes"]?.objectValue ?? JSONObject()).compactMap { $0.value["token"]?.stringValue }

@@ -1,6 +1,8 @@
+import Crypto
 import Foundation
 import Glibc
 import JSON
+import Locking
 
 /// The agent's JSON config file (Milady-compatible). Every write is a fresh read-modify-write under
 /// an exclusive cross-process lock, written to a temp file, fsynced and renamed into place.
@@ -10,6 +12,8 @@ public final class AgentConfigFile: Sendable {
     /// The group that may read the file (the agent runtime's): the file is then 0640 with that group, else 0600.
     public let readerGroup: gid_t?
     private var lockPath: String { path + ".lock" }
+    /// Told before and after every write (the audit trail's intent entries); none until `keepJournal`.
+    private let journal = Locked<(any AgentConfigJournal)?>(nil)
 
     public init(path: String, readerGroup: gid_t? = nil) {
         self.path = path
@@ -72,13 +76,17 @@ public final class AgentConfigFile: Sendable {
         var document = original
         let result = try change(&document)
         if document != original {
-            try write(document)
+            try write(document, replacing: original)
         }
         return result
     }
 
-    private func write(_ document: JSONObject) throws {
+    private func write(_ document: JSONObject, replacing original: JSONObject) throws {
         let text = JSONWriter.pretty(.object(document)) + "\n"
+        let journal = journal.withLock { $0 }
+        try journal?.willWrite(from: original, to: document, hash: Self.sha256(Array(text.utf8)))
+        var renamed = false
+        defer { journal?.didWrite(renamed) }
         let directory = (path as NSString).deletingLastPathComponent
         let temp = (directory as NSString).appendingPathComponent(".\((path as NSString).lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
         let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
@@ -115,11 +123,26 @@ public final class AgentConfigFile: Sendable {
         close(fd)
         guard rename(temp, path) == 0 else { throw Self.ioError(path: path) }
         ok = true
+        renamed = true
         let dirFD = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if dirFD >= 0 {
             fsync(dirFD)
             close(dirFD)
         }
+    }
+
+    /// Hands every later write to `journal` before and after it happens.
+    public func keepJournal(_ journal: any AgentConfigJournal) {
+        self.journal.withLock { $0 = journal }
+    }
+
+    /// The SHA-256 (hex) of the file as it is now; nil when there is none (or it cannot be read).
+    public func currentHash() -> String? {
+        FileManager.default.contents(atPath: path).map { Self.sha256(Array($0)) }
+    }
+
+    static func sha256(_ bytes: [UInt8]) -> String {
+        SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
     }
 
     /// Removes temp files a killed writer left beside the config (copies of it, secrets included).
@@ -137,4 +160,12 @@ public final class AgentConfigFile: Sendable {
         if errno == ENOSPC || errno == EDQUOT { return .noSpace(path: path) }
         return .configIO(path: path, reason: String(cString: strerror(errno)))
     }
+}
+
+/// Told of each write of the agent config, under its lock: before (the intent: what changes and the hash of the
+/// bytes about to be in place) and after (whether the new file replaced the old one). A `willWrite` that throws stops
+/// the write. The audit trail keeps its entries consistent with the file this way, through a SIGKILL at any point.
+public protocol AgentConfigJournal: Sendable {
+    func willWrite(from old: JSONObject, to new: JSONObject, hash: String) throws
+    func didWrite(_ replaced: Bool)
 }

@@ -139,6 +139,9 @@ public final class StateDB: Sendable {
                 t.column("keptAt", .text).notNull()
             }
         }
+        migrator.registerMigration("audit: the trail of changing requests") { db in
+            try AuditStore.createTables(db)
+        }
         return migrator
     }
 }

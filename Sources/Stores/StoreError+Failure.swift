@@ -8,3 +8,7 @@ extension StoreError: UserFacingError {
         }
     }
 }
+
+extension TokenLabelError: UserFacingError {
+    public var kind: FailureKind { .badRequest }
+}

@@ -2,6 +2,7 @@ import Adapters
 import App
 import API
 import ArgumentParser
+import CoreMetrics
 import Eject
 import FastCGI
 import Foundation
@@ -37,6 +38,9 @@ struct Serve: ParsableCommand {
         LoggingSystem.bootstrap { label in LineLogHandler(label: label, logLevel: level) }
         let logger = Logger(label: "plugind")
         let wiring = try Wiring(settings: settings, logger: logger)
+        // Before anything writes the agent config (an operation's recovery may): entries are judged against the file as
+        // the stop left it.
+        try wiring.audit.recoverInterrupted()
         let recovered = try wiring.operations.recoverInterrupted(using: ["install": InstallRecovery(service: wiring.install), "uninstall": InstallRecovery(service: wiring.install),
             "rollback": InstallRecovery(service: wiring.install),
             "sync": EjectRecovery(service: wiring.eject), ManifestService.operationKind: ManifestRecovery(service: wiring.manifest)],
@@ -55,6 +59,7 @@ struct Serve: ParsableCommand {
         if !recovered.isEmpty { logger.warning("settled \(recovered.count) operation(s) interrupted by a stop") }
         wiring.scheduler?.start()
         wiring.registry.warmUp()
+        wiring.audit.startPruning()
         wiring.agentRegistry.start()
 
         var serverOptions = FastCGIServer.Options()
@@ -70,6 +75,13 @@ struct Serve: ParsableCommand {
             }
         } catch let error as ListenError {
             throw CLIError("Cannot listen: \(error.description)")
+        }
+        // The transport knows nothing of metrics: its numbers become gauges here.
+        let busyWorkers = Gauge(label: "plugind_fastcgi_workers_busy", factory: wiring.metrics.factory)
+        let workers = Gauge(label: "plugind_fastcgi_workers", factory: wiring.metrics.factory)
+        wiring.metrics.addCollector {
+            busyWorkers.record(Double(server.busyWorkers))
+            workers.record(Double(server.workers))
         }
         logger.info("plugind \(PlugindVersion.current) serving", metadata: ["stateDir": "\(settings.stateDir)"])
         server.run()

@@ -5,43 +5,67 @@ import Stores
 
 struct Token: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Create or rotate API tokens. The token is printed once and never stored in plain text.",
+        abstract: "Create, rotate or list API tokens. A token is printed once and never stored in plain text.",
         discussion: """
             The state directory is found as `plugind serve` finds it: --state-dir, else PLUGIND_STATE_DIR, else the \
             settings file's stateDir (--settings, PLUGIND_SETTINGS or /etc/plugind/settings.json), else /var/lib/plugind; \
             the one used is printed on stderr. Run as root, what it writes stays plugind's user's.
             """,
-        subcommands: [Create.self, Rotate.self])
+        subcommands: [Create.self, Rotate.self, List.self])
 
     /// What both subcommands take: where the state is, and the role.
     struct RoleOptions: ParsableArguments {
         @OptionGroup var state: StateOptions
         @Option(help: ArgumentHelp("admin (may change everything) or read (may only look).", valueName: "admin|read"))
         var role: String
+        @Option(help: ArgumentHelp(
+            "A name for the token (1 to 64 printable characters), shown with its id in the audit trail and by 'plugind token list'.",
+            valueName: "text"))
+        var label: String?
     }
 
     struct Create: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Add a token for a role; existing tokens keep working.")
         @OptionGroup var options: RoleOptions
 
-        func run() throws { try Token.issue(role: options.role, options: options.state, replacing: false) }
+        func run() throws { try Token.issue(role: options.role, label: options.label, options: options.state, replacing: false) }
     }
 
     struct Rotate: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Replace every token of a role with one new token.")
         @OptionGroup var options: RoleOptions
 
-        func run() throws { try Token.issue(role: options.role, options: options.state, replacing: true) }
+        func run() throws { try Token.issue(role: options.role, label: options.label, options: options.state, replacing: true) }
     }
 
-    static func issue(role text: String, options: StateOptions, replacing: Bool) throws {
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print each token's id, role and label (never the token), oldest first.")
+        @OptionGroup var state: StateOptions
+
+        func run() throws {
+            let settings = try state.load()
+            announce(settings)
+            let tokens: [TokenStore.Identity]
+            do {
+                tokens = try TokenStore(path: settings.tokensPath).list()
+            } catch {
+                throw CLIError("Cannot read \(settings.tokensPath): \(error); check its owner and mode with 'plugind doctor'.")
+            }
+            for token in tokens {
+                print([token.id, token.role.rawValue, token.label ?? "-"].joined(separator: "\t"))
+            }
+        }
+    }
+
+    static func issue(role text: String, label: String?, options: StateOptions, replacing: Bool) throws {
         guard let role = TokenStore.Role(rawValue: text) else { throw CLIError("--role must be admin or read, not '\(text.prefix(50))'.") }
+        if let label, let problem = TokenStore.labelProblem(label) { throw CLIError("--label: \(problem)") }
         let settings = try options.load()
         announce(settings)
         let ownership = try StateOwnership.prepare(stateDir: settings.stateDir)
         let token: String
         do {
-            token = try TokenStore(path: settings.tokensPath).create(role: role, replacing: replacing)
+            token = try TokenStore(path: settings.tokensPath).create(role: role, replacing: replacing, label: label)
         } catch {
             throw CLIError("Cannot write \(settings.tokensPath): \(error); check its owner and mode with 'plugind doctor'.")
         }

@@ -58,20 +58,53 @@ import Testing
 }
 
 @Suite struct TokenFileTests {
-    /// The token file, byte for byte: the role and hash of each token, in the order they were created.
+    /// A token file from before ids: each token gets an id derived from its hash, the same at every read and kept
+    /// when the file is next written; a presented token tells its id, role and label.
+    @Test func idsForOldTokensAndIdentity() throws {
+        let dir = temporaryDirectory()
+        let token = "pld_" + String(repeating: "a", count: 43)
+        let hash = TokenStore.hex(TokenStore.hash(token))
+        try #"{"tokens": [{"role": "admin", "sha256": "\#(hash)"}]}"#.write(toFile: dir + "/tokens.json", atomically: true, encoding: .utf8)
+        let store = TokenStore(path: dir + "/tokens.json")
+        let id = try #require(store.identity(of: token)?.id)
+        #expect(TokenStore.isId(id) && !hash.contains(id.dropFirst(4)))
+        #expect(TokenStore(path: dir + "/tokens.json").identity(of: token) == .init(id: id, role: .admin, label: nil))
+        let second = try store.create(role: .read, label: "dashboard")
+        #expect(try store.list().map(\.id).first == id)
+        #expect(store.identity(of: second)?.label == "dashboard" && store.identity(of: second)?.role == .read)
+    }
+
+    /// Labels are short printable text; anything else is refused and nothing is written.
+    @Test func labels() throws {
+        for good in ["ci", "Deploy bot (prod)", "éèà 日本", String(repeating: "x", count: 64)] { #expect(TokenStore.labelProblem(good) == nil, "\(good)") }
+        for bad in ["", " lead", "trail ", "tab\there", "line\nbreak", "nul\u{0}", "bidi\u{202E}", String(repeating: "x", count: 65)] {
+            #expect(TokenStore.labelProblem(bad) != nil, "\(bad)")
+        }
+        let dir = temporaryDirectory()
+        #expect(throws: TokenLabelError.self) { try TokenStore(path: dir + "/tokens.json").create(role: .admin, label: "a\nb") }
+        #expect(!FileManager.default.fileExists(atPath: dir + "/tokens.json"))
+    }
+
+    /// The token file, byte for byte: the id, role, label (when given) and hash of each token, in the order they were
+    /// created.
     @Test func fileBytes() throws {
         let dir = temporaryDirectory()
         let store = TokenStore(path: dir + "/tokens.json")
-        let admin = TokenStore.hex(TokenStore.hash(try store.create(role: .admin)))
+        let admin = TokenStore.hex(TokenStore.hash(try store.create(role: .admin, label: "ci")))
         let read = TokenStore.hex(TokenStore.hash(try store.create(role: .read)))
+        let ids = try store.list().map(\.id)
+        #expect(ids.count == 2 && ids.allSatisfy(TokenStore.isId) && ids[0] != ids[1])
         #expect(fileText(dir + "/tokens.json") == """
             {
               "tokens": [
                 {
+                  "id": "\(ids[0])",
                   "role": "admin",
+                  "label": "ci",
                   "sha256": "\(admin)"
                 },
                 {
+                  "id": "\(ids[1])",
                   "role": "read",
                   "sha256": "\(read)"
                 }

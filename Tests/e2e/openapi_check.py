@@ -233,7 +233,9 @@ class OpenAPIChecker:
                     f"{where}: Content-Type {content_type!r} is not documented ({sorted(content)})"
                 )
             try:
-                document = json.loads(body.decode("utf-8"))
+                # GET /api/metrics answers Prometheus' text format: its body is checked as one string.
+                text = body.decode("utf-8")
+                document = text if media == "text/plain" else json.loads(text)
             except (UnicodeDecodeError, json.JSONDecodeError) as error:
                 raise ResponseNotDocumented(f"{where}: the body is not JSON ({error}): {body[:300]!r}") from None
             if "schema" not in content[media]:

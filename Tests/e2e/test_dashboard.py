@@ -375,7 +375,7 @@ class Page:
 
 # Routes other work adds to plugind; while one is missing, its 404 is what the page shows (as the
 # API's message), so that 404 is an expected console entry.
-PENDING_ROUTES = ("/api/plugins/installed", "/api/plugins/ejected", "/api/registry/status", "/api/registry/config")
+PENDING_ROUTES = ("/api/plugins/installed", "/api/plugins/ejected", "/api/registry/status", "/api/registry/config", "/api/audit")
 
 
 @pytest.fixture(scope="module")
@@ -858,7 +858,10 @@ def test_keyboard_only_navigation(page):
               "cli enabled by keyboard, its switch usable again")
     page.wait(lambda: page.d.switch_to.active_element.get_attribute("role") == "switch", "focus kept on the switch")
     press(Keys.SPACE)
-    page.wait(lambda: not page.css('#optional-core-table tr[data-name="cli"] input[role=switch]').is_selected(), "cli disabled again")
+    # Until its switch is usable again, as above: the request and the reload after it are over, so the next test's
+    # sign-out cannot overtake them (they would go out without a token and log a 401).
+    page.wait(lambda: (lambda s: not s.is_selected() and s.is_enabled())(page.css('#optional-core-table tr[data-name="cli"] input[role=switch]')),
+              "cli disabled again, its switch usable again")
     page.check_console("keyboard navigation")
 
 
@@ -890,6 +893,7 @@ def test_read_token_sees_no_mutating_controls(page, dash):
         ("#/core", "#optional-core-table"),
         ("#/runtime", "#runtime-state-value"),
         ("#/agent-registry", "#agent-registry-config h2"),
+        ("#/activity", "#activity-admin-only"),
         ("#/manifest", "#manifest-read-only"),
     ):
         page.go(hash_)
@@ -908,6 +912,7 @@ VIEWS = (
     ("#/core", "#optional-core-table"),
     ("#/runtime", "#runtime-state-value"),
     ("#/agent-registry", "#agent-registry-config h2"),
+    ("#/activity", "#activity-table, #activity-empty, #activity-admin-only, #activity-error .message"),
     ("#/manifest", "#manifest-export h2"),
 )
 

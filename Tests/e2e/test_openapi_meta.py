@@ -117,7 +117,9 @@ def test_every_success_response_has_a_nonempty_schema(spec):
             if str(status) == "204":
                 continue
             response = resolve(spec, response)
-            schema = (response.get("content") or {}).get("application/json", {}).get("schema")
+            content = response.get("content") or {}
+            # Prometheus' text format (GET /api/metrics) is the one success that is not JSON.
+            schema = content.get("application/json", content.get("text/plain", {})).get("schema")
             schema = resolve(spec, schema) if schema else schema
             if not schema or not schema.get("type"):
                 problems.append(f"{method} {path} {status}: the JSON schema is missing or empty")

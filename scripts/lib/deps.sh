@@ -28,7 +28,17 @@ _apt_install() {
         PLUGIND_APT_UPDATED=1
     fi
     say "installing: $*"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@" >&2
+    # A package's own service (nginx's, prometheus') is never started by the install: the scripts run their own
+    # processes on free ports. Debian asks /usr/sbin/policy-rc.d before starting one; where there is none, one
+    # that says no stands there for the install's length.
+    local policy=/usr/sbin/policy-rc.d placed=0
+    if [[ ! -e "$policy" ]]; then
+        printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 0755 "$policy" && placed=1
+    fi
+    local status=0
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@" >&2 || status=$?
+    ((placed)) && rm -f -- "$policy"
+    return "$status"
 }
 
 ensure_apt_packages() {

@@ -1,4 +1,4 @@
-// The dashboard's shell: sign-in, the section router (#/plugins, #/registry, …), the restart
+// The dashboard's shell: sign-in, the section router (#/plugins, #/registry, #/activity, …), the restart
 // banner, and notices. Each section lives in views/*.js and exports render(root, params, ctx).
 
 import { api, get, post, session, probeRole, onApiEvent } from "./api.js";
@@ -10,6 +10,7 @@ import * as installedView from "./views/installed.js";
 import * as coreView from "./views/core.js";
 import * as runtimeView from "./views/runtime.js";
 import * as agentRegistryView from "./views/agent-registry.js";
+import * as activityView from "./views/activity.js";
 import * as manifestView from "./views/manifest.js";
 
 const main = document.getElementById("main");
@@ -26,6 +27,7 @@ const ROUTES = {
   installed: { title: "Installed", view: installedView },
   core: { title: "Core", view: coreView },
   runtime: { title: "Runtime", view: runtimeView },
+  activity: { title: "Activity", view: activityView },
   "agent-registry": { title: "Agent registry", view: agentRegistryView },
   manifest: { title: "Manifest", view: manifestView },
 };

@@ -1,12 +1,16 @@
 // One plugin: its state, its parameters as a form (Save → PUT /api/plugins/:id), Test connection,
-// Eject / Sync / Reinject for installed and ejected plugins, and for an installed package the runtime's
-// verdict on its version and Roll back to the kept previous version.
+// Eject / Sync / Reinject for installed and ejected plugins, for an installed package the runtime's
+// verdict on its version and Roll back to the kept previous version, and its recent changes (the
+// audit log's last five entries about it).
 
 import { get, put, post, seg, ApiError } from "../api.js";
 import { h, clear, errorBox, loading, toggleSwitch, setSwitch, badge, uid, confirmDialog } from "../dom.js";
 import { operationBlock } from "../operation.js";
 import { categoryLabel, statusCell, configBadges } from "./common.js";
 import { advisoryCell } from "../compat.js";
+import { fetchAudit, activityHash, auditTime, changePhrase, changesAbout, whoCell, statusBadge, requestText } from "../audit.js";
+
+const RECENT = 5;
 
 export async function render(root, params, ctx) {
   const id = params.join("/");
@@ -72,6 +76,46 @@ function renderPanel(body, plugin, ctx, notice, warnings = []) {
 
   // --- the form ---
   panel.append(configForm(plugin, ctx, body));
+
+  // --- what was changed lately (read again after each change the panel makes, as it is redrawn) ---
+  panel.append(recentChanges(plugin, ctx));
+}
+
+/** The plugin's last few audit entries (GET /api/audit?plugin=…&limit=5) and a link to all of them in
+ *  Activity. The log is an admin's: a read token gets a sentence, and plugind is not asked. */
+function recentChanges(plugin, ctx) {
+  const headingId = uid("recent-title");
+  const section = h("section", { class: "recent-changes", id: "recent-changes", "aria-labelledby": headingId },
+    h("h2", { id: headingId }, "Recent changes"));
+  if (!ctx.isAdmin) {
+    section.append(h("p", { class: "muted", id: "recent-changes-admin-only" },
+      "Who changed this plugin, and when, is only shown to admins: sign in with an admin token to see it."));
+    return section;
+  }
+  const filter = plugin.npmName || plugin.id;
+  const list = h("div", {}, loading("Reading the activity…"));
+  const link = h("a", { href: activityHash(filter), id: "recent-changes-all" },
+    `All changes to ${plugin.name || plugin.id} in Activity`);
+  section.append(list, h("p", { class: "small" }, link));
+  fetchAudit({ plugin: filter, limit: RECENT }).then((answer) => {
+    const entries = Array.isArray(answer && answer.entries) ? answer.entries : [];
+    clear(list);
+    if (!entries.length) {
+      list.append(h("p", { class: "muted", id: "recent-changes-empty" }, "No change to this plugin has been recorded."));
+      return;
+    }
+    list.append(h("ol", { class: "recent-list" }, entries.map((entry) => {
+      const changes = changesAbout(entry, [plugin.id, plugin.npmName]);
+      // What it changed (to this plugin: a shared setting also names the others); a request that changed nothing (a refused save…) says what it was and its status.
+      const what = changes.length
+        ? h("span", { class: "recent-what" }, changes.map(changePhrase).join(", "))
+        : h("span", { class: "recent-what" }, h("code", {}, requestText(entry)), " ", statusBadge(entry.status));
+      return h("li", { "data-id": entry.id || "" }, auditTime(entry.time), " ", what, h("span", { class: "muted small recent-who" }, " by ", whoCell(entry)));
+    })));
+  }, (error) => {
+    clear(list).append(errorBox(error, "The recent changes could not be read"));
+  });
+  return section;
 }
 
 function actions(plugin, ctx, body) {
