@@ -28,6 +28,14 @@ public struct ChildPriority: Sendable, Hashable {
 }
 
 extension ChildPriority {
+    /// Lowers the calling process as a child would be: the runner, whose whole work is npm's and git's. Call it before
+    /// the process starts a thread (threads take their nice value and I/O priority from the thread that starts them).
+    /// Lowers its session too if it leads one (systemd and `scripts/run` start it so).
+    public func lowerCurrentProcess() {
+        PrioritySpawner.lowerCallingThread(to: self)
+        if getsid(0) == getpid() { lowerSession(of: getpid()) }
+    }
+
     /// Lowers the CPU share of the session `pid` leads, where the kernel shares the CPU out by session first
     /// (`kernel.sched_autogroup_enabled`, the default of desktop and many server kernels outside systemd's services):
     /// there a nice value counts only against the threads of the same session, and a child in a session of its own
