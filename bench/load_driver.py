@@ -4,16 +4,20 @@
     BENCH_TOKEN=... load_driver.py --url http://127.0.0.1:PORT --packages READY.json --skip N
                                    --agent-config milady.json --catalogue plugins.json
                                    --stop-file FILE --out JSON
+                                   [--installs 1] [--puts-per-second 5] [--refresh-every 10]
 
-Until FILE (--stop-file) exists, three threads, each over its own keep-alive-less connection:
+Until FILE (--stop-file) exists, at the stated write rates (the defaults are issue 24's: one install
+at a time, 5 config PUTs a second, a registry refresh every 10 s; 0 turns a kind off), each request
+over its own keep-alive-less connection:
 - installs: `POST /api/plugins/install` of the fake npm registry's packages from index N on (fresh
-  names, not installed before), one after another;
-- config writes: `PUT /api/plugins/:id {"config": {KEY: value}}` every 100 ms, cycling over the
+  names, not installed before), --installs of them at a time, each thread one after another;
+- config writes: `PUT /api/plugins/:id {"config": {KEY: value}}`, --puts-per-second of them, started
+  on a fixed schedule (a slow answer delays the next, it does not add to the rate), cycling over the
   configured plugins of the bench agent config, each time a new value for one of their string
   parameters (from the catalogue);
-- registry refreshes: `POST /api/registry/refresh` every 2 s.
+- registry refreshes: `POST /api/registry/refresh` every --refresh-every seconds.
 Every answer is counted by kind: 2xx as ok, anything else (or no answer) as failed with its status.
-JSON (--out): per kind {ok, failed, statuses}, plus a one-line `summary`.
+JSON (--out): per kind {ok, failed, statuses}, the rates asked for (`rates`), plus a one-line `summary`.
 """
 
 from __future__ import annotations
@@ -57,6 +61,9 @@ def main() -> None:
     parser.add_argument("--catalogue", default="")
     parser.add_argument("--stop-file", required=True)
     parser.add_argument("--out", required=True)
+    parser.add_argument("--installs", type=int, default=1, help="installs at a time (0: none)")
+    parser.add_argument("--puts-per-second", type=float, default=5.0, help="config PUTs a second (0: none)")
+    parser.add_argument("--refresh-every", type=float, default=10.0, help="seconds between registry refreshes (0: none)")
     args = parser.parse_args()
     token = os.environ["BENCH_TOKEN"]
     with open(args.packages) as f:
@@ -88,31 +95,46 @@ def main() -> None:
         with lock:
             counts[kind][status] += 1
 
+    names = iter(packages)
+    names_lock = threading.Lock()
+
     def installs() -> None:
-        for name in packages:
-            if stopped():
+        while not stopped():
+            with names_lock:
+                name = next(names, None)
+            if name is None:
                 return
             record("install", call("POST", f"{args.url}/api/plugins/install", token, {"name": name, "version": "1.0.0"}))
 
     def puts() -> None:
         i = 0
+        start = time.monotonic()
         while targets and not stopped():
             plugin, key = targets[i % len(targets)]
             status = call("PUT", f"{args.url}/api/plugins/{quote(plugin, safe='')}", token,
                           {"config": {key: f"load-value-{i}"}})
             record("config PUT", status)
             i += 1
-            time.sleep(0.1)
+            wait = start + i / args.puts_per_second - time.monotonic()
+            while wait > 0 and not stopped():
+                time.sleep(min(wait, 0.1))
+                wait = start + i / args.puts_per_second - time.monotonic()
 
     def refreshes() -> None:
         while not stopped():
             record("registry refresh", call("POST", f"{args.url}/api/registry/refresh", token))
-            for _ in range(20):
+            until = time.monotonic() + args.refresh_every
+            while time.monotonic() < until:
                 if stopped():
                     return
                 time.sleep(0.1)
 
-    threads = [threading.Thread(target=t, daemon=True) for t in (installs, puts, refreshes)]
+    kinds = [installs] * max(0, args.installs)
+    if args.puts_per_second > 0:
+        kinds.append(puts)
+    if args.refresh_every > 0:
+        kinds.append(refreshes)
+    threads = [threading.Thread(target=t, daemon=True) for t in kinds]
     for t in threads:
         t.start()
     while not stopped():
@@ -121,6 +143,8 @@ def main() -> None:
         t.join(120)
 
     result = {}
+    result_rates = {"installs_at_once": args.installs, "puts_per_second": args.puts_per_second,
+                    "refresh_every_s": args.refresh_every}
     for kind, counter in counts.items():
         ok = sum(n for status, n in counter.items() if 200 <= status < 300)
         failed = sum(n for status, n in counter.items() if not 200 <= status < 300)
@@ -132,6 +156,7 @@ def main() -> None:
             text += " (statuses " + ", ".join(f"{k}×{v}" for k, v in r["statuses"].items()) + ")"
         parts.append(text)
     result["summary"] = "; ".join(parts)
+    result["rates"] = result_rates
     with open(args.out, "w") as f:
         json.dump(result, f, indent=2)
     print(json.dumps(result))

@@ -38,6 +38,9 @@ public struct ChildProcess: Sendable {
     /// Told the child's pid (its process group) once it runs, e.g. to end the group when whoever waits for the
     /// result is gone.
     public var onSpawn: (@Sendable (pid_t) -> Void)?
+    /// The CPU and I/O priority the child and everything it starts run at: behind this server's requests unless a
+    /// caller says otherwise (see `ChildPriority`).
+    public var priority: ChildPriority = .background
 
     public init(
         executable: String,
@@ -77,7 +80,19 @@ public struct ChildProcess: Sendable {
 
         let clock = ContinuousClock()
         let start = clock.now
-        let pid = try spawn(path: path, stdin: stdin?.read, stdout: stdout.write, stderr: stderr?.write ?? stdout.write)
+        let (stdinRead, stdoutWrite, stderrWrite) = (stdin?.read, stdout.write, stderr?.write ?? stdout.write)
+        let pid: pid_t
+        if priority == .inherited {
+            pid = try spawn(path: path, stdin: stdinRead, stdout: stdoutWrite, stderr: stderrWrite)
+        } else {
+            // Spawned from a thread that runs at the child's priority, so the child starts there (see PrioritySpawner).
+            pid = try PrioritySpawner.shared(priority).run { () -> Result<pid_t, ChildProcessError> in
+                Result { () throws(ChildProcessError) in
+                    try self.spawn(path: path, stdin: stdinRead, stdout: stdoutWrite, stderr: stderrWrite, ownSession: true)
+                }
+            }.get()
+            priority.lowerSession(of: pid)
+        }
         onSpawn?(pid)
         // The parent keeps only its ends, so end-of-file arrives once the child's side is gone.
         pipes.close(stdout.write)
@@ -123,7 +138,7 @@ public struct ChildProcess: Sendable {
         throw .executableNotFound(name: executable)
     }
 
-    private func spawn(path: String, stdin: Int32?, stdout: Int32, stderr: Int32) throws(ChildProcessError) -> pid_t {
+    private func spawn(path: String, stdin: Int32?, stdout: Int32, stderr: Int32, ownSession: Bool = false) throws(ChildProcessError) -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -145,10 +160,17 @@ public struct ChildProcess: Sendable {
         // Descriptors that some library opened without O_CLOEXEC must not leak into the child.
         results.append(plugind_spawn_addclosefrom(&actions, 3))
 
-        // Own process group (pgid = child pid) so the timeout can kill everything the child starts.
-        let flags = POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF
+        // Own process group (pgid = child pid) so the timeout can kill everything the child starts. A lowered child
+        // gets a session of its own too (its process group is then the same), so that where the kernel shares the
+        // CPU out by session (autogroups), its session can be lowered as a whole (see ChildPriority).
+        var flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF
+        if ownSession {
+            flags |= PLUGIND_POSIX_SPAWN_SETSID
+        } else {
+            flags |= POSIX_SPAWN_SETPGROUP
+            results.append(posix_spawnattr_setpgroup(&attributes, 0))
+        }
         results.append(posix_spawnattr_setflags(&attributes, Int16(flags)))
-        results.append(posix_spawnattr_setpgroup(&attributes, 0))
         // The child starts with no blocked signals and default handlers, whatever this server set up.
         var noSignals = sigset_t()
         sigemptyset(&noSignals)

@@ -29,4 +29,20 @@ extern int posix_spawn_file_actions_addclosefrom_np(posix_spawn_file_actions_t *
 static inline int plugind_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
 static inline int plugind_spawn_addchdir(posix_spawn_file_actions_t *fa, const char *path) { return posix_spawn_file_actions_addchdir_np(fa, path); }
 static inline int plugind_spawn_addclosefrom(posix_spawn_file_actions_t *fa, int from) { return posix_spawn_file_actions_addclosefrom_np(fa, from); }
+
+// A thread's own id, and its I/O priority (ioprio_set has no glibc wrapper; syscall is variadic), for the
+// thread children are spawned from at a lower priority (Adapters.ChildPriority).
+#include <sys/syscall.h>
+static inline int plugind_gettid(void) { return (int)syscall(SYS_gettid); }
+static inline int plugind_ioprio_set_self_best_effort(int level) {
+    // IOPRIO_WHO_PROCESS with id 0: the calling thread; IOPRIO_CLASS_BE (2) in the top bits of the value.
+    return (int)syscall(SYS_ioprio_set, 1, 0, (2 << 13) | (level & 7));
+}
+static inline int plugind_ioprio_get(int pid) { return (int)syscall(SYS_ioprio_get, 1, pid); }
+// posix_spawn's flag that starts the child in a session (and process group) of its own: glibc's, behind _GNU_SOURCE.
+#define PLUGIND_POSIX_SPAWN_SETSID 0x80
+
+// glibc's allocator tuning (Adapters.MemoryReturn): blocks from this size on are mapped apart and returned at free.
+#include <malloc.h>
+static inline int plugind_malloc_mmap_from(int bytes) { return mallopt(M_MMAP_THRESHOLD, bytes); }
 #endif

@@ -1,3 +1,4 @@
+import Adapters
 import App
 import API
 import ArgumentParser
@@ -31,6 +32,7 @@ struct Serve: ParsableCommand {
 
     func run() throws {
         FastCGIServer.holdStopSignals()
+        MemoryReturn.apply()
         let settings = try options.load()
         let level = Logger.Level(rawValue: settings.logLevel) ?? .info
         LoggingSystem.bootstrap { label in LineLogHandler(label: label, logLevel: level) }

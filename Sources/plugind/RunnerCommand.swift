@@ -28,6 +28,8 @@ struct RunnerCommand: ParsableCommand {
 
     func run() throws {
         signal(SIGPIPE, SIG_IGN)
+        // Its work is npm's, git's and builds': behind plugind's requests wherever it was started (the unit says so too).
+        ChildPriority.background.lowerCurrentProcess()
         let layout = InstallLayout(stateDir: (stateDir as NSString).standardizingPath)
         let listener = try listen()
         let jobs = RunnerJobs(layout: layout, path: ProcessInfo.processInfo.environment["PATH"] ?? ChildProcess.defaultSearchPath)

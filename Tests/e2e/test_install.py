@@ -1328,6 +1328,12 @@ def db_operation(state: Path, op: str) -> dict | None:
         return dict(row) if row else None
 
 
+def nice_of(stat_path: str) -> int:
+    """The nice value in a /proc/…/stat line (field 19; the name in parentheses may hold spaces)."""
+    text = Path(stat_path).read_text()
+    return int(text[text.rindex(")") + 2:].split()[16])
+
+
 def test_crash_while_npm_runs_restores_the_previous_version(fake, crash_state):
     state = crash_state
     config = state / "milady.json"
@@ -1358,6 +1364,12 @@ def test_crash_while_npm_runs_restores_the_previous_version(fake, crash_state):
         installer = pwd.getpwnam("plugind-install").pw_uid
         assert all(os.stat(f"/proc/{pid}").st_uid == installer for pid in npm_processes), "npm runs as the installer user"
         assert not descendants(stack.pids["plugind"]), "plugind itself starts no npm"
+        # npm runs behind plugind's reads: nice 10 in every one of its threads, as is the runner that started it.
+        for pid in npm_processes:
+            with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+                for tid in os.listdir(f"/proc/{pid}/task"):
+                    assert nice_of(f"/proc/{pid}/task/{tid}/stat") == 10, f"npm thread {tid} is not lowered"
+        assert nice_of(f"/proc/{stack.pids['runner']}/stat") == 10, "the runner is not lowered"
         for pid in npm_processes:
             with contextlib.suppress(FileNotFoundError, ProcessLookupError):
                 assert NPM_TOKEN_SECRET.encode() not in Path(f"/proc/{pid}/cmdline").read_bytes()
