@@ -100,6 +100,13 @@ def process_state(pid: int) -> str:
     return ""
 
 
+def group_of(pid: int) -> int | None:
+    """The process group of `pid`; None once it is gone."""
+    with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[2])
+    return None
+
+
 def sleeping(pids: list[int]) -> bool:
     for pid in pids:
         with contextlib.suppress(FileNotFoundError, ProcessLookupError):
@@ -124,7 +131,10 @@ def kill_plugind_during(stack, state: Path, start, phase: str, held, left_runnin
     runner = stack.pids["runner"]
     wait_until(lambda: (operation_row(state, op) or {}).get("phase") == phase and held(runner), 60,
                f"the operation to be {phase}", interval=0.05)
-    wait_until(lambda: recorded_groups(state, op), 10, "the operation to record its processes")
+    # The slow child's own group, not only an earlier step's: the runner reports a child's group as it starts, and
+    # under load (it runs at a lower priority) the report can come after the child is already at work.
+    at_work = {pgid for pid in descendants(runner) if (pgid := group_of(pid)) not in (None, group_of(runner))}
+    wait_until(lambda: at_work & set(recorded_groups(state, op)), 10, "the operation to record its running child's group")
     plugind = stack.pids["plugind"]
     if left_running:
         os.kill(runner, signal.SIGSTOP)
