@@ -150,6 +150,27 @@ private func names(_ query: String, limit: Int = 15) -> [String] {
         #expect(wrong == 0)
     }
 
+    /// Occurrences inside the name tokens' text are found left to right, each where a plain scan finds it, and
+    /// the search resumes where the caller says (overlapping ones included when it says so).
+    @Test func occurrencesAreFoundWhereAPlainScanFindsThem() {
+        let text = Array("aaaa\0banana\0anan\0xanax\0nanana\0a".utf8)
+        func plain(_ needle: [UInt8]) -> [Int] {
+            guard needle.count <= text.count else { return [] }
+            return (0...(text.count - needle.count)).filter { Array(text[$0..<($0 + needle.count)]) == needle }
+        }
+        for needle in ["a", "aa", "an", "ana", "anan", "nana", "x", "banana", "nanana\0a", "q", "aaaaa", "a\0"].map({ Array($0.utf8) }) {
+            var every: [Int] = []
+            RegistrySearchIndex.forEachOccurrence(of: needle, in: text) { offset in every.append(offset); return offset + 1 }
+            #expect(every == plain(needle), "\(needle)")
+            // Skipping to the end of each hit, as the ranking skips to the next token.
+            var skipping: [Int] = []
+            RegistrySearchIndex.forEachOccurrence(of: needle, in: text) { offset in skipping.append(offset); return offset + needle.count }
+            var expected: [Int] = []
+            for offset in plain(needle) where expected.last.map({ offset >= $0 + needle.count }) ?? true { expected.append(offset) }
+            #expect(skipping == expected, "\(needle)")
+        }
+    }
+
     /// The vocabulary is one sorted byte string: the binary search a query word starts from finds the word itself
     /// exactly when it is a token, and the tokens after it that start with the word are all of them, as a plain
     /// scan of every token says (words that are tokens, their prefixes, tokens with a letter added or changed).
