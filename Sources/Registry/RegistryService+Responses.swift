@@ -118,7 +118,7 @@ extension RegistryService {
         let hits = catalog.search.search(trimmed, limit: limit)
         let top = Double(hits.first?.score ?? 1)
         var out: [UInt8] = []
-        out.reserveCapacity(64 + query.utf8.count + hits.reduce(0) { $0 + catalog.searchResultHeads[$1.entry].count + 80 })
+        out.reserveCapacity(64 + query.utf8.count + hits.reduce(0) { $0 + catalog.searchResultHeadCount($1.entry) + 80 })
         JSONWriter.appendRaw("{\"query\":", to: &out)
         JSONWriter.appendString(query, to: &out)
         JSONWriter.appendRaw(",\"count\":", to: &out)
@@ -126,7 +126,7 @@ extension RegistryService {
         JSONWriter.appendRaw(",\"results\":[", to: &out)
         for (position, hit) in hits.enumerated() {
             if position > 0 { out.append(UInt8(ascii: ",")) }
-            out.append(contentsOf: catalog.searchResultHeads[hit.entry])
+            catalog.appendSearchResultHead(hit.entry, to: &out)
             // The name alone: `document.entries[i].name` would copy (and retain) the entry's dozen strings first.
             let status = status(catalog.names[hit.entry])
             func flag(_ value: Bool) { if value { JSONWriter.appendRaw("true", to: &out) } else { JSONWriter.appendRaw("false", to: &out) } }
