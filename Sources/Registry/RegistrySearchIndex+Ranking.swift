@@ -14,6 +14,9 @@ extension RegistrySearchIndex {
         init(index: RegistrySearchIndex, scratch: Scratch) {
             self.index = index
             self.scratch = scratch
+            // Moved out rather than shared, so appending never copies them; `run` hands them back.
+            swap(&touched, &scratch.touched)
+            swap(&wordTouched, &scratch.wordTouched)
         }
 
         mutating func run(words: [[UInt8]], lowered: String, limit: Int) -> [Hit] {
@@ -21,6 +24,10 @@ extension RegistrySearchIndex {
                 // Only what this query touched is non-zero (the per-word bests are cleared after each word).
                 let slots = scratch.slots
                 for entry in touched { slots[Int(entry)] = Slot() }
+                touched.removeAll(keepingCapacity: true)
+                wordTouched.removeAll(keepingCapacity: true)
+                swap(&touched, &scratch.touched)
+                swap(&wordTouched, &scratch.wordTouched)
             }
             // The whole query naming an entry, as typed or with its words joined by '-' (`google chat`).
             let collapsed = lowered.split(whereSeparator: { $0 == " " || $0 == "\t" }).joined(separator: " ")
@@ -51,22 +58,12 @@ extension RegistrySearchIndex {
 
         /// Adds one query word's best match per entry: exact, prefix, substring (inside a name) or typo.
         mutating func score(_ word: [UInt8], alone: Bool) {
-            let exactId = index.tokenIds[word]
+            // Tokens equal to or starting with the word sit together in the sorted vocabulary, from its lower bound.
+            let (first, exactId) = index.lowerBound(word)
             if let exactId { apply(exactId, .exact) }
             if word.count >= RegistrySearchIndex.minPrefixLength {
-                // Tokens starting with the word sit together in the sorted vocabulary.
-                let vocabulary = index.vocabulary
-                var low = 0
-                var high = vocabulary.count
-                while low < high {
-                    let mid = (low + high) / 2
-                    if vocabulary[mid].lexicographicallyPrecedes(word) { low = mid + 1 } else { high = mid }
-                }
-                var id = low
-                while id < vocabulary.count, vocabulary[id].starts(with: word) {
-                    if Int32(id) != exactId { apply(Int32(id), .prefix) }
-                    id += 1
-                }
+                let end = index.prefixEnd(word, from: first)
+                for id in first..<end where Int32(id) != exactId { apply(Int32(id), .prefix) }
             }
             if word.count >= RegistrySearchIndex.minSubstringLength {
                 // Inside a name token but not at its start (that was a prefix match), once per token.
@@ -106,14 +103,22 @@ extension RegistrySearchIndex {
         /// starting with `skipFirst`).
         mutating func typos(of word: [UInt8], among buckets: [[Int32]], key: Int, alone: Bool, skipFirst: UInt8? = nil) {
             guard key < buckets.count else { return }
-            for id in buckets[key] {
-                let token = index.vocabulary[Int(id)]
-                if let skipFirst, token[0] == skipFirst { continue }
-                guard RegistrySearchIndex.withinOneEdit(token, word) else { continue }
+            let starts = index.tokenStart
+            var found: [Int32] = []
+            index.tokenText.withUnsafeBufferPointer { text in
+                word.withUnsafeBufferPointer { word in
+                    for id in buckets[key] {
+                        let token = UnsafeBufferPointer(rebasing: text[Int(starts[Int(id)])..<Int(starts[Int(id) + 1])])
+                        if let skipFirst, token[0] == skipFirst { continue }
+                        if RegistrySearchIndex.withinOneEdit(token, word) { found.append(id) }
+                    }
+                }
+            }
+            for id in found {
                 apply(id, .typo)
                 // A one-word query one typo away from a name still puts that plugin first (`twiter`).
                 if alone {
-                    for (entry, bonus) in index.exactKeys[String(decoding: token, as: UTF8.self)] ?? [] {
+                    for (entry, bonus) in index.exactKeys[String(decoding: index.token(Int(id)), as: UTF8.self)] ?? [] {
                         typoKeys.append((entry, bonus - RegistrySearchIndex.typoKeyPenalty))
                     }
                 }

@@ -71,30 +71,78 @@ extension RegistrySearchIndex {
         }
     }
 
+    /// Where `word` would sit in the sorted vocabulary (the first token not before it), and that token's id
+    /// when it is `word` itself.
+    func lowerBound(_ word: [UInt8]) -> (position: Int, exact: Int32?) {
+        tokenText.withUnsafeBufferPointer { text in
+            tokenStart.withUnsafeBufferPointer { starts in
+                word.withUnsafeBufferPointer { word in
+                    var low = 0
+                    var high = starts.count - 1
+                    while low < high {
+                        let mid = (low + high) / 2
+                        if Self.compare(text, Int(starts[mid]), Int(starts[mid + 1]), word) < 0 { low = mid + 1 } else { high = mid }
+                    }
+                    let found = low < starts.count - 1 && Self.compare(text, Int(starts[low]), Int(starts[low + 1]), word) == 0
+                    return (low, found ? Int32(low) : nil)
+                }
+            }
+        }
+    }
+
+    /// The end of the run of tokens starting with `word` that begins at `position` (its lower bound).
+    func prefixEnd(_ word: [UInt8], from position: Int) -> Int {
+        tokenText.withUnsafeBufferPointer { text in
+            tokenStart.withUnsafeBufferPointer { starts in
+                word.withUnsafeBufferPointer { word in
+                    var id = position
+                    while id < starts.count - 1 {
+                        let (start, end) = (Int(starts[id]), Int(starts[id + 1]))
+                        guard end - start >= word.count, memcmp(text.baseAddress! + start, word.baseAddress!, word.count) == 0 else { break }
+                        id += 1
+                    }
+                    return id
+                }
+            }
+        }
+    }
+
+    /// The order of `text[start..<end]` against `word`, bytewise as `lexicographicallyPrecedes` orders them.
+    private static func compare(_ text: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, _ word: UnsafeBufferPointer<UInt8>) -> Int {
+        let length = end - start
+        let common = min(length, word.count)
+        if common > 0 {
+            let order = memcmp(text.baseAddress! + start, word.baseAddress!, common)
+            if order != 0 { return Int(order) }
+        }
+        return length - word.count
+    }
+
     /// Whether one insertion, deletion, substitution or swap of neighbours turns `a` into `b`.
     static func withinOneEdit(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        a.withUnsafeBufferPointer { a in b.withUnsafeBufferPointer { b in withinOneEdit(a, b) } }
+    }
+
+    /// The same over bytes in place (the vocabulary's own buffer).
+    static func withinOneEdit(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
         let (m, n) = (a.count, b.count)
         guard abs(m - n) <= 1 else { return false }
         // One edit of a word of three letters or more leaves its first or its last letter in place.
         if m >= 3, n >= 3, a[0] != b[0], a[m - 1] != b[n - 1] { return false }
-        return a.withUnsafeBufferPointer { a in
-            b.withUnsafeBufferPointer { b in
-                var i = 0
-                while i < m, i < n, a[i] == b[i] { i += 1 }
-                if i == m && i == n { return true }
-                func same(_ x: Int, _ y: Int) -> Bool {
-                    // a[x...] == b[y...], lengths already known to match
-                    var (x, y) = (x, y)
-                    while x < m { if a[x] != b[y] { return false }; x += 1; y += 1 }
-                    return true
-                }
-                if m == n {
-                    if same(i + 1, i + 1) { return true }
-                    return i + 1 < m && a[i] == b[i + 1] && a[i + 1] == b[i] && same(i + 2, i + 2)
-                }
-                if m == n + 1 { return same(i + 1, i) }
-                return same(i, i + 1)
-            }
+        var i = 0
+        while i < m, i < n, a[i] == b[i] { i += 1 }
+        if i == m && i == n { return true }
+        func same(_ x: Int, _ y: Int) -> Bool {
+            // a[x...] == b[y...], lengths already known to match
+            var (x, y) = (x, y)
+            while x < m { if a[x] != b[y] { return false }; x += 1; y += 1 }
+            return true
         }
+        if m == n {
+            if same(i + 1, i + 1) { return true }
+            return i + 1 < m && a[i] == b[i + 1] && a[i + 1] == b[i] && same(i + 2, i + 2)
+        }
+        if m == n + 1 { return same(i + 1, i) }
+        return same(i, i + 1)
     }
 }

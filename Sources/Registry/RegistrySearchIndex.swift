@@ -53,9 +53,12 @@ final class RegistrySearchIndex: Sendable {
     let count: Int
     /// Each entry's place when equal scores are ordered: more stars first, then by lowercased name.
     let tieRank: [Int32]
-    /// Sorted tokens; a token's id is its position.
-    let vocabulary: [[UInt8]]
-    let tokenIds: [[UInt8]: Int32]
+    /// Sorted tokens, a token's id its position, as one byte string: token `t` is
+    /// `tokenText[tokenStart[t]..<tokenStart[t + 1]]`. One buffer rather than an array per token: a query's
+    /// binary search and typo scan read it without a reference count per token, and it holds no per-token
+    /// allocation (nor a dictionary of the same tokens: an exact match is the binary search's hit).
+    let tokenText: [UInt8]
+    let tokenStart: [Int32]
     /// Postings of token `t` are `postingEntries[postingStart[t]..<postingStart[t + 1]]` (and their fields).
     let postingStart: [Int32]
     let postingEntries: [Int32]
@@ -94,6 +97,10 @@ final class RegistrySearchIndex: Sendable {
     final class Scratch: @unchecked Sendable {
         let slots: UnsafeMutablePointer<Slot>
         private let count: Int
+        /// The ranking's lists, kept empty between queries with their capacity, so a query does not grow them
+        /// from nothing again.
+        var touched: [Int32] = []
+        var wordTouched: [Int32] = []
 
         init(count: Int) {
             self.count = count
@@ -156,9 +163,10 @@ final class RegistrySearchIndex: Sendable {
         exactKeys = exact
 
         let sorted = postings.keys.sorted { $0.lexicographicallyPrecedes($1) }
-        vocabulary = sorted
-        var ids: [[UInt8]: Int32] = [:]
-        ids.reserveCapacity(sorted.count)
+        var tokenText: [UInt8] = []
+        tokenText.reserveCapacity(sorted.reduce(0) { $0 + $1.count })
+        var tokenStart: [Int32] = [0]
+        tokenStart.reserveCapacity(sorted.count + 1)
         var start: [Int32] = [0]
         var postingEntries: [Int32] = []
         var postingFields: [UInt8] = []
@@ -167,7 +175,8 @@ final class RegistrySearchIndex: Sendable {
         var byLast: [[Int32]] = []
         for (position, token) in sorted.enumerated() {
             let id = Int32(position)
-            ids[token] = id
+            tokenText += token
+            tokenStart.append(Int32(tokenText.count))
             var union: UInt8 = 0
             for (entry, mask) in postings[token]! {
                 postingEntries.append(entry)
@@ -189,7 +198,8 @@ final class RegistrySearchIndex: Sendable {
                 byLast[last].append(id)
             }
         }
-        tokenIds = ids
+        self.tokenText = tokenText
+        self.tokenStart = tokenStart
         postingStart = start
         self.postingEntries = postingEntries
         self.postingFields = postingFields
@@ -206,6 +216,12 @@ final class RegistrySearchIndex: Sendable {
         typoByFirst = byFirst
         typoByLast = byLast
     }
+
+    /// How many distinct tokens the index holds.
+    var tokenCount: Int { tokenStart.count - 1 }
+
+    /// Token `id`'s bytes.
+    func token(_ id: Int) -> [UInt8] { Array(tokenText[Int(tokenStart[id])..<Int(tokenStart[id + 1])]) }
 
     // MARK: Querying
 

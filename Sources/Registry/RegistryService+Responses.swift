@@ -118,7 +118,7 @@ extension RegistryService {
         let hits = catalog.search.search(trimmed, limit: limit)
         let top = Double(hits.first?.score ?? 1)
         var out: [UInt8] = []
-        out.reserveCapacity(64 + query.utf8.count + hits.reduce(0) { $0 + catalog.searchResultHeads[$1.entry].count + 80 })
+        out.reserveCapacity(64 + query.utf8.count + hits.reduce(0) { $0 + catalog.searchResultHeadCount($1.entry) + 80 })
         JSONWriter.appendRaw("{\"query\":", to: &out)
         JSONWriter.appendString(query, to: &out)
         JSONWriter.appendRaw(",\"count\":", to: &out)
@@ -126,8 +126,9 @@ extension RegistryService {
         JSONWriter.appendRaw(",\"results\":[", to: &out)
         for (position, hit) in hits.enumerated() {
             if position > 0 { out.append(UInt8(ascii: ",")) }
-            out.append(contentsOf: catalog.searchResultHeads[hit.entry])
-            let status = status(catalog.document.entries[hit.entry].name)
+            catalog.appendSearchResultHead(hit.entry, to: &out)
+            // The name alone: `document.entries[i].name` would copy (and retain) the entry's dozen strings first.
+            let status = status(catalog.names[hit.entry])
             func flag(_ value: Bool) { if value { JSONWriter.appendRaw("true", to: &out) } else { JSONWriter.appendRaw("false", to: &out) } }
             JSONWriter.appendRaw("\"installed\":", to: &out)
             flag(status.installed)
@@ -136,11 +137,24 @@ extension RegistryService {
             JSONWriter.appendRaw(",\"bundled\":", to: &out)
             flag(status.bundled)
             JSONWriter.appendRaw(",\"score\":", to: &out)
-            JSONWriter.append(.number((Double(hit.score) / top * 1000).rounded() / 1000), to: &out)
+            let thousandths = (Double(hit.score) / top * 1000).rounded()
+            if thousandths >= 0, thousandths <= 1000 {
+                out.append(contentsOf: Self.scoreLiterals[Int(thousandths)])
+            } else {
+                JSONWriter.append(.number(thousandths / 1000), to: &out)
+            }
             out.append(UInt8(ascii: "}"))
         }
         JSONWriter.appendRaw("]}", to: &out)
         return out
+    }
+
+    /// `score` as written for each number of thousandths it can be (the best hit scores 1, the others less): the
+    /// same writer's bytes, formatted once rather than for every hit of every answer.
+    static let scoreLiterals: [[UInt8]] = (0...1000).map { thousandths in
+        var literal: [UInt8] = []
+        JSONWriter.append(.number(Double(thousandths) / 1000), to: &literal)
+        return literal
     }
 
     /// A search result's members that depend only on the snapshot, as `{"name":…,"repository":…,`.

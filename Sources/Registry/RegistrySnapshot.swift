@@ -33,8 +33,12 @@ final class RegistryCatalog: Sendable {
     let foldedIds: [String: String]
     let unfold: [String: [String]]
     let search: RegistrySearchIndex
-    /// Each entry's search result up to its per-answer fields, encoded once: `{"name":…,"repository":…,`.
-    let searchResultHeads: [[UInt8]]
+    /// Each entry's search result up to its per-answer fields, encoded once: `{"name":…,"repository":…,`, entry `i`'s
+    /// at `searchResultHeadText[searchResultHeadStart[i]..<searchResultHeadStart[i + 1]]`. One buffer rather than an
+    /// array per entry: an answer copies from it without retaining and releasing a shared array per hit (sixteen
+    /// workers counting references on the same popular entries), and it is one allocation, not ten thousand.
+    let searchResultHeadText: [UInt8]
+    let searchResultHeadStart: [Int]
     /// Entries' details up to plugind's own members, encoded on first request: `{"plugin":{"name":…,"app":…,`.
     private let detailsHeads = Locked<[Int: [UInt8]]>([:])
 
@@ -60,8 +64,25 @@ final class RegistryCatalog: Sendable {
         self.foldedIds = foldedIds
         foldedNames = unfold.keys.sorted()
         search = RegistrySearchIndex(entries: document.entries, ids: ids)
-        searchResultHeads = document.entries.map { RegistryService.searchResultHead($0, id: ids[$0.name]) }
+        var headText: [UInt8] = []
+        var headStart = [0]
+        headStart.reserveCapacity(document.entries.count + 1)
+        for entry in document.entries {
+            headText += RegistryService.searchResultHead(entry, id: ids[entry.name])
+            headStart.append(headText.count)
+        }
+        searchResultHeadText = headText
+        searchResultHeadStart = headStart
     }
+
+    /// Entry `position`'s search result head, appended to `out`.
+    func appendSearchResultHead(_ position: Int, to out: inout [UInt8]) {
+        let range = searchResultHeadStart[position]..<searchResultHeadStart[position + 1]
+        searchResultHeadText.withUnsafeBufferPointer { out.append(contentsOf: UnsafeBufferPointer(rebasing: $0[range])) }
+    }
+
+    /// Its length in bytes.
+    func searchResultHeadCount(_ position: Int) -> Int { searchResultHeadStart[position + 1] - searchResultHeadStart[position] }
 
     /// Section 2's order over registry names, then the same ignoring case (legacy capitalised names).
     func resolve(_ text: String) -> PluginIdentity.Resolution {

@@ -125,6 +125,30 @@ private let shared: (fixture: ServiceFixture, service: RegistryService) = {
         #expect(scores == scores.sorted(by: >) && scores.allSatisfy { $0 > 0 && $0 <= 1 })
     }
 
+    /// Each result's `score` is its points over the best result's, rounded to thousandths and written as the shortest
+    /// decimal (`0.5`, `0.333`, `1`), in the results' order, for queries whose results score differently.
+    @Test func searchScoresAreRoundedThousandths() throws {
+        let catalog = try service.snapshot().catalog
+        var checked = 0
+        for query in ["wallet", "solana", "twitter bot", "image generation", "discrod", "agent"] {
+            let body = String(decoding: try service.search(query, limit: 50, status: status), as: UTF8.self)
+            let written = body.split(separator: "\"score\":").dropFirst().map { String($0.prefix { $0 != "}" }) }
+            let hits = catalog.search.search(query, limit: 50)
+            let top = Double(hits[0].score)
+            let expected = hits.map { hit -> String in
+                let thousandths = Int((Double(hit.score) / top * 1000).rounded())
+                if thousandths == 1000 { return "1" }
+                var digits = String(thousandths)
+                digits = String(repeating: "0", count: 3 - digits.count) + digits
+                while digits.hasSuffix("0") { digits.removeLast() }
+                return digits.isEmpty ? "0" : "0." + digits
+            }
+            #expect(written == expected, "\(query)")
+            checked += Set(expected).count
+        }
+        #expect(checked > 20)
+    }
+
     /// Search parameters: `q` required and bounded, `limit` default 15 clamped to 1...50, non-numeric refused.
     @Test func searchParameters() throws {
         #expect(failure { try service.search("") } == .badQuery("q is required: the words to search the plugin registry for."))

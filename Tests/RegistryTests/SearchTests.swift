@@ -150,15 +150,63 @@ private func names(_ query: String, limit: Int = 15) -> [String] {
         #expect(wrong == 0)
     }
 
+    /// Occurrences inside the name tokens' text are found left to right, each where a plain scan finds it, and
+    /// the search resumes where the caller says (overlapping ones included when it says so).
+    @Test func occurrencesAreFoundWhereAPlainScanFindsThem() {
+        let text = Array("aaaa\0banana\0anan\0xanax\0nanana\0a".utf8)
+        func plain(_ needle: [UInt8]) -> [Int] {
+            guard needle.count <= text.count else { return [] }
+            return (0...(text.count - needle.count)).filter { Array(text[$0..<($0 + needle.count)]) == needle }
+        }
+        for needle in ["a", "aa", "an", "ana", "anan", "nana", "x", "banana", "nanana\0a", "q", "aaaaa", "a\0"].map({ Array($0.utf8) }) {
+            var every: [Int] = []
+            RegistrySearchIndex.forEachOccurrence(of: needle, in: text) { offset in every.append(offset); return offset + 1 }
+            #expect(every == plain(needle), "\(needle)")
+            // Skipping to the end of each hit, as the ranking skips to the next token.
+            var skipping: [Int] = []
+            RegistrySearchIndex.forEachOccurrence(of: needle, in: text) { offset in skipping.append(offset); return offset + needle.count }
+            var expected: [Int] = []
+            for offset in plain(needle) where expected.last.map({ offset >= $0 + needle.count }) ?? true { expected.append(offset) }
+            #expect(skipping == expected, "\(needle)")
+        }
+    }
+
+    /// The vocabulary is one sorted byte string: the binary search a query word starts from finds the word itself
+    /// exactly when it is a token, and the tokens after it that start with the word are all of them, as a plain
+    /// scan of every token says (words that are tokens, their prefixes, tokens with a letter added or changed).
+    @Test func vocabularyLookUpsAgreeWithAPlainScan() {
+        let index = realSnapshot.catalog.search
+        let tokens = (0..<index.tokenCount).map { index.token($0) }
+        #expect(tokens.count > 1000)
+        #expect(zip(tokens, tokens.dropFirst()).allSatisfy { $0.lexicographicallyPrecedes($1) })
+        var words: [[UInt8]] = [[], Array("a".utf8), Array("zzzz".utf8), [0xFF, 0xFF]]
+        for token in tokens.prefix(1000) {
+            words.append(token)
+            words.append(Array(token.prefix(3)))
+            words.append(token + [UInt8(ascii: "e")])
+            words.append([UInt8(ascii: "0")] + token.dropFirst())
+        }
+        var wrong = 0
+        for word in words {
+            let (first, exact) = index.lowerBound(word)
+            let expectedExact = tokens.firstIndex(of: word).map(Int32.init)
+            let expectedPrefixed = tokens.indices.filter { tokens[$0].starts(with: word) }
+            let prefixed = Array(first..<index.prefixEnd(word, from: first))
+            if exact != expectedExact || prefixed != expectedPrefixed { wrong += 1 }
+        }
+        #expect(words.count > 3000)
+        #expect(wrong == 0)
+    }
+
     /// Typo candidates come from two buckets (same length band and first byte, or last byte); every
     /// token one edit away from a query word must be in one of them, or a typo would go unfound.
     @Test func typoBucketsHoldEveryTokenOneEditAway() {
         let index = realSnapshot.catalog.search
-        let typoIds = index.vocabulary.indices.filter { id in
-            let token = index.vocabulary[id]
+        let typoIds = (0..<index.tokenCount).filter { id in
+            let token = index.token(id)
             return token.count >= RegistrySearchIndex.minTypoLength - 1 && token.contains { !($0 >= 0x30 && $0 <= 0x39) }
         }
-        let typoTokens = typoIds.map { index.vocabulary[$0] }
+        let typoTokens = typoIds.map { index.token($0) }
         var words: [[UInt8]] = []
         for token in typoTokens.prefix(400) where token.count >= 4 {
             words.append(Array(token.dropFirst()))                     // first letter lost
@@ -180,7 +228,7 @@ private func names(_ query: String, limit: Int = 15) -> [String] {
                     if key < buckets.count { candidates.formUnion(buckets[key]) }
                 }
             }
-            for id in typoIds where RegistrySearchIndex.withinOneEdit(index.vocabulary[id], word) {
+            for id in typoIds where RegistrySearchIndex.withinOneEdit(index.token(id), word) {
                 if !candidates.contains(Int32(id)) { missing += 1 }
             }
         }
