@@ -69,10 +69,7 @@ public final class AuditTrail: Sendable {
     @discardableResult
     public func recoverInterrupted() throws -> (completed: Int, voided: Int) {
         let me = owner
-        let orphans = try store.orphans { other in
-            if other.pid == me.pid { return other.token == me.token }
-            return kill(other.pid, 0) == 0 || errno == EPERM
-        }
+        let orphans = try store.orphans { $0.isAlive(as: me) }
         guard !orphans.isEmpty else { return (0, 0) }
         let hash = configFile.currentHash()
         var completed = 0, voided = 0

@@ -50,13 +50,12 @@ public struct Gatekeeper: Sendable {
         var matched: Route?
         do {
             response = try process(request, requestId: requestId, matched: &matched)
-        } catch let error as any HTTPResponseError {
-            response = .error(error)
-        } catch let failure as any UserFacingError {
-            response = .error(APIError(failure))
         } catch {
-            logger.error("unexpected error", metadata: ["requestId": "\(requestId)", "error": "\(String(describing: error))"])
-            response = .error(APIError(.internalServerError, "Something went wrong on our side; the log has the details under request id \(requestId)."))
+            let answer = Self.answer(to: error, requestId: requestId)
+            if answer.unexpected {
+                logger.error("unexpected error", metadata: ["requestId": "\(requestId)", "error": "\(String(describing: error))"])
+            }
+            response = answer.response
         }
         if let origin = crossOrigin(request) { Self.addCORS(to: &response, origin: origin) }
         if response.header("Content-Type") == nil && !response.body.isEmpty {
@@ -80,6 +79,14 @@ public struct Gatekeeper: Sendable {
             method: request.method, path: Self.loggablePath(request), status: response.status,
             tenthsOfMs: elapsed.seconds * 10_000 + elapsed.attoseconds / 100_000_000_000_000, requestId: requestId))
         return response
+    }
+
+    /// The answer to a thrown error, the one mapping from errors to statuses (the audit trail records the same status);
+    /// `unexpected` when it is none of the kinds a client is told about, which the caller logs.
+    static func answer(to error: any Error, requestId: String) -> (response: HTTPResponse, unexpected: Bool) {
+        if let error = error as? any HTTPResponseError { return (.error(error), false) }
+        if let failure = error as? any UserFacingError { return (.error(APIError(failure)), false) }
+        return (.error(APIError(.internalServerError, "Something went wrong on our side; the log has the details under request id \(requestId).")), true)
     }
 
     private func process(_ request: HTTPRequest, requestId: String, matched: inout Route?) throws -> HTTPResponse {

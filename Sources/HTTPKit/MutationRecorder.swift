@@ -68,15 +68,8 @@ extension Gatekeeper {
             scope.finish(status: response.status.code)
             return response
         } catch {
-            scope.finish(status: Self.status(answering: error).code)
+            scope.finish(status: Self.answer(to: error, requestId: context.requestId).response.status.code)
             throw error
         }
-    }
-
-    /// The status `respond` turns a thrown error into.
-    static func status(answering error: any Error) -> HTTPStatus {
-        if let error = error as? any HTTPResponseError { return error.status }
-        if let failure = error as? any UserFacingError { return APIError(failure).status }
-        return .internalServerError
     }
 }

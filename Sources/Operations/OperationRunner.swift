@@ -265,10 +265,7 @@ public final class OperationRunner: Sendable {
         using recoveries: [String: any OperationRecovery] = [:], endGroups: ([ProcessGroup]) -> Bool = { $0.allSatisfy { $0.end() } }
     ) throws -> [OperationRecord] {
         let me = owner
-        let orphans = try store.orphans { other in
-            if other.pid == me.pid { return other.token == me.token }
-            return kill(other.pid, 0) == 0 || errno == EPERM
-        }
+        let orphans = try store.orphans { $0.isAlive(as: me) }
         for record in orphans {
             let groups = ProcessGroup.recorded(in: record.checkpoint)
             guard groups.isEmpty || endGroups(groups) else {

@@ -21,7 +21,7 @@ public struct HeartbeatLeaseStore: Sendable {
             var acquired = false
             try db.inTransaction(.immediate) {
                 if let lease = try Lease.fetchOne(db, key: Lease.onlyId) {
-                    if lease.owner != owner, lease.expiresAt > now, Self.isAlive(lease.ownerPid) { return .commit }
+                    if lease.owner != owner, lease.expiresAt > now, ProcessOwner.isAlive(lease.ownerPid) { return .commit }
                 }
                 try Lease(owner: owner, expiresAt: now.addingTimeInterval(duration)).upsert(db)
                 acquired = true
@@ -44,9 +44,6 @@ public struct HeartbeatLeaseStore: Sendable {
         try db.pool.read { db in try Lease.fetchOne(db, key: Lease.onlyId) }.map { ($0.owner, $0.expiresAt) }
     }
 
-    static func isAlive(_ pid: Int32) -> Bool {
-        pid > 0 && (kill(pid, 0) == 0 || errno == EPERM)
-    }
 }
 
 /// The row of table `agentHeartbeatLease`. Its expiry is in Unix seconds.
