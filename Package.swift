@@ -30,7 +30,7 @@ let package = Package(
         .target(name: "Failures", dependencies: ["JSON"]),
         // Layer 3: HTTP vocabulary, routing, gates. Knows nothing of plugins or FastCGI.
         .target(name: "HTTPKit", dependencies: [
-            "JSON", "Failures", "Locking", .product(name: "CoreMetrics", package: "swift-metrics"), .product(name: "HTTPTypes", package: "swift-http-types"), .product(name: "Logging", package: "swift-log"),
+            "JSON", "Failures", "Locking", .product(name: "CoreMetrics", package: "swift-metrics"), .product(name: "Metrics", package: "swift-metrics"), .product(name: "HTTPTypes", package: "swift-http-types"), .product(name: "Logging", package: "swift-log"),
         ]),
         // Layer 2: the FastCGI transport. Knows nothing of plugins.
         .target(name: "FastCGI", dependencies: ["CFastCGI", "HTTPKit", "JSON", "Locking", .product(name: "Logging", package: "swift-log")]),
@@ -51,7 +51,7 @@ let package = Package(
         // gzip + tar inspection of npm tarballs before npm sees them.
         .target(name: "Tarball", dependencies: ["CZlib"]),
         // Layer 5: services.
-        .target(name: "Operations", dependencies: ["Stores", "JSON", "Failures", "Locking", .product(name: "CoreMetrics", package: "swift-metrics"), .product(name: "Logging", package: "swift-log")]),
+        .target(name: "Operations", dependencies: ["Stores", "JSON", "Failures", "Locking", .product(name: "CoreMetrics", package: "swift-metrics"), .product(name: "Metrics", package: "swift-metrics"), .product(name: "Logging", package: "swift-log")]),
         .target(name: "Plugins", dependencies: ["Vocabulary", "Stores", "JSON", "Locking", "Failures"]),
         .target(name: "Registry", dependencies: [
             "JSON", "Locking", "Stores", "Adapters", "SemVer", "Vocabulary", "Failures", .product(name: "CoreMetrics", package: "swift-metrics"), .product(name: "Logging", package: "swift-log"),

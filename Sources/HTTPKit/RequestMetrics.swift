@@ -1,4 +1,5 @@
 import CoreMetrics
+import Metrics
 import Locking
 
 /// The gatekeeper's count of answered requests, `plugind_http_requests_total{route,method,status}`, and their
@@ -66,8 +67,7 @@ public final class RequestMetrics: Sendable {
             return (counter, timer)
         }
         counter.increment()
-        let (seconds, attoseconds) = duration.components
-        timer.recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        timer.record(duration: duration)
     }
 
     private func label(_ route: Route?) -> String {

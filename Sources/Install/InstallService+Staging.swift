@@ -144,7 +144,8 @@ extension InstallService {
         try? history.record(name: name, version: version, integrity: integrity, operationId: operationId)
     }
 
-    /// After a manifest's apply removed a package: no kept version to roll back to, no verdict on it.
+    /// After an uninstall or a manifest's apply removed a package: nothing to roll back to once it is gone, and no
+    /// verdict on it.
     public func forgetRemoved(name: String, installPath: String) {
         try? versions.forgetKept(name)
         try? installer.remove(keptPath(installPath))

@@ -64,10 +64,7 @@ extension InstallService {
             checkpoint.wasEnabled = wasEnabled
             ctx.checkpoint(checkpoint)
             try? installer.remove(aside)
-            // Nothing to roll back to once it is gone, and no verdict on it.
-            try? versions.forgetKept(name)
-            try? installer.remove(keptPath(installPath))
-            try? versions.forgetVerdict(name)
+            forgetRemoved(name: name, installPath: installPath)
             if wasEnabled { try reasons.add("\(name) was uninstalled") }
             ctx.log("uninstalled \(name)")
             let done = UninstallResult(requiresRestart: wasEnabled, pluginName: name)

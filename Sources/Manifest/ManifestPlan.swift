@@ -118,18 +118,6 @@ public struct ManifestChange: Sendable, Encodable, Equatable {
 
     public var isPackage: Bool { [.install, .upgrade, .downgrade, .reinstall, .uninstall].contains(action) }
 
-    enum CodingKeys: String, CodingKey { case action, plugin, key, from, to, secret }
-
-    /// Every member always, null where it does not apply (and for a secret's values).
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(action, forKey: .action)
-        try container.encode(plugin, forKey: .plugin)
-        try container.encode(key, forKey: .key)
-        try container.encode(from, forKey: .from)
-        try container.encode(to, forKey: .to)
-        try container.encode(secret, forKey: .secret)
-    }
 }
 
 /// What applying a manifest would do, in the order it would do it: packages, then settings, then enablement.

@@ -470,20 +470,6 @@ public struct ManifestApplyResult: Sendable, Encodable {
             ? "Nothing to change: this agent already has the manifest's plugin set."
             : "The manifest was applied: \(count) change\(count == 1 ? "" : "s"); the agent restarts to load them."
     }
-
-    enum CodingKeys: String, CodingKey { case ok, changes, missingSecrets, skipped, warnings, requiresRestart, verdicts, message }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(ok, forKey: .ok)
-        try container.encode(changes, forKey: .changes)
-        try container.encode(missingSecrets, forKey: .missingSecrets)
-        try container.encode(skipped, forKey: .skipped)
-        try container.encode(warnings, forKey: .warnings)
-        try container.encode(requiresRestart, forKey: .requiresRestart)
-        try container.encode(verdicts, forKey: .verdicts)
-        try container.encode(message, forKey: .message)
-    }
 }
 
 /// The recovery the executable registers for `manifest-apply` operations.

@@ -1,4 +1,5 @@
 import CoreMetrics
+import Metrics
 import Locking
 
 /// What the operation runner counts: `plugind_operations_total{kind,outcome}` (outcome `succeeded`, `failed`, or
@@ -43,8 +44,7 @@ public final class OperationMetrics: Sendable {
             series.timers[key] = made
             return made
         }
-        let (seconds, attoseconds) = duration.components
-        timer.recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        timer.record(duration: duration)
     }
 
     /// An operation of `kind` that was refused, or one that started and ended as `outcome`.
