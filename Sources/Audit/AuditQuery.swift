@@ -1,6 +1,7 @@
 import Failures
 import Foundation
 import Stores
+import Vocabulary
 
 /// A parameter of `GET /api/audit` that cannot be used; the sentence names it.
 public struct AuditQueryError: UserFacingError, Equatable {
@@ -57,7 +58,7 @@ public enum AuditQuery {
         if plugin.hasPrefix("@elizaos/plugin-") {
             names.append(String(plugin.dropFirst("@elizaos/plugin-".count)))
         } else if !plugin.contains("/") && !plugin.hasPrefix("@") {
-            names += ["@elizaos/plugin-" + plugin, "@elizaos/" + plugin]
+            names += [PluginIdentity.npmName(fromConfigKey: plugin), "@elizaos/" + plugin]
         }
         var seen: Set<String> = []
         return names.filter { seen.insert($0).inserted }

@@ -4,12 +4,8 @@ import JSON
 /// rule, each declared setting's stored value, and which keys are sensitive.
 public struct PluginSettingsView: Sendable {
     public struct Plugin: Sendable {
-        public let npmName: String
         public let enabled: Bool
         public let core: Bool
-        public let optionalCore: Bool
-        /// Installed or ejected here (its code came from npm or a checkout, not the agent).
-        public let installed: Bool
     }
 
     /// Every known plugin with an npm name, by npm name.
@@ -18,8 +14,6 @@ public struct PluginSettingsView: Sendable {
     public let values: [String: String]
     /// Keys some plugin declares sensitive, or whose name looks sensitive.
     public let sensitive: Set<String>
-    /// Every key some plugin declares (blocked and injected keys left out).
-    public let declared: Set<String>
 
     public func isSensitive(_ key: String) -> Bool { sensitive.contains(key) || ParameterRules.looksSensitive(key) }
 }
@@ -31,9 +25,7 @@ extension PluginService {
         var plugins: [String: PluginSettingsView.Plugin] = [:]
         for plugin in board.plugins {
             guard let npm = plugin.npmName else { continue }
-            plugins[npm] = .init(
-                npmName: npm, enabled: board.isEnabled(plugin), core: core.isCore(npm), optionalCore: core.isOptionalCore(npm),
-                installed: plugin.source == .installed || plugin.source == .ejected)
+            plugins[npm] = .init(enabled: board.isEnabled(plugin), core: core.isCore(npm))
         }
         var values: [String: String] = [:]
         var declared: Set<String> = []
@@ -41,11 +33,8 @@ extension PluginService {
             declared.insert(key)
             if let value = board.storedValue(key) { values[key] = value }
         }
-        return PluginSettingsView(plugins: plugins, values: values, sensitive: board.sensitiveKeys.intersection(declared), declared: declared)
+        return PluginSettingsView(plugins: plugins, values: values, sensitive: board.sensitiveKeys.intersection(declared))
     }
-
-    /// The plugins and settings as the agent config has them now.
-    public func settingsView() throws -> PluginSettingsView { try settingsView(config: try configFile.read()) }
 
     /// Whether a key may be written as a setting at all (not one that changes how the agent process runs, nor one
     /// the hosting infrastructure injects).
