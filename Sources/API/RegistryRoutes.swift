@@ -12,6 +12,10 @@ struct RegistryRoutes: Sendable {
     let operations: OperationRunner
     let cache: ResponseCache
 
+    /// The list answers kept whole: a 290-entry registry's full list (250 KB) is, a 10,000-entry one's (9 MB) is
+    /// built from the catalogue for each request instead of held beside it (its ETag is still kept).
+    static let maxKeptList = 1 << 20
+
     /// What plugind knows about each registry package: installed, loaded, bundled.
     func status() -> RegistryService.StatusLookup {
         let lookup = plugins.statusLookup()
@@ -27,7 +31,7 @@ struct RegistryRoutes: Sendable {
         let (limit, offset) = try RegistryService.page(limit: context.query["limit"], offset: context.query["offset"])
         let kind = context.query["kind"]
         let stamp = [registry.stamp(), plugins.stamp(), "\(limit.map(String.init) ?? "")|\(offset)|\(kind ?? "")"].joined(separator: "|")
-        let body = try cache.body(for: stamp) { try JSONEncoding.bytes(registry.list(limit: limit, offset: offset, kind: kind, status: status())) }
+        let body = try cache.body(for: stamp) { try registry.listBody(limit: limit, offset: offset, kind: kind, status: status()) }
         return HTTPResponse.jsonBytes(body.body).conditional(on: context.request, etag: body.etag)
     }
 

@@ -9,22 +9,27 @@ final class ResponseCache: Sendable {
     typealias Entry = (body: [UInt8], etag: String)
 
     private struct State {
-        var entries: [String: Entry] = [:]
+        /// A body above `maxKeptBody` is not kept: only its ETag, and a hit builds the body again.
+        var entries: [String: (body: [UInt8]?, etag: String)] = [:]
         /// Stamps whose body some request is building now; the others wait on its group.
         var building: [String: DispatchGroup] = [:]
     }
 
     private enum Turn {
-        case hit(Entry)
+        case hit(body: [UInt8]?, etag: String)
         case wait(DispatchGroup)
         case build(DispatchGroup)
     }
 
     private let state = Locked(State())
     private let limit: Int
+    private let maxKeptBody: Int
 
-    init(limit: Int = 16) {
+    /// `maxKeptBody`: bodies longer than this are built for each request and only their ETag is kept (an answer
+    /// that large would be a second copy of what it is built from, and building it is mostly copying bytes).
+    init(limit: Int = 16, maxKeptBody: Int = .max) {
         self.limit = limit
+        self.maxKeptBody = maxKeptBody
     }
 
     /// The encoded body for `stamp` and its ETag, both computed once per stamp. If building fails, the
@@ -32,7 +37,7 @@ final class ResponseCache: Sendable {
     func body(for stamp: String, make: () throws -> [UInt8]) rethrows -> Entry {
         while true {
             let turn = state.withLock { state -> Turn in
-                if let hit = state.entries[stamp] { return .hit(hit) }
+                if let hit = state.entries[stamp] { return .hit(body: hit.body, etag: hit.etag) }
                 if let group = state.building[stamp] { return .wait(group) }
                 let group = DispatchGroup()
                 group.enter()
@@ -40,8 +45,10 @@ final class ResponseCache: Sendable {
                 return .build(group)
             }
             switch turn {
-            case .hit(let entry):
-                return entry
+            case .hit(let body?, let etag):
+                return (body, etag)
+            case .hit(nil, let etag):
+                return (try make(), etag)
             case .wait(let group):
                 group.wait()
             case .build(let group):
@@ -51,7 +58,7 @@ final class ResponseCache: Sendable {
                         state.building[stamp] = nil
                         if let entry {
                             if state.entries.count >= limit { state.entries.removeAll() }
-                            state.entries[stamp] = entry
+                            state.entries[stamp] = (entry.body.count <= maxKeptBody ? entry.body : nil, entry.etag)
                         }
                     }
                     group.leave()

@@ -13,7 +13,7 @@ public enum RouteTable {
         let agentRegistry = AgentRegistryRoutes(service: deps.agentRegistry)
         let audit = AuditRoutes(store: deps.auditStore, plugins: deps.plugins)
         let manifest = ManifestRoutes(deps)
-        let registry = RegistryRoutes(registry: deps.registry, plugins: deps.plugins, operations: deps.operations, cache: ResponseCache())
+        let registry = RegistryRoutes(registry: deps.registry, plugins: deps.plugins, operations: deps.operations, cache: ResponseCache(maxKeptBody: RegistryRoutes.maxKeptList))
         return [
             Route(.get, "/health", .open, system.health),
             Route(.get, "/sign-in", .open, system.signIn),

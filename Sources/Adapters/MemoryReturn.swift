@@ -16,4 +16,10 @@ public enum MemoryReturn {
     public static func apply() {
         _ = plugind_malloc_mmap_from(mappedFrom)
     }
+
+    /// Hands the heaps' free memory back to the system: after a large piece of work made of blocks below the
+    /// threshold (a registry snapshot built from a parsed document), so that the peak does not stay resident.
+    public static func trim() {
+        _ = plugind_malloc_trim()
+    }
 }

@@ -32,7 +32,7 @@ struct RegistryCollector: Sendable {
             bundled.record(0)
             return
         }
-        entries.record(Double(snapshot.entries.count))
+        entries.record(Double(snapshot.count))
         bundled.record(snapshot.isBundled ? 1 : 0)
         let seconds = max(0, Date().timeIntervalSince(snapshot.source.fetchedAt))
         age.withLock { gauge in

@@ -45,4 +45,6 @@ static inline int plugind_ioprio_get(int pid) { return (int)syscall(SYS_ioprio_g
 // glibc's allocator tuning (Adapters.MemoryReturn): blocks from this size on are mapped apart and returned at free.
 #include <malloc.h>
 static inline int plugind_malloc_mmap_from(int bytes) { return mallopt(M_MMAP_THRESHOLD, bytes); }
+/* Returns the heaps' free memory to the system (MemoryReturn.trim). */
+static inline int plugind_malloc_trim(void) { return malloc_trim(0); }
 #endif

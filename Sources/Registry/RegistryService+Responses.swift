@@ -49,19 +49,66 @@ extension RegistryService {
     public func list(
         limit: Int? = nil, offset: Int = 0, kind: String? = nil, status: StatusLookup = { _ in .unknown }
     ) throws(RegistryError) -> RegistryList {
+        let snapshot = try snapshot()
+        let (positions, total) = try Self.page(of: snapshot.catalog, limit: limit, offset: offset, kind: kind)
+        let catalog = snapshot.catalog
+        let plugins = positions.map { position in
+            let entry = catalog.entry(at: position)
+            return RegistryPluginSummary(entry, id: catalog.id(at: position), status: status(entry.name))
+        }
+        return RegistryList(count: plugins.count, total: total, plugins: plugins, source: sourceReport(snapshot))
+    }
+
+    /// The same, encoded (the bytes `list` encodes to): each row is copied from the catalogue's encoded entries, then
+    /// plugind's own members follow it, so no entry is decoded or encoded again.
+    public func listBody(
+        limit: Int? = nil, offset: Int = 0, kind: String? = nil, status: StatusLookup = { _ in .unknown }
+    ) throws(RegistryError) -> [UInt8] {
+        let snapshot = try snapshot()
+        let catalog = snapshot.catalog
+        let (positions, total) = try Self.page(of: catalog, limit: limit, offset: offset, kind: kind)
+        var out: [UInt8] = []
+        out.reserveCapacity(positions.reduce(512) { $0 + catalog.listRowCount($1) + 90 })
+        JSONWriter.appendRaw("{\"count\":", to: &out)
+        out.append(contentsOf: String(positions.count).utf8)
+        JSONWriter.appendRaw(",\"total\":", to: &out)
+        out.append(contentsOf: String(total).utf8)
+        JSONWriter.appendRaw(",\"plugins\":[", to: &out)
+        for (index, position) in positions.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            catalog.appendListRow(position, to: &out)
+            Self.appendStatusMembers(status(catalog.name(at: position)), to: &out)
+        }
+        JSONWriter.appendRaw("],\"source\":", to: &out)
+        // Encoding throws only where a member's own `encode(to:)` does, and the report has none.
+        out += try! JSONEncoding.bytes(sourceReport(snapshot))
+        out.append(UInt8(ascii: "}"))
+        return out
+    }
+
+    /// The entries a page of the list shows (positions in the catalogue) and how many match `kind` in all.
+    static func page(of catalog: RegistryCatalog, limit: Int?, offset: Int, kind: String?) throws(RegistryError) -> (positions: [Int], total: Int) {
         guard limit.map({ $0 >= 1 }) ?? true else { throw .badQuery("limit must be at least 1.") }
         guard offset >= 0 else { throw .badQuery("offset must be at least 0.") }
-        let snapshot = try snapshot()
         let wanted = kind.flatMap { $0.isEmpty ? nil : $0.lowercased() }
-        let matching = wanted.map { wanted in snapshot.entries.filter { $0.kind == wanted } } ?? snapshot.entries
-        let start = min(offset, matching.count)
-        let end = limit.map { min(matching.count, start + min($0, matching.count)) } ?? matching.count
-        let ids = snapshot.catalog.ids
-        let plugins = matching[start..<end].map { entry in
-            RegistryPluginSummary(entry, id: ids[entry.name], status: status(entry.name))
+        let matching = wanted.map { wanted in
+            catalog.kindNames.firstIndex(of: wanted).map { kind in catalog.kinds.indices.filter { catalog.kinds[$0] == kind } } ?? []
         }
-        return RegistryList(count: plugins.count, total: matching.count, plugins: plugins, source: sourceReport(snapshot))
+        let total = matching?.count ?? catalog.count
+        let start = min(offset, total)
+        let end = limit.map { min(total, start + min($0, total)) } ?? total
+        return (matching.map { Array($0[start..<end]) } ?? Array(start..<end), total)
     }
+
+    /// Plugind's own members of a row or details, then the closing brace: `"installed":…,"bundled":…}`. Most
+    /// registry entries are not installed, and that status's bytes are written once rather than per row.
+    static func appendStatusMembers(_ status: RegistryPluginStatus, to out: inout [UInt8]) {
+        // Encoding throws only where a member's own `encode(to:)` does, and the status has none.
+        let bytes = status == .unknown ? unknownStatusBytes : try! JSONEncoding.bytes(status)
+        bytes.withUnsafeBufferPointer { out.append(contentsOf: UnsafeBufferPointer(rebasing: $0.dropFirst())) }
+    }
+
+    static let unknownStatusBytes = try! JSONEncoding.bytes(RegistryPluginStatus.unknown)
 
     // MARK: GET /api/registry/plugins/:name
 
@@ -69,19 +116,22 @@ extension RegistryService {
     public func details(_ name: String, status: StatusLookup = { _ in .unknown }) throws(RegistryError) -> RegistryDetails {
         let snapshot = try snapshot()
         let entry = try Self.resolve(name, in: snapshot)
-        let listed = RegistryListedPlugin(entry, id: snapshot.catalog.ids[entry.name])
+        let listed = RegistryListedPlugin(entry, id: snapshot.catalog.id(of: entry.name))
         return RegistryDetails(plugin: RegistryPluginDetails(listed: listed, status: status(entry.name)))
     }
 
-    /// The same, encoded: the registry's part of each plugin's details is encoded once per snapshot, on first request,
-    /// so an answer is a copy of it followed by plugind's own members (a plugin's page asks for it on every visit).
+    /// The same, encoded: the registry's part of each plugin's details is the catalogue's encoded entry, so an answer is
+    /// a copy of it followed by plugind's own members (a plugin's page asks for it on every visit).
     public func detailsBody(_ name: String, status: StatusLookup = { _ in .unknown }) throws(RegistryError) -> [UInt8] {
         let snapshot = try snapshot()
         let entry = try Self.resolve(name, in: snapshot)
-        var body = snapshot.catalog.detailsHead(entry.name)
-        // Encoding throws only where a member's own `encode(to:)` does, and the status has none.
-        let own = try! JSONEncoding.bytes(status(entry.name))
-        body.append(contentsOf: own.dropFirst())  // its members and the plugin's closing brace
+        let catalog = snapshot.catalog
+        let position = catalog.position(named: entry.name)!
+        var body = Array("{\"plugin\":".utf8)
+        body.reserveCapacity(catalog.searchResultHeadCount(position) + 120)
+        catalog.appendDetails(position, to: &body)
+        body.append(UInt8(ascii: ","))  // plugind's own members follow the registry's
+        Self.appendStatusMembers(status(entry.name), to: &body)
         body.append(UInt8(ascii: "}"))
         return body
     }
@@ -101,7 +151,7 @@ extension RegistryService {
     /// tells only of the plugins it holds: the registry may list others).
     public func isListed(_ name: String) -> Bool? {
         guard let snapshot = try? snapshot() else { return nil }
-        let listed = snapshot.catalog.byName[name] != nil
+        let listed = snapshot.catalog.position(named: name) != nil
         return listed || !snapshot.isBundled ? listed : nil
     }
 
@@ -127,8 +177,7 @@ extension RegistryService {
         for (position, hit) in hits.enumerated() {
             if position > 0 { out.append(UInt8(ascii: ",")) }
             catalog.appendSearchResultHead(hit.entry, to: &out)
-            // The name alone: `document.entries[i].name` would copy (and retain) the entry's dozen strings first.
-            let status = status(catalog.names[hit.entry])
+            let status = status(catalog.name(at: hit.entry))
             func flag(_ value: Bool) { if value { JSONWriter.appendRaw("true", to: &out) } else { JSONWriter.appendRaw("false", to: &out) } }
             JSONWriter.appendRaw("\"installed\":", to: &out)
             flag(status.installed)
@@ -157,23 +206,12 @@ extension RegistryService {
         return literal
     }
 
-    /// A search result's members that depend only on the snapshot, as `{"name":…,"repository":…,`.
-    static func searchResultHead(_ entry: RegistryEntry, id: String?) -> [UInt8] {
-        let head = RegistrySearchHead(
-            name: entry.name, id: id, displayName: entry.displayName, description: entry.description, npmPackage: entry.npmPackage,
-            version: entry.version, compatible: entry.compatible, compatibility: entry.compatibility, kind: entry.kind, tags: entry.tags, stars: entry.stars, repository: entry.repository)
-        // Encoding throws only where a member's own `encode(to:)` does, and none of these has one.
-        var bytes = try! JSONEncoding.bytes(head)
-        bytes[bytes.count - 1] = UInt8(ascii: ",")  // the closing brace: the answer's members follow
-        return bytes
-    }
-
     // MARK: POST /api/registry/refresh
 
     /// `{ok: true, count, source}` after a forced fetch (a `304` counts); `fetchFailed` otherwise.
     public func refresh() throws(RegistryError) -> RegistryRefreshResult {
         let snapshot = try forceRefresh()
-        return RegistryRefreshResult(count: snapshot.entries.count, source: sourceReport(snapshot))
+        return RegistryRefreshResult(count: snapshot.count, source: sourceReport(snapshot))
     }
 
     // MARK: Shapes
@@ -183,7 +221,7 @@ extension RegistryService {
         let failure = state.withLock { $0.lastError }
         return RegistrySourceReport(
             url: snapshot.source.url, format: snapshot.format.rawValue, fetchedAt: ISOTime.string(from: snapshot.source.fetchedAt),
-            lastUpdatedAt: snapshot.document.lastUpdatedAt, lastError: failure?.sentence, skipped: snapshot.skipped,
+            lastUpdatedAt: snapshot.catalog.header.lastUpdatedAt, lastError: failure?.sentence, skipped: snapshot.skipped,
             kind: snapshot.isBundled ? "bundled" : "upstream", errors: failure?.details ?? [])
     }
 

@@ -259,6 +259,12 @@ public final class RegistryService: Sendable {
 
     private func run(_ ticket: RefreshTicket, force: Bool) {
         let outcome = refresh(force: force)
+        if case .updated(let snapshot) = outcome {
+            // The document's parse and the old snapshot are gone now: hand their memory back, then index.
+            MemoryReturn.trim()
+            snapshot.catalog.prepareSearch()
+            MemoryReturn.trim()
+        }
         switch outcome {
         case .updated: refreshCounters["updated"]?.increment()
         case .unchanged: refreshCounters["unchanged"]?.increment()
@@ -373,6 +379,12 @@ public final class RegistryService: Sendable {
                     state.lastErrorAt = record.lastErrorAt
                 }
                 state.loaded = true
+            }
+            if let snapshot {
+                // The stored document's parse is gone now (see `run`).
+                MemoryReturn.trim()
+                snapshot.catalog.prepareSearch()
+                MemoryReturn.trim()
             }
         }
     }

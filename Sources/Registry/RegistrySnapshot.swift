@@ -1,6 +1,7 @@
 import Foundation
 import JSON
 import Locking
+import Synchronization
 import Vocabulary
 
 /// Where a snapshot came from and how to ask that upstream whether it changed.
@@ -21,38 +22,283 @@ public struct RegistrySource: Sendable, Equatable {
 }
 
 /// One parsed registry document with its look-up tables and search index, built once and then only read.
+///
+/// The entries are held once, compactly: each entry's details form (`{"name":…,"topics":[…]}`, the bytes a plugin's
+/// details answer carries) in one byte buffer, with the offset of each of its members. The list's rows and the
+/// search results are the same members in another order, so every answer is assembled from ranges of that buffer,
+/// and the rare reader of a whole `RegistryEntry` (install, eject, tests) gets one decoded from it. A buffer and an
+/// offset table are two allocations for the whole catalogue, where entries as structs held a dozen strings, a
+/// channel array and a tag array each (about 27 MiB of a 10,000-entry registry, with the pre-encoded search
+/// results and the cached list answer beside them).
 final class RegistryCatalog: Sendable {
-    let document: RegistryDocument
-    let byName: [String: Int]
-    /// npm name → id (section 2: the short id unless shared, where the `@elizaos/` one keeps it).
-    let ids: [String: String]
-    let byId: [String: Int]
-    let names: [String]
-    /// Case-insensitive fallback: lowercased names, their ids, and the names each stands for.
-    let foldedNames: [String]
-    let foldedIds: [String: String]
-    let unfold: [String: [String]]
-    let search: RegistrySearchIndex
-    /// Each entry's search result up to its per-answer fields, encoded once: `{"name":…,"repository":…,`, entry `i`'s
-    /// at `searchResultHeadText[searchResultHeadStart[i]..<searchResultHeadStart[i + 1]]`. One buffer rather than an
-    /// array per entry: an answer copies from it without retaining and releasing a shared array per hit (sixteen
-    /// workers counting references on the same popular entries), and it is one allocation, not ten thousand.
-    let searchResultHeadText: [UInt8]
-    let searchResultHeadStart: [Int]
-    /// Entries' details up to plugind's own members, encoded on first request: `{"plugin":{"name":…,"app":…,`.
-    private let detailsHeads = Locked<[Int: [UInt8]]>([:])
+    /// The document's own fields, without its entries (those are `text`).
+    let header: RegistryDocument
+    let count: Int
+    /// Every entry's details form, one after the other.
+    let text: [UInt8]
+    /// `Member.count + 2` offsets per entry: where each member's key begins, then just past the closing brace (so
+    /// that a member ends one byte before the next offset, its comma or the brace), then where
+    /// `,"v0Version":` begins inside `npm` (what precedes it is the package and the version, a search result's).
+    let offsets: [UInt32]
+    /// Entries' `kind` as a place in `kindNames`, for the list's filter.
+    let kinds: [UInt32]
+    let kindNames: [String]
+    /// Entries by npm name and by id: open-addressing tables of positions (plus one; zero is empty) whose keys are
+    /// the names and ids inside `text`. Flat arrays rather than dictionaries of strings: see `init`.
+    let nameSlots: [Int32]
+    let idSlots: [Int32]
+    /// The search index, built on first need from the encoded entries (see `search`).
+    private let builtIndex = AtomicLazyReference<RegistrySearchIndex>()
+    private let indexGate = Locked(())
 
+    /// The details form's members, in the order `RegistryListedPlugin` writes them (every one, null or not).
+    enum Member: Int, CaseIterable {
+        case name, id, displayName, description, npm, channel, compatible, compatibility, coreRanges, versions, supports, author
+        case repository, homepage, tags, stars, language, kind, origin, support, git, directory, app, gitRepo, gitUrl, topics
+    }
+    static let stride = Member.allCases.count + 2
+
+    /// Everything the catalogue keeps is a few large arrays (and the search index's tables). The entries it is built
+    /// from are thousands of small blocks, freed once it is built: anything small kept from them (a dictionary's
+    /// string keys, an array per name) would sit between the freed blocks, and the allocator can give the system
+    /// back only pages with nothing left on them (with per-name dictionaries, 10,000 entries kept about 28 MiB
+    /// of freed blocks resident).
     init(document: RegistryDocument) {
-        self.document = document
-        names = document.entries.map(\.name)
-        var byName: [String: Int] = [:]
-        for (position, name) in names.enumerated() { byName[name] = position }
-        self.byName = byName
-        let ids = PluginIdentity.assignIds(names)
-        self.ids = ids
-        var byId: [String: Int] = [:]
-        for (name, id) in ids { byId[id] = byName[name] }
-        self.byId = byId
+        var header = document
+        header.entries = []
+        self.header = header
+        let entries = document.entries
+        count = entries.count
+        let ids = PluginIdentity.assignIds(entries.map(\.name))
+        var kindPlaces: [String: UInt32] = [:]
+        kinds = entries.map { entry in
+            if let known = kindPlaces[entry.kind] { return known }
+            kindPlaces[entry.kind] = UInt32(kindPlaces.count)
+            return UInt32(kindPlaces.count - 1)
+        }
+        kindNames = kindPlaces.sorted { $0.value < $1.value }.map(\.key)
+
+        var text: [UInt8] = []
+        // Room for the usual entry up front: growing a buffer this size by doubling would leave half of it idle.
+        text.reserveCapacity(entries.count * 1_100)
+        var offsets: [UInt32] = []
+        offsets.reserveCapacity(entries.count * Self.stride)
+        for entry in entries {
+            let base = text.count
+            // Encoding throws only where a member's own `encode(to:)` does, and these write plain values.
+            text += try! JSONEncoding.bytes(RegistryListedPlugin(entry, id: ids[entry.name]))
+            Self.appendOffsets(of: text, from: base, to: &offsets)
+        }
+        self.text = text.count < text.capacity / 8 * 7 ? Array(text) : text
+        self.offsets = offsets
+        nameSlots = Self.slots(count: entries.count, text: text) { Self.nameRange(in: offsets, $0) }
+        idSlots = Self.slots(count: entries.count, text: text) { Self.idRange(in: text, offsets, $0) }
+    }
+
+    /// The search index. Built from entries decoded again from `text`, once the document the catalogue was made
+    /// from is gone (the refresh that made it calls `prepareSearch` after dropping it): built beside the document,
+    /// the index's thousands of small blocks landed between the document's, and kept about 16 MiB of a
+    /// 10,000-entry document's freed memory resident. A lock-free read once built.
+    var search: RegistrySearchIndex {
+        if let index = builtIndex.load() { return index }
+        return indexGate.withLock { _ in
+            if let index = builtIndex.load() { return index }
+            let entries = self.entries
+            var ids: [String: String] = [:]
+            for (position, entry) in entries.enumerated() { ids[entry.name] = id(at: position) }
+            return builtIndex.storeIfNil(RegistrySearchIndex(entries: entries, ids: ids))
+        }
+    }
+
+    /// Builds the search index now (see `search`), so that no query waits for it.
+    func prepareSearch() { _ = search }
+
+    // MARK: Names and ids
+
+    /// Where entry `position`'s npm name is in `text` (`"name":"<name>",`: names need no escaping).
+    private static func nameRange(in offsets: [UInt32], _ position: Int) -> Range<Int> {
+        let start = Int(offsets[position * stride + Member.name.rawValue]) + #""name":""#.utf8.count
+        return start..<(Int(offsets[position * stride + Member.id.rawValue]) - 2)
+    }
+
+    /// Where its id is (`"id":"<id>",`), nil when it has none (`"id":null,`).
+    private static func idRange(in text: [UInt8], _ offsets: [UInt32], _ position: Int) -> Range<Int>? {
+        let start = Int(offsets[position * stride + Member.id.rawValue]) + #""id":"#.utf8.count
+        guard text[start] == UInt8(ascii: "\"") else { return nil }
+        return (start + 1)..<(Int(offsets[position * stride + Member.displayName.rawValue]) - 2)
+    }
+
+    private static func hash(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        return Int(truncatingIfNeeded: hash)
+    }
+
+    /// An open-addressing table of `count` entries keyed by `key(position)`'s bytes (the first of equal keys kept).
+    private static func slots(count: Int, text: [UInt8], key: (Int) -> Range<Int>?) -> [Int32] {
+        var size = 16
+        while size < count * 2 { size <<= 1 }
+        var slots = [Int32](repeating: 0, count: size)
+        text.withUnsafeBufferPointer { text in
+            for position in 0..<count {
+                guard let range = key(position) else { continue }
+                let bytes = UnsafeBufferPointer(rebasing: text[range])
+                var slot = hash(bytes) & (size - 1)
+                while slots[slot] != 0 {
+                    if let other = key(Int(slots[slot]) - 1), text[other].elementsEqual(bytes) { break }
+                    slot = (slot + 1) & (size - 1)
+                }
+                if slots[slot] == 0 { slots[slot] = Int32(position + 1) }
+            }
+        }
+        return slots
+    }
+
+    private func find(_ wanted: String, in slots: [Int32], key: (Int) -> Range<Int>?) -> Int? {
+        var wanted = wanted
+        return wanted.withUTF8 { wanted in
+            text.withUnsafeBufferPointer { text in
+                var slot = Self.hash(wanted) & (slots.count - 1)
+                while slots[slot] != 0 {
+                    let position = Int(slots[slot]) - 1
+                    if let range = key(position), text[range].elementsEqual(wanted) { return position }
+                    slot = (slot + 1) & (slots.count - 1)
+                }
+                return nil
+            }
+        }
+    }
+
+    /// The entry listed under exactly this npm name.
+    func position(named name: String) -> Int? { find(name, in: nameSlots) { Self.nameRange(in: offsets, $0) } }
+
+    /// The entry with exactly this id.
+    func position(ofId id: String) -> Int? { find(id, in: idSlots) { Self.idRange(in: text, offsets, $0) } }
+
+    /// Entry `position`'s npm name.
+    func name(at position: Int) -> String { String(decoding: text[Self.nameRange(in: offsets, position)], as: UTF8.self) }
+
+    /// Entry `position`'s id (section 2: the short id unless shared, where the `@elizaos/` one keeps it).
+    func id(at position: Int) -> String? { Self.idRange(in: text, offsets, position).map { String(decoding: text[$0], as: UTF8.self) } }
+
+    func id(of name: String) -> String? { position(named: name).flatMap(id(at:)) }
+
+    /// Entry `position`'s kind.
+    func kind(at position: Int) -> String { kindNames[Int(kinds[position])] }
+
+    /// Records where each top-level member of the object at `text[base...]` begins, where it closes, and where
+    /// `npm`'s `,"v0Version":` begins.
+    private static func appendOffsets(of text: [UInt8], from base: Int, to offsets: inout [UInt32]) {
+        let first = offsets.count
+        var depth = 0
+        var inString = false
+        var escaped = false
+        for position in base..<text.count {
+            let byte = text[position]
+            if inString {
+                if escaped { escaped = false } else if byte == UInt8(ascii: "\\") { escaped = true } else if byte == UInt8(ascii: "\"") { inString = false }
+                continue
+            }
+            switch byte {
+            case UInt8(ascii: "\""):
+                if depth == 1, text[position - 1] == UInt8(ascii: "{") || text[position - 1] == UInt8(ascii: ",") { offsets.append(UInt32(position)) }
+                inString = true
+            case UInt8(ascii: "{"), UInt8(ascii: "["): depth += 1
+            case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                depth -= 1
+                if depth == 0 { offsets.append(UInt32(position + 1)) }
+            default: break
+            }
+        }
+        precondition(offsets.count - first == Member.allCases.count + 1, "a listed plugin writes every member")
+        let npm = Int(offsets[first + Member.npm.rawValue])
+        let marker = Array(",\"v0Version\":".utf8)
+        var at = npm
+        while !text[at..<(at + marker.count)].elementsEqual(marker) { at += 1 }
+        offsets.append(UInt32(at))
+    }
+
+    @inline(__always) private func offset(_ position: Int, _ slot: Int) -> Int { Int(offsets[position &* Self.stride &+ slot]) }
+
+    /// Appends members `first...last` of entry `position` (as written, with the commas between them) to `out`.
+    @inline(__always) func append(_ position: Int, _ first: Member, through last: Member, to out: inout [UInt8]) {
+        append(position, from: offset(position, first.rawValue), to: offset(position, last.rawValue + 1) - 1, into: &out)
+    }
+
+    @inline(__always) private func append(_ position: Int, from start: Int, to end: Int, into out: inout [UInt8]) {
+        text.withUnsafeBufferPointer { out.append(contentsOf: UnsafeBufferPointer(rebasing: $0[start..<end])) }
+    }
+
+    /// Entry `position`'s details form without its closing brace: `{"name":…,"topics":[…]`.
+    func appendDetails(_ position: Int, to out: inout [UInt8]) {
+        append(position, from: offset(position, 0) - 1, to: offset(position, Member.allCases.count) - 1, into: &out)
+    }
+
+    /// Entry `position`'s list row without plugind's own members: `{"name":…,"git":{…},`, the members of
+    /// `RegistryPluginSummary` before its status.
+    func appendListRow(_ position: Int, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "{"))
+        append(position, .name, through: .npm, to: &out)
+        out.append(UInt8(ascii: ","))
+        append(position, .compatible, through: .compatibility, to: &out)
+        out.append(UInt8(ascii: ","))
+        append(position, .kind, through: .kind, to: &out)
+        out.append(UInt8(ascii: ","))
+        append(position, .tags, through: .stars, to: &out)
+        out.append(UInt8(ascii: ","))
+        append(position, .repository, through: .homepage, to: &out)
+        out.append(UInt8(ascii: ","))
+        append(position, .language, through: .language, to: &out)
+        out.append(UInt8(ascii: ","))
+        append(position, .gitRepo, through: .topics, to: &out)
+        out.append(UInt8(ascii: ","))
+        append(position, .supports, through: .supports, to: &out)
+        out.append(UInt8(ascii: ","))
+        append(position, .git, through: .git, to: &out)
+        out.append(UInt8(ascii: ","))
+    }
+
+    /// The list row's length in bytes.
+    func listRowCount(_ position: Int) -> Int {
+        // The whole details form less the members a row leaves out (each with its comma).
+        var length = offset(position, Member.allCases.count) - offset(position, 0) + 2
+        for member in [Member.channel, .coreRanges, .versions, .author, .origin, .support, .directory, .app] {
+            length -= offset(position, member.rawValue + 1) - offset(position, member.rawValue)
+        }
+        return length
+    }
+
+    /// Entry `position`'s search result up to its per-answer fields: `{"name":…,"repository":…,`.
+    func appendSearchResultHead(_ position: Int, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "{"))
+        append(position, .name, through: .description, to: &out)
+        JSONWriter.appendRaw(",\"npmPackage\":", to: &out)
+        // `"npm":{"package":P,"version":V,"v0Version":…`: P and V, with `,"version":` between them.
+        let package = offset(position, Member.npm.rawValue) + "\"npm\":{\"package\":".utf8.count
+        append(position, from: package, to: offset(position, Member.allCases.count + 1), into: &out)
+        out.append(UInt8(ascii: ","))
+        append(position, .compatible, through: .compatibility, to: &out)
+        out.append(UInt8(ascii: ","))
+        append(position, .kind, through: .kind, to: &out)
+        out.append(UInt8(ascii: ","))
+        append(position, .tags, through: .stars, to: &out)
+        out.append(UInt8(ascii: ","))
+        append(position, .repository, through: .repository, to: &out)
+        out.append(UInt8(ascii: ","))
+    }
+
+    /// Its length in bytes, near enough to reserve for (a search answer's buffer).
+    func searchResultHeadCount(_ position: Int) -> Int { offset(position, Member.allCases.count) - offset(position, 0) }
+
+    /// Section 2's order over registry names, then the same ignoring case (legacy capitalised names). An exact id or
+    /// name is two table look-ups; anything else (a short form, another case) is rare and reads every name.
+    func resolve(_ text: String) -> PluginIdentity.Resolution {
+        if let position = position(ofId: text) ?? position(named: text) { return .found(name(at: position)) }
+        let names = (0..<count).map(name(at:))
+        var ids: [String: String] = [:]
+        for (position, name) in names.enumerated() { ids[name] = id(at: position) }
+        let exact = PluginIdentity.resolve(text, keys: names, ids: ids)
+        guard exact == .notFound else { return exact }
         var unfold: [String: [String]] = [:]
         var foldedIds: [String: String] = [:]
         for name in names {
@@ -60,36 +306,7 @@ final class RegistryCatalog: Sendable {
             unfold[folded, default: []].append(name)
             foldedIds[folded] = ids[name]?.lowercased()
         }
-        self.unfold = unfold
-        self.foldedIds = foldedIds
-        foldedNames = unfold.keys.sorted()
-        search = RegistrySearchIndex(entries: document.entries, ids: ids)
-        var headText: [UInt8] = []
-        var headStart = [0]
-        headStart.reserveCapacity(document.entries.count + 1)
-        for entry in document.entries {
-            headText += RegistryService.searchResultHead(entry, id: ids[entry.name])
-            headStart.append(headText.count)
-        }
-        searchResultHeadText = headText
-        searchResultHeadStart = headStart
-    }
-
-    /// Entry `position`'s search result head, appended to `out`.
-    func appendSearchResultHead(_ position: Int, to out: inout [UInt8]) {
-        let range = searchResultHeadStart[position]..<searchResultHeadStart[position + 1]
-        searchResultHeadText.withUnsafeBufferPointer { out.append(contentsOf: UnsafeBufferPointer(rebasing: $0[range])) }
-    }
-
-    /// Its length in bytes.
-    func searchResultHeadCount(_ position: Int) -> Int { searchResultHeadStart[position + 1] - searchResultHeadStart[position] }
-
-    /// Section 2's order over registry names, then the same ignoring case (legacy capitalised names).
-    func resolve(_ text: String) -> PluginIdentity.Resolution {
-        if let position = byId[text] ?? byName[text] { return .found(names[position]) }
-        let exact = PluginIdentity.resolve(text, keys: names, ids: ids)
-        guard exact == .notFound else { return exact }
-        switch PluginIdentity.resolve(text.lowercased(), keys: foldedNames, ids: foldedIds) {
+        switch PluginIdentity.resolve(text.lowercased(), keys: unfold.keys.sorted(), ids: foldedIds) {
         case .found(let folded):
             let originals = unfold[folded] ?? []
             return originals.count == 1 ? .found(originals[0]) : .ambiguous(originals.sorted())
@@ -100,19 +317,18 @@ final class RegistryCatalog: Sendable {
         }
     }
 
-    func entry(_ name: String) -> RegistryEntry? { byName[name].map { document.entries[$0] } }
+    func entry(_ name: String) -> RegistryEntry? { position(named: name).map(entry(at:)) }
 
-    /// The details of the entry named `name` (which the catalogue lists) up to plugind's own members.
-    func detailsHead(_ name: String) -> [UInt8] {
-        let position = byName[name]!
-        if let head = detailsHeads.withLock({ $0[position] }) { return head }
-        let entry = document.entries[position]
-        var head = Array("{\"plugin\":".utf8)
-        // Encoding throws only where a member's own `encode(to:)` does, and these write plain values.
-        head += try! JSONEncoding.bytes(RegistryListedPlugin(entry, id: ids[name]))
-        head[head.count - 1] = UInt8(ascii: ",")  // the closing brace: plugind's members follow
-        detailsHeads.withLock { $0[position] = head }
-        return head
+    /// Every entry, decoded (tests and rare readers: an answer never needs them).
+    var entries: [RegistryEntry] { (0..<count).map(entry(at:)) }
+
+    /// Entry `position`, decoded from its details form.
+    func entry(at position: Int) -> RegistryEntry {
+        var bytes: [UInt8] = []
+        appendDetails(position, to: &bytes)
+        bytes.append(UInt8(ascii: "}"))
+        // The bytes are this catalogue's own encoding of a listed plugin: they always read back.
+        return RegistryEntry(listed: try! JSONParser.parse(bytes).objectValue!)
     }
 }
 
@@ -129,16 +345,24 @@ public final class RegistrySnapshot: Sendable {
         self.isBundled = isBundled
     }
 
-    public var entries: [RegistryEntry] { catalog.document.entries }
-    public var format: RegistryDocument.Format { catalog.document.format }
-    public var skipped: Int { catalog.document.skipped }
-    public var document: RegistryDocument { catalog.document }
+    /// Every entry, decoded from the catalogue's compact form: for tests and rare readers, never an answer.
+    public var entries: [RegistryEntry] { catalog.entries }
+    /// How many entries the catalogue holds.
+    public var count: Int { catalog.count }
+    public var format: RegistryDocument.Format { catalog.header.format }
+    public var skipped: Int { catalog.header.skipped }
+    /// The document as read, its entries decoded (see `entries`).
+    public var document: RegistryDocument {
+        var document = catalog.header
+        document.entries = catalog.entries
+        return document
+    }
 
     /// The entry listed under exactly this npm name.
     public func entry(named name: String) -> RegistryEntry? { catalog.entry(name) }
 
     /// The entry's id (section 2): its short id, unless another entry shares it and the `@elizaos/` one keeps it.
-    public func id(of name: String) -> String? { catalog.ids[name] }
+    public func id(of name: String) -> String? { catalog.id(of: name) }
 
     /// The same catalogue, confirmed again by upstream (a `304`).
     func confirmed(at date: Date, etag: String?, lastModified: String?) -> RegistrySnapshot {

@@ -248,19 +248,3 @@ public struct RegistryGit: Encodable, Sendable {
         try container.encode(JSONObject(members))
     }
 }
-
-/// A search result's members that depend only on the snapshot; the answer adds the per-request ones.
-struct RegistrySearchHead: Encodable {
-    let name: String
-    let id: String?
-    let displayName: String
-    let description: String
-    let npmPackage: String
-    let version: String?
-    let compatible: Bool?
-    let compatibility: String?
-    let kind: String
-    let tags: [String]
-    let stars: Int
-    let repository: String?
-}
