@@ -261,6 +261,7 @@ public final class RegistryService: Sendable {
         let outcome = refresh(force: force)
         if case .updated(let snapshot) = outcome {
             // The document's parse and the old snapshot are gone now: hand their memory back, then index.
+            store.releaseMemory()
             MemoryReturn.trim()
             snapshot.catalog.prepareSearch()
             MemoryReturn.trim()
@@ -382,6 +383,7 @@ public final class RegistryService: Sendable {
             }
             if let snapshot {
                 // The stored document's parse is gone now (see `run`).
+                store.releaseMemory()
                 MemoryReturn.trim()
                 snapshot.catalog.prepareSearch()
                 MemoryReturn.trim()

@@ -34,12 +34,14 @@ final class RegistryCatalog: Sendable {
     /// The document's own fields, without its entries (those are `text`).
     let header: RegistryDocument
     let count: Int
-    /// Every entry's details form, one after the other.
+    /// Every entry's details form (less `topics`, see `stored`), one after the other.
     let text: [UInt8]
-    /// `Member.count + 2` offsets per entry: where each member's key begins, then just past the closing brace (so
+    /// `stride` offsets per entry: where each stored member's key begins, then just past the closing brace (so
     /// that a member ends one byte before the next offset, its comma or the brace), then where
     /// `,"v0Version":` begins inside `npm` (what precedes it is the package and the version, a search result's).
     let offsets: [UInt32]
+    /// Whether entry `i`'s `gitUrl` is left out of `text` (and written from `gitRepo` or `repository`).
+    let derivedGitUrl: [Bool]
     /// Entries' `kind` as a place in `kindNames`, for the list's filter.
     let kinds: [UInt32]
     let kindNames: [String]
@@ -56,7 +58,10 @@ final class RegistryCatalog: Sendable {
         case name, id, displayName, description, npm, channel, compatible, compatibility, coreRanges, versions, supports, author
         case repository, homepage, tags, stars, language, kind, origin, support, git, directory, app, gitRepo, gitUrl, topics
     }
-    static let stride = Member.allCases.count + 2
+    /// Members kept in `text`: all but `gitUrl` and `topics`, written from `gitRepo` (or `repository`) and `tags` in
+    /// answers. An entry whose `gitUrl` is not what `gitRepo` gives (none should be) keeps it, as part of `gitRepo`.
+    static let stored = Member.gitUrl.rawValue
+    static let stride = stored + 2
 
     /// Everything the catalogue keeps is a few large arrays (and the search index's tables). The entries it is built
     /// from are thousands of small blocks, freed once it is built: anything small kept from them (a dictionary's
@@ -83,12 +88,15 @@ final class RegistryCatalog: Sendable {
         text.reserveCapacity(entries.count * 1_100)
         var offsets: [UInt32] = []
         offsets.reserveCapacity(entries.count * Self.stride)
+        var derivedGitUrl: [Bool] = []
+        derivedGitUrl.reserveCapacity(entries.count)
         for entry in entries {
             let base = text.count
             // Encoding throws only where a member's own `encode(to:)` does, and these write plain values.
             text += try! JSONEncoding.bytes(RegistryListedPlugin(entry, id: ids[entry.name]))
-            Self.appendOffsets(of: text, from: base, to: &offsets)
+            derivedGitUrl.append(Self.appendOffsets(of: &text, from: base, to: &offsets))
         }
+        self.derivedGitUrl = derivedGitUrl
         self.text = text.count < text.capacity / 8 * 7 ? Array(text) : text
         self.offsets = offsets
         nameSlots = Self.slots(count: entries.count, text: text) { Self.nameRange(in: offsets, $0) }
@@ -187,8 +195,9 @@ final class RegistryCatalog: Sendable {
     func kind(at position: Int) -> String { kindNames[Int(kinds[position])] }
 
     /// Records where each top-level member of the object at `text[base...]` begins, where it closes, and where
-    /// `npm`'s `,"v0Version":` begins.
-    private static func appendOffsets(of text: [UInt8], from base: Int, to offsets: inout [UInt32]) {
+    /// `npm`'s `,"v0Version":` begins; and drops its last members, `topics` and (when `gitRepo` or `repository` gives
+    /// it, which it returns) `gitUrl`.
+    private static func appendOffsets(of text: inout [UInt8], from base: Int, to offsets: inout [UInt32]) -> Bool {
         let first = offsets.count
         var depth = 0
         var inString = false
@@ -211,11 +220,38 @@ final class RegistryCatalog: Sendable {
             }
         }
         precondition(offsets.count - first == Member.allCases.count + 1, "a listed plugin writes every member")
+        // `,"topics":[…]` goes; the brace moves up to where its comma was.
+        let topics = Int(offsets[first + Member.topics.rawValue])
+        text.removeSubrange((topics - 1)..<(text.count - 1))
+        offsets.removeLast(2)
+        // `,"gitUrl":…` goes too when it can be written again from the other members.
+        let gitUrl = Int(offsets.removeLast())
+        var derived: [UInt8] = Array(#""gitUrl":"#.utf8)
+        appendGitUrlValue(text, gitRepo: Int(offsets[first + Member.gitRepo.rawValue]), end: gitUrl - 1,
+            repository: Int(offsets[first + Member.repository.rawValue]), homepage: Int(offsets[first + Member.homepage.rawValue]), to: &derived)
+        let derivable = text[gitUrl..<(text.count - 1)].elementsEqual(derived)
+        if derivable { text.removeSubrange((gitUrl - 1)..<(text.count - 1)) }
+        offsets.append(UInt32(text.count))
         let npm = Int(offsets[first + Member.npm.rawValue])
         let marker = Array(",\"v0Version\":".utf8)
         var at = npm
         while !text[at..<(at + marker.count)].elementsEqual(marker) { at += 1 }
         offsets.append(UInt32(at))
+        return derivable
+    }
+
+    /// `gitUrl`'s value as `MiladyRegistryFields.gitUrl` gives it: `"https://github.com/<gitRepo>.git"` (a validated
+    /// `owner/repo` needs no escaping), else the value of `repository`. `gitRepo` is where that member begins, `end`
+    /// where it ends; `repository` and `homepage` where those begin.
+    private static func appendGitUrlValue(_ text: [UInt8], gitRepo: Int, end: Int, repository: Int, homepage: Int, to out: inout [UInt8]) {
+        let value = gitRepo + #""gitRepo":"#.utf8.count
+        if text[value] == UInt8(ascii: "\"") {
+            JSONWriter.appendRaw("\"https://github.com/", to: &out)
+            out += text[(value + 1)..<(end - 1)]
+            JSONWriter.appendRaw(".git\"", to: &out)
+        } else {
+            out += text[(repository + #""repository":"#.utf8.count)..<(homepage - 1)]
+        }
     }
 
     @inline(__always) private func offset(_ position: Int, _ slot: Int) -> Int { Int(offsets[position &* Self.stride &+ slot]) }
@@ -231,7 +267,20 @@ final class RegistryCatalog: Sendable {
 
     /// Entry `position`'s details form without its closing brace: `{"name":…,"topics":[…]`.
     func appendDetails(_ position: Int, to out: inout [UInt8]) {
-        append(position, from: offset(position, 0) - 1, to: offset(position, Member.allCases.count) - 1, into: &out)
+        append(position, from: offset(position, 0) - 1, to: offset(position, Self.stored) - 1, into: &out)
+        appendTopics(position, to: &out)
+    }
+
+    /// `,"gitUrl":` and its value, unless `text` holds it (with `gitRepo`); then `,"topics":` and the value of `tags`.
+    private func appendTopics(_ position: Int, to out: inout [UInt8]) {
+        if derivedGitUrl[position] {
+            JSONWriter.appendRaw(",\"gitUrl\":", to: &out)
+            Self.appendGitUrlValue(
+                text, gitRepo: offset(position, Member.gitRepo.rawValue), end: offset(position, Self.stored) - 1,
+                repository: offset(position, Member.repository.rawValue), homepage: offset(position, Member.homepage.rawValue), to: &out)
+        }
+        JSONWriter.appendRaw(",\"topics\":", to: &out)
+        append(position, from: offset(position, Member.tags.rawValue) + #""tags":"#.utf8.count, to: offset(position, Member.stars.rawValue) - 1, into: &out)
     }
 
     /// Entry `position`'s list row without plugind's own members: `{"name":…,"git":{…},`, the members of
@@ -250,7 +299,8 @@ final class RegistryCatalog: Sendable {
         out.append(UInt8(ascii: ","))
         append(position, .language, through: .language, to: &out)
         out.append(UInt8(ascii: ","))
-        append(position, .gitRepo, through: .topics, to: &out)
+        append(position, .gitRepo, through: .gitRepo, to: &out)
+        appendTopics(position, to: &out)
         out.append(UInt8(ascii: ","))
         append(position, .supports, through: .supports, to: &out)
         out.append(UInt8(ascii: ","))
@@ -261,7 +311,8 @@ final class RegistryCatalog: Sendable {
     /// The list row's length in bytes.
     func listRowCount(_ position: Int) -> Int {
         // The whole details form less the members a row leaves out (each with its comma).
-        var length = offset(position, Member.allCases.count) - offset(position, 0) + 2
+        var length = offset(position, Self.stored) - offset(position, 0) + 2
+        length += offset(position, Member.stars.rawValue) - offset(position, Member.tags.rawValue) + 4
         for member in [Member.channel, .coreRanges, .versions, .author, .origin, .support, .directory, .app] {
             length -= offset(position, member.rawValue + 1) - offset(position, member.rawValue)
         }
@@ -275,7 +326,7 @@ final class RegistryCatalog: Sendable {
         JSONWriter.appendRaw(",\"npmPackage\":", to: &out)
         // `"npm":{"package":P,"version":V,"v0Version":…`: P and V, with `,"version":` between them.
         let package = offset(position, Member.npm.rawValue) + "\"npm\":{\"package\":".utf8.count
-        append(position, from: package, to: offset(position, Member.allCases.count + 1), into: &out)
+        append(position, from: package, to: offset(position, Self.stored + 1), into: &out)
         out.append(UInt8(ascii: ","))
         append(position, .compatible, through: .compatibility, to: &out)
         out.append(UInt8(ascii: ","))
@@ -288,7 +339,7 @@ final class RegistryCatalog: Sendable {
     }
 
     /// Its length in bytes, near enough to reserve for (a search answer's buffer).
-    func searchResultHeadCount(_ position: Int) -> Int { offset(position, Member.allCases.count) - offset(position, 0) }
+    func searchResultHeadCount(_ position: Int) -> Int { offset(position, Self.stored) - offset(position, 0) }
 
     /// Section 2's order over registry names, then the same ignoring case (legacy capitalised names). An exact id or
     /// name is two table look-ups; anything else (a short form, another case) is rare and reads every name.

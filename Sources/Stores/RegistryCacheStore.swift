@@ -39,6 +39,12 @@ public struct RegistryCacheStore: Sendable {
         self.table = SingleRowTable(db: db)
     }
 
+    /// Hands back the memory SQLite kept from writing or reading the document: each connection's page cache keeps up
+    /// to 2 MB of its pages, of a document the registry reads once per refresh.
+    public func releaseMemory() {
+        table.db.pool.releaseMemory()
+    }
+
     public func load() throws -> Record? {
         try table.load()
     }
