@@ -39,9 +39,13 @@ final class RegistryCatalog: Sendable {
     /// `stride` offsets per entry: where each stored member's key begins, then just past the closing brace (so
     /// that a member ends one byte before the next offset, its comma or the brace), then where
     /// `,"v0Version":` begins inside `npm` (what precedes it is the package and the version, a search result's).
-    let offsets: [UInt32]
+    let offsets: MemberOffsets
     /// Whether entry `i`'s `gitUrl` is left out of `text` (and written from `gitRepo` or `repository`).
     let derivedGitUrl: [Bool]
+    /// Whether entry `i`'s `repository` is left out of `text` (and written as `repositoryPrefix` and `gitRepo`): the
+    /// parser makes it the git base URL and `gitRepo` whenever there is a `gitRepo`. Only with `derivedGitUrl`.
+    let derivedRepository: [Bool]
+    let repositoryPrefix: [UInt8]
     /// Entries' `kind` as a place in `kindNames`, for the list's filter.
     let kinds: [UInt32]
     let kindNames: [String]
@@ -90,17 +94,25 @@ final class RegistryCatalog: Sendable {
         offsets.reserveCapacity(entries.count * Self.stride)
         var derivedGitUrl: [Bool] = []
         derivedGitUrl.reserveCapacity(entries.count)
+        var derivedRepository: [Bool] = []
+        derivedRepository.reserveCapacity(entries.count)
+        var repositoryPrefix: [UInt8]?
         for entry in entries {
             let base = text.count
             // Encoding throws only where a member's own `encode(to:)` does, and these write plain values.
             text += try! JSONEncoding.bytes(RegistryListedPlugin(entry, id: ids[entry.name]))
-            derivedGitUrl.append(Self.appendOffsets(of: &text, from: base, to: &offsets))
+            let derived = Self.appendOffsets(of: &text, from: base, to: &offsets, repositoryPrefix: &repositoryPrefix)
+            derivedGitUrl.append(derived.gitUrl)
+            derivedRepository.append(derived.repository)
         }
         self.derivedGitUrl = derivedGitUrl
+        self.derivedRepository = derivedRepository
+        self.repositoryPrefix = repositoryPrefix ?? []
         self.text = text.count < text.capacity / 8 * 7 ? Array(text) : text
-        self.offsets = offsets
-        nameSlots = Self.slots(count: entries.count, text: text) { Self.nameRange(in: offsets, $0) }
-        idSlots = Self.slots(count: entries.count, text: text) { Self.idRange(in: text, offsets, $0) }
+        let compact = MemberOffsets(offsets, stride: Self.stride)
+        self.offsets = compact
+        nameSlots = Self.slots(count: entries.count, text: text) { Self.nameRange(in: compact, $0) }
+        idSlots = Self.slots(count: entries.count, text: text) { Self.idRange(in: text, compact, $0) }
     }
 
     /// The search index. Built from entries decoded again from `text`, once the document the catalogue was made
@@ -124,16 +136,16 @@ final class RegistryCatalog: Sendable {
     // MARK: Names and ids
 
     /// Where entry `position`'s npm name is in `text` (`"name":"<name>",`: names need no escaping).
-    private static func nameRange(in offsets: [UInt32], _ position: Int) -> Range<Int> {
-        let start = Int(offsets[position * stride + Member.name.rawValue]) + #""name":""#.utf8.count
-        return start..<(Int(offsets[position * stride + Member.id.rawValue]) - 2)
+    private static func nameRange(in offsets: MemberOffsets, _ position: Int) -> Range<Int> {
+        let start = offsets[position, Member.name.rawValue] + #""name":""#.utf8.count
+        return start..<(offsets[position, Member.id.rawValue] - 2)
     }
 
     /// Where its id is (`"id":"<id>",`), nil when it has none (`"id":null,`).
-    private static func idRange(in text: [UInt8], _ offsets: [UInt32], _ position: Int) -> Range<Int>? {
-        let start = Int(offsets[position * stride + Member.id.rawValue]) + #""id":"#.utf8.count
+    private static func idRange(in text: [UInt8], _ offsets: MemberOffsets, _ position: Int) -> Range<Int>? {
+        let start = offsets[position, Member.id.rawValue] + #""id":"#.utf8.count
         guard text[start] == UInt8(ascii: "\"") else { return nil }
-        return (start + 1)..<(Int(offsets[position * stride + Member.displayName.rawValue]) - 2)
+        return (start + 1)..<(offsets[position, Member.displayName.rawValue] - 2)
     }
 
     private static func hash(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
@@ -178,10 +190,10 @@ final class RegistryCatalog: Sendable {
     }
 
     /// The entry listed under exactly this npm name.
-    func position(named name: String) -> Int? { find(name, in: nameSlots) { Self.nameRange(in: offsets, $0) } }
+    func position(named name: String) -> Int? { find(name, in: nameSlots) { [offsets] in Self.nameRange(in: offsets, $0) } }
 
     /// The entry with exactly this id.
-    func position(ofId id: String) -> Int? { find(id, in: idSlots) { Self.idRange(in: text, offsets, $0) } }
+    func position(ofId id: String) -> Int? { find(id, in: idSlots) { [text, offsets] in Self.idRange(in: text, offsets, $0) } }
 
     /// Entry `position`'s npm name.
     func name(at position: Int) -> String { String(decoding: text[Self.nameRange(in: offsets, position)], as: UTF8.self) }
@@ -197,7 +209,9 @@ final class RegistryCatalog: Sendable {
     /// Records where each top-level member of the object at `text[base...]` begins, where it closes, and where
     /// `npm`'s `,"v0Version":` begins; and drops its last members, `topics` and (when `gitRepo` or `repository` gives
     /// it, which it returns) `gitUrl`.
-    private static func appendOffsets(of text: inout [UInt8], from base: Int, to offsets: inout [UInt32]) -> Bool {
+    private static func appendOffsets(
+        of text: inout [UInt8], from base: Int, to offsets: inout [UInt32], repositoryPrefix: inout [UInt8]?
+    ) -> (gitUrl: Bool, repository: Bool) {
         let first = offsets.count
         var depth = 0
         var inString = false
@@ -232,12 +246,44 @@ final class RegistryCatalog: Sendable {
         let derivable = text[gitUrl..<(text.count - 1)].elementsEqual(derived)
         if derivable { text.removeSubrange((gitUrl - 1)..<(text.count - 1)) }
         offsets.append(UInt32(text.count))
+        // `"repository":"<base><gitRepo>",` goes when the base is the one every other such entry has.
+        var repositoryDerived = false
+        let gitRepoValue = Int(offsets[first + Member.gitRepo.rawValue]) + #""gitRepo":"#.utf8.count
+        let member = Int(offsets[first + Member.repository.rawValue])
+        let next = Int(offsets[first + Member.homepage.rawValue])
+        // Read before `text` changes: a slice still alive then would copy the whole buffer.
+        let prefix: [UInt8]? = text.withUnsafeBufferPointer { text in
+            guard derivable, text[gitRepoValue] == UInt8(ascii: "\"") else { return nil }
+            let repo = text[(gitRepoValue + 1)..<(text.count - 2)]
+            let value = text[(member + #""repository":"#.utf8.count)..<(next - 1)]
+            guard value.count > repo.count + 2, value.first == UInt8(ascii: "\""), value.last == UInt8(ascii: "\""),
+                value.dropLast().suffix(repo.count).elementsEqual(repo)
+            else { return nil }
+            return Array(value.dropFirst().dropLast(repo.count + 1))
+        }
+        if let prefix {
+            if repositoryPrefix == nil { repositoryPrefix = prefix }
+            if prefix == repositoryPrefix {
+                text.removeSubrange(member..<next)
+                for slot in (first + Member.homepage.rawValue)..<offsets.count { offsets[slot] -= UInt32(next - member) }
+                repositoryDerived = true
+            }
+        }
         let npm = Int(offsets[first + Member.npm.rawValue])
         let marker = Array(",\"v0Version\":".utf8)
         var at = npm
         while !text[at..<(at + marker.count)].elementsEqual(marker) { at += 1 }
         offsets.append(UInt32(at))
-        return derivable
+        return (derivable, repositoryDerived)
+    }
+
+    /// `"repository":"<base><gitRepo>"` of an entry with `derivedRepository`.
+    private func appendRepository(_ position: Int, to out: inout [UInt8]) {
+        JSONWriter.appendRaw("\"repository\":\"", to: &out)
+        out += repositoryPrefix
+        // `"gitRepo":"<owner/repo>"` is the last member kept, just before the brace.
+        append(position, from: offset(position, Member.gitRepo.rawValue) + #""gitRepo":""#.utf8.count, to: offset(position, Self.stored) - 2, into: &out)
+        out.append(UInt8(ascii: "\""))
     }
 
     /// `gitUrl`'s value as `MiladyRegistryFields.gitUrl` gives it: `"https://github.com/<gitRepo>.git"` (a validated
@@ -254,7 +300,7 @@ final class RegistryCatalog: Sendable {
         }
     }
 
-    @inline(__always) private func offset(_ position: Int, _ slot: Int) -> Int { Int(offsets[position &* Self.stride &+ slot]) }
+    @inline(__always) private func offset(_ position: Int, _ slot: Int) -> Int { offsets[position, slot] }
 
     /// Appends members `first...last` of entry `position` (as written, with the commas between them) to `out`.
     @inline(__always) func append(_ position: Int, _ first: Member, through last: Member, to out: inout [UInt8]) {
@@ -267,7 +313,15 @@ final class RegistryCatalog: Sendable {
 
     /// Entry `position`'s details form without its closing brace: `{"name":…,"topics":[…]`.
     func appendDetails(_ position: Int, to out: inout [UInt8]) {
-        append(position, from: offset(position, 0) - 1, to: offset(position, Self.stored) - 1, into: &out)
+        if derivedRepository[position] {
+            append(position, from: offset(position, 0) - 1, to: offset(position, Member.repository.rawValue) - 1, into: &out)
+            out.append(UInt8(ascii: ","))
+            appendRepository(position, to: &out)
+            out.append(UInt8(ascii: ","))
+            append(position, from: offset(position, Member.homepage.rawValue), to: offset(position, Self.stored) - 1, into: &out)
+        } else {
+            append(position, from: offset(position, 0) - 1, to: offset(position, Self.stored) - 1, into: &out)
+        }
         appendTopics(position, to: &out)
     }
 
@@ -295,7 +349,13 @@ final class RegistryCatalog: Sendable {
         out.append(UInt8(ascii: ","))
         append(position, .tags, through: .stars, to: &out)
         out.append(UInt8(ascii: ","))
-        append(position, .repository, through: .homepage, to: &out)
+        if derivedRepository[position] {
+            appendRepository(position, to: &out)
+            out.append(UInt8(ascii: ","))
+            append(position, .homepage, through: .homepage, to: &out)
+        } else {
+            append(position, .repository, through: .homepage, to: &out)
+        }
         out.append(UInt8(ascii: ","))
         append(position, .language, through: .language, to: &out)
         out.append(UInt8(ascii: ","))
@@ -313,6 +373,8 @@ final class RegistryCatalog: Sendable {
         // The whole details form less the members a row leaves out (each with its comma).
         var length = offset(position, Self.stored) - offset(position, 0) + 2
         length += offset(position, Member.stars.rawValue) - offset(position, Member.tags.rawValue) + 4
+        // `gitUrl` and `repository`, when written from `gitRepo`.
+        length += 2 * (offset(position, Self.stored) - offset(position, Member.gitRepo.rawValue)) + repositoryPrefix.count + 40
         for member in [Member.channel, .coreRanges, .versions, .author, .origin, .support, .directory, .app] {
             length -= offset(position, member.rawValue + 1) - offset(position, member.rawValue)
         }
@@ -334,7 +396,11 @@ final class RegistryCatalog: Sendable {
         out.append(UInt8(ascii: ","))
         append(position, .tags, through: .stars, to: &out)
         out.append(UInt8(ascii: ","))
-        append(position, .repository, through: .repository, to: &out)
+        if derivedRepository[position] {
+            appendRepository(position, to: &out)
+        } else {
+            append(position, .repository, through: .repository, to: &out)
+        }
         out.append(UInt8(ascii: ","))
     }
 
@@ -380,6 +446,42 @@ final class RegistryCatalog: Sendable {
         bytes.append(UInt8(ascii: "}"))
         // The bytes are this catalogue's own encoding of a listed plugin: they always read back.
         return RegistryEntry(listed: try! JSONParser.parse(bytes).objectValue!)
+    }
+}
+
+/// `RegistryCatalog.stride` offsets per entry into the catalogue's text. Most entries are well under 64 KiB, so each
+/// is kept as a 16-bit distance from its entry's opening brace (half the memory of absolute positions); a catalogue
+/// with a longer entry keeps them all as 32-bit positions.
+struct MemberOffsets: Sendable {
+    private let stride: Int
+    /// Where each entry's object begins, when `narrow` is used.
+    private let bases: [UInt32]
+    private let narrow: [UInt16]
+    /// Absolute positions, when some entry is too long for `narrow`.
+    private let wide: [UInt32]
+
+    init(_ absolute: [UInt32], stride: Int) {
+        self.stride = stride
+        let count = absolute.count / stride
+        // An entry's first member begins one byte after its brace; its slots all lie within the entry.
+        let bases = (0..<count).map { absolute[$0 * stride] - 1 }
+        let fits = (0..<count).allSatisfy { position in
+            (0..<stride).allSatisfy { absolute[position * stride + $0] - bases[position] <= UInt32(UInt16.max) }
+        }
+        if fits {
+            self.bases = bases
+            narrow = absolute.indices.map { UInt16(absolute[$0] - bases[$0 / stride]) }
+            wide = []
+        } else {
+            self.bases = []
+            narrow = []
+            wide = absolute
+        }
+    }
+
+    @inline(__always) subscript(position: Int, slot: Int) -> Int {
+        if wide.isEmpty { return Int(bases[position]) &+ Int(narrow[position &* stride &+ slot]) }
+        return Int(wide[position &* stride &+ slot])
     }
 }
 
