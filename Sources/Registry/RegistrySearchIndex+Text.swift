@@ -90,6 +90,25 @@ extension RegistrySearchIndex {
         }
     }
 
+    /// The holders (positions in `keyHolderEntries` and `keyHolderBonuses`) of whole-query key `key`; empty when
+    /// no entry has that key. The keys compare as UTF-8 bytes.
+    func exactKeyHolders(_ key: [UInt8]) -> Range<Int> {
+        keyText.withUnsafeBufferPointer { text in
+            keyStart.withUnsafeBufferPointer { starts in
+                key.withUnsafeBufferPointer { key in
+                    var low = 0
+                    var high = starts.count - 1
+                    while low < high {
+                        let mid = (low + high) / 2
+                        if Self.compare(text, Int(starts[mid]), Int(starts[mid + 1]), key) < 0 { low = mid + 1 } else { high = mid }
+                    }
+                    guard low < starts.count - 1, Self.compare(text, Int(starts[low]), Int(starts[low + 1]), key) == 0 else { return 0..<0 }
+                    return Int(keyHolderStart[low])..<Int(keyHolderStart[low + 1])
+                }
+            }
+        }
+    }
+
     /// The end of the run of tokens starting with `word` that begins at `position` (its lower bound).
     func prefixEnd(_ word: [UInt8], from position: Int) -> Int {
         tokenText.withUnsafeBufferPointer { text in
