@@ -146,7 +146,10 @@ final class RegistrySearchIndex: Sendable {
         entryAtPlace = tieOrder.map { Int32($0) }
         var postings: [[UInt8]: [(Int32, UInt8)]] = [:]
         var exact: [String: [(entry: Int32, bonus: Int32)]] = [:]
-        for (position, entry) in entries.enumerated() {
+        // In their tie order, so each token's postings ascend by place: the ranking meets entries roughly
+        // best first, and `best` turns the rest away on one comparison.
+        for position in tieOrder {
+            let entry = entries[position]
             let index = tieRank[position]
             var fields: [[UInt8]: UInt8] = [:]
             func add(_ text: String, _ field: UInt8) {
