@@ -93,7 +93,9 @@ extension RegistrySearchIndex {
     /// The holders (positions in `keyHolderEntries` and `keyHolderBonuses`) of whole-query key `key`; empty when
     /// no entry has that key. The keys compare as UTF-8 bytes.
     func exactKeyHolders(_ key: [UInt8]) -> Range<Int> {
-        keyText.withUnsafeBufferPointer { text in
+        let bit = Self.keyHash(key[...]) & (Self.keyFilterBits - 1)
+        guard keyFilter[bit >> 6] & (1 << UInt64(bit & 63)) != 0 else { return 0..<0 }
+        return keyText.withUnsafeBufferPointer { text in
             keyStart.withUnsafeBufferPointer { starts in
                 key.withUnsafeBufferPointer { key in
                     var low = 0
@@ -107,6 +109,16 @@ extension RegistrySearchIndex {
                 }
             }
         }
+    }
+
+    /// FNV-1a of a key's bytes, for `keyFilter`.
+    static func keyHash(_ key: ArraySlice<UInt8>) -> Int {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in key {
+            hash ^= UInt64(byte)
+            hash &*= 0x0000_0100_0000_01b3
+        }
+        return Int(truncatingIfNeeded: hash ^ hash >> 29)
     }
 
     /// The end of the run of tokens starting with `word` that begins at `position` (its lower bound).
