@@ -61,7 +61,8 @@ extension RegistrySearchIndex {
                 while position <= last {
                     guard let hit = memchr(base + position, Int32(first), last - position + 1) else { return }
                     let offset = base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
-                    if memcmp(base + offset, pattern.baseAddress!, pattern.count) == 0 {
+                    // The second byte first, in place: most first-byte hits end there without a call.
+                    if pattern.count < 2 || base[offset + 1] == pattern[1], memcmp(base + offset, pattern.baseAddress!, pattern.count) == 0 {
                         position = max(found(offset), offset + 1)
                     } else {
                         position = offset + 1
