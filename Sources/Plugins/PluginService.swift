@@ -40,9 +40,9 @@ public struct PluginService: Sendable {
     let restartsByItself: Bool
     /// The last status lookup and the stamp it was made under: searches ask for it on every request.
     private let statusCache = Locked<CachedStatusLookup?>(nil)
-    /// The board of the last stamp. Building one reads and parses every installed and ejected package's
-    /// manifest, so a board per request made every read cost grow with the plugins installed (and `GET
-    /// /api/plugins/:id` alone took four tenths of plugind's CPU in the mixed load).
+    /// The boards of the last few stamps. Building one reads every installed and ejected package's manifest and
+    /// merges them with the catalogue, so a board per request made every read cost grow with the plugins installed
+    /// (`GET /api/plugins/:id` alone took four tenths of plugind's CPU in the mixed load).
     private let boardCache = StampedCache<PluginBoard>(limit: 4)
     /// The ejected copies' manifest paths, listed again only when the ejected directory changes.
     private let ejectedManifests = Locked<(root: FileStamp?, paths: [String])?>(nil)
