@@ -6,6 +6,8 @@ import Plugins
 struct PluginRoutes: Sendable {
     let service: PluginService
     let cache: ResponseCache
+    /// One plugin's details per stamp and plugin: the dashboard and scripts ask for the same few again and again.
+    let detailsCache = ResponseCache(limit: 512)
 
     func list(_ context: RequestContext) throws -> HTTPResponse {
         var enabled: Bool?
@@ -22,7 +24,9 @@ struct PluginRoutes: Sendable {
     }
 
     func get(_ context: RequestContext) throws -> HTTPResponse {
-        try HTTPResponse.json(encoding: service.get(context.parameter("id"))).conditional(on: context.request)
+        let id = try context.parameter("id")
+        let body = try detailsCache.body(for: service.detailsStamp(id)) { try JSONEncoding.bytes(service.get(id)) }
+        return HTTPResponse.jsonBytes(body.body).conditional(on: context.request, etag: body.etag)
     }
 
     func update(_ context: RequestContext) throws -> HTTPResponse {

@@ -1,73 +1,38 @@
-import Dispatch
 import HTTPKit
 import Locking
 
-/// Keeps the last encoded body per stamp: a stamp names everything the body depends on,
-/// so a hit is always current. One builder per stamp: requests that miss while the body is being
-/// built wait for it instead of building the same answer again (under writes, every worker used to).
+/// The last encoded bodies per stamp, each with its ETag, built once per stamp (`StampedCache`).
 final class ResponseCache: Sendable {
     typealias Entry = (body: [UInt8], etag: String)
 
-    private struct State {
-        /// A body above `maxKeptBody` is not kept: only its ETag, and a hit builds the body again.
-        var entries: [String: (body: [UInt8]?, etag: String)] = [:]
-        /// Stamps whose body some request is building now; the others wait on its group.
-        var building: [String: DispatchGroup] = [:]
-    }
-
-    private enum Turn {
-        case hit(body: [UInt8]?, etag: String)
-        case wait(DispatchGroup)
-        case build(DispatchGroup)
-    }
-
-    private let state = Locked(State())
-    private let limit: Int
+    private let cache: StampedCache<Body>
     private let maxKeptBody: Int
+
+    /// A nominal box: a tuple in a generic container is re-wrapped on every access.
+    private struct Body: Sendable {
+        /// Nil for a body above `maxKeptBody`: only its ETag is kept, and each request builds the body again.
+        let bytes: [UInt8]?
+        let etag: String
+    }
 
     /// `maxKeptBody`: bodies longer than this are built for each request and only their ETag is kept (an answer
     /// that large would be a second copy of what it is built from, and building it is mostly copying bytes).
     init(limit: Int = 16, maxKeptBody: Int = .max) {
-        self.limit = limit
+        cache = StampedCache(limit: limit)
         self.maxKeptBody = maxKeptBody
     }
 
-    /// The encoded body for `stamp` and its ETag, both computed once per stamp. If building fails, the
-    /// builder gets the error and one of the waiting requests builds next.
+    /// The encoded body for `stamp` and its ETag, both computed once per stamp (the body for each request when it is
+    /// not kept).
     func body(for stamp: String, make: () throws -> [UInt8]) rethrows -> Entry {
-        while true {
-            let turn = state.withLock { state -> Turn in
-                if let hit = state.entries[stamp] { return .hit(body: hit.body, etag: hit.etag) }
-                if let group = state.building[stamp] { return .wait(group) }
-                let group = DispatchGroup()
-                group.enter()
-                state.building[stamp] = group
-                return .build(group)
-            }
-            switch turn {
-            case .hit(let body?, let etag):
-                return (body, etag)
-            case .hit(nil, let etag):
-                return (try make(), etag)
-            case .wait(let group):
-                group.wait()
-            case .build(let group):
-                var entry: Entry?
-                defer {
-                    state.withLock { state in
-                        state.building[stamp] = nil
-                        if let entry {
-                            if state.entries.count >= limit { state.entries.removeAll() }
-                            state.entries[stamp] = (entry.body.count <= maxKeptBody ? entry.body : nil, entry.etag)
-                        }
-                    }
-                    group.leave()
-                }
-                let made = try make()
-                entry = (body: made, etag: HTTPResponse.etag(of: made))
-                return entry!
-            }
+        var made: [UInt8]?
+        let body = try cache.value(for: stamp) {
+            let bytes = try make()
+            made = bytes
+            return Body(bytes: bytes.count <= maxKeptBody ? bytes : nil, etag: HTTPResponse.etag(of: bytes))
         }
+        if let bytes = made ?? body.bytes { return (bytes, body.etag) }
+        return (try make(), body.etag)
     }
 }
 

@@ -162,13 +162,38 @@ public struct Gatekeeper: Sendable {
         guard let header = request.header("authorization") else {
             throw APIError(.unauthorized, "This route needs a token: send 'Authorization: Bearer <token>'.", headers: challenge)
         }
-        let parts = header.split(separator: " ", maxSplits: 1)
-        guard parts.count == 2, parts[0].lowercased() == "bearer",
-            let caller = tokens.caller(forToken: parts[1].trimmingSpacesAndTabs())
-        else {
+        guard let token = Self.bearerToken(header), let caller = tokens.caller(forToken: token) else {
             throw APIError(.unauthorized, "The token is not valid for this plugind; GET /api/sign-in names the command that creates one.", headers: challenge)
         }
         return caller
+    }
+
+    /// The token of an `Authorization: Bearer <token>` header (the scheme in any case, spaces around the token
+    /// ignored); nil for another scheme or no token. Read over the header's bytes: splitting the string walks
+    /// it by characters and allocates, on every authenticated request.
+    static func bearerToken(_ header: String) -> String? {
+        var header = header
+        return header.withUTF8 { bytes -> String? in
+            guard !bytes.contains(where: { $0 >= 0x80 }) else {
+                let text = String(decoding: bytes, as: UTF8.self)
+                let parts = text.split(separator: " ", maxSplits: 1)
+                guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
+                return parts[1].trimmingSpacesAndTabs()
+            }
+            let blank = { (byte: UInt8) in byte == 0x20 || byte == 0x09 }
+            var i = 0
+            while i < bytes.count, bytes[i] == 0x20 { i += 1 }
+            let schemeStart = i
+            while i < bytes.count, bytes[i] != 0x20 { i += 1 }
+            guard i - schemeStart == 6 else { return nil }
+            for (offset, letter) in "bearer".utf8.enumerated() where bytes[schemeStart + offset] | 0x20 != letter { return nil }
+            while i < bytes.count, bytes[i] == 0x20 { i += 1 }
+            var end = bytes.count
+            while end > i, blank(bytes[end - 1]) { end -= 1 }
+            while i < end, blank(bytes[i]) { i += 1 }
+            guard i < end else { return nil }
+            return String(decoding: UnsafeBufferPointer(rebasing: bytes[i..<end]), as: UTF8.self)
+        }
     }
 
     /// The headers a page on a listed origin may send (Milady's app sends the last one on every request).

@@ -45,6 +45,29 @@ public enum RequestPath {
         return String(validating: bytes, as: UTF8.self)
     }
 
+    /// Percent-decodes ASCII bytes of a query string (`+` is a space); nil for a malformed escape or bytes that
+    /// are not UTF-8. The same as `percentDecode(_:plusIsSpace: true)` on the bytes' text.
+    static func percentDecode(_ text: ArraySlice<UInt8>) -> String? {
+        if !text.contains(where: { $0 == UInt8(ascii: "%") || $0 == UInt8(ascii: "+") }) {
+            return String(decoding: text, as: UTF8.self)
+        }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(text.count)
+        var i = text.startIndex
+        while i < text.endIndex {
+            let b = text[i]
+            if b == UInt8(ascii: "%") {
+                guard i + 2 < text.endIndex, let hi = hexValue(text[i + 1]), let lo = hexValue(text[i + 2]) else { return nil }
+                bytes.append(hi << 4 | lo)
+                i += 3
+            } else {
+                bytes.append(b == UInt8(ascii: "+") ? 0x20 : b)
+                i += 1
+            }
+        }
+        return String(validating: bytes, as: UTF8.self)
+    }
+
     private static func hexValue(_ b: UInt8) -> UInt8? {
         switch b {
         case 0x30...0x39: b - 0x30
@@ -61,6 +84,30 @@ public struct QueryItems: Sendable {
 
     public init(_ rawQuery: Substring) throws(APIError) {
         var items: [(String, String)] = []
+        if rawQuery.utf8.allSatisfy({ $0 < 0x80 }) {
+            // The usual query string, ASCII only: split and decode its bytes in one pass, where splitting the
+            // string would walk it by characters and allocate a substring array per pair.
+            let bytes = Array(rawQuery.utf8)
+            var start = 0
+            while start <= bytes.count {
+                var end = start
+                var equals = -1
+                while end < bytes.count, bytes[end] != UInt8(ascii: "&") {
+                    if equals < 0, bytes[end] == UInt8(ascii: "=") { equals = end }
+                    end += 1
+                }
+                if end > start {
+                    let nameEnd = equals < 0 ? end : equals
+                    guard let name = RequestPath.percentDecode(bytes[start..<nameEnd]),
+                        let value = RequestPath.percentDecode(bytes[(equals < 0 ? end : equals + 1)..<end])
+                    else { throw APIError.badRequest("The query string is not valid percent-encoded UTF-8.") }
+                    items.append((name, value))
+                }
+                start = end + 1
+            }
+            self.items = items
+            return
+        }
         for pair in rawQuery.split(separator: "&") where !pair.isEmpty {
             let halves = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             guard let name = RequestPath.percentDecode(halves[0], plusIsSpace: true),

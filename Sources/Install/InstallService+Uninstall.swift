@@ -122,8 +122,7 @@ extension InstallService {
         for record in document["plugins"]?["installs"]?.objectValue ?? JSONObject() {
             let name = record.key
             let installPath = record.value["installPath"]?.stringValue ?? ((try? layout.installPath(for: name)) ?? "")
-            let manifest = FileManager.default.contents(atPath: PluginPaths.packageDirectory(installPath: installPath, npmName: name) + "/package.json")
-                .flatMap { try? JSONParser.parse(Array($0), maxDepth: 64) }
+            let manifest = ParsedJSONFiles.shared.value(at: PluginPaths.packageDirectory(installPath: installPath, npmName: name) + "/package.json")
             let version = manifest?["version"]?.stringValue ?? record.value["version"]?.stringValue
             rows[name] = row(name: name, version: version, installedAt: record.value["installedAt"]?.stringValue, installPath: installPath,
                              integrity: version.flatMap { integrity[name + "@" + $0] }, source: record.value["source"]?.stringValue ?? "npm",
@@ -132,12 +131,10 @@ extension InstallService {
         // Install directories without a record still count.
         for directory in (try? FileManager.default.contentsOfDirectory(atPath: layout.installRoot)) ?? [] where !directory.hasPrefix(".") {
             let installPath = layout.installRoot + "/" + directory
-            guard let data = FileManager.default.contents(atPath: installPath + "/package.json"),
-                let manifest = try? JSONParser.parse(Array(data), maxDepth: 64), let deps = manifest["dependencies"]?.objectValue
+            guard let manifest = ParsedJSONFiles.shared.value(at: installPath + "/package.json"), let deps = manifest["dependencies"]?.objectValue
             else { continue }
             for name in deps.keys where rows[name] == nil && PluginIdentity.directoryName(name) == directory {
-                let package = FileManager.default.contents(atPath: PluginPaths.packageDirectory(installPath: installPath, npmName: name) + "/package.json")
-                    .flatMap { try? JSONParser.parse(Array($0), maxDepth: 64) }
+                let package = ParsedJSONFiles.shared.value(at: PluginPaths.packageDirectory(installPath: installPath, npmName: name) + "/package.json")
                 let version = package?["version"]?.stringValue
                 rows[name] = row(name: name, version: version, installedAt: nil, installPath: installPath,
                                  integrity: version.flatMap { integrity[name + "@" + $0] }, source: "npm", missing: package == nil)

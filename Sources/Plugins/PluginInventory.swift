@@ -151,8 +151,7 @@ public struct PluginInventory: Sendable {
     }
 
     private func readJSON(_ path: String) -> JSONValue? {
-        guard let data = FileManager.default.contents(atPath: path) else { return nil }
-        return try? JSONParser.parse(Array(data), maxDepth: 64)
+        ParsedJSONFiles.shared.value(at: path)
     }
 }
 

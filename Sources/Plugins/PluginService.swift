@@ -40,6 +40,12 @@ public struct PluginService: Sendable {
     let restartsByItself: Bool
     /// The last status lookup and the stamp it was made under: searches ask for it on every request.
     private let statusCache = Locked<CachedStatusLookup?>(nil)
+    /// The boards of the last few stamps. Building one reads every installed and ejected package's manifest and
+    /// merges them with the catalogue, so a board per request made every read cost grow with the plugins installed
+    /// (`GET /api/plugins/:id` alone took four tenths of plugind's CPU in the mixed load).
+    private let boardCache = StampedCache<PluginBoard>(limit: 4)
+    /// The ejected copies' manifest paths, listed again only when the ejected directory changes.
+    private let ejectedManifests = Locked<(root: FileStamp?, paths: [String])?>(nil)
 
     public typealias StatusLookup = @Sendable (String) -> (installedVersion: String??, loaded: Bool, bundled: Bool)
 
@@ -64,7 +70,11 @@ public struct PluginService: Sendable {
             retiredSecrets: retiredSecrets.all())
     }
 
-    func currentBoard() throws -> PluginBoard { try board(config: try configFile.read()) }
+    /// The board as the agent config, the packages and the runtime stand now; built once per `stamp()`. The stamp
+    /// is taken before anything is read, so a board is never older than the stamp it is kept under.
+    func currentBoard() throws -> PluginBoard {
+        try boardCache.value(for: stamp()) { try board(config: try configFile.read()) }
+    }
 
     // MARK: Reading
 
@@ -82,12 +92,34 @@ public struct PluginService: Sendable {
         return PluginDetails(plugin: board.entry(try board.resolve(id), scrub: scrub))
     }
 
+    /// What `get(id)`'s answer depends on: the list's stamp and the plugin `id` resolves to (404/409 as `get`).
+    public func detailsStamp(_ id: String) throws -> String {
+        let stamp = stamp()
+        return stamp + "|" + (try currentBoard().resolve(id).key)
+    }
+
     /// A stamp that changes whenever anything the list depends on may have changed.
     public func stamp() -> String {
         [
             catalogue.stamp(), configFile.modificationStamp() ?? "none", Self.directoryStamp(paths.installRoot),
-            Self.directoryStamp(paths.ejectedRoot), Self.runtimeStamp(runtime.snapshot()),
+            Self.directoryStamp(paths.ejectedRoot), ejectedStamp(), Self.runtimeStamp(runtime.snapshot()),
         ].joined(separator: "|")
+    }
+
+    /// The ejected copies' manifests: a sync or an edit changes a copy's package.json (its version, its
+    /// parameters) without touching the ejected directory itself. Installed packages need no such line: an
+    /// install or update puts a new directory in place, which the install directory's own stamp shows.
+    func ejectedStamp() -> String {
+        let root = FileStamp.current(paths.ejectedRoot)
+        let paths: [String]
+        if let hit = ejectedManifests.withLock({ $0 }), hit.root == root {
+            paths = hit.paths
+        } else {
+            let directories = (try? FileManager.default.contentsOfDirectory(atPath: self.paths.ejectedRoot)) ?? []
+            paths = directories.filter { !$0.hasPrefix(".") }.sorted().map { self.paths.ejectedRoot + "/" + $0 + "/package.json" }
+            ejectedManifests.withLock { $0 = (root, paths) }
+        }
+        return paths.map { FileStamp.current($0)?.description ?? "none" }.joined(separator: ",")
     }
 
     /// Changes whenever what the runtime reports does (state, start, each plugin's load state and error).

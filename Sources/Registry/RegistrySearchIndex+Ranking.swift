@@ -6,37 +6,37 @@ extension RegistrySearchIndex {
         let scratch: Scratch
         /// Entries with a non-zero total, in the order they were first scored.
         var touched: [Int32] = []
-        /// Entries the current word scored.
-        var wordTouched: [Int32] = []
+        /// The word being scored, counted from 1 (`Slot.word`).
+        var word: UInt8 = 0
         /// One-word queries a typo away from a whole name: entries and their reduced bonus.
         var typoKeys: [(entry: Int32, bonus: Int32)] = []
 
         init(index: RegistrySearchIndex, scratch: Scratch) {
             self.index = index
             self.scratch = scratch
-            // Moved out rather than shared, so appending never copies them; `run` hands them back.
+            // Moved out rather than shared, so appending never copies it; `run` hands it back.
             swap(&touched, &scratch.touched)
-            swap(&wordTouched, &scratch.wordTouched)
         }
 
         mutating func run(words: [[UInt8]], lowered: String, limit: Int) -> [Hit] {
             defer {
-                // Only what this query touched is non-zero (the per-word bests are cleared after each word).
+                // Only what this query touched is non-zero.
                 let slots = scratch.slots
                 for entry in touched { slots[Int(entry)] = Slot() }
                 touched.removeAll(keepingCapacity: true)
-                wordTouched.removeAll(keepingCapacity: true)
                 swap(&touched, &scratch.touched)
-                swap(&wordTouched, &scratch.wordTouched)
             }
             // The whole query naming an entry, as typed or with its words joined by '-' (`google chat`).
             let collapsed = lowered.split(whereSeparator: { $0 == " " || $0 == "\t" }).joined(separator: " ")
             var keys = [collapsed]
             if words.count > 1 { keys.append(words.map { String(decoding: $0, as: UTF8.self) }.joined(separator: "-")) }
             for key in keys {
-                for (entry, bonus) in index.exactKeys[key] ?? [] { award(entry, atLeast: bonus) }
+                for holder in index.exactKeyHolders(Array(key.utf8)) { award(index.keyHolderEntries[holder], atLeast: index.keyHolderBonuses[holder]) }
             }
-            for word in words { score(word, alone: words.count == 1) }
+            for (position, word) in words.enumerated() {
+                self.word = UInt8(position + 1)
+                score(word, alone: words.count == 1)
+            }
             for (entry, bonus) in typoKeys { award(entry, atLeast: bonus) }
             if words.count > 1 {
                 let slots = scratch.slots
@@ -49,10 +49,7 @@ extension RegistrySearchIndex {
 
         mutating func award(_ entry: Int32, atLeast bonus: Int32) {
             let slot = scratch.slots + Int(entry)
-            if !slot.pointee.seen {
-                slot.pointee.seen = true
-                touched.append(entry)
-            }
+            if slot.pointee.total == 0 { touched.append(entry) }
             slot.pointee.total = max(slot.pointee.total, bonus)
         }
 
@@ -87,16 +84,6 @@ extension RegistrySearchIndex {
                     typos(of: word, among: index.typoByLast, key: length << 8 | Int(word[word.count - 1]), alone: alone, skipFirst: word[0])
                 }
             }
-            let slots = scratch.slots
-            for entry in wordTouched {
-                award(entry, atLeast: 0)
-                let slot = slots + Int(entry)
-                slot.pointee.total += slot.pointee.nameBest + slot.pointee.otherBest
-                slot.pointee.wordsMatched += 1
-                slot.pointee.nameBest = 0
-                slot.pointee.otherBest = 0
-            }
-            wordTouched.removeAll(keepingCapacity: true)
         }
 
         /// Scores the tokens of one typo bucket that are one edit away from `word` (but for those
@@ -118,52 +105,65 @@ extension RegistrySearchIndex {
                 apply(id, .typo)
                 // A one-word query one typo away from a name still puts that plugin first (`twiter`).
                 if alone {
-                    for (entry, bonus) in index.exactKeys[String(decoding: index.token(Int(id)), as: UTF8.self)] ?? [] {
-                        typoKeys.append((entry, bonus - RegistrySearchIndex.typoKeyPenalty))
+                    for holder in index.exactKeyHolders(index.token(Int(id))) {
+                        typoKeys.append((index.keyHolderEntries[holder], index.keyHolderBonuses[holder] - RegistrySearchIndex.typoKeyPenalty))
                     }
                 }
             }
         }
 
         /// Every entry the token appears in gets the token's weight for its fields and match kind, if better
-        /// than what the current word already gave it.
+        /// than what the current word already gave it. The total follows each raise of the word's bests, so the
+        /// word needs no pass of its own over the entries it touched.
         mutating func apply(_ token: Int32, _ match: Match) {
-            let kind = match.rawValue
-            let (nameWeight, topicWeight) = (RegistrySearchIndex.nameWeight[kind], RegistrySearchIndex.topicWeight[kind])
-            let (descriptionWeight, ownerWeight) = (RegistrySearchIndex.descriptionWeight[kind], RegistrySearchIndex.ownerWeight[kind])
+            let word = self.word
             let slots = scratch.slots
             let range = Int(index.postingStart[Int(token)])..<Int(index.postingStart[Int(token) + 1])
-            index.postingEntries.withUnsafeBufferPointer { entries in
-                index.postingFields.withUnsafeBufferPointer { fieldsOf in
-                    for p in range {
-                        let entry = Int(entries[p])
-                        let fields = fieldsOf[p]
-                        var name: Int32 = 0
-                        var other: Int32 = 0
-                        if fields & Field.name != 0 { name = nameWeight }
-                        if fields & Field.topic != 0 { other = max(other, topicWeight) }
-                        if fields & Field.description != 0 { other = max(other, descriptionWeight) }
-                        if fields & Field.owner != 0 { other = max(other, ownerWeight) }
-                        if name == 0 && other == 0 { continue }
-                        let slot = slots + entry
-                        if slot.pointee.nameBest == 0 && slot.pointee.otherBest == 0 { wordTouched.append(Int32(entry)) }
-                        if name > slot.pointee.nameBest { slot.pointee.nameBest = name }
-                        if other > slot.pointee.otherBest { slot.pointee.otherBest = other }
+            RegistrySearchIndex.fieldWeights.withUnsafeBufferPointer { table in
+                let weights = table.baseAddress! + match.rawValue * 16
+                index.postingEntries.withUnsafeBufferPointer { entries in
+                    index.postingFields.withUnsafeBufferPointer { fieldsOf in
+                        for p in range {
+                            let packed = weights[Int(fieldsOf[p] & 15)]
+                            if packed == 0 { continue }
+                            let (name, other) = (UInt8(truncatingIfNeeded: packed >> 8), UInt8(truncatingIfNeeded: packed))
+                            let entry = entries[p]
+                            let slot = slots + Int(entry)
+                            if slot.pointee.word != word {
+                                if slot.pointee.total == 0 { touched.append(entry) }
+                                slot.pointee.word = word
+                                slot.pointee.nameBest = 0
+                                slot.pointee.otherBest = 0
+                                slot.pointee.wordsMatched += 1
+                            }
+                            if name > slot.pointee.nameBest {
+                                slot.pointee.total += Int32(name - slot.pointee.nameBest)
+                                slot.pointee.nameBest = name
+                            }
+                            if other > slot.pointee.otherBest {
+                                slot.pointee.total += Int32(other - slot.pointee.otherBest)
+                                slot.pointee.otherBest = other
+                            }
+                        }
                     }
                 }
             }
         }
 
-        /// The best `limit` touched entries in order: score, then stars, then name.
+        /// The best `limit` touched entries in order: score, then stars, then name. Entries by their place.
         func best(_ limit: Int) -> [Hit] {
             let slots = scratch.slots
-            // Score, then the precomputed tie order, as one key: higher is better.
-            func key(_ e: Int) -> Int64 { Int64(slots[e].total) << 32 | Int64(UInt32(bitPattern: ~index.tieRank[e])) }
+            // Score, then the tie order (an entry's number is its place in it), as one key: higher is better.
+            func key(_ e: Int) -> Int64 { Int64(slots[e].total) << 32 | Int64(UInt32(bitPattern: ~Int32(e))) }
             var best: [(entry: Int, key: Int64)] = []
             best.reserveCapacity(limit + 1)
+            // Once `limit` are held, a total below the last one's cannot enter: most entries a common word
+            // touched are turned away on their total alone.
+            var floor: Int32 = 1
             for entry in touched {
                 let e = Int(entry)
-                guard slots[e].total > 0 else { continue }
+                let total = slots[e].total
+                guard total >= floor else { continue }
                 let k = key(e)
                 if best.count == limit, k <= best[limit - 1].key { continue }
                 var low = 0
@@ -174,6 +174,7 @@ extension RegistrySearchIndex {
                 }
                 best.insert((e, k), at: low)
                 if best.count > limit { best.removeLast() }
+                if best.count == limit { floor = Int32(truncatingIfNeeded: best[limit - 1].key >> 32) }
             }
             return best.map { Hit(entry: $0.entry, score: Int(slots[$0.entry].total)) }
         }

@@ -61,7 +61,8 @@ extension RegistrySearchIndex {
                 while position <= last {
                     guard let hit = memchr(base + position, Int32(first), last - position + 1) else { return }
                     let offset = base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
-                    if memcmp(base + offset, pattern.baseAddress!, pattern.count) == 0 {
+                    // The second byte first, in place: most first-byte hits end there without a call.
+                    if pattern.count < 2 || base[offset + 1] == pattern[1], memcmp(base + offset, pattern.baseAddress!, pattern.count) == 0 {
                         position = max(found(offset), offset + 1)
                     } else {
                         position = offset + 1
@@ -88,6 +89,37 @@ extension RegistrySearchIndex {
                 }
             }
         }
+    }
+
+    /// The holders (positions in `keyHolderEntries` and `keyHolderBonuses`) of whole-query key `key`; empty when
+    /// no entry has that key. The keys compare as UTF-8 bytes.
+    func exactKeyHolders(_ key: [UInt8]) -> Range<Int> {
+        let bit = Self.keyHash(key[...]) & (Self.keyFilterBits - 1)
+        guard keyFilter[bit >> 6] & (1 << UInt64(bit & 63)) != 0 else { return 0..<0 }
+        return keyText.withUnsafeBufferPointer { text in
+            keyStart.withUnsafeBufferPointer { starts in
+                key.withUnsafeBufferPointer { key in
+                    var low = 0
+                    var high = starts.count - 1
+                    while low < high {
+                        let mid = (low + high) / 2
+                        if Self.compare(text, Int(starts[mid]), Int(starts[mid + 1]), key) < 0 { low = mid + 1 } else { high = mid }
+                    }
+                    guard low < starts.count - 1, Self.compare(text, Int(starts[low]), Int(starts[low + 1]), key) == 0 else { return 0..<0 }
+                    return Int(keyHolderStart[low])..<Int(keyHolderStart[low + 1])
+                }
+            }
+        }
+    }
+
+    /// FNV-1a of a key's bytes, for `keyFilter`.
+    static func keyHash(_ key: ArraySlice<UInt8>) -> Int {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in key {
+            hash ^= UInt64(byte)
+            hash &*= 0x0000_0100_0000_01b3
+        }
+        return Int(truncatingIfNeeded: hash ^ hash >> 29)
     }
 
     /// The end of the run of tokens starting with `word` that begins at `position` (its lower bound).

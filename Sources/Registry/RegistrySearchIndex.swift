@@ -38,6 +38,17 @@ final class RegistrySearchIndex: Sendable {
     static let everyWordBonus: Int32 = 30
     /// A whole-query name match reached through a typo ranks below any exact one.
     static let typoKeyPenalty: Int32 = 500
+    /// The weights of `apply`, by match kind and field set (`kind * 16 + fields`): the name weight if the
+    /// fields hold the name, times 256, plus the best of the other fields' weights.
+    static let fieldWeights: [UInt16] = (0..<64).map { slot in
+        let (kind, fields) = (slot / 16, UInt8(slot % 16))
+        var other: Int32 = 0
+        if fields & Field.topic != 0 { other = max(other, topicWeight[kind]) }
+        if fields & Field.description != 0 { other = max(other, descriptionWeight[kind]) }
+        if fields & Field.owner != 0 { other = max(other, ownerWeight[kind]) }
+        let name = fields & Field.name != 0 ? nameWeight[kind] : 0
+        return UInt16(name) << 8 | UInt16(other)
+    }
     static let minPrefixLength = 3
     static let minSubstringLength = 4
     static let minTypoLength = 4
@@ -51,8 +62,11 @@ final class RegistrySearchIndex: Sendable {
         ].map { Array($0.utf8) })
 
     let count: Int
-    /// Each entry's place when equal scores are ordered: more stars first, then by lowercased name.
-    let tieRank: [Int32]
+    /// The entry at each place of the order equal scores take (more stars first, then by lowercased name).
+    /// Inside the index an entry is known by its place: the postings, the key holders and the scratch slots
+    /// all use it, so ordering two hits of equal score compares the numbers themselves, and `best` reads no
+    /// second array for each entry a query touched. `search` answers with the entries' own positions.
+    let entryAtPlace: [Int32]
     /// Sorted tokens, a token's id its position, as one byte string: token `t` is
     /// `tokenText[tokenStart[t]..<tokenStart[t + 1]]`. One buffer rather than an array per token: a query's
     /// binary search and typo scan read it without a reference count per token, and it holds no per-token
@@ -73,22 +87,34 @@ final class RegistrySearchIndex: Sendable {
     /// or its last letter in place, so only these two buckets can hold a word's typos.
     let typoByFirst: [[Int32]]
     let typoByLast: [[Int32]]
-    /// Whole-query keys (npm name, id, short id, display name; lowercased) → entries and their bonus.
-    let exactKeys: [String: [(entry: Int32, bonus: Int32)]]
+    /// Whole-query keys (npm name, id, short id, display name; lowercased, UTF-8), sorted, as one byte string:
+    /// key `k` is `keyText[keyStart[k]..<keyStart[k + 1]]`, and its holders (entries and their bonus) are
+    /// `keyHolderEntries[keyHolderStart[k]..<keyHolderStart[k + 1]]` (and `keyHolderBonuses`). Five buffers
+    /// instead of a dictionary of 60,000 strings each with an array: no allocation per key or per holder list.
+    let keyText: [UInt8]
+    let keyStart: [Int32]
+    let keyHolderStart: [Int32]
+    let keyHolderEntries: [Int32]
+    let keyHolderBonuses: [Int32]
+    /// One bit per hash of the keys (`keyFilterBits` bits, 64 KB): most queries are no entry's key, and a
+    /// clear bit says so without the binary search's dozen and a half cache misses over 60,000 keys.
+    let keyFilter: [UInt64]
+    static let keyFilterBits = 1 << 19
     /// Per-entry score arrays, reused across queries instead of allocated and zeroed for each.
     private let scratchPool = Locked<[Scratch]>([])
 
-    /// One entry's working state during a query. Together in 16 bytes, so a posting costs one cache
-    /// line: five separate arrays meant five misses per entry on a 10,000-entry registry.
+    /// One entry's working state during a query, in 8 bytes: a posting costs one load of one cache line, and
+    /// 10,000 entries' slots fit in 80 KB.
     struct Slot {
-        /// The query's score so far.
+        /// The query's score so far; non-zero once the entry is in `Ranking.touched` (every award is positive).
         var total: Int32 = 0
-        /// The current word's best name match and best other match.
-        var nameBest: Int32 = 0
-        var otherBest: Int32 = 0
+        /// The best name match and best other match of word `word` (what `total` already holds of it).
+        var nameBest: UInt8 = 0
+        var otherBest: UInt8 = 0
         var wordsMatched: UInt8 = 0
-        /// In `Ranking.touched`.
-        var seen = false
+        /// The query word (counted from 1) the bests belong to: a later word starts them again from zero, so
+        /// no pass over the word's entries is needed after each word.
+        var word: UInt8 = 0
     }
 
     /// One query's per-entry working state, zero between queries: a query resets only what it touched.
@@ -97,10 +123,9 @@ final class RegistrySearchIndex: Sendable {
     final class Scratch: @unchecked Sendable {
         let slots: UnsafeMutablePointer<Slot>
         private let count: Int
-        /// The ranking's lists, kept empty between queries with their capacity, so a query does not grow them
+        /// The ranking's list, kept empty between queries with its capacity, so a query does not grow it
         /// from nothing again.
         var touched: [Int32] = []
-        var wordTouched: [Int32] = []
 
         init(count: Int) {
             self.count = count
@@ -122,11 +147,14 @@ final class RegistrySearchIndex: Sendable {
             entries[a].stars != entries[b].stars ? entries[a].stars > entries[b].stars : lowercasedNames[a] < lowercasedNames[b]
         }
         for (place, entry) in tieOrder.enumerated() { tieRank[entry] = Int32(place) }
-        self.tieRank = tieRank
+        entryAtPlace = tieOrder.map { Int32($0) }
         var postings: [[UInt8]: [(Int32, UInt8)]] = [:]
         var exact: [String: [(entry: Int32, bonus: Int32)]] = [:]
-        for (position, entry) in entries.enumerated() {
-            let index = Int32(position)
+        // In their tie order, so each token's postings ascend by place: the ranking meets entries roughly
+        // best first, and `best` turns the rest away on one comparison.
+        for position in tieOrder {
+            let entry = entries[position]
+            let index = tieRank[position]
             var fields: [[UInt8]: UInt8] = [:]
             func add(_ text: String, _ field: UInt8) {
                 for token in Self.tokens(text, splitCamelCase: true) where !token.isEmpty {
@@ -160,7 +188,33 @@ final class RegistrySearchIndex: Sendable {
             key(entry.displayName, 850)
             if entry.npmPackage != entry.name { key(entry.npmPackage, 1000) }
         }
-        exactKeys = exact
+        let sortedKeys = exact.keys.map { Array($0.utf8) }.sorted { $0.lexicographicallyPrecedes($1) }
+        var keyText: [UInt8] = []
+        keyText.reserveCapacity(sortedKeys.reduce(0) { $0 + $1.count })
+        var keyStart: [Int32] = [0]
+        var keyHolderStart: [Int32] = [0]
+        var keyHolderEntries: [Int32] = []
+        var keyHolderBonuses: [Int32] = []
+        for key in sortedKeys {
+            keyText += key
+            keyStart.append(Int32(keyText.count))
+            for (entry, bonus) in exact[String(decoding: key, as: UTF8.self)]! {
+                keyHolderEntries.append(entry)
+                keyHolderBonuses.append(bonus)
+            }
+            keyHolderStart.append(Int32(keyHolderEntries.count))
+        }
+        self.keyText = keyText
+        self.keyStart = keyStart
+        self.keyHolderStart = keyHolderStart
+        self.keyHolderEntries = keyHolderEntries
+        self.keyHolderBonuses = keyHolderBonuses
+        var keyFilter = [UInt64](repeating: 0, count: Self.keyFilterBits / 64)
+        for key in sortedKeys {
+            let bit = Self.keyHash(key[...]) & (Self.keyFilterBits - 1)
+            keyFilter[bit >> 6] |= 1 << UInt64(bit & 63)
+        }
+        self.keyFilter = keyFilter
 
         let sorted = postings.keys.sorted { $0.lexicographicallyPrecedes($1) }
         var tokenText: [UInt8] = []
@@ -238,6 +292,6 @@ final class RegistrySearchIndex: Sendable {
         let scratch = scratchPool.withLock { $0.popLast() } ?? Scratch(count: count)
         defer { scratchPool.withLock { $0.append(scratch) } }
         var ranking = Ranking(index: self, scratch: scratch)
-        return ranking.run(words: words, lowered: lowered, limit: limit)
+        return ranking.run(words: words, lowered: lowered, limit: limit).map { Hit(entry: Int(entryAtPlace[$0.entry]), score: $0.score) }
     }
 }

@@ -12,13 +12,17 @@ public struct InstallHistoryStore: Sendable {
     }
 
     /// The integrity of each installed `name@version` (the newest install of that version wins).
+    /// One row per `name@version` from SQLite (a bare column beside `MAX` comes from the row holding the maximum),
+    /// not every install ever recorded decoded here: `GET /api/plugins/installed` asks on every request.
     public func integrities() throws -> [String: String] {
         try db.pool.read { db in
             var result: [String: String] = [:]
-            for entry in try InstallHistoryEntry.order(InstallHistoryEntry.Columns.id).fetchAll(db) {
-                if let integrity = entry.integrity {
-                    result[entry.name + "@" + entry.version] = integrity
-                }
+            let rows = try Row.fetchCursor(
+                db,
+                sql: "SELECT name, version, integrity, MAX(id) FROM installHistory WHERE integrity IS NOT NULL GROUP BY name, version")
+            while let row = try rows.next() {
+                let name: String = row[0], version: String = row[1], integrity: String = row[2]
+                result[name + "@" + version] = integrity
             }
             return result
         }

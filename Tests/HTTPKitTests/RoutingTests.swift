@@ -31,6 +31,32 @@ import Testing
         #expect(query["missing"] == nil)
         #expect(throws: APIError.self) { try QueryItems("q=%ZZ") }
     }
+
+    /// The ASCII query string's byte reading gives what the character reading gives (empty pairs skipped,
+    /// `=` in a value kept, a name without `=`), and refuses the same malformed escapes.
+    @Test func queryItemsEdges() throws {
+        let query = try QueryItems("&&=v&a=b=c&flag&q=%E2%9C%93+x&&")
+        #expect(query.items.map(\.name) == ["", "a", "flag", "q"])
+        #expect(query.items.map(\.value) == ["v", "b=c", "", "\u{2713} x"])
+        #expect(try QueryItems("q=caf\u{E9}&r=1")["q"] == "caf\u{E9}")
+        for bad in ["q=%", "q=%4", "q=%C3", "%ZZ=1"] {
+            #expect(throws: APIError.self) { try QueryItems(Substring(bad)) }
+        }
+    }
+}
+
+@Suite struct BearerTokenTests {
+    /// The scheme in any case, spaces and tabs around the token ignored; anything else is no token.
+    @Test func headers() {
+        #expect(Gatekeeper.bearerToken("Bearer pld_abc") == "pld_abc")
+        #expect(Gatekeeper.bearerToken("  bEaReR   pld_abc \t") == "pld_abc")
+        #expect(Gatekeeper.bearerToken("Bearer \tpld_abc") == "pld_abc")
+        #expect(Gatekeeper.bearerToken("Bearer pld_a b") == "pld_a b")
+        for none in ["Bearer", "Bearer ", "Bearer \t ", "Basic pld_abc", "Bearer\tpld_abc", "Bearerx pld_abc", "Beare pld_abc", ""] {
+            #expect(Gatekeeper.bearerToken(none) == nil, "\(none)")
+        }
+        #expect(Gatekeeper.bearerToken("Bearer pld_\u{E9}") == "pld_\u{E9}")
+    }
 }
 
 @Suite struct RouterTests {

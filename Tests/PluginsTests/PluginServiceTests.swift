@@ -76,6 +76,31 @@ func issues(_ error: any Error) -> [String] {
         #expect(evm["validationErrors"]!.arrayValue!.map { $0["field"]!.stringValue! } == ["EVM_PRIVATE_KEY"])
     }
 
+    /// Reads come from one board per stamp: whatever the board reads, changed by anyone, changes the next answer.
+    @Test func answersFollowEveryInputWhileCached() throws {
+        let world = try World(config: #"{"env": {}}"#)
+        #expect(try world.entry("anthropic")["configured"] == false)
+        #expect(try world.entry("anthropic")["configured"] == false)  // the second from the kept board
+        // The agent config written by hand, not through plugind.
+        try #"{"env": {"ANTHROPIC_API_KEY": "sk-ant-api03-abcdefghijklmnopqrstuvwxyz"}}"#.write(
+            toFile: world.dir + "/milady.json", atomically: true, encoding: .utf8)
+        #expect(try world.entry("anthropic")["configured"] == true)
+        // An ejected copy appears, then its manifest changes in place (a sync or an edit), same size.
+        let copy = world.dir + "/plugins/ejected/plugin-twitter"
+        try FileManager.default.createDirectory(atPath: copy, withIntermediateDirectories: true)
+        try #"{"name": "@acme/plugin-twitter", "version": "1.0.0"}"#.write(toFile: copy + "/package.json", atomically: true, encoding: .utf8)
+        #expect(try world.entry("twitter")["version"] == "1.0.0")
+        #expect(try world.entry("twitter")["source"] == "ejected")
+        let handle = try #require(FileHandle(forWritingAtPath: copy + "/package.json"))
+        try handle.write(contentsOf: Array(#"{"name": "@acme/plugin-twitter", "version": "1.1.0"}"#.utf8))
+        try handle.close()
+        #expect(try world.entry("twitter")["version"] == "1.1.0")
+        #expect(try world.service.list().plugins.first { $0.npmName == "@acme/plugin-twitter" }?.version == "1.1.0")
+        // The copy removed: the catalogue's entry is back.
+        try FileManager.default.removeItem(atPath: copy)
+        #expect(try world.entry("twitter")["source"] != "ejected")
+    }
+
     /// The enabled rule: core always, optional-core by plugins.allow (npm name or short id), others by entries.
     @Test func enabledRule() throws {
         let world = try World(config: #"{"plugins": {"allow": ["vision"], "entries": {"anthropic": {"enabled": true}, "@acme/plugin-twitter": {"enabled": true}}}}"#)
