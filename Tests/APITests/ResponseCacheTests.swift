@@ -20,6 +20,43 @@ import Testing
         for _ in 0..<count { done.wait() }
     }
 
+    /// A body over the limit is built again for a second request, then kept while asked for, and dropped once
+    /// nobody has asked for it for `keepWhileAskedFor`; its ETag is the same throughout.
+    @Test func bigBodyKeptWhileInDemand() throws {
+        let cache = ResponseCache(maxKeptBody: 8, keepWhileAskedFor: .milliseconds(300))
+        let builds = Locked(0)
+        func ask(_ stamp: String = "s") -> ResponseCache.Entry {
+            cache.body(for: stamp) {
+                builds.withLock { $0 += 1 }
+                return Array("a body over the limit".utf8)
+            }
+        }
+        let first = ask()
+        #expect(first.etag == HTTPResponse.etag(of: first.body))
+        #expect(!cache.keepsBigBody)
+        #expect(ask().etag == first.etag)
+        #expect(builds.withLock { $0 } == 2)
+        #expect(cache.keepsBigBody)
+        for _ in 0..<5 { #expect(ask().body == first.body) }
+        #expect(builds.withLock { $0 } == 2)
+        // A new stamp takes its place on its own second request.
+        _ = ask("t")
+        _ = ask("t")
+        #expect(builds.withLock { $0 } == 4)
+        // Idle: dropped (looked for over up to ten seconds: the drop runs on a timer thread).
+        var waited = 0
+        while cache.keepsBigBody, waited < 100 {
+            usleep(100_000)
+            waited += 1
+        }
+        #expect(!cache.keepsBigBody)
+        // A small body is kept from the first request, as before.
+        let small = ResponseCache(maxKeptBody: 64)
+        _ = small.body(for: "x") { builds.withLock { $0 += 1 }; return Array("small".utf8) }
+        _ = small.body(for: "x") { builds.withLock { $0 += 1 }; return Array("small".utf8) }
+        #expect(builds.withLock { $0 } == 5)
+    }
+
     /// Eight requests that miss at once get the same body, built once; the ETag is the body's.
     @Test func oneBuilderPerStamp() {
         let cache = ResponseCache()
