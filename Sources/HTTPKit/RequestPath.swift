@@ -27,22 +27,7 @@ public enum RequestPath {
         if !text.utf8.contains(where: { $0 == UInt8(ascii: "%") || (plusIsSpace && $0 == UInt8(ascii: "+")) }) {
             return String(text)
         }
-        let utf8 = Array(text.utf8)
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(utf8.count)
-        var i = 0
-        while i < utf8.count {
-            let b = utf8[i]
-            if b == UInt8(ascii: "%") {
-                guard i + 2 < utf8.count, let hi = hexValue(utf8[i + 1]), let lo = hexValue(utf8[i + 2]) else { return nil }
-                bytes.append(hi << 4 | lo)
-                i += 3
-            } else {
-                bytes.append(plusIsSpace && b == UInt8(ascii: "+") ? 0x20 : b)
-                i += 1
-            }
-        }
-        return String(validating: bytes, as: UTF8.self)
+        return decodingEscapes(Array(text.utf8)[...], plusIsSpace: plusIsSpace)
     }
 
     /// Percent-decodes ASCII bytes of a query string (`+` is a space); nil for a malformed escape or bytes that
@@ -51,6 +36,10 @@ public enum RequestPath {
         if !text.contains(where: { $0 == UInt8(ascii: "%") || $0 == UInt8(ascii: "+") }) {
             return String(decoding: text, as: UTF8.self)
         }
+        return decodingEscapes(text, plusIsSpace: true)
+    }
+
+    private static func decodingEscapes(_ text: ArraySlice<UInt8>, plusIsSpace: Bool) -> String? {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(text.count)
         var i = text.startIndex
@@ -61,7 +50,7 @@ public enum RequestPath {
                 bytes.append(hi << 4 | lo)
                 i += 3
             } else {
-                bytes.append(b == UInt8(ascii: "+") ? 0x20 : b)
+                bytes.append(plusIsSpace && b == UInt8(ascii: "+") ? 0x20 : b)
                 i += 1
             }
         }

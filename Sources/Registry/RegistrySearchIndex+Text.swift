@@ -75,20 +75,8 @@ extension RegistrySearchIndex {
     /// Where `word` would sit in the sorted vocabulary (the first token not before it), and that token's id
     /// when it is `word` itself.
     func lowerBound(_ word: [UInt8]) -> (position: Int, exact: Int32?) {
-        tokenText.withUnsafeBufferPointer { text in
-            tokenStart.withUnsafeBufferPointer { starts in
-                word.withUnsafeBufferPointer { word in
-                    var low = 0
-                    var high = starts.count - 1
-                    while low < high {
-                        let mid = (low + high) / 2
-                        if Self.compare(text, Int(starts[mid]), Int(starts[mid + 1]), word) < 0 { low = mid + 1 } else { high = mid }
-                    }
-                    let found = low < starts.count - 1 && Self.compare(text, Int(starts[low]), Int(starts[low + 1]), word) == 0
-                    return (low, found ? Int32(low) : nil)
-                }
-            }
-        }
+        let (position, equal) = Self.lowerBound(word, text: tokenText, starts: tokenStart)
+        return (position, equal ? Int32(position) : nil)
     }
 
     /// The holders (positions in `keyHolderEntries` and `keyHolderBonuses`) of whole-query key `key`; empty when
@@ -96,17 +84,24 @@ extension RegistrySearchIndex {
     func exactKeyHolders(_ key: [UInt8]) -> Range<Int> {
         let bit = Self.keyHash(key[...]) & (Self.keyFilterBits - 1)
         guard keyFilter[bit >> 6] & (1 << UInt64(bit & 63)) != 0 else { return 0..<0 }
-        return keyText.withUnsafeBufferPointer { text in
-            keyStart.withUnsafeBufferPointer { starts in
-                key.withUnsafeBufferPointer { key in
+        let (position, equal) = Self.lowerBound(key, text: keyText, starts: keyStart)
+        guard equal else { return 0..<0 }
+        return Int(keyHolderStart[position])..<Int(keyHolderStart[position + 1])
+    }
+
+    /// Binary search over sorted byte strings kept as one buffer (string `i` is `text[starts[i]..<starts[i + 1]]`):
+    /// the first not before `word`, and whether it is `word`.
+    static func lowerBound(_ word: [UInt8], text: [UInt8], starts: [Int32]) -> (position: Int, equal: Bool) {
+        text.withUnsafeBufferPointer { text in
+            starts.withUnsafeBufferPointer { starts in
+                word.withUnsafeBufferPointer { word in
                     var low = 0
                     var high = starts.count - 1
                     while low < high {
                         let mid = (low + high) / 2
-                        if Self.compare(text, Int(starts[mid]), Int(starts[mid + 1]), key) < 0 { low = mid + 1 } else { high = mid }
+                        if compare(text, Int(starts[mid]), Int(starts[mid + 1]), word) < 0 { low = mid + 1 } else { high = mid }
                     }
-                    guard low < starts.count - 1, Self.compare(text, Int(starts[low]), Int(starts[low + 1]), key) == 0 else { return 0..<0 }
-                    return Int(keyHolderStart[low])..<Int(keyHolderStart[low + 1])
+                    return (low, low < starts.count - 1 && compare(text, Int(starts[low]), Int(starts[low + 1]), word) == 0)
                 }
             }
         }

@@ -344,12 +344,7 @@ final class RegistryCatalog: Sendable {
         out.append(UInt8(ascii: "{"))
         append(position, .name, through: .npm, to: &out)
         out.append(UInt8(ascii: ","))
-        append(position, .compatible, through: .compatibility, to: &out)
-        out.append(UInt8(ascii: ","))
-        append(position, .kind, through: .kind, to: &out)
-        out.append(UInt8(ascii: ","))
-        append(position, .tags, through: .stars, to: &out)
-        out.append(UInt8(ascii: ","))
+        appendCompatibilityToStars(position, to: &out)
         if derivedRepository[position] {
             appendRepository(position, to: &out)
             out.append(UInt8(ascii: ","))
@@ -366,6 +361,16 @@ final class RegistryCatalog: Sendable {
         append(position, .supports, through: .supports, to: &out)
         out.append(UInt8(ascii: ","))
         append(position, .git, through: .git, to: &out)
+        out.append(UInt8(ascii: ","))
+    }
+
+    /// `"compatible":…,"compatibility":…,"kind":…,"tags":…,"stars":…,`: the run list rows and search results share.
+    private func appendCompatibilityToStars(_ position: Int, to out: inout [UInt8]) {
+        append(position, .compatible, through: .compatibility, to: &out)
+        out.append(UInt8(ascii: ","))
+        append(position, .kind, through: .kind, to: &out)
+        out.append(UInt8(ascii: ","))
+        append(position, .tags, through: .stars, to: &out)
         out.append(UInt8(ascii: ","))
     }
 
@@ -391,12 +396,7 @@ final class RegistryCatalog: Sendable {
         let package = offset(position, Member.npm.rawValue) + "\"npm\":{\"package\":".utf8.count
         append(position, from: package, to: offset(position, Self.stored + 1), into: &out)
         out.append(UInt8(ascii: ","))
-        append(position, .compatible, through: .compatibility, to: &out)
-        out.append(UInt8(ascii: ","))
-        append(position, .kind, through: .kind, to: &out)
-        out.append(UInt8(ascii: ","))
-        append(position, .tags, through: .stars, to: &out)
-        out.append(UInt8(ascii: ","))
+        appendCompatibilityToStars(position, to: &out)
         if derivedRepository[position] {
             appendRepository(position, to: &out)
         } else {
