@@ -292,6 +292,9 @@ public struct RegistryDocumentParser: Sendable {
     }
 
     static func isChannelName(_ name: String) -> Bool {
+        // The answer's `git` object has members of its own beside one per channel: a channel of such a name would be
+        // written into it twice (and read back as the wrong one).
+        guard !RegistryGit.ownMembers.contains(name) else { return false }
         if case .named = ChannelPolicy(name) { return true }
         return false
     }

@@ -158,7 +158,7 @@ extension RegistryService {
     // MARK: GET /api/registry/search
 
     /// `{query, count, results}`, best first, encoded. `q` must have something to search for and at most 256
-    /// characters. Each result's constant part was encoded with the snapshot, so an answer is mostly copies.
+    /// characters. Each result's constant part is a copy of ranges of the catalogue's encoded entry.
     public func search(_ query: String, limit: Int = defaultSearchLimit, status: StatusLookup = { _ in .unknown }) throws(RegistryError)
         -> [UInt8]
     {

@@ -109,7 +109,8 @@ final class RegistryCatalog: Sendable {
         self.derivedGitUrl = derivedGitUrl
         self.derivedRepository = derivedRepository
         self.repositoryPrefix = repositoryPrefix ?? []
-        self.text = text.count < text.capacity / 8 * 7 ? Array(text) : text
+        // A copy sized to fit: growing by doubling leaves up to half the buffer's capacity unused.
+        self.text = text.count < text.capacity / 8 * 7 ? text.withUnsafeBufferPointer(Array.init) : text
         let compact = MemberOffsets(offsets, stride: Self.stride)
         self.offsets = compact
         nameSlots = Self.slots(count: entries.count, text: text) { Self.nameRange(in: compact, $0) }
@@ -203,9 +204,6 @@ final class RegistryCatalog: Sendable {
     func id(at position: Int) -> String? { Self.idRange(in: text, offsets, position).map { String(decoding: text[$0], as: UTF8.self) } }
 
     func id(of name: String) -> String? { position(named: name).flatMap(id(at:)) }
-
-    /// Entry `position`'s kind.
-    func kind(at position: Int) -> String { kindNames[Int(kinds[position])] }
 
     /// Records where each top-level member of the object at `text[base...]` begins, where it closes, and where
     /// `npm`'s `,"v0Version":` begins; and drops its last members, `topics` and (when `gitRepo` or `repository` gives
@@ -374,7 +372,7 @@ final class RegistryCatalog: Sendable {
         out.append(UInt8(ascii: ","))
     }
 
-    /// The list row's length in bytes.
+    /// The list row's length in bytes, near enough to reserve for.
     func listRowCount(_ position: Int) -> Int {
         // The whole details form less the members a row leaves out (each with its comma).
         var length = offset(position, Self.stored) - offset(position, 0) + 2

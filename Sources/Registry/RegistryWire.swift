@@ -235,6 +235,9 @@ public struct RegistryGit: Encodable, Sendable {
     public let repo: String?
     public let channels: [RegistryChannel]
 
+    /// The members beside the channels' (no channel has one of these names: the parser refuses them).
+    static let ownMembers: Set<String> = ["repo", "v0Branch", "v1Branch", "v2Branch"]
+
     public func encode(to encoder: any Encoder) throws {
         var members: [JSONObject.Member] = [.init(key: "repo", value: .string(repo))]
         for channel in channels where channel.gitVersion != nil || channel.gitBranch != nil {

@@ -115,6 +115,19 @@ private func refusal(_ bytes: [UInt8], _ parser: RegistryDocumentParser = Regist
     }
 
     /// A `counts.total` that disagrees with the entries is a warning, not a refusal.
+    /// A channel named like one of the answer's own `git` members (`repo`, `v1Branch`, …) is no channel: it would be
+    /// written into that object twice, and an entry read back from its answer would take the wrong one.
+    @Test func channelNamesOfGitsOwnMembersAreRefused() throws {
+        let document = try parse(#"""
+            {"registry": {"@acme/plugin-x": {
+              "git": {"repo": "acme/plugin-x", "v1": {"version": "v1.0.0", "branch": "1.x"}, "v1Branch": {"version": "v9.0.0", "branch": "9.x"}},
+              "npm": {"repo": "@acme/plugin-x", "v1": "1.0.0", "v1Branch": "9.0.0", "v2Branch": "9.1.0"}}}}
+            """#)
+        let entry = try #require(document.entries.first)
+        #expect(entry.channels.map(\.name) == ["v1"])
+        #expect(entry.channel("v1")?.gitBranch == "1.x")
+    }
+
     @Test func countsMismatchWarns() throws {
         let document = try parse(#"{"schemaVersion": "registry-v2", "counts": {"total": 5}, "registry": {"a": {"description": "x"}}}"#)
         #expect(document.entries.count == 1)
