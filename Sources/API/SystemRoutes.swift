@@ -9,6 +9,8 @@ struct SystemRoutes: Sendable {
     /// Monitors poll health often; the answer is checked at most twice a second.
     /// (Encoded once per check, not per request.)
     let healthCache = TimedCache<(status: HTTPStatus, body: [UInt8])>(freshFor: .milliseconds(500))
+    /// `GET /api/operations` answers per change of the operations and per query.
+    let operationLists = ResponseCache(limit: 64)
     /// The command that creates an admin token for this instance, worked out once (it may read the settings file).
     let tokenCommand: String
 
@@ -70,8 +72,14 @@ struct SystemRoutes: Sendable {
             limit = min(n, 500)
         }
         let target = context.query["target"]
-        let records = try deps.operations.store.list(target: target, state: state, limit: limit)
-        return try .json(encoding: OperationList(operations: records))
+        let store = deps.operations.store
+        // Built once per change of the operations: each record's log tail, result and checkpoint are JSON text to
+        // parse, a hundred records per answer, and dashboards poll this list.
+        let stamp = store.changeStamp() + "|\(target ?? "")|\(state?.rawValue ?? "")|\(limit)"
+        let body = try operationLists.body(for: stamp) {
+            try JSONEncoding.bytes(OperationList(operations: store.list(target: target, state: state, limit: limit)))
+        }
+        return HTTPResponse.jsonBytes(body.body)
     }
 
     func operation(_ context: RequestContext) throws -> HTTPResponse {

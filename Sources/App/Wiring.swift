@@ -235,8 +235,8 @@ struct RegistryListingAdapter: RegistryListing {
     let registry: RegistryService
     func isListed(_ npmName: String) -> Bool? { registry.isListed(npmName) }
     var unavailableReason: String { registry.lastFailure?.summary ?? "no copy has been fetched yet" }
-    func latestVersion(_ npmName: String) -> String? { (try? registry.entry(named: npmName))??.version }
-    func latestIsCompatible(_ npmName: String) -> Bool? { (try? registry.entry(named: npmName))??.compatible }
+    func latestVersion(_ npmName: String) -> String? { (try? registry.latest(of: npmName))??.version }
+    func latestIsCompatible(_ npmName: String) -> Bool? { (try? registry.latest(of: npmName))??.compatible }
 }
 
 /// The token file, as the gates ask about it.

@@ -88,15 +88,18 @@ extension InstallService {
         document["env"] = .object(env)
     }
 
-    func ejectedCopyExists(_ name: String) -> Bool {
+    func ejectedCopyExists(_ name: String) -> Bool { ejectedCopyNames().contains(name) }
+
+    /// The npm names the ejected copies' package.json files give.
+    func ejectedCopyNames() -> Set<String> {
         let root = layout.state.ejected
+        var names: Set<String> = []
         for directory in (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? [] {
-            guard let data = FileManager.default.contents(atPath: root + "/" + directory + "/package.json"),
-                let manifest = try? JSONParser.parse(Array(data), maxDepth: 64)
-            else { continue }
-            if manifest["name"]?.stringValue == name { return true }
+            if let name = ParsedJSONFiles.shared.value(at: root + "/" + directory + "/package.json")?["name"]?.stringValue {
+                names.insert(name)
+            }
         }
-        return false
+        return names
     }
 
     // MARK: GET /api/plugins/installed
@@ -110,7 +113,8 @@ extension InstallService {
         // The runtime's status now beats the last recorded verdict (a disable and enable since changed what it
         // loads): it is read once no restart is pending, so it is about the version in place — unless the agent
         // loads an ejected copy instead.
-        let live = verdicts.current(packages: (document["plugins"]?["installs"]?.objectValue ?? JSONObject()).keys.filter { !ejectedCopyExists($0) })
+        let ejected = ejectedCopyNames()
+        let live = verdicts.current(packages: (document["plugins"]?["installs"]?.objectValue ?? JSONObject()).keys.filter { !ejected.contains($0) })
         let kept = Dictionary(((try? versions.allKept()) ?? []).map { ($0.name, $0.version) }, uniquingKeysWith: { a, _ in a })
         func row(name: String, version: String?, installedAt: String?, installPath: String, integrity: String?, source: String, missing: Bool) -> InstalledPlugin {
             let verdict = live[name]

@@ -147,6 +147,11 @@ extension RegistryService {
         try snapshot().catalog.entry(name)
     }
 
+    /// `entry(named:)`'s `version` and `compatible` alone (`RegistrySnapshot.latest(of:)`).
+    public func latest(of name: String) throws(RegistryError) -> (version: String?, compatible: Bool?)? {
+        try snapshot().latest(of: name)
+    }
+
     /// Whether the registry lists exactly this npm name; nil when there is no snapshot to tell (the bundled catalogue
     /// tells only of the plugins it holds: the registry may list others).
     public func isListed(_ name: String) -> Bool? {

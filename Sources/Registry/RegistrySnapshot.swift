@@ -435,6 +435,16 @@ final class RegistryCatalog: Sendable {
 
     func entry(_ name: String) -> RegistryEntry? { position(named: name).map(entry(at:)) }
 
+    /// Members `first...last` of entry `position` alone, parsed: what a caller needs of one entry without decoding
+    /// the whole of it.
+    func members(_ position: Int, _ first: Member, through last: Member) -> JSONObject {
+        var bytes = [UInt8(ascii: "{")]
+        append(position, first, through: last, to: &bytes)
+        bytes.append(UInt8(ascii: "}"))
+        // The catalogue wrote these bytes as one object's members: they parse.
+        return (try? JSONParser.parse(bytes, maxDepth: 64))?.objectValue ?? JSONObject()
+    }
+
     /// Every entry, decoded (tests and rare readers: an answer never needs them).
     var entries: [RegistryEntry] { (0..<count).map(entry(at:)) }
 
@@ -512,6 +522,15 @@ public final class RegistrySnapshot: Sendable {
 
     /// The entry listed under exactly this npm name.
     public func entry(named name: String) -> RegistryEntry? { catalog.entry(name) }
+
+    /// The entry's `version` (of the channel in use) and `compatible`, as `entry(named:)` has them, without decoding
+    /// the rest: the installed list asks for every installed plugin on each request. Nil when it is not listed.
+    public func latest(of name: String) -> (version: String?, compatible: Bool?)? {
+        guard let position = catalog.position(named: name) else { return nil }
+        let npm = catalog.members(position, .npm, through: .npm)
+        let compatible = catalog.members(position, .compatible, through: .compatible)
+        return (npm["npm"]?["version"]?.stringValue, compatible["compatible"]?.boolValue)
+    }
 
     /// The entry's id (section 2): its short id, unless another entry shares it and the `@elizaos/` one keeps it.
     public func id(of name: String) -> String? { catalog.id(of: name) }

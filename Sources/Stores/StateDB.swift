@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 
 /// The SQLite database under the state directory: operations, restart reasons, install history, the registry
 /// cache, the agent registration and its heartbeat lease, each behind its own store in this folder. Every table is
@@ -7,6 +8,9 @@ import GRDB
 public final class StateDB: Sendable {
     public let path: String
     public let pool: DatabasePool
+    /// Bumped after each committed write to the `operation` table (only `OperationStore` writes it, and one process
+    /// serves a state directory): a list of operations cached under it is current while it stays the same.
+    let operationWrites = Atomic<UInt64>(0)
 
     public init(path: String) throws {
         self.path = path

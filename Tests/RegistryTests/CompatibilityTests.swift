@@ -1,3 +1,4 @@
+import Foundation
 import SemVer
 import Testing
 @testable import Registry
@@ -8,6 +9,22 @@ import Testing
         let parser = RegistryDocumentParser(coreVersion: core.flatMap { Version(lenient: $0) })
         let document = try parser.parse(try sharedBytes(realRegistryPath))
         return Dictionary(uniqueKeysWithValues: document.entries.map { ($0.name, $0) })
+    }
+
+    /// `latest(of:)`, which the installed list reads for every plugin, says what the whole entry says, for every entry
+    /// of the real snapshot with and without a core version (so `compatible` is true, false and unknown).
+    @Test func latestReadsWhatTheEntrySays() throws {
+        for core in ["1.4.0", nil] {
+            let parser = RegistryDocumentParser(coreVersion: core.flatMap { Version(lenient: $0) })
+            let document = try parser.parse(try sharedBytes(realRegistryPath))
+            let snapshot = RegistrySnapshot(catalog: RegistryCatalog(document: document), source: RegistrySource(url: "test:", fetchedAt: Date()))
+            for entry in document.entries {
+                let latest = try #require(snapshot.latest(of: entry.name))
+                #expect(latest.version == entry.version && latest.compatible == entry.compatible, "\(entry.name)")
+            }
+            #expect(Set(document.entries.map(\.compatible)).count == (core == nil ? 1 : 3))
+            #expect(snapshot.latest(of: "@acme/not-listed") == nil)
+        }
     }
 
     /// An agent on core 1.4.0: a v0-only plugin pinned to 0.1.9 does not fit; `auto` takes the v1 channel whose pin

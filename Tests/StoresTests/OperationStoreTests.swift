@@ -11,6 +11,27 @@ import Testing
         store = OperationStore(db: try StateDB(path: temporaryDirectory() + "/state.db"))
     }
 
+    /// The change stamp moves with every write (start, progress, end) and with a commit by another connection
+    /// (another process), and stays put while only reads happen: a list cached under it is current.
+    @Test func changeStampFollowsWrites() throws {
+        var seen: Set<String> = [store.changeStamp()]
+        _ = try store.list()
+        #expect(seen.contains(store.changeStamp()))
+        #expect(try store.begin(OperationRecord(id: "c", kind: "install", target: "y", requestId: nil), owner: me) == .started)
+        #expect(seen.insert(store.changeStamp()).inserted)
+        try store.update(id: "c", phase: "downloading", progress: 0.5, logTail: ["npm: fetching"], checkpoint: nil)
+        #expect(seen.insert(store.changeStamp()).inserted)
+        try store.finish(id: "c", state: .succeeded, phase: "done", error: nil, result: nil, logTail: [])
+        let finished = store.changeStamp()
+        #expect(seen.insert(finished).inserted)
+        _ = try store.get("c")
+        #expect(store.changeStamp() == finished)
+        // Another process's write: a second connection to the same file.
+        let other = try StateDB(path: store.db.path)
+        try other.pool.write { db in try db.execute(sql: "UPDATE operation SET phase = 'elsewhere' WHERE id = 'c'") }
+        #expect(store.changeStamp() != finished)
+    }
+
     /// One running operation per target; an id is never reused.
     @Test func beginRefusesDuplicatesAndBusyTargets() throws {
         #expect(try store.begin(OperationRecord(id: "a", kind: "install", target: "x", requestId: "r1"), owner: me) == .started)

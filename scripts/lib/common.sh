@@ -149,11 +149,15 @@ port_in_use() {
     (exec 3<>"/dev/tcp/${2:-127.0.0.1}/$1") 2>/dev/null
 }
 
-# free_port — a TCP port on 127.0.0.1 that nothing listens on right now.
+# free_port — a TCP port on 127.0.0.1 that nothing listens on right now, below the kernel's ephemeral range
+# (net.ipv4.ip_local_port_range): a port in it can be taken meanwhile as the local end of some outgoing
+# connection (wrk's, nginx's), and a server's bind then fails with "Address already in use".
 free_port() {
-    local p i
+    local p i low=32768
+    read -r low _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true
+    ((low > 11000)) || low=32768
     for ((i = 0; i < 200; i++)); do
-        p=$((20000 + RANDOM % 40000))
+        p=$((10000 + RANDOM % (low - 10000)))
         port_in_use "$p" || { echo "$p"; return 0; }
     done
     die "no free port found"
