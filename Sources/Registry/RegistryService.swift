@@ -382,11 +382,16 @@ public final class RegistryService: Sendable {
                 state.loaded = true
             }
             if let snapshot {
-                // The stored document's parse is gone now (see `run`).
-                store.releaseMemory()
-                MemoryReturn.trim()
-                snapshot.catalog.prepareSearch()
-                MemoryReturn.trim()
+                // The stored document's parse is gone now (see `run`). On a thread of its own: this runs at start,
+                // before the first answer, which a socket-activated plugind owes a waiting request (a search that
+                // comes first builds the index itself, under the catalogue's lock).
+                let store = self.store
+                Thread.detachNewThread {
+                    store.releaseMemory()
+                    MemoryReturn.trim()
+                    snapshot.catalog.prepareSearch()
+                    MemoryReturn.trim()
+                }
             }
         }
     }
