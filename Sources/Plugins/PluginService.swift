@@ -72,8 +72,11 @@ public struct PluginService: Sendable {
 
     /// The board as the agent config, the packages and the runtime stand now; built once per `stamp()`. The stamp
     /// is taken before anything is read, so a board is never older than the stamp it is kept under.
-    func currentBoard() throws -> PluginBoard {
-        try boardCache.value(for: stamp()) { try board(config: try configFile.read()) }
+    func currentBoard() throws -> PluginBoard { try board(stamp: stamp()) }
+
+    /// The board kept under `stamp` (taken by the caller before anything is read), built once.
+    private func board(stamp: String) throws -> PluginBoard {
+        try boardCache.value(for: stamp) { try board(config: try configFile.read()) }
     }
 
     // MARK: Reading
@@ -95,7 +98,7 @@ public struct PluginService: Sendable {
     /// What `get(id)`'s answer depends on: the list's stamp and the plugin `id` resolves to (404/409 as `get`).
     public func detailsStamp(_ id: String) throws -> String {
         let stamp = stamp()
-        return stamp + "|" + (try currentBoard().resolve(id).key)
+        return stamp + "|" + (try board(stamp: stamp).resolve(id).key)
     }
 
     /// A stamp that changes whenever anything the list depends on may have changed.

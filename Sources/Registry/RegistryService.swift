@@ -260,11 +260,7 @@ public final class RegistryService: Sendable {
     private func run(_ ticket: RefreshTicket, force: Bool) {
         let outcome = refresh(force: force)
         if case .updated(let snapshot) = outcome {
-            // The document's parse and the old snapshot are gone now: hand their memory back, then index.
-            store.releaseMemory()
-            MemoryReturn.trim()
-            snapshot.catalog.prepareSearch()
-            MemoryReturn.trim()
+            Self.settle(snapshot, store: store)
         }
         switch outcome {
         case .updated: refreshCounters["updated"]?.increment()
@@ -386,14 +382,18 @@ public final class RegistryService: Sendable {
                 // before the first answer, which a socket-activated plugind owes a waiting request (a search that
                 // comes first builds the index itself, under the catalogue's lock).
                 let store = self.store
-                Thread.detachNewThread {
-                    store.releaseMemory()
-                    MemoryReturn.trim()
-                    snapshot.catalog.prepareSearch()
-                    MemoryReturn.trim()
-                }
+                Thread.detachNewThread { Self.settle(snapshot, store: store) }
             }
         }
+    }
+
+    /// After a snapshot is built, its document's parse (and any older snapshot) is gone: hand that memory back, then
+    /// build the search index, and hand back what building it left.
+    private static func settle(_ snapshot: RegistrySnapshot, store: RegistryCacheStore) {
+        store.releaseMemory()
+        MemoryReturn.trim()
+        snapshot.catalog.prepareSearch()
+        MemoryReturn.trim()
     }
 
     private func storedSnapshot(_ record: RegistryCacheStore.Record) -> RegistrySnapshot? {
