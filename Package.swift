@@ -33,7 +33,7 @@ let package = Package(
             "JSON", "Failures", "Locking", .product(name: "CoreMetrics", package: "swift-metrics"), .product(name: "Metrics", package: "swift-metrics"), .product(name: "HTTPTypes", package: "swift-http-types"), .product(name: "Logging", package: "swift-log"),
         ]),
         // Layer 2: the FastCGI transport. Knows nothing of plugins.
-        .target(name: "FastCGI", dependencies: ["CFastCGI", "HTTPKit", "JSON", "Locking", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "FastCGI", dependencies: ["CFastCGI", "HTTPKit", "JSON", .product(name: "Logging", package: "swift-log")]),
         // Layer 6: stores (SQLite, agent config, tokens) and adapters.
         .target(name: "Stores", dependencies: [
             "JSON", "Locking", "Failures",

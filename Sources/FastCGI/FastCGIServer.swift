@@ -4,7 +4,6 @@ import Glibc
 import HTTPKit
 import JSON
 import Logging
-import Locking
 import Synchronization
 
 /// The FastCGI responder: a fixed pool of OS threads, each with one libfcgi request struct
@@ -26,9 +25,6 @@ public final class FastCGIServer: Sendable {
     private let options: Options
     private let responder: Responder
     private let logger: Logger
-    /// Serialises FCGX_Accept_r. A plain pthread mutex: waiters sleep in the kernel instead of
-    /// spinning, which matters with 16 workers on 2 cores.
-    private let acceptLock = Locked(())
     private let stopping = Atomic<Bool>(false)
     private let waitingInAccept = Atomic<Int>(0)
     private let running = Atomic<Int>(0)
@@ -115,29 +111,36 @@ public final class FastCGIServer: Sendable {
         defer { running.subtract(1, ordering: .sequentiallyConsistent) }
         let request = UnsafeMutablePointer<FCGX_Request>.allocate(capacity: 1)
         defer { request.deallocate() }
-        guard FCGX_InitRequest(request, listener.fd, 0) == 0 else {
+        // No listening socket for libfcgi: connections come from `acceptConnection` only. When libfcgi
+        // cannot read a request it closes the connection and would accept the next one itself; with no
+        // socket that accept fails at once and the loop below takes the next connection as usual.
+        guard FCGX_InitRequest(request, -1, 0) == 0 else {
             logger.error("FCGX_InitRequest failed")
             return
         }
         while !stopping.load(ordering: .sequentiallyConsistent) {
-            // A connection the web server kept (FCGI_KEEP_CONN) brings its next request itself: reading
-            // it needs no accept, so it does not wait behind the worker blocked in accept.
-            let kept = request.pointee.ipcFd >= 0 && awaitNextRequest(onKept: request)
-            let accepted: Int32
-            if kept {
-                accepted = FCGX_Accept_r(request)
+            // A connection the web server kept (FCGI_KEEP_CONN) brings its next request itself.
+            let read: Bool
+            if request.pointee.ipcFd >= 0 && awaitNextRequest(onKept: request) {
+                read = FCGX_Accept_r(request) >= 0
             } else {
-                // One worker at a time waits in accept (libfcgi's accept is not safe to call from several at once).
+                // Counted as waiting until the request is read: a stop wakes workers by connecting.
                 waitingInAccept.add(1, ordering: .sequentiallyConsistent)
-                accepted = acceptLock.withLock { _ in FCGX_Accept_r(request) }
-                waitingInAccept.subtract(1, ordering: .sequentiallyConsistent)
+                defer { waitingInAccept.subtract(1, ordering: .sequentiallyConsistent) }
+                let fd = acceptConnection()
+                if fd < 0 {
+                    if stopping.load(ordering: .sequentiallyConsistent) { break }
+                    logger.error("accept failed", metadata: ["errno": "\(-fd)"])
+                    usleep(50_000)
+                    continue
+                }
+                // With `ipcFd` set, `FCGX_Accept_r` reads the request from this connection; with
+                // `keepConnection` set, the finish it does first leaves the descriptor open.
+                request.pointee.ipcFd = fd
+                request.pointee.keepConnection = 1
+                read = FCGX_Accept_r(request) >= 0
             }
-            if accepted < 0 {
-                if stopping.load(ordering: .sequentiallyConsistent) { break }
-                logger.error("FCGX_Accept_r failed", metadata: ["code": "\(accepted)"])
-                usleep(50_000)
-                continue
-            }
+            guard read else { continue }  // a request libfcgi could not read; it closed the connection
             // A peer that hung up before sending all its parameters leaves a protocol error behind.
             if FCGX_GetError(request.pointee.in) != 0 {
                 FCGX_Finish_r(request)
@@ -155,6 +158,36 @@ public final class FastCGIServer: Sendable {
             busy.subtract(1, ordering: .relaxed)
         }
         FCGX_Free(request, 1)
+    }
+
+    /// Takes the next connection: its descriptor, or minus the error number. Every worker waits in
+    /// `accept4` at once, without a lock: Linux wakes one waiter per connection. libfcgi's own accept
+    /// has to be called under one lock shared by all workers (its examples serialise it), and on a
+    /// unix socket it waits in `select` for the first bytes before returning. The connection is
+    /// close-on-exec, so a child started while a request is in flight cannot inherit it.
+    private func acceptConnection() -> Int32 {
+        while true {
+            let fd = plugind_accept_cloexec(listener.fd)
+            if fd >= 0 {
+                if listener.isTCP {
+                    var on: Int32 = 1  // answers are written whole; do not hold the last segment back
+                    setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &on, socklen_t(MemoryLayout<Int32>.size))
+                }
+                return fd
+            }
+            let failure = errno
+            if stopping.load(ordering: .sequentiallyConsistent) { return -failure }
+            switch failure {
+            case EINTR, ECONNABORTED, EPROTO, ENETDOWN, ENOPROTOOPT, EHOSTDOWN, ENONET, EHOSTUNREACH, EOPNOTSUPP, ENETUNREACH:
+                continue  // a signal, or a connection gone before it was taken: wait for the next
+            case EAGAIN, EWOULDBLOCK:
+                // A listening socket handed over in non-blocking mode: wait for a connection.
+                var watched = pollfd(fd: listener.fd, events: Int16(POLLIN), revents: 0)
+                _ = poll(&watched, 1, 500)
+            default:
+                return -failure
+            }
+        }
     }
 
     /// Waits until the web server sends the next request on a connection it kept. false, with the

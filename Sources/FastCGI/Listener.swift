@@ -38,6 +38,19 @@ struct Listener: Sendable {
     let fd: Int32
     /// Set when plugind created the socket file and must remove it on exit.
     let createdPath: String?
+    /// A TCP socket (a socket unit with `ListenStream=127.0.0.1:9000`): its connections get `TCP_NODELAY`.
+    let isTCP: Bool
+
+    init(fd: Int32, createdPath: String?) {
+        self.fd = fd
+        self.createdPath = createdPath
+        var storage = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let named = withUnsafeMutablePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        self.isTCP = named == 0 && (Int32(storage.ss_family) == AF_INET || Int32(storage.ss_family) == AF_INET6)
+    }
 
     static func open(_ source: ListenSource) throws -> Listener {
         switch source {

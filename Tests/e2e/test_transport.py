@@ -359,6 +359,42 @@ def test_clients_that_hang_up_do_not_cost_workers(spawn, checked):
         assert_health_ok(checked(fcgi.request(sock, "GET", "/api/health"), "GET", "/api/health"))
     hold_all_workers(sock, threads, checked)
     assert thread_count(process.pid) == baseline, (baseline_states, thread_states(process.pid))
+    # Workers that met a malformed request wait for the next connection too: a stop still wakes them
+    # all, well inside the 30 s drain.
+    started = time.monotonic()
+    assert stop(process) == 0
+    assert time.monotonic() - started < 10, process.output()
+
+
+def test_connections_in_flight_are_close_on_exec(spawn, checked):
+    """A connection a worker holds must not be inherited by a child started meanwhile (npm, git, the agent)."""
+    process, state = spawn(
+        ["{bin}", "serve", "--state-dir", "{state}", "--socket", "{sock}", "--threads", "4",
+         "--set", "maxConcurrentOperations=2"]
+    )
+    sock = str(state / "s.sock")
+    wait_ready(process, state / "s.sock")
+    before = set(os.listdir(f"/proc/{process.pid}/fd"))
+    conns = []
+    try:
+        for _ in range(3):  # requests waiting for the rest of their body: each holds a worker and its connection
+            conn = fcgi.Connection(sock, timeout=5)
+            values = fcgi.cgi_params("GET", "/api/health", content_length=10)
+            conn.send(fcgi.begin_request() + fcgi.params(values) + fcgi.stdin(b"12345", end=False))
+            conns.append(conn)
+        time.sleep(0.3)
+        held = [fd for fd in set(os.listdir(f"/proc/{process.pid}/fd")) - before
+                if os.readlink(f"/proc/{process.pid}/fd/{fd}").startswith("socket:")]
+        assert len(held) >= 3, held
+        for fd in held:
+            flags = Path(f"/proc/{process.pid}/fdinfo/{fd}").read_text().split("flags:")[1].split()[0]
+            assert int(flags, 8) & 0o2000000, (fd, flags)  # O_CLOEXEC
+        for conn in conns:
+            conn.send(fcgi.stdin(b"67890"))
+            assert_health_ok(checked(conn.read_response(timeout=3), "GET", "/api/health"))
+    finally:
+        for conn in conns:
+            conn.close()
     assert stop(process) == 0
 
 
