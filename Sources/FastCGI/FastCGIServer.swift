@@ -216,20 +216,20 @@ public final class FastCGIServer: Sendable {
         guard let text = params.method, let uri = params.uri, !text.isEmpty, uri.hasPrefix("/") else {
             logger.warning("a FastCGI request without REQUEST_METHOD or REQUEST_URI; check the fastcgi_params")
             write(HTTPResponse(status: .badRequest, headers: [("Content-Type", HTTPResponse.jsonContentType)],
-                               body: Array(#"{"error":"The front end sent no request method or URI."}"#.utf8)), to: request.pointee.out)
+                               body: Array(#"{"error":"The front end sent no request method or URI."}"#.utf8)), to: request)
             return
         }
         guard let method = HTTPMethod(frontEnd: text) else {
             logger.warning("a FastCGI request whose REQUEST_METHOD is not an HTTP token", metadata: ["method": "\(text.prefix(32).debugDescription)"])
             write(HTTPResponse(status: .badRequest, headers: [("Content-Type", HTTPResponse.jsonContentType)],
-                               body: Array(#"{"error":"The front end sent a request method that is not an HTTP token."}"#.utf8)), to: request.pointee.out)
+                               body: Array(#"{"error":"The front end sent a request method that is not an HTTP token."}"#.utf8)), to: request)
             return
         }
         let value = HTTPRequest(
             method: method, uri: uri, headers: params.headers, body: body, bodyTooLarge: tooLarge,
             remoteAddress: params.remoteAddress ?? "", origin: params.origin, frontEndRequestId: params.frontEndRequestId)
         let response = responder(value)
-        write(response, to: request.pointee.out)
+        write(response, to: request)
     }
 
     /// Ends a request the way `FCGX_Finish_r` does, without its lingering close when nothing is left to
@@ -311,9 +311,8 @@ public final class FastCGIServer: Sendable {
         }
     }
 
-    /// CGI response: a `Status:` header, never an `HTTP/1.1` line. The head and the body go to libfcgi
-    /// as they are, without being joined into one buffer first.
-    private func write(_ response: HTTPResponse, to stream: UnsafeMutablePointer<FCGX_Stream>?) {
+    /// CGI response: a `Status:` header, never an `HTTP/1.1` line.
+    private func write(_ response: HTTPResponse, to request: UnsafeMutablePointer<FCGX_Request>) {
         var head: [UInt8] = []
         head.reserveCapacity(256)
         head.append(contentsOf: "Status: ".utf8)
@@ -339,8 +338,14 @@ public final class FastCGIServer: Sendable {
         }
         head.append(contentsOf: "\r\n".utf8)
         // A client that went away makes these fail; nothing else to do about it.
-        Self.put(head, to: stream)
-        if !response.body.isEmpty { Self.put(response.body, to: stream) }
+        if head.count + response.body.count <= StdoutRecords.bufferedLimit {
+            // libfcgi buffers it and writes it with the records that end the request: one write(2) in all.
+            Self.put(head, to: request.pointee.out)
+            if !response.body.isEmpty { Self.put(response.body, to: request.pointee.out) }
+        } else {
+            _ = StdoutRecords.send(head: head, body: response.body, requestId: UInt16(truncatingIfNeeded: request.pointee.requestId),
+                                   to: request.pointee.ipcFd)
+        }
     }
 
     private static func put(_ bytes: [UInt8], to stream: UnsafeMutablePointer<FCGX_Stream>?) {

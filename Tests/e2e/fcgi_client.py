@@ -142,6 +142,7 @@ class CGIResponse:
     stderr: bytes = b""
     app_status: int = 0
     protocol_status: int = REQUEST_COMPLETE
+    stdout_records: tuple[int, ...] = ()  # the content length of each STDOUT record, in order
 
     def header(self, name: str) -> str | None:
         for k, v in self.headers:
@@ -221,6 +222,7 @@ class Connection:
         deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
         stdout = bytearray()
         stderr = bytearray()
+        records: list[int] = []
         while True:
             header = self._read_exact(8, deadline)
             version, rtype, rid, length, padding, _ = struct.unpack(">BBHHBB", header)
@@ -231,13 +233,15 @@ class Connection:
                 raise FastCGIError(f"record for request {rid}, expected {request_id}")
             if rtype == STDOUT:
                 stdout += content
+                records.append(length)
             elif rtype == STDERR:
                 stderr += content
             elif rtype == END_REQUEST:
                 app_status, protocol_status = struct.unpack(">IB3x", content)
                 status, reason, headers, body = parse_cgi(bytes(stdout))
                 return CGIResponse(
-                    status, reason, headers, body, bytes(stdout), bytes(stderr), app_status, protocol_status
+                    status, reason, headers, body, bytes(stdout), bytes(stderr), app_status, protocol_status,
+                    tuple(records),
                 )
             else:
                 raise FastCGIError(f"unexpected record type {rtype}")

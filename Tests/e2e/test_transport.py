@@ -327,6 +327,38 @@ def hold_all_workers(sock: str, count: int, checked) -> None:
             conn.close()
 
 
+def test_a_large_answer_arrives_whole_in_large_records(spawn, checked):
+    """A plugin list (well over libfcgi's 8 KiB buffer) comes in records of up to 64 KiB, intact, on a
+    connection closed after it and on one the web server keeps for a second request."""
+    process, state = spawn(
+        ["{bin}", "serve", "--state-dir", "{state}", "--socket", "{sock}", "--threads", "4",
+         "--set", "maxConcurrentOperations=2"]
+    )
+    sock = str(state / "s.sock")
+    wait_ready(process, state / "s.sock")
+    auth = {"Authorization": f"Bearer {make_token(state)}"}
+    response = checked(fcgi.request(sock, "GET", "/api/plugins", headers=auth), "GET", "/api/plugins")
+    assert response.status == 200
+    assert len(response.body) > 16_000, len(response.body)
+    assert int(response.header("Content-Length")) == len(response.body)
+    assert isinstance(json.loads(response.body)["plugins"], list)
+    assert response.protocol_status == fcgi.REQUEST_COMPLETE
+    records = response.stdout_records
+    assert records[-1] == 0 and all(records[:-1]), records  # the empty record ends STDOUT, once
+    assert max(records) > 8192 and len(records) <= len(response.raw) // 65528 + 2, records
+
+    with fcgi.Connection(sock) as conn:
+        for _ in range(2):
+            values = fcgi.cgi_params("GET", "/api/plugins", headers=auth)
+            conn.send(fcgi.begin_request(keep_conn=True) + fcgi.params(values) + fcgi.stdin(b""))
+            again = checked(conn.read_response(), "GET", "/api/plugins")
+            assert again.status == 200 and again.body == response.body
+        values = fcgi.cgi_params("GET", "/api/health")
+        conn.send(fcgi.begin_request(keep_conn=True) + fcgi.params(values) + fcgi.stdin(b""))
+        assert_health_ok(checked(conn.read_response(), "GET", "/api/health"))
+    assert stop(process) == 0
+
+
 def test_clients_that_hang_up_do_not_cost_workers(spawn, checked):
     threads = 4
     process, state = spawn(

@@ -1,0 +1,89 @@
+import Glibc
+
+/// Writes a large answer as FastCGI `FCGI_STDOUT` records straight onto the connection.
+///
+/// libfcgi's output stream copies everything into an 8 KiB buffer and writes one record per buffer: a
+/// 270 KB plugin list took 34 `write(2)`s, each a copy into libfcgi's buffer and one into the kernel.
+/// Here the head and the body go out in records of up to 64 KiB, gathered by `writev(2)` from where
+/// they already are. The records that end the request (the empty `FCGI_STDOUT` and
+/// `FCGI_END_REQUEST`) are still libfcgi's, written when its streams close: its output buffer holds
+/// nothing then, so they follow these records. An answer that fits libfcgi's buffer stays with
+/// libfcgi, which writes it and the closing records in one call.
+enum StdoutRecords {
+    /// Answers up to this size (head and body) go through libfcgi's buffer (8 KiB, less its record
+    /// header and the closing records).
+    static let bufferedLimit = 8_000
+    /// The largest content of one record, kept a multiple of 8 so no record needs padding.
+    static let maxContent = 65528
+    /// FCGI_STDOUT.
+    static let stdoutType: UInt8 = 6
+    /// IOV_MAX on Linux: the most pieces one `writev` takes.
+    static let maxPieces = 1024
+
+    /// false when the connection failed (the web server or its client went away).
+    static func send(head: [UInt8], body: [UInt8], requestId: UInt16, to fd: Int32) -> Bool {
+        let total = head.count + body.count
+        guard total > 0 else { return true }
+        let records = (total + maxContent - 1) / maxContent
+        var headers = [UInt8](repeating: 0, count: records * 8)
+        for record in 0..<records {
+            let length = min(maxContent, total - record * maxContent)
+            let at = record * 8
+            headers[at] = 1  // FCGI_VERSION_1
+            headers[at + 1] = stdoutType
+            headers[at + 2] = UInt8(requestId >> 8)
+            headers[at + 3] = UInt8(requestId & 0xFF)
+            headers[at + 4] = UInt8(length >> 8)
+            headers[at + 5] = UInt8(length & 0xFF)
+        }
+        return headers.withUnsafeBytes { headerBytes in
+            head.withUnsafeBytes { headBytes in
+                body.withUnsafeBytes { bodyBytes in
+                    // Each record: its header, then its share of the head and of the body.
+                    var pieces: [iovec] = []
+                    pieces.reserveCapacity(records * 3)
+                    var taken = 0
+                    for record in 0..<records {
+                        pieces.append(iovec(iov_base: UnsafeMutableRawPointer(mutating: headerBytes.baseAddress! + record * 8), iov_len: 8))
+                        var room = min(maxContent, total - taken)
+                        if taken < headBytes.count {
+                            let n = min(room, headBytes.count - taken)
+                            pieces.append(iovec(iov_base: UnsafeMutableRawPointer(mutating: headBytes.baseAddress! + taken), iov_len: n))
+                            taken += n
+                            room -= n
+                        }
+                        if room > 0 {
+                            let from = taken - headBytes.count
+                            pieces.append(iovec(iov_base: UnsafeMutableRawPointer(mutating: bodyBytes.baseAddress! + from), iov_len: room))
+                            taken += room
+                        }
+                    }
+                    return writeAll(&pieces, to: fd)
+                }
+            }
+        }
+    }
+
+    /// `writev` until every piece is written, resuming after a partial write.
+    private static func writeAll(_ pieces: inout [iovec], to fd: Int32) -> Bool {
+        var first = 0
+        while first < pieces.count {
+            let count = min(pieces.count - first, maxPieces)
+            let written = pieces.withUnsafeBufferPointer { writev(fd, $0.baseAddress! + first, Int32(count)) }
+            if written < 0 {
+                if errno == EINTR { continue }
+                return false
+            }
+            var left = written
+            while first < pieces.count && left >= pieces[first].iov_len {
+                left -= pieces[first].iov_len
+                first += 1
+            }
+            if left > 0 {
+                pieces[first].iov_base = pieces[first].iov_base! + left
+                pieces[first].iov_len -= left
+            }
+        }
+        return true
+    }
+}
