@@ -16,6 +16,7 @@ public final class StateDB: Sendable {
         self.path = path
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
+        configuration.maximumReaderCount = 16
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
         }
