@@ -106,7 +106,7 @@ extension InstallService {
 
     /// Records plus what is on disk; every row says `missing`: true when the package's directory is gone.
     public func installed() throws -> InstalledList {
-        let document = try configFile.read()
+        let document = try configFile.current()
         var rows: [String: InstalledPlugin] = [:]
         let integrity = (try? history.integrities()) ?? [:]
         let recorded = (try? versions.verdicts()) ?? [:]

@@ -14,6 +14,8 @@ public final class AgentConfigFile: Sendable {
     private var lockPath: String { path + ".lock" }
     /// Told before and after every write (the audit trail's intent entries); none until `keepJournal`.
     private let journal = Locked<(any AgentConfigJournal)?>(nil)
+    /// The last document `current()` parsed, and the version of the file it came from.
+    private let parsed = Locked<(stamp: FileStamp, document: JSONObject)?>(nil)
 
     public init(path: String, readerGroup: gid_t? = nil) {
         self.path = path
@@ -37,6 +39,17 @@ public final class AgentConfigFile: Sendable {
             return JSONObject()
         }
         return try parse(Array(data))
+    }
+
+    /// The current document for answers that only read it: parsed once per version of the file (its
+    /// `FileStamp`, taken before the read, so a file changed meanwhile is read again next time). Writers
+    /// read afresh under the lock (`update`). A missing file reads as `{}`, as with `read()`.
+    public func current() throws(StoreError) -> JSONObject {
+        guard let stamp = FileStamp.current(path) else { return try read() }
+        if let hit = parsed.withLock({ $0 }), hit.stamp == stamp { return hit.document }
+        let document = try read()
+        parsed.withLock { $0 = (stamp, document) }
+        return document
     }
 
     /// Changes whenever the file does (for caches keyed on it); nil when there is no file.

@@ -36,6 +36,29 @@ func fileText(_ path: String) -> String? {
         #expect(info.st_mode & 0o777 == 0o600)
     }
 
+    /// The reader's copy follows every change of the file: one of plugind's own, another program's
+    /// rename into place, an edit in place of the same size, and the file's removal.
+    @Test func currentFollowsEveryChange() throws {
+        let dir = temporaryDirectory()
+        let path = dir + "/milady.json"
+        let file = AgentConfigFile(path: path)
+        #expect(try file.current() == JSONObject())
+        try #"{"env":{"A":"1"}}"#.write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(try file.current()["env"]?["A"]?.stringValue == "1")
+        #expect(try file.current()["env"]?["A"]?.stringValue == "1")
+        try file.update { doc in doc["env"] = .object(["A": "2"]) }
+        #expect(try file.current()["env"]?["A"]?.stringValue == "2")
+        try #"{"env":{"A":"3"}}"#.write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(try file.current()["env"]?["A"]?.stringValue == "3")
+        let handle = try #require(FileHandle(forWritingAtPath: path))
+        try handle.seek(toOffset: UInt64(Array(#"{"env":{"A":""#.utf8).count))
+        try handle.write(contentsOf: Array("4".utf8))
+        try handle.close()
+        #expect(try file.current()["env"]?["A"]?.stringValue == "4")
+        try FileManager.default.removeItem(atPath: path)
+        #expect(try file.current() == JSONObject())
+    }
+
     /// A JSON5 file (comments, trailing commas) is never rewritten: the update fails and the bytes stay.
     @Test func json5IsLeftAlone() throws {
         let dir = temporaryDirectory()
