@@ -20,10 +20,14 @@ enum StdoutRecords {
     /// IOV_MAX on Linux: the most pieces one `writev` takes.
     static let maxPieces = 1024
 
+    /// Answers above this size ask for a send buffer that holds them whole.
+    static let roomyAbove = 128 << 10
+
     /// false when the connection failed (the web server or its client went away).
     static func send(head: [UInt8], body: [UInt8], requestId: UInt16, to fd: Int32) -> Bool {
         let total = head.count + body.count
         guard total > 0 else { return true }
+        if total > roomyAbove { makeRoom(total + total / 8, on: fd) }
         let records = (total + maxContent - 1) / maxContent
         var headers = [UInt8](repeating: 0, count: records * 8)
         for record in 0..<records {
@@ -62,6 +66,16 @@ enum StdoutRecords {
                 }
             }
         }
+    }
+
+    /// Asks for a send buffer of `bytes` on this connection (the kernel caps it at `net.core.wmem_max`).
+    /// A unix socket's default (`net.core.wmem_default`, 208 KiB on Debian) is smaller than a plugin
+    /// list or a registry page: the worker then waits in `writev` until the web server has read part
+    /// of the answer, and under load that wait was where most workers were. With room for the whole
+    /// answer the kernel holds it and the worker takes the next request.
+    private static func makeRoom(_ bytes: Int, on fd: Int32) {
+        var size = Int32(clamping: bytes)
+        _ = setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, socklen_t(MemoryLayout<Int32>.size))
     }
 
     /// `writev` until every piece is written, resuming after a partial write.
