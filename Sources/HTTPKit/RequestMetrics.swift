@@ -9,8 +9,8 @@ import Locking
 /// whatever clients ask for; a request that no route of the table answered (a bad path, `404`, `405`, `413`, a CORS
 /// preflight) counts under `unmatched`. `method` is one of the methods HTTP defines, `OTHER` for any other token.
 ///
-/// Every request pays one lock and one dictionary lookup: the counters and timers are made once per label set and
-/// kept here, never asked of the factory again.
+/// Every request pays one read lock and two dictionary lookups: the counters and timers are made once per label set
+/// and kept here, never asked of the factory again.
 public final class RequestMetrics: Sendable {
     /// The route label of requests no route of the table answered.
     public static let unmatched = "unmatched"
@@ -36,7 +36,7 @@ public final class RequestMetrics: Sendable {
 
     private let factory: any MetricsFactory
     private let prefix: String
-    private let series = Locked(Series())
+    private let series = ReadMostly(Series())
 
     /// `prefix` is put before each pattern (the gatekeeper's, `/api`), so the label reads as the path does.
     public init(factory: any MetricsFactory, prefix: String = "/api") {
@@ -47,7 +47,12 @@ public final class RequestMetrics: Sendable {
     /// Counts one answered request and its duration.
     public func record(route: Route?, method: HTTPMethod, status: HTTPStatus, duration: Duration) {
         let key = Key(route: route.map(ObjectIdentifier.init), method: Self.index(of: method), status: status.code)
-        let (counter, timer) = series.withLock { series -> (Counter, Timer) in
+        // After the first requests, every label set is known: a read, which never waits for another reader.
+        let known = series.read { series -> (Counter, Timer)? in
+            guard let counter = series.counters[key], let timer = series.timers[key.route] else { return nil }
+            return (counter, timer)
+        }
+        let (counter, timer) = known ?? series.write { series -> (Counter, Timer) in
             let counter: Counter
             if let made = series.counters[key] {
                 counter = made

@@ -1,9 +1,9 @@
 import Glibc
 
-/// A value behind plugind's one kind of lock: a plain pthread mutex. Waiters sleep in the kernel instead of spinning,
-/// which is what a pool of worker threads on two cores wants — most of all the accept lock, held for as long as
-/// libfcgi waits for the next connection. (The standard library's `Mutex` spins before it sleeps: built on it, the
-/// health route cost 2.5 times the CPU per request in `scripts/bench --against`; docs/performance.md.)
+/// A value behind a plain pthread mutex. Waiters sleep in the kernel instead of spinning, which is what a pool of
+/// worker threads on two cores wants. (The standard library's `Mutex` spins before it sleeps: built on it, the health
+/// route cost 2.5 times the CPU per request in `scripts/bench --against`; docs/performance.md.) A value every request
+/// reads and few change is better behind `ReadMostly`.
 ///
 /// `withLock` is inlinable, so callers in other modules get it specialised for their types instead of going through
 /// generic value witnesses on every call.

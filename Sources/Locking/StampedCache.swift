@@ -5,9 +5,26 @@ import Dispatch
 /// same value again (under writes, every worker used to, each one slowing the others).
 public final class StampedCache<Value: Sendable>: Sendable {
     private struct State {
-        var values: [String: Value] = [:]
+        var values: [Key: Value] = [:]
         /// Stamps whose value some caller is building now; the others wait on its group.
-        var building: [String: DispatchGroup] = [:]
+        var building: [Key: DispatchGroup] = [:]
+    }
+
+    /// A stamp with its hash taken before the lock. A stamp names the files and states an answer depends on (a
+    /// few hundred bytes); hashed inside the lock, on every request, it lengthened the time the lock is held, and
+    /// a worker preempted there holds up every other one asking for the same answer. Equal keys still compare
+    /// the whole stamps.
+    private struct Key: Hashable {
+        let stamp: String
+        let hash: Int
+
+        init(_ stamp: String) {
+            self.stamp = stamp
+            self.hash = stamp.hashValue
+        }
+
+        func hash(into hasher: inout Hasher) { hasher.combine(hash) }
+        static func == (a: Key, b: Key) -> Bool { a.hash == b.hash && a.stamp == b.stamp }
     }
 
     private enum Turn {
@@ -16,7 +33,7 @@ public final class StampedCache<Value: Sendable>: Sendable {
         case build(DispatchGroup)
     }
 
-    private let state = Locked(State())
+    private let state = ReadMostly(State())
     private let limit: Int
 
     /// `limit` values at most; when full, the next value replaces them all (stamps move on and never return).
@@ -27,8 +44,11 @@ public final class StampedCache<Value: Sendable>: Sendable {
     /// The value for `stamp`, built once. If building fails, the builder gets the error and one of the waiting
     /// callers builds next.
     public func value(for stamp: String, make: () throws -> Value) rethrows -> Value {
+        let stamp = Key(stamp)
         while true {
-            let turn = state.withLock { state -> Turn in
+            // Hits, nearly every call, only read.
+            if let hit = state.read({ $0.values[stamp] }) { return hit }
+            let turn = state.write { state -> Turn in
                 if let hit = state.values[stamp] { return .hit(hit) }
                 if let group = state.building[stamp] { return .wait(group) }
                 let group = DispatchGroup()
@@ -44,7 +64,7 @@ public final class StampedCache<Value: Sendable>: Sendable {
             case .build(let group):
                 var made: Value?
                 defer {
-                    state.withLock { state in
+                    state.write { state in
                         state.building[stamp] = nil
                         if let made {
                             if state.values.count >= limit { state.values.removeAll() }
