@@ -233,8 +233,9 @@ public final class RegistryService: Sendable {
         }
     }
 
-    /// For start-up: reads the database copy now and, when it is missing or stale, starts fetching in the
-    /// background, so the first request neither parses the stored document nor waits for upstream alone.
+    /// For start-up (on a thread of its own): reads the database copy and, when it is missing or stale, starts
+    /// fetching in the background, so the first registry request neither parses the stored document nor waits
+    /// for upstream alone. A request that comes during the read waits for it (`loadGate`).
     public func warmUp() {
         loadStoredSnapshotOnce()
         let time = clock.now

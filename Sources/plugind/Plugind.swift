@@ -58,7 +58,11 @@ struct Serve: ParsableCommand {
         wiring.agentConfig.removeAbandonedTempFiles()
         if !recovered.isEmpty { logger.warning("settled \(recovered.count) operation(s) interrupted by a stop") }
         wiring.scheduler?.start()
-        wiring.registry.warmUp()
+        // The stored registry is read and parsed on a thread of its own: a socket-activated start owes the waiting
+        // request its answer first (about 10 ms with the real snapshot). A registry answer asked for meanwhile
+        // waits for that one load rather than starting another.
+        let registry = wiring.registry
+        Thread.detachNewThread { registry.warmUp() }
         wiring.audit.startPruning()
         wiring.agentRegistry.start()
 
