@@ -73,6 +73,16 @@ def wait_ready(process: Process, sock: Path) -> None:
     wait_until(ready, START_TIMEOUT, f"{sock} to accept connections")
 
 
+def serve_with_workers(spawn, threads: int) -> tuple[Process, Path, str]:
+    """plugind on its own socket with `threads` workers (and fewer long operations), ready to answer."""
+    process, state = spawn(
+        ["{bin}", "serve", "--state-dir", "{state}", "--socket", "{sock}", "--threads", str(threads),
+         "--set", f"maxConcurrentOperations={max(1, min(2, threads - 1))}"]
+    )
+    wait_ready(process, state / "s.sock")
+    return process, state, str(state / "s.sock")
+
+
 def cgi_fcgi(sock: Path, method: str, uri: str, extra_env: dict | None = None) -> bytes:
     """One request with libfcgi's own client; the CGI parameters are its environment."""
     path, _, query = uri.partition("?")
@@ -307,17 +317,23 @@ def test_a_kept_connection_serves_several_requests(spawn, checked):
 # --- clients that go away -----------------------------------------------------------------------
 
 
+def open_waiting_requests(sock: str, count: int) -> list[fcgi.Connection]:
+    """`count` health requests that declared a 10-byte body and sent 5: each pins a worker, which waits for the rest."""
+    conns = []
+    for _ in range(count):
+        conn = fcgi.Connection(sock, timeout=5)
+        values = fcgi.cgi_params("GET", "/api/health", content_length=10)
+        conn.send(fcgi.begin_request() + fcgi.params(values) + fcgi.stdin(b"12345", end=False))
+        conns.append(conn)
+    time.sleep(0.3)
+    return conns
+
+
 def hold_all_workers(sock: str, count: int, checked) -> None:
     """Opens `count` requests that each wait for the rest of their body (pinning one worker each),
     then completes them last-first: the last one is answered only if `count` workers are alive."""
-    conns = []
+    conns = open_waiting_requests(sock, count)
     try:
-        for _ in range(count):
-            conn = fcgi.Connection(sock, timeout=5)
-            values = fcgi.cgi_params("GET", "/api/health", content_length=10)
-            conn.send(fcgi.begin_request() + fcgi.params(values) + fcgi.stdin(b"12345", end=False))
-            conns.append(conn)
-        time.sleep(0.3)
         for conn in reversed(conns):
             conn.send(fcgi.stdin(b"67890"))
             response = checked(conn.read_response(timeout=3), "GET", "/api/health")
@@ -330,12 +346,7 @@ def hold_all_workers(sock: str, count: int, checked) -> None:
 def test_a_large_answer_arrives_whole_in_large_records(spawn, checked):
     """A plugin list (well over libfcgi's 8 KiB buffer) comes in records of up to 64 KiB, intact, on a
     connection closed after it and on one the web server keeps for a second request."""
-    process, state = spawn(
-        ["{bin}", "serve", "--state-dir", "{state}", "--socket", "{sock}", "--threads", "4",
-         "--set", "maxConcurrentOperations=2"]
-    )
-    sock = str(state / "s.sock")
-    wait_ready(process, state / "s.sock")
+    process, state, sock = serve_with_workers(spawn, 4)
     auth = {"Authorization": f"Bearer {make_token(state)}"}
     response = checked(fcgi.request(sock, "GET", "/api/plugins", headers=auth), "GET", "/api/plugins")
     assert response.status == 200
@@ -361,12 +372,7 @@ def test_a_large_answer_arrives_whole_in_large_records(spawn, checked):
 
 def test_clients_that_hang_up_do_not_cost_workers(spawn, checked):
     threads = 4
-    process, state = spawn(
-        ["{bin}", "serve", "--state-dir", "{state}", "--socket", "{sock}", "--threads", str(threads),
-         "--set", "maxConcurrentOperations=2"]
-    )
-    sock = str(state / "s.sock")
-    wait_ready(process, state / "s.sock")
+    process, state, sock = serve_with_workers(spawn, threads)
     hold_all_workers(sock, threads, checked)
     baseline = thread_count(process.pid)
     baseline_states = thread_states(process.pid)
@@ -400,21 +406,10 @@ def test_clients_that_hang_up_do_not_cost_workers(spawn, checked):
 
 def test_connections_in_flight_are_close_on_exec(spawn, checked):
     """A connection a worker holds must not be inherited by a child started meanwhile (npm, git, the agent)."""
-    process, state = spawn(
-        ["{bin}", "serve", "--state-dir", "{state}", "--socket", "{sock}", "--threads", "4",
-         "--set", "maxConcurrentOperations=2"]
-    )
-    sock = str(state / "s.sock")
-    wait_ready(process, state / "s.sock")
+    process, state, sock = serve_with_workers(spawn, 4)
     before = set(os.listdir(f"/proc/{process.pid}/fd"))
-    conns = []
+    conns = open_waiting_requests(sock, 3)  # each holds a worker and its connection
     try:
-        for _ in range(3):  # requests waiting for the rest of their body: each holds a worker and its connection
-            conn = fcgi.Connection(sock, timeout=5)
-            values = fcgi.cgi_params("GET", "/api/health", content_length=10)
-            conn.send(fcgi.begin_request() + fcgi.params(values) + fcgi.stdin(b"12345", end=False))
-            conns.append(conn)
-        time.sleep(0.3)
         held = [fd for fd in set(os.listdir(f"/proc/{process.pid}/fd")) - before
                 if os.readlink(f"/proc/{process.pid}/fd/{fd}").startswith("socket:")]
         assert len(held) >= 3, held
@@ -431,12 +426,7 @@ def test_connections_in_flight_are_close_on_exec(spawn, checked):
 
 
 def test_an_aborted_request_with_a_long_body_does_not_pin_a_worker(spawn, checked):
-    process, state = spawn(
-        ["{bin}", "serve", "--state-dir", "{state}", "--socket", "{sock}", "--threads", "2",
-         "--set", "maxConcurrentOperations=1"]
-    )
-    sock = str(state / "s.sock")
-    wait_ready(process, state / "s.sock")
+    process, state, sock = serve_with_workers(spawn, 2)
     for _ in range(6):
         with fcgi.Connection(sock) as conn:
             values = fcgi.cgi_params("GET", "/api/health", content_length=100_000)
