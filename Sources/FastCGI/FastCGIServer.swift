@@ -90,6 +90,10 @@ public final class FastCGIServer: Sendable {
     /// Stops accepting, lets requests in flight finish (bounded), removes a socket it created.
     public func stop() {
         stopping.store(true, ordering: .sequentiallyConsistent)
+        // A socket plugind created is shut down, which wakes every worker waiting in accept at once, even when
+        // its file is gone and connecting to it cannot. A socket handed over by systemd or a spawner stays open
+        // for the next process: its waiting workers are woken by connecting to it (`wakeOneWorker`).
+        if listener.createdPath != nil { _ = shutdown(listener.fd, Int32(SHUT_RDWR)) }
         let deadline = ContinuousClock.now + options.drainTimeout
         while running.load(ordering: .sequentiallyConsistent) > 0 && ContinuousClock.now < deadline {
             if waitingInAccept.load(ordering: .sequentiallyConsistent) > 0 {

@@ -404,6 +404,16 @@ def test_clients_that_hang_up_do_not_cost_workers(spawn, checked):
     assert time.monotonic() - started < 10, process.output()
 
 
+def test_a_stop_after_the_socket_file_is_gone_is_prompt(spawn, checked):
+    """Idle workers wake at a stop even when nothing can connect to the socket any more (its file removed)."""
+    process, state, sock = serve_with_workers(spawn, 4)
+    assert_health_ok(checked(fcgi.request(sock, "GET", "/api/health"), "GET", "/api/health"))
+    os.unlink(sock)
+    started = time.monotonic()
+    assert stop(process) == 0, process.output()
+    assert time.monotonic() - started < 10, process.output()  # the drain timeout is 30 s
+
+
 def test_connections_in_flight_are_close_on_exec(spawn, checked):
     """A connection a worker holds must not be inherited by a child started meanwhile (npm, git, the agent)."""
     process, state, sock = serve_with_workers(spawn, 4)
