@@ -376,10 +376,14 @@ public final class FastCGIServer: Sendable {
 
 /// The few FastCGI records plugind writes itself (web-server side), per the FastCGI 1.0 spec.
 enum FastCGIRecords {
+    /// A record's 8-byte header (FCGI_VERSION_1).
+    static func header(type: UInt8, requestId: UInt16, contentLength: Int, padding: Int = 0) -> [UInt8] {
+        [1, type, UInt8(requestId >> 8), UInt8(requestId & 0xFF), UInt8(contentLength >> 8), UInt8(contentLength & 0xFF), UInt8(padding), 0]
+    }
+
     static func record(type: UInt8, requestId: UInt16 = 1, content: [UInt8]) -> [UInt8] {
         let padding = (8 - content.count % 8) % 8
-        var bytes: [UInt8] = [1, type, UInt8(requestId >> 8), UInt8(requestId & 0xFF),
-                              UInt8(content.count >> 8), UInt8(content.count & 0xFF), UInt8(padding), 0]
+        var bytes = header(type: type, requestId: requestId, contentLength: content.count, padding: padding)
         bytes += content
         bytes += [UInt8](repeating: 0, count: padding)
         return bytes

@@ -38,8 +38,8 @@ struct Listener: Sendable {
     let fd: Int32
     /// Set when plugind created the socket file and must remove it on exit.
     let createdPath: String?
-    /// A TCP socket (a socket unit with `ListenStream=127.0.0.1:9000`): its connections get `TCP_NODELAY`.
-    let isTCP: Bool
+    /// The socket's own address, read once when it is opened: where `connectToSelf` connects, and its family.
+    let address: (storage: sockaddr_storage, length: socklen_t)?
 
     init(fd: Int32, createdPath: String?) {
         self.fd = fd
@@ -49,7 +49,13 @@ struct Listener: Sendable {
         let named = withUnsafeMutablePointer(to: &storage) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
         }
-        self.isTCP = named == 0 && (Int32(storage.ss_family) == AF_INET || Int32(storage.ss_family) == AF_INET6)
+        self.address = named == 0 ? (storage, length) : nil
+    }
+
+    /// A TCP socket (a socket unit with `ListenStream=127.0.0.1:9000`): its connections get `TCP_NODELAY`.
+    var isTCP: Bool {
+        guard let family = address.map({ Int32($0.storage.ss_family) }) else { return false }
+        return family == AF_INET || family == AF_INET6
     }
 
     static func open(_ source: ListenSource) throws -> Listener {
@@ -134,12 +140,8 @@ struct Listener: Sendable {
 
     /// Connects to this listener's own address, whatever its family (used to wake a blocked worker).
     func connectToSelf() -> Int32? {
-        var storage = sockaddr_storage()
-        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        let got = withUnsafeMutablePointer(to: &storage) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        guard got == 0 else { return nil }
+        guard let address else { return nil }
+        var (storage, length) = (address.storage, address.length)
         let family = Int32(storage.ss_family)
         if family == AF_INET {
             withUnsafeMutablePointer(to: &storage) {

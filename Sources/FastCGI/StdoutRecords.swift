@@ -29,16 +29,11 @@ enum StdoutRecords {
         guard total > 0 else { return true }
         if total > roomyAbove { makeRoom(total + total / 8, on: fd) }
         let records = (total + maxContent - 1) / maxContent
-        var headers = [UInt8](repeating: 0, count: records * 8)
+        func length(of record: Int) -> Int { min(maxContent, total - record * maxContent) }
+        var headers: [UInt8] = []
+        headers.reserveCapacity(records * 8)
         for record in 0..<records {
-            let length = min(maxContent, total - record * maxContent)
-            let at = record * 8
-            headers[at] = 1  // FCGI_VERSION_1
-            headers[at + 1] = stdoutType
-            headers[at + 2] = UInt8(requestId >> 8)
-            headers[at + 3] = UInt8(requestId & 0xFF)
-            headers[at + 4] = UInt8(length >> 8)
-            headers[at + 5] = UInt8(length & 0xFF)
+            headers += FastCGIRecords.header(type: stdoutType, requestId: requestId, contentLength: length(of: record))
         }
         return headers.withUnsafeBytes { headerBytes in
             head.withUnsafeBytes { headBytes in
@@ -49,7 +44,7 @@ enum StdoutRecords {
                     var taken = 0
                     for record in 0..<records {
                         pieces.append(iovec(iov_base: UnsafeMutableRawPointer(mutating: headerBytes.baseAddress! + record * 8), iov_len: 8))
-                        var room = min(maxContent, total - taken)
+                        var room = length(of: record)
                         if taken < headBytes.count {
                             let n = min(room, headBytes.count - taken)
                             pieces.append(iovec(iov_base: UnsafeMutableRawPointer(mutating: headBytes.baseAddress! + taken), iov_len: n))
