@@ -15,7 +15,7 @@ public struct InstallHistoryStore: Sendable {
     /// One row per `name@version` from SQLite (a bare column beside `MAX` comes from the row holding the maximum),
     /// not every install ever recorded decoded here: `GET /api/plugins/installed` asks on every request.
     public func integrities() throws -> [String: String] {
-        try db.pool.read { db in
+        try db.remembered("installHistory.integrities") { db in
             var result: [String: String] = [:]
             let rows = try Row.fetchCursor(
                 db,

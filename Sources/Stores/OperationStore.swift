@@ -1,7 +1,6 @@
 import Foundation
 import GRDB
 import JSON
-import Synchronization
 
 /// Operations in the database. Starting one is a single immediate transaction, so two processes
 /// sharing the state directory cannot both start work on the same target.
@@ -18,18 +17,11 @@ public struct OperationStore: Sendable {
         self.db = db
     }
 
-    /// Changes whenever the operations may have: after each write through this store, and after any commit to the
-    /// database by any process (its files' stamps, which the inotify cache answers without a `stat`). An answer
-    /// built from the operations is current while this stays the same; it is taken before reading them.
-    public func changeStamp() -> String {
-        let files = [db.path, db.path + "-wal"].map { FileStamp.current($0)?.description ?? "none" }
-        return "\(db.operationWrites.load(ordering: .acquiring))|" + files.joined(separator: "|")
-    }
-
-    private func changed() { db.operationWrites.add(1, ordering: .releasing) }
+    /// Changes whenever the operations may have (`StateDB.changeStamp()`): an answer built from the operations is
+    /// current while this stays the same; it is taken before reading them.
+    public func changeStamp() -> String { db.changeStamp().description }
 
     public func begin(_ record: OperationRecord, owner: OperationOwner) throws -> BeginOutcome {
-        defer { changed() }
         return try db.pool.writeWithoutTransaction { db in
             var outcome = BeginOutcome.started
             try db.inTransaction(.immediate) {
@@ -51,7 +43,6 @@ public struct OperationStore: Sendable {
 
     public func update(id: String, phase: String, progress: Double?, logTail: [String], checkpoint: JSONValue?) throws {
         typealias Columns = OperationRow.Columns
-        defer { changed() }
         try db.pool.write { db in
             _ = try OperationRow.filter(key: id).updateAll(db, [
                 Columns.phase.set(to: phase), Columns.progress.set(to: progress),
@@ -70,7 +61,6 @@ public struct OperationStore: Sendable {
         ]
         // A success is complete whatever the last reported progress; a failure keeps where it stopped.
         if state == .succeeded { assignments.append(Columns.progress.set(to: 1.0)) }
-        defer { changed() }
         try db.pool.write { db in
             _ = try OperationRow.filter(key: id).updateAll(db, assignments)
         }

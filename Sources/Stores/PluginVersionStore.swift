@@ -52,7 +52,7 @@ public struct PluginVersionStore: Sendable {
     }
 
     public func verdicts() throws -> [String: Verdict] {
-        try db.pool.read { db in
+        try db.remembered("loadVerdict.all") { db in
             var result: [String: Verdict] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT name, version, loaded, error, at FROM loadVerdict") {
                 result[row["name"]] = Verdict(version: row["version"], loaded: row["loaded"], error: row["error"], at: row["at"])
@@ -81,7 +81,7 @@ public struct PluginVersionStore: Sendable {
 
     /// Every kept version, oldest first.
     public func allKept() throws -> [Kept] {
-        try db.pool.read { db in try Row.fetchAll(db, sql: "SELECT * FROM keptVersion ORDER BY keptAt, name").map(Self.kept(from:)) }
+        try db.remembered("keptVersion.all") { db in try Row.fetchAll(db, sql: "SELECT * FROM keptVersion ORDER BY keptAt, name").map(Self.kept(from:)) }
     }
 
     public func forgetKept(_ name: String) throws {

@@ -20,7 +20,7 @@ public struct RestartReasonStore: Sendable {
 
     /// Every pending reason with the time it was last added, oldest first.
     public func entries() throws -> [(reason: String, addedAt: String)] {
-        try db.pool.read { db in try RestartReason.oldestFirst.fetchAll(db).map { ($0.reason, $0.addedAt) } }
+        try db.remembered("restartReason.entries") { db in try RestartReason.oldestFirst.fetchAll(db).map { ($0.reason, $0.addedAt) } }
     }
 
     /// Removes a reason unless it was added again after `before` (that change still needs a restart).
@@ -31,7 +31,7 @@ public struct RestartReasonStore: Sendable {
     }
 
     public func all() throws -> [String] {
-        try db.pool.read { db in try RestartReason.oldestFirst.select(RestartReason.Columns.reason, as: String.self).fetchAll(db) }
+        try db.remembered("restartReason.all") { db in try RestartReason.oldestFirst.select(RestartReason.Columns.reason, as: String.self).fetchAll(db) }
     }
 
     public func remove(_ reason: String) throws {

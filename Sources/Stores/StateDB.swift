@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Locking
 import Synchronization
 
 /// The SQLite database under the state directory: operations, restart reasons, install history, the registry
@@ -8,9 +9,18 @@ import Synchronization
 public final class StateDB: Sendable {
     public let path: String
     public let pool: DatabasePool
-    /// Bumped after each committed write to the `operation` table (only `OperationStore` writes it, and one process
-    /// serves a state directory): a list of operations cached under it is current while it stays the same.
-    let operationWrites = Atomic<UInt64>(0)
+    /// Counts the commits of this process's writer (a transaction observer counts them before the writing call
+    /// returns). With the database files' stamps it makes `changeStamp()`.
+    private let commits = CommitCounter()
+    /// What `remembered` read, per question, with the stamp it was read under.
+    private let rememberedReads = ReadMostly<[String: RememberedRead]>([:])
+
+    /// A value read from the database and the `changeStamp()` taken before it was read.
+    private struct RememberedRead: @unchecked Sendable {
+        let stamp: ChangeStamp
+        /// Always a `Sendable` value (`remembered` takes only those); the existential is not.
+        let value: Any
+    }
 
     public init(path: String) throws {
         self.path = path
@@ -21,6 +31,7 @@ public final class StateDB: Sendable {
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
         }
         pool = try DatabasePool(path: path, configuration: configuration)
+        pool.add(transactionObserver: commits, extent: .databaseLifetime)
         try chmod0600(path)
         try Self.migrator.migrate(pool)
         let check = try pool.read { db in try String.fetchOne(db, sql: "PRAGMA quick_check") }
@@ -31,6 +42,42 @@ public final class StateDB: Sendable {
         for suffix in ["", "-wal", "-shm"] where FileManager.default.fileExists(atPath: path + suffix) {
             _ = Foundation.chmod(path + suffix, 0o600)
         }
+    }
+
+    /// Changes whenever the database may have: after each commit by this process (counted before the writing call
+    /// returns), and after any commit by another process sharing the state directory (the database files'
+    /// stamps, which the inotify cache answers without a `stat`). A value read from the database is current while
+    /// this stays the same, when it was taken before the read.
+    public struct ChangeStamp: Equatable, Sendable, CustomStringConvertible {
+        let commits: UInt64
+        let database: FileStamp?
+        let log: FileStamp?
+
+        public var description: String {
+            "\(commits)|\(database?.description ?? "none")|\(log?.description ?? "none")"
+        }
+    }
+
+    public func changeStamp() -> ChangeStamp {
+        ChangeStamp(commits: commits.count, database: FileStamp.current(path), log: FileStamp.current(path + "-wal"))
+    }
+
+    /// `read`'s answer to the question named `key`, read again only after the database changed (`changeStamp()`).
+    ///
+    /// The routes a dashboard polls (the installed list, the runtime's state) ask the same few questions on every
+    /// request. Each read through the pool takes GRDB's pool lock three times, a dispatch queue with barriers; with
+    /// sixteen workers on two cores a worker preempted inside it held the others up, and under config writes those
+    /// waits made up most of the slowest answers.
+    public func remembered<T: Sendable>(_ key: String, _ read: (Database) throws -> T) throws -> T {
+        let stamp = changeStamp()
+        if let hit = rememberedReads.read({ $0[key] }), hit.stamp == stamp, let value = hit.value as? T { return value }
+        let value = try pool.read(read)
+        rememberedReads.write { reads in
+            // A reader that took an older stamp and finished later must not replace a newer answer.
+            if let kept = reads[key], kept.stamp.commits > stamp.commits { return }
+            reads[key] = RememberedRead(stamp: stamp, value: value)
+        }
+        return value
     }
 
     /// Whether the database answers a trivial query.
@@ -170,4 +217,16 @@ public enum StoreError: Error, CustomStringConvertible, Sendable {
         case .noSpace(let path): "No space left on the device holding \(path)."
         }
     }
+}
+
+/// Counts commits on the writer connection; observes no changes, only the ends of transactions.
+private final class CommitCounter: TransactionObserver, Sendable {
+    private let commits = Atomic<UInt64>(0)
+
+    var count: UInt64 { commits.load(ordering: .acquiring) }
+
+    func observes(eventsOfKind eventKind: DatabaseEventKind) -> Bool { false }
+    func databaseDidChange(with event: DatabaseEvent) {}
+    func databaseDidCommit(_ db: Database) { commits.add(1, ordering: .releasing) }
+    func databaseDidRollback(_ db: Database) {}
 }
