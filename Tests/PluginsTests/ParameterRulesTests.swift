@@ -88,6 +88,18 @@ import Testing
             #expect(ParameterRules.looksSensitive(key), "\(key)")
         }
         for key in ["OPENAI_BASE_URL", "MODEL", "TIMEOUT"] { #expect(!ParameterRules.looksSensitive(key), "\(key)") }
+        // Any case, anywhere in the key, including the marker at either end; a marker cut short is not one.
+        for key in ["apiKey", "x-Token", "mySecret", "password", "keystore_path", "PRIVATE", "tokenizer"] {
+            #expect(ParameterRules.looksSensitive(key), "\(key)")
+        }
+        for key in ["", "K", "KE", "TOKE", "SECRE_T", "PASS_WORD", "monkey_id".replacingOccurrences(of: "key", with: "kee")] {
+            #expect(!ParameterRules.looksSensitive(key), "\(key)")
+        }
+        // Keys beyond ASCII follow Unicode's case mapping: the long s upper-cases to S, the dotless i to I.
+        #expect(ParameterRules.looksSensitive("\u{17F}ecret_value"))
+        #expect(ParameterRules.looksSensitive("pr\u{131}vate_seed"))
+        #expect(ParameterRules.looksSensitive("cl\u{E9}_API_KEY"))
+        #expect(!ParameterRules.looksSensitive("mod\u{E8}le"))
     }
 
     /// agentConfig declarations: optional, missing required/sensitive, minLength and unknown attributes.
