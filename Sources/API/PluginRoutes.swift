@@ -1,5 +1,6 @@
 import HTTPKit
 import JSON
+import Locking
 import Plugins
 
 /// GET/PUT /api/plugins, the core routes and /api/runtime: decode, call the plugin service, encode.
@@ -8,6 +9,8 @@ struct PluginRoutes: Sendable {
     let cache: ResponseCache
     /// One plugin's details per stamp and plugin: the dashboard and scripts ask for the same few again and again.
     let detailsCache = ResponseCache(limit: 512)
+    /// Every plugin's entry encoded once per stamp, which the list and each plugin's details are cut from.
+    let encodedLists = StampedCache<EncodedPluginList>(limit: 2)
 
     func list(_ context: RequestContext) throws -> HTTPResponse {
         var enabled: Bool?
@@ -18,15 +21,26 @@ struct PluginRoutes: Sendable {
             enabled = value
         }
         let category = context.query["category"]
-        let stamp = service.stamp() + "|\(category ?? "")|\(enabled.map(String.init) ?? "")"
-        let body = try cache.body(for: stamp) { try JSONEncoding.bytes(service.list(category: category, enabled: enabled)) }
+        let stamp = service.stamp()
+        let body = try cache.body(for: stamp + "|\(category ?? "")|\(enabled.map(String.init) ?? "")") {
+            try encodedList(stamp).list(category: category, enabled: enabled)
+        }
         return HTTPResponse.jsonBytes(body.body).conditional(on: context.request, etag: body.etag)
     }
 
     func get(_ context: RequestContext) throws -> HTTPResponse {
         let id = try context.parameter("id")
-        let body = try detailsCache.body(for: service.detailsStamp(id)) { try JSONEncoding.bytes(service.get(id)) }
+        let (stamp, key) = try service.detailsKey(id)
+        let body = try detailsCache.body(for: stamp + "|" + key) {
+            // A list encoded from a board newer than the stamp may no longer hold the key: ask the service then.
+            try encodedList(stamp).details(key) ?? JSONEncoding.bytes(service.get(id))
+        }
         return HTTPResponse.jsonBytes(body.body).conditional(on: context.request, etag: body.etag)
+    }
+
+    /// The entries of `stamp` (or later), encoded once.
+    private func encodedList(_ stamp: String) throws -> EncodedPluginList {
+        try encodedLists.value(for: stamp) { try EncodedPluginList(service.keyedEntries()) }
     }
 
     func update(_ context: RequestContext) throws -> HTTPResponse {

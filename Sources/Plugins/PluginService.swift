@@ -95,10 +95,17 @@ public struct PluginService: Sendable {
         return PluginDetails(plugin: board.entry(try board.resolve(id), scrub: scrub))
     }
 
-    /// What `get(id)`'s answer depends on: the list's stamp and the plugin `id` resolves to (404/409 as `get`).
-    public func detailsStamp(_ id: String) throws -> String {
+    /// Every plugin's entry with its key, in the list's order: what the list and each plugin's details are made of.
+    public func keyedEntries() throws -> [(key: String, entry: PluginEntry)] {
+        let board = try currentBoard()
+        return board.plugins.map { ($0.key, board.entry($0, scrub: scrub)) }
+    }
+
+    /// What `get(id)`'s answer depends on: the list's stamp and the key of the plugin `id` resolves to (404/409 as
+    /// `get`).
+    public func detailsKey(_ id: String) throws -> (stamp: String, key: String) {
         let stamp = stamp()
-        return stamp + "|" + (try board(stamp: stamp).resolve(id).key)
+        return (stamp, try board(stamp: stamp).resolve(id).key)
     }
 
     /// A stamp that changes whenever anything the list depends on may have changed.

@@ -1,3 +1,4 @@
+import Foundation
 import JSON
 import TestWorld
 import Testing
@@ -14,6 +15,40 @@ import Testing
         #expect(ids.contains(World.installed.id) && ids.count >= 99)
         let etag = try? #require(answer.header("ETag"))
         world.check("GET /plugins", "/plugins", 304, token: .read, headers: ["if-none-match": etag ?? ""])
+    }
+
+    /// A filtered list holds exactly the whole list's entries of that category or enabled state, in order, and one
+    /// plugin's details are its entry in the list (all three are cut from one encoding of the entries); after a
+    /// change, every one of them shows it.
+    @Test func filteredListsAndDetailsAreTheListsEntries() throws {
+        func list(_ query: String = "") -> [JSONValue] {
+            world.check("GET /plugins", "/plugins\(query)", 200, token: .read).json["plugins"]?.arrayValue ?? []
+        }
+        func checkAgreement() {
+            let all = list()
+            #expect(all.count >= 99)
+            let categories = Set(all.compactMap { $0["category"]?.stringValue })
+            #expect(categories.count > 1)
+            for category in categories {
+                #expect(list("?category=\(category)") == all.filter { $0["category"]?.stringValue == category }, "\(category)")
+                #expect(list("?category=\(category)&enabled=true") == all.filter { $0["category"]?.stringValue == category && $0["enabled"] == true })
+            }
+            for flag in [true, false] { #expect(list("?enabled=\(flag)") == all.filter { $0["enabled"] == .bool(flag) }) }
+            #expect(list("?category=no-such-category").isEmpty)
+            for entry in all {
+                let id = entry["id"]?.stringValue ?? ""
+                // A scoped package's id is its npm name: the slash travels encoded.
+                let details = world.send("GET", "/plugins/" + id.replacingOccurrences(of: "/", with: "%2F"), token: .read)
+                #expect(details.status == 200 && details.json == .object(["plugin": entry]), "\(id)")
+            }
+        }
+        checkAgreement()
+        let before = list().first { $0["id"]?.stringValue == World.installed.id }
+        let flipped = !(before?["enabled"]?.boolValue ?? false)
+        world.check("PUT /plugins/:id", "/plugins/\(World.installed.id)", 200, json: ["enabled": .bool(flipped)])
+        #expect(list().first { $0["id"]?.stringValue == World.installed.id }?["enabled"] == .bool(flipped))
+        #expect(world.send("GET", "/plugins/\(World.installed.id)", token: .read).json["plugin"]?["enabled"] == .bool(flipped))
+        checkAgreement()
     }
 
     /// A filter value that is not true or false is refused.

@@ -1,0 +1,63 @@
+import JSON
+import Plugins
+
+/// Every plugin's entry encoded once, in the list's order, inside the whole list's body (`{"plugins":[...]}`), with
+/// where each entry lies in it: a filtered list joins some of them and one plugin's details wrap one.
+///
+/// A config write changes the stamp of every answer made from the plugins; each plugin's details had been encoded
+/// again from the board on its next request, besides the list: a hundred encodings per write where one does.
+struct EncodedPluginList: Sendable {
+    /// The whole list's body.
+    let body: [UInt8]
+    private let entries: [Entry]
+    private let positions: [String: Int]
+
+    private struct Entry {
+        let category: String
+        let enabled: Bool
+        let range: Range<Int>
+    }
+
+    private static let listHead = Array(#"{"plugins":["#.utf8)
+    private static let listTail = Array("]}".utf8)
+    private static let detailsHead = Array(#"{"plugin":"#.utf8)
+    private static let detailsTail = Array("}".utf8)
+
+    init(_ keyed: [(key: String, entry: PluginEntry)]) throws {
+        var body = Self.listHead
+        var entries: [Entry] = []
+        var positions: [String: Int] = [:]
+        entries.reserveCapacity(keyed.count)
+        for (index, item) in keyed.enumerated() {
+            if index > 0 { body.append(UInt8(ascii: ",")) }
+            let start = body.count
+            body.append(contentsOf: try JSONEncoding.bytes(item.entry))
+            entries.append(Entry(category: item.entry.category, enabled: item.entry.enabled, range: start..<body.count))
+            positions[item.key] = index
+        }
+        body.append(contentsOf: Self.listTail)
+        self.body = body
+        self.entries = entries
+        self.positions = positions
+    }
+
+    /// The list, or only one category or one enabled state.
+    func list(category: String?, enabled: Bool?) -> [UInt8] {
+        if category == nil && enabled == nil { return body }
+        var out = Self.listHead
+        var first = true
+        for entry in entries where (category == nil || entry.category == category) && (enabled == nil || entry.enabled == enabled) {
+            if !first { out.append(UInt8(ascii: ",")) }
+            first = false
+            out.append(contentsOf: body[entry.range])
+        }
+        out.append(contentsOf: Self.listTail)
+        return out
+    }
+
+    /// `{"plugin": ...}` for the plugin under `key`; nil when this list does not hold it.
+    func details(_ key: String) -> [UInt8]? {
+        guard let index = positions[key] else { return nil }
+        return Self.detailsHead + body[entries[index].range] + Self.detailsTail
+    }
+}
