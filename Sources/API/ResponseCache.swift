@@ -65,6 +65,11 @@ final class ResponseCache: Sendable {
         return (bytes, body.etag)
     }
 
+    /// Keeps `bytes` as the body for `stamp`, made by a writer before anyone could ask for that stamp.
+    func insert(_ bytes: [UInt8], for stamp: String) {
+        cache.insert(Body(bytes: bytes.count <= maxKeptBody ? bytes : nil, etag: HTTPResponse.etag(of: bytes)), for: stamp)
+    }
+
     /// Drops the kept big body once `keepWhileAskedFor` has passed since it was last asked for.
     private func dropWhenIdle(after delay: Duration) {
         let (seconds, attoseconds) = delay.components

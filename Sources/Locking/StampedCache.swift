@@ -41,6 +41,17 @@ public final class StampedCache<Value: Sendable>: Sendable {
         self.limit = limit
     }
 
+    /// Keeps `value` as the one for `stamp`, built by a writer before anyone could ask for that stamp (a request
+    /// building it meanwhile keeps its own).
+    public func insert(_ value: Value, for stamp: String) {
+        let stamp = Key(stamp)
+        state.write { state in
+            guard state.values[stamp] == nil else { return }
+            if state.values.count >= limit { state.values.removeAll() }
+            state.values[stamp] = value
+        }
+    }
+
     /// The value for `stamp`, built once. If building fails, the builder gets the error and one of the waiting
     /// callers builds next.
     public func value(for stamp: String, make: () throws -> Value) rethrows -> Value {

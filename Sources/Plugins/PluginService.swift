@@ -95,11 +95,20 @@ public struct PluginService: Sendable {
         return PluginDetails(plugin: board.entry(try board.resolve(id), scrub: scrub))
     }
 
-    /// Every plugin's entry with its key, in the list's order: what the list and each plugin's details are made of.
-    public func keyedEntries() throws -> [(key: String, entry: PluginEntry)] {
-        let board = try currentBoard()
-        return board.plugins.map { ($0.key, board.entry($0, scrub: scrub)) }
+    /// Every plugin's entry with its key, in the list's order, as of `stamp` (taken by the caller before anything is
+    /// read): what the list and each plugin's details are made of.
+    public func keyedEntries(stamp: String) throws -> [(key: String, entry: PluginEntry)] {
+        keyedEntries(try board(stamp: stamp))
     }
+
+    private func keyedEntries(_ board: PluginBoard) -> [(key: String, entry: PluginEntry)] {
+        board.plugins.map { ($0.key, board.entry($0, scrub: scrub)) }
+    }
+
+    /// What a writer of the agent config may build for the answers of the new version before the file is replaced
+    /// (`AgentConfigFile.Preparation`): told the stamp the list will have and given that version's entries, it
+    /// returns what publishes its answers once the file is in place.
+    public typealias AnswerPreparation = (_ stamp: String, _ entries: () -> [(key: String, entry: PluginEntry)]) -> (() -> Void)?
 
     /// What `get(id)`'s answer depends on: the list's stamp and the key of the plugin `id` resolves to (404/409 as
     /// `get`).
@@ -109,11 +118,28 @@ public struct PluginService: Sendable {
     }
 
     /// A stamp that changes whenever anything the list depends on may have changed.
-    public func stamp() -> String {
+    public func stamp() -> String { stamp(config: configFile.modificationStamp() ?? "none") }
+
+    /// The stamp with the agent config's own stamp given (a writer's, before the new file is in place).
+    private func stamp(config: String) -> String {
         [
-            catalogue.stamp(), configFile.modificationStamp() ?? "none", Self.directoryStamp(paths.installRoot),
+            catalogue.stamp(), config, Self.directoryStamp(paths.installRoot),
             Self.directoryStamp(paths.ejectedRoot), ejectedStamp(), Self.runtimeStamp(runtime.snapshot()),
         ].joined(separator: "|")
+    }
+
+    /// Builds the board of a document about to be written, under the stamp it will have, and what `prepared` makes
+    /// from its entries: all published right after the rename, so no reader of the new version waits for them.
+    func preparation(_ prepared: AnswerPreparation?) -> AgentConfigFile.Preparation {
+        { document, fileStamp in
+            let stamp = stamp(config: fileStamp.description)
+            guard let board = try? board(config: document) else { return nil }
+            let publishAnswers = prepared?(stamp) { keyedEntries(board) }
+            return {
+                boardCache.insert(board, for: stamp)
+                publishAnswers?()
+            }
+        }
     }
 
     /// The ejected copies' manifests: a sync or an edit changes a copy's package.json (its version, its
@@ -153,14 +179,15 @@ public struct PluginService: Sendable {
     // MARK: PUT /api/plugins/:id
 
     /// Applies `enabled` and `config` all at once or not at all.
-    public func update(_ idText: String, enabled: Bool?, config: JSONObject?) throws -> PluginUpdateResult {
+    /// `prepared` builds answers of the new version before the file is replaced (`AnswerPreparation`).
+    public func update(_ idText: String, enabled: Bool?, config: JSONObject?, prepared: AnswerPreparation? = nil) throws -> PluginUpdateResult {
         struct Change {
             var key = ""
             var enabledChanged = false
             var changedKeys: [String] = []
             var retired: [String] = []
         }
-        let change = try configFile.update { document -> Change in
+        let change = try configFile.update({ document -> Change in
             let board = try self.board(config: document)
             let plugin = try board.resolve(idText)
             var change = Change(key: plugin.key)
@@ -224,7 +251,7 @@ public struct PluginService: Sendable {
             // Kept before the file changes: the runtime may go on quoting the old value until it restarts.
             for old in change.retired { retiredSecrets.add(old) }
             return change
-        }
+        }, prepare: preparation(prepared))
 
         let board = try currentBoard()
         guard let plugin = board.plugin(change.key) else { throw PluginError.notFound(idText) }
@@ -331,7 +358,8 @@ public struct PluginService: Sendable {
     }
 
     private func makeStatusLookup() -> StatusLookup {
-        let document = (try? configFile.read()) ?? JSONObject()
+        // Parsed once per version of the file: after a config write every search asks for a new lookup at once.
+        let document = (try? configFile.current()) ?? JSONObject()
         let installs = document["plugins"]?["installs"]?.objectValue ?? JSONObject()
         var versions: [String: String?] = [:]
         for record in installs { versions[record.key] = .some(record.value["version"]?.stringValue) }

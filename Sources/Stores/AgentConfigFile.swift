@@ -74,10 +74,16 @@ public final class AgentConfigFile: Sendable {
         return object
     }
 
+    /// What a writer builds from the new document before the file is replaced, and publishes once it is: called
+    /// with the document and the `FileStamp` the file will have (the new file is complete and synced; a rename
+    /// keeps its inode, size and time). The closure it returns runs right after the rename, never when the write
+    /// fails. Answers cached under the new stamp are then ready before any reader can see that stamp.
+    public typealias Preparation = (_ document: JSONObject, _ stamp: FileStamp) -> (() -> Void)?
+
     /// Reads the file under the lock, lets `change` edit it, and writes it back only if it changed.
-    /// Nothing is written when `change` throws.
+    /// Nothing is written when `change` throws. `prepare` runs only when the file is written.
     @discardableResult
-    public func update<T>(_ change: (inout JSONObject) throws -> T) throws -> T {
+    public func update<T>(_ change: (inout JSONObject) throws -> T, prepare: Preparation? = nil) throws -> T {
         try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         let lockFD = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard lockFD >= 0 else { throw StoreError.configIO(path: lockPath, reason: String(cString: strerror(errno))) }
@@ -89,12 +95,12 @@ public final class AgentConfigFile: Sendable {
         var document = original
         let result = try change(&document)
         if document != original {
-            try write(document, replacing: original)
+            try write(document, replacing: original, prepare: prepare)
         }
         return result
     }
 
-    private func write(_ document: JSONObject, replacing original: JSONObject) throws {
+    private func write(_ document: JSONObject, replacing original: JSONObject, prepare: Preparation?) throws {
         let text = JSONWriter.pretty(.object(document)) + "\n"
         let journal = journal.withLock { $0 }
         try journal?.willWrite(from: original, to: document, hash: Self.sha256(Array(text.utf8)))
@@ -133,10 +139,16 @@ public final class AgentConfigFile: Sendable {
             close(fd)
             throw error
         }
+        var info = stat()
+        let stamped = fstat(fd, &info) == 0
+        let publish = stamped ? prepare?(document, FileStamp(info)) : nil
         close(fd)
         guard rename(temp, path) == 0 else { throw Self.ioError(path: path) }
         ok = true
         renamed = true
+        // Readers of `current()` get the document just written without parsing it again.
+        if stamped { parsed.withLock { $0 = (FileStamp(info), document) } }
+        publish?()
         let dirFD = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if dirFD >= 0 {
             fsync(dirFD)
