@@ -52,9 +52,10 @@ struct PluginRoutes: Sendable {
     /// of them to build it (with a write every fifth of a second, those waits were the slowest reads).
     private func preparedAnswers(stamp: String, entries: () -> [(key: String, entry: PluginEntry)]) -> (() -> Void)? {
         guard let list = try? EncodedPluginList(entries()) else { return nil }
+        let body = cache.prepare(list.body)
         return { [encodedLists, cache] in
             encodedLists.insert(list, for: stamp)
-            cache.insert(list.body, for: Self.listKey(stamp, category: nil, enabled: nil))
+            cache.insert(body, for: Self.listKey(stamp, category: nil, enabled: nil))
         }
     }
 

@@ -19,7 +19,7 @@ final class ResponseCache: Sendable {
     private let inDemand = Locked<InDemand?>(nil)
 
     /// A nominal box: a tuple in a generic container is re-wrapped on every access.
-    private struct Body: Sendable {
+    struct Body: Sendable {
         /// Nil for a body above `maxKeptBody`: only its ETag is kept here.
         let bytes: [UInt8]?
         let etag: String
@@ -65,9 +65,18 @@ final class ResponseCache: Sendable {
         return (bytes, body.etag)
     }
 
-    /// Keeps `bytes` as the body for `stamp`, made by a writer before anyone could ask for that stamp.
-    func insert(_ bytes: [UInt8], for stamp: String) {
-        cache.insert(Body(bytes: bytes.count <= maxKeptBody ? bytes : nil, etag: HTTPResponse.etag(of: bytes)), for: stamp)
+    /// A body made by a writer ahead of its stamp, with its ETag computed before anyone could ask for it.
+    struct Prepared: Sendable {
+        let body: Body
+    }
+
+    func prepare(_ bytes: [UInt8]) -> Prepared {
+        Prepared(body: Body(bytes: bytes.count <= maxKeptBody ? bytes : nil, etag: HTTPResponse.etag(of: bytes)))
+    }
+
+    /// Keeps a prepared body as the one for `stamp`.
+    func insert(_ prepared: Prepared, for stamp: String) {
+        cache.insert(prepared.body, for: stamp)
     }
 
     /// Drops the kept big body once `keepWhileAskedFor` has passed since it was last asked for.
