@@ -41,12 +41,12 @@ struct EncodedPluginList: Sendable {
         self.positions = positions
     }
 
-    /// The list, or only one category or one enabled state.
-    func list(category: String?, enabled: Bool?) -> [UInt8] {
-        if category == nil && enabled == nil { return body }
+    /// The list, or only the entries `filter` keeps.
+    func list(_ filter: PluginFilter) -> [UInt8] {
+        if filter.keepsAll { return body }
         var out = Self.listHead
         var first = true
-        for entry in entries where (category == nil || entry.category == category) && (enabled == nil || entry.enabled == enabled) {
+        for entry in entries where filter.keeps(category: entry.category, enabled: entry.enabled) {
             if !first { out.append(UInt8(ascii: ",")) }
             first = false
             out.append(contentsOf: body[entry.range])

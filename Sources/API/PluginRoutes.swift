@@ -20,11 +20,9 @@ struct PluginRoutes: Sendable {
             }
             enabled = value
         }
-        let category = context.query["category"]
+        let filter = PluginFilter(category: context.query["category"], enabled: enabled)
         let stamp = service.stamp()
-        let body = try cache.body(for: Self.listKey(stamp, category: category, enabled: enabled)) {
-            try encodedList(stamp).list(category: category, enabled: enabled)
-        }
+        let body = try cache.body(for: Self.listKey(stamp, filter)) { try encodedList(stamp).list(filter) }
         return HTTPResponse.jsonBytes(body.body).conditional(on: context.request, etag: body.etag)
     }
 
@@ -43,8 +41,8 @@ struct PluginRoutes: Sendable {
         try encodedLists.value(for: stamp) { try EncodedPluginList(service.keyedEntries(stamp: stamp)) }
     }
 
-    private static func listKey(_ stamp: String, category: String?, enabled: Bool?) -> String {
-        stamp + "|\(category ?? "")|\(enabled.map(String.init) ?? "")"
+    private static func listKey(_ stamp: String, _ filter: PluginFilter) -> String {
+        stamp + "|\(filter.category ?? "")|\(filter.enabled.map(String.init) ?? "")"
     }
 
     /// A config write's new list, encoded before the file is replaced and published with it: the readers of the new
@@ -52,10 +50,10 @@ struct PluginRoutes: Sendable {
     /// of them to build it (with a write every fifth of a second, those waits were the slowest reads).
     private func preparedAnswers(stamp: String, entries: () -> [(key: String, entry: PluginEntry)]) -> (() -> Void)? {
         guard let list = try? EncodedPluginList(entries()) else { return nil }
-        let body = cache.prepare(list.body)
+        let body = cache.kept(list.body)
         return { [encodedLists, cache] in
             encodedLists.insert(list, for: stamp)
-            cache.insert(body, for: Self.listKey(stamp, category: nil, enabled: nil))
+            cache.insert(body, for: Self.listKey(stamp, PluginFilter()))
         }
     }
 

@@ -84,9 +84,8 @@ public struct PluginService: Sendable {
     /// `{"plugins": [...]}`, optionally only one category or one enabled state.
     public func list(category: String? = nil, enabled: Bool? = nil) throws -> PluginList {
         let board = try currentBoard()
-        let entries = board.plugins.filter { plugin in
-            (category == nil || plugin.category == category) && (enabled == nil || board.isEnabled(plugin) == enabled)
-        }.map { board.entry($0, scrub: scrub) }
+        let filter = PluginFilter(category: category, enabled: enabled)
+        let entries = board.plugins.filter { filter.keeps(category: $0.category, enabled: board.isEnabled($0)) }.map { board.entry($0, scrub: scrub) }
         return PluginList(plugins: entries)
     }
 

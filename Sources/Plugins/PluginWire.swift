@@ -8,6 +8,24 @@ public struct PluginList: Encodable, Sendable {
     public let plugins: [PluginEntry]
 }
 
+/// The list's filters (`?category=`, `?enabled=`): which entries a filtered list keeps.
+public struct PluginFilter: Sendable {
+    public let category: String?
+    public let enabled: Bool?
+
+    public init(category: String? = nil, enabled: Bool? = nil) {
+        self.category = category
+        self.enabled = enabled
+    }
+
+    /// No filter: the whole list.
+    public var keepsAll: Bool { category == nil && enabled == nil }
+
+    public func keeps(category entryCategory: String, enabled entryEnabled: Bool) -> Bool {
+        (category == nil || entryCategory == category) && (enabled == nil || entryEnabled == enabled)
+    }
+}
+
 /// GET /api/plugins/:id.
 public struct PluginDetails: Encodable, Sendable {
     public let plugin: PluginEntry
