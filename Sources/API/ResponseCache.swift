@@ -44,7 +44,7 @@ final class ResponseCache: Sendable {
         let body = try cache.value(for: stamp) {
             let bytes = try make()
             made = bytes
-            return Body(bytes: bytes.count <= maxKeptBody ? bytes : nil, etag: HTTPResponse.etag(of: bytes))
+            return self.kept(bytes)
         }
         if let bytes = made ?? body.bytes { return (bytes, body.etag) }
         let now = ContinuousClock.now
@@ -65,18 +65,15 @@ final class ResponseCache: Sendable {
         return (bytes, body.etag)
     }
 
-    /// A body made by a writer ahead of its stamp, with its ETag computed before anyone could ask for it.
-    struct Prepared: Sendable {
-        let body: Body
+    /// What is kept of `bytes`: the bytes (unless above `maxKeptBody`) and their ETag. A writer makes it ahead of its
+    /// stamp, so the ETag is computed before anyone could ask for that stamp.
+    func kept(_ bytes: [UInt8]) -> Body {
+        Body(bytes: bytes.count <= maxKeptBody ? bytes : nil, etag: HTTPResponse.etag(of: bytes))
     }
 
-    func prepare(_ bytes: [UInt8]) -> Prepared {
-        Prepared(body: Body(bytes: bytes.count <= maxKeptBody ? bytes : nil, etag: HTTPResponse.etag(of: bytes)))
-    }
-
-    /// Keeps a prepared body as the one for `stamp`.
-    func insert(_ prepared: Prepared, for stamp: String) {
-        cache.insert(prepared.body, for: stamp)
+    /// Keeps a body made ahead (`kept(_:)`) as the one for `stamp`.
+    func insert(_ body: Body, for stamp: String) {
+        cache.insert(body, for: stamp)
     }
 
     /// Drops the kept big body once `keepWhileAskedFor` has passed since it was last asked for.

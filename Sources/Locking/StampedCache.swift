@@ -47,9 +47,14 @@ public final class StampedCache<Value: Sendable>: Sendable {
         let stamp = Key(stamp)
         state.write { state in
             guard state.values[stamp] == nil else { return }
-            if state.values.count >= limit { state.values.removeAll() }
-            state.values[stamp] = value
+            keep(value, for: stamp, in: &state)
         }
+    }
+
+    /// Adds a value; when `limit` are kept, the others go first.
+    private func keep(_ value: Value, for stamp: Key, in state: inout State) {
+        if state.values.count >= limit { state.values.removeAll() }
+        state.values[stamp] = value
     }
 
     /// The value for `stamp`, built once. If building fails, the builder gets the error and one of the waiting
@@ -77,10 +82,7 @@ public final class StampedCache<Value: Sendable>: Sendable {
                 defer {
                     state.write { state in
                         state.building[stamp] = nil
-                        if let made {
-                            if state.values.count >= limit { state.values.removeAll() }
-                            state.values[stamp] = made
-                        }
+                        if let made { keep(made, for: stamp, in: &state) }
                     }
                     group.leave()
                 }
