@@ -51,6 +51,17 @@ public final class StampedCache<Value: Sendable>: Sendable {
         }
     }
 
+    /// The value kept for `stamp`, if one is; nothing is built.
+    public func kept(for stamp: String) -> Value? {
+        let stamp = Key(stamp)
+        return state.read { $0.values[stamp] }
+    }
+
+    /// One of the values kept now, whichever: for a build that can reuse what is unchanged in an older value.
+    public func anyValue() -> Value? {
+        state.read { $0.values.values.first }
+    }
+
     /// Adds a value; when `limit` are kept, the others go first.
     private func keep(_ value: Value, for stamp: Key, in state: inout State) {
         if state.values.count >= limit { state.values.removeAll() }

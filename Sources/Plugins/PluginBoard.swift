@@ -1,5 +1,6 @@
 import Foundation
 import JSON
+import Locking
 
 /// Everything known about the plugins at one moment — inventory, agent config and runtime —
 /// and the one set of rules that turns it into what the API shows.
@@ -17,12 +18,15 @@ struct PluginBoard {
     private let index: [String: Int]
     /// Secrets replaced while the runtime may still hold them.
     let retiredSecrets: [String]
+    /// Each env key's stored value as text (`storedValue`), read once from the config: every plugin's entry asks for
+    /// each of its parameters three or four times, and the config's members are a list searched from the end.
+    private let storedValues: [String: String]
 
     init(plugins: [KnownPlugin], config: JSONObject, runtime: RuntimeSnapshot?, core: CorePolicy, retiredSecrets: [String] = []) {
         self.retiredSecrets = retiredSecrets
         self.plugins = plugins
         self.keys = plugins.map(\.key)
-        self.ids = PluginIdentity.assignIds(keys)
+        self.ids = Self.ids(for: keys)
         self.config = config
         self.runtime = runtime
         self.core = core
@@ -37,6 +41,21 @@ struct PluginBoard {
         self.sensitiveKeys = sensitive
         self.declaredBy = declared
         self.index = Dictionary(plugins.enumerated().map { ($1.key, $0) }, uniquingKeysWith: { a, _ in a })
+        var stored: [String: String] = [:]
+        // In order, so a later duplicate key wins, as it does when the config is read by key.
+        for member in config["env"]?.objectValue ?? JSONObject() { stored[member.key] = Self.text(of: member.value) }
+        self.storedValues = stored
+    }
+
+    /// The ids of the last set of plugins seen: a board is made for every version of the agent config, and the
+    /// plugins it knows (which alone decide their ids) rarely change between two.
+    private static let lastIds = Locked<(keys: [String], ids: [String: String])?>(nil)
+
+    private static func ids(for keys: [String]) -> [String: String] {
+        if let last = lastIds.withLock({ $0 }), last.keys == keys { return last.ids }
+        let ids = PluginIdentity.assignIds(keys)
+        lastIds.withLock { $0 = (keys, ids) }
+        return ids
     }
 
     func plugin(_ key: String) -> KnownPlugin? { index[key].map { plugins[$0] } }
@@ -86,8 +105,11 @@ struct PluginBoard {
     // MARK: Values
 
     /// The stored value of an env key as a string, nil when unset or empty.
-    func storedValue(_ key: String) -> String? {
-        guard let value = config["env"]?[key] else { return nil }
+    func storedValue(_ key: String) -> String? { storedValues[key] }
+
+    /// A stored value as text; nil for null and for a value of only whitespace, which is no value: Milady's app
+    /// counts it unset, and so does every check here.
+    private static func text(of value: JSONValue) -> String? {
         let text: String?
         switch value {
         case .string(let s): text = s
@@ -96,7 +118,6 @@ struct PluginBoard {
         case .array, .object: text = JSONWriter.compact(value)
         case .null: text = nil
         }
-        // A value of only whitespace is no value: Milady's app counts it unset, and so does every check here.
         return text?.trimmingWhitespace().isEmpty == true ? nil : text
     }
 
@@ -130,7 +151,7 @@ struct PluginBoard {
     func validation(_ plugin: KnownPlugin) -> (errors: [FieldIssue], warnings: [FieldIssue]) {
         var errors: [FieldIssue] = []
         var warnings: [FieldIssue] = []
-        for parameter in plugin.parameters where !ParameterRules.isBlocked(parameter.key) && !ParameterRules.isInjected(parameter.key) {
+        for parameter in plugin.parameters where !parameter.blocked && !parameter.injected {
             guard let value = storedValue(parameter.key) else {
                 if parameter.required {
                     if let fallback = parameter.defaultValue {
@@ -167,7 +188,7 @@ struct PluginBoard {
 
     func isConfigured(_ plugin: KnownPlugin) -> Bool {
         plugin.parameters.allSatisfy { p in
-            !p.required || ParameterRules.isBlocked(p.key) || ParameterRules.isInjected(p.key) || storedValue(p.key) != nil || p.hasDefault
+            !p.required || p.blocked || p.injected || storedValue(p.key) != nil || p.hasDefault
         }
     }
 
@@ -184,7 +205,7 @@ struct PluginBoard {
         }
         let (errors, warnings) = validation(plugin)
         // Keys the hosting infrastructure injects are nobody's setting: not shown at all.
-        let shownParameters = plugin.parameters.filter { !ParameterRules.isInjected($0.key) }
+        let shownParameters = plugin.parameters.filter { !$0.injected }
         let keys = shownParameters.map(\.key)
         let envKey = plugin.extras.envKey.flatMap { ParameterRules.isInjected($0) ? nil : $0 }
             ?? shownParameters.first(where: { $0.required && isSensitive($0.key) })?.key
@@ -210,6 +231,6 @@ struct PluginBoard {
             key: parameter.key, type: parameter.type.rawValue, description: parameter.description, required: parameter.required,
             sensitive: sensitive, default: parameter.defaultValue.map { sensitive ? ParameterRules.mask($0) : $0 },
             options: parameter.options, isSet: storedValue(parameter.key) != nil, currentValue: shown(parameter.key),
-            blocked: ParameterRules.isBlocked(parameter.key))
+            blocked: parameter.blocked)
     }
 }

@@ -26,9 +26,14 @@ public struct PluginParameter: Sendable, Equatable {
     /// The default in canonical string form.
     public let defaultValue: String?
     public let options: [String]?
+    /// `ParameterRules.isBlocked(key)` and `isInjected(key)`, decided once: every plugin list asks for each parameter.
+    public let blocked: Bool
+    public let injected: Bool
 
     public init(key: String, type: ParameterType, description: String = "", required: Bool = false, sensitive: Bool? = nil, defaultValue: String? = nil, options: [String]? = nil) {
         self.key = key
+        self.blocked = ParameterRules.isBlocked(key)
+        self.injected = ParameterRules.isInjected(key)
         self.type = type
         self.description = description
         self.required = required

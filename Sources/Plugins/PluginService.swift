@@ -70,6 +70,13 @@ public struct PluginService: Sendable {
             retiredSecrets: retiredSecrets.all())
     }
 
+    /// The board for a writer's `document`, read afresh under the agent config's lock: the board kept for the current
+    /// stamp when it was made from this very document (the previous write prepared it), else a new one.
+    func board(writing document: JSONObject) throws -> PluginBoard {
+        if let kept = boardCache.kept(for: stamp()), kept.config == document { return kept }
+        return try board(config: document)
+    }
+
     /// The board as the agent config, the packages and the runtime stand now; built once per `stamp()`. The stamp
     /// is taken before anything is read, so a board is never older than the stamp it is kept under.
     func currentBoard() throws -> PluginBoard { try board(stamp: stamp()) }
@@ -187,7 +194,7 @@ public struct PluginService: Sendable {
             var retired: [String] = []
         }
         let change = try configFile.update({ document -> Change in
-            let board = try self.board(config: document)
+            let board = try self.board(writing: document)
             let plugin = try board.resolve(idText)
             var change = Change(key: plugin.key)
             var issues: [FieldIssue] = []
@@ -319,7 +326,7 @@ public struct PluginService: Sendable {
             throw PluginError.badRequest("\(PluginIdentity.shortId(npm)) is a core plugin: it is always loaded and cannot be toggled.")
         }
         let changed = try configFile.update { document -> Bool in
-            let board = try self.board(config: document)
+            let board = try self.board(writing: document)
             guard board.isAllowed(npm) != enabled else { return false }
             AgentConfigEdits.setEnabled(npm, enabled, optionalCore: true, in: &document)
             return true

@@ -125,6 +125,25 @@ func issues(_ error: any Error) -> [String] {
         #expect(!called)
     }
 
+    /// Each setting's value as the agent config holds it: numbers and booleans as text, JSON as compact JSON, only
+    /// whitespace as unset, and of a key written twice the later one (as reading the file by key takes it).
+    @Test func storedValuesAsTheConfigHoldsThem() throws {
+        let world = try World(config: #"""
+            {"env": {"ANTHROPIC_MODE": "fast", "ANTHROPIC_TIMEOUT": 45, "ANTHROPIC_STREAM": true, "KNOWLEDGE_PATH": "  ",
+                     "EVM_EXTRA": {"a": [1, "b"]}, "EVM_CHAINS": null, "ANTHROPIC_MODE": "smart"}}
+            """#)
+        func parameter(_ plugin: String, _ key: String) throws -> PluginParameterEntry {
+            try #require(try world.service.get(plugin).plugin.parameters.first { $0.key == key })
+        }
+        #expect(try parameter("anthropic", "ANTHROPIC_MODE").currentValue == "smart")
+        #expect(try parameter("anthropic", "ANTHROPIC_TIMEOUT").currentValue == "45")
+        #expect(try parameter("anthropic", "ANTHROPIC_STREAM").currentValue == "true")
+        #expect(try parameter("knowledge", "KNOWLEDGE_PATH").isSet == false)
+        #expect(try parameter("evm", "EVM_EXTRA").currentValue == #"{"a":[1,"b"]}"#)
+        #expect(try parameter("evm", "EVM_CHAINS").isSet == false)
+        #expect(try parameter("anthropic", "ANTHROPIC_API_KEY").isSet == false)
+    }
+
     /// The enabled rule: core always, optional-core by plugins.allow (npm name or short id), others by entries.
     @Test func enabledRule() throws {
         let world = try World(config: #"{"plugins": {"allow": ["vision"], "entries": {"anthropic": {"enabled": true}, "@acme/plugin-twitter": {"enabled": true}}}}"#)
