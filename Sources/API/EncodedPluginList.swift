@@ -5,7 +5,8 @@ import Plugins
 /// where each entry lies in it: a filtered list joins some of them and one plugin's details wrap one.
 ///
 /// A config write changes the stamp of every answer made from the plugins; each plugin's details had been encoded
-/// again from the board on its next request, besides the list: a hundred encodings per write where one does.
+/// again from the board on its next request, besides the list: a hundred encodings per write where one does. And a
+/// write changes one plugin's entry or a few: the others' bytes are copied from the list before it.
 struct EncodedPluginList: Sendable {
     /// The whole list's body.
     let body: [UInt8]
@@ -13,8 +14,7 @@ struct EncodedPluginList: Sendable {
     private let positions: [String: Int]
 
     private struct Entry {
-        let category: String
-        let enabled: Bool
+        let value: PluginEntry
         let range: Range<Int>
     }
 
@@ -23,16 +23,22 @@ struct EncodedPluginList: Sendable {
     private static let detailsHead = Array(#"{"plugin":"#.utf8)
     private static let detailsTail = Array("}".utf8)
 
-    init(_ keyed: [(key: String, entry: PluginEntry)]) throws {
+    /// The entries encoded, each equal one of `previous` copied from it instead.
+    init(_ keyed: [(key: String, entry: PluginEntry)], reusing previous: EncodedPluginList? = nil) throws {
         var body = Self.listHead
+        body.reserveCapacity(previous?.body.count ?? 0)
         var entries: [Entry] = []
         var positions: [String: Int] = [:]
         entries.reserveCapacity(keyed.count)
         for (index, item) in keyed.enumerated() {
             if index > 0 { body.append(UInt8(ascii: ",")) }
             let start = body.count
-            body.append(contentsOf: try JSONEncoding.bytes(item.entry))
-            entries.append(Entry(category: item.entry.category, enabled: item.entry.enabled, range: start..<body.count))
+            if let previous, let old = previous.positions[item.key].map({ previous.entries[$0] }), old.value == item.entry {
+                body.append(contentsOf: previous.body[old.range])
+            } else {
+                body.append(contentsOf: try JSONEncoding.bytes(item.entry))
+            }
+            entries.append(Entry(value: item.entry, range: start..<body.count))
             positions[item.key] = index
         }
         body.append(contentsOf: Self.listTail)
@@ -46,7 +52,7 @@ struct EncodedPluginList: Sendable {
         if filter.keepsAll { return body }
         var out = Self.listHead
         var first = true
-        for entry in entries where filter.keeps(category: entry.category, enabled: entry.enabled) {
+        for entry in entries where filter.keeps(category: entry.value.category, enabled: entry.value.enabled) {
             if !first { out.append(UInt8(ascii: ",")) }
             first = false
             out.append(contentsOf: body[entry.range])

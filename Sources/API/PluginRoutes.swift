@@ -38,7 +38,7 @@ struct PluginRoutes: Sendable {
 
     /// The entries of `stamp`, encoded once.
     private func encodedList(_ stamp: String) throws -> EncodedPluginList {
-        try encodedLists.value(for: stamp) { try EncodedPluginList(service.keyedEntries(stamp: stamp)) }
+        try encodedLists.value(for: stamp) { try EncodedPluginList(service.keyedEntries(stamp: stamp), reusing: encodedLists.anyValue()) }
     }
 
     private static func listKey(_ stamp: String, _ filter: PluginFilter) -> String {
@@ -49,7 +49,7 @@ struct PluginRoutes: Sendable {
     /// version find the list, the entries the details are cut from and the board ready instead of waiting for one
     /// of them to build it (with a write every fifth of a second, those waits were the slowest reads).
     private func preparedAnswers(stamp: String, entries: () -> [(key: String, entry: PluginEntry)]) -> (() -> Void)? {
-        guard let list = try? EncodedPluginList(entries()) else { return nil }
+        guard let list = try? EncodedPluginList(entries(), reusing: encodedLists.anyValue()) else { return nil }
         let body = cache.kept(list.body)
         return { [encodedLists, cache] in
             encodedLists.insert(list, for: stamp)

@@ -31,6 +31,8 @@ public struct Wiring {
     public let eject: EjectService
     public let agentRegistry: AgentRegistryService
     public let agentConfig: AgentConfigFile
+    /// The plugins as the API shows them (the list, one plugin's details, a config change).
+    public let plugins: PluginService
     /// The audit trail: its recovery runs at start, before anything writes the agent config; then its pruner.
     public let audit: AuditTrail
     /// Export, plan and apply of the plugin set (its recovery is registered at start).
@@ -97,6 +99,7 @@ public struct Wiring {
             dependencies: .init(
                 configFile: agentConfig, runtime: runtimeView, restartReasons: reasons, retiredSecrets: RetiredSecretStore(),
                 scrub: { scrubber.scrub($0) }, restartsByItself: agent.runtimeBridge != nil && agent.autoRestart))
+        self.plugins = plugins
         let pluginRegistry = settings.pluginRegistry
         let coreVersion = AgentCore.version(setting: settings.compatibility.agentCoreVersion, bundledPluginsDir: agent.bundledPluginsDir)
         logger.info("agent core: \(coreVersion.map { "@elizaos/core \($0)" } ?? "unknown (compatibility is not checked)")")

@@ -32,7 +32,7 @@ public struct PluginDetails: Encodable, Sendable {
 }
 
 /// One plugin as the API shows it: identity, state, parameters with their values masked, validation.
-public struct PluginEntry: Encodable, Sendable {
+public struct PluginEntry: Encodable, Sendable, Equatable {
     public let id: String
     public let name: String
     public let description: String
@@ -63,7 +63,7 @@ public struct PluginEntry: Encodable, Sendable {
 }
 
 /// One declared parameter, with its current value masked when sensitive.
-public struct PluginParameterEntry: Encodable, Sendable {
+public struct PluginParameterEntry: Encodable, Sendable, Equatable {
     public let key: String
     public let type: String
     public let description: String

@@ -3,6 +3,8 @@ import JSON
 import TestWorld
 import Testing
 
+@testable import API
+
 /// The plugin list, one plugin, its configuration, its check and the core plugins, in-process.
 @Suite struct PluginRouteTests {
     let world: World
@@ -49,6 +51,31 @@ import Testing
         #expect(list().first { $0["id"]?.stringValue == World.installed.id }?["enabled"] == .bool(flipped))
         #expect(world.send("GET", "/plugins/\(World.installed.id)", token: .read).json["plugin"]?["enabled"] == .bool(flipped))
         checkAgreement()
+    }
+
+    /// A list built from the one before copies the entries that did not change and encodes the others: byte for byte
+    /// the list encoded afresh, after a change to one plugin's setting and after one to a key several plugins share.
+    @Test func aListReusingTheOneBeforeIsTheListEncodedAfresh() throws {
+        let service = world.wiring.plugins
+        var before = try EncodedPluginList(service.keyedEntries(stamp: service.stamp()))
+        // A plain text setting that several plugins declare.
+        let parameters = try service.list().plugins.flatMap { plugin in plugin.parameters.map { (plugin.id, $0) } }
+        let textKeys = parameters.filter { $0.1.type == "string" && $0.1.options == nil && !$0.1.sensitive }.map(\.1.key)
+        let shared = try #require(Dictionary(grouping: textKeys, by: { $0 }).first { $0.value.count > 1 }?.key)
+        let declaring = try #require(parameters.first { $0.1.key == shared }?.0)
+        for (id, key) in [(World.installed.id, "ANTHROPIC_SMALL_MODEL"), (declaring, shared)] {
+            world.check("PUT /plugins/:id", "/plugins/\(id)", 200, json: ["config": .object([key: .string("changed-by-the-test")])])
+            let entries = try service.keyedEntries(stamp: service.stamp())
+            let reused = try EncodedPluginList(entries, reusing: before)
+            let fresh = try EncodedPluginList(entries)
+            // Compared first, so a failure names the change rather than printing two lists byte by byte.
+            let (sameAsFresh, changed) = (reused.body == fresh.body, reused.body != before.body)
+            #expect(sameAsFresh, "after a change of \(key) of \(id)")
+            #expect(changed, "after a change of \(key) of \(id)")
+            let detailsDiffer = entries.map(\.key).filter { reused.details($0) != fresh.details($0) }
+            #expect(detailsDiffer.isEmpty, "after a change of \(key) of \(id)")
+            before = reused
+        }
     }
 
     /// A filter value that is not true or false is refused.
