@@ -23,7 +23,9 @@ struct EncodedPluginList: Sendable {
     private static let detailsHead = Array(#"{"plugin":"#.utf8)
     private static let detailsTail = Array("}".utf8)
 
-    /// The entries encoded, each equal one of `previous` copied from it instead.
+    /// The entries encoded, each equal to one of `previous` copied from it instead. Equal is Swift's: text compares by
+    /// canonical equivalence, so a value changed only from one Unicode normal form to another (it reads the same)
+    /// keeps the bytes it had.
     init(_ keyed: [(key: String, entry: PluginEntry)], reusing previous: EncodedPluginList? = nil) throws {
         var body = Self.listHead
         body.reserveCapacity(previous?.body.count ?? 0)
