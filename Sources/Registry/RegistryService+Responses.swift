@@ -123,15 +123,14 @@ extension RegistryService {
     /// The same, encoded: the registry's part of each plugin's details is the catalogue's encoded entry, so an answer is
     /// a copy of it followed by plugind's own members (a plugin's page asks for it on every visit).
     public func detailsBody(_ name: String, status: StatusLookup = { _ in .unknown }) throws(RegistryError) -> [UInt8] {
-        let snapshot = try snapshot()
-        let entry = try Self.resolve(name, in: snapshot)
-        let catalog = snapshot.catalog
-        let position = catalog.position(named: entry.name)!
+        let catalog = try snapshot().catalog
+        // Resolved to the entry's place, not decoded: the answer is a copy of its encoded details.
+        let position = try Self.position(of: name, in: catalog)
         var body = Array("{\"plugin\":".utf8)
         body.reserveCapacity(catalog.searchResultHeadCount(position) + 120)
         catalog.appendDetails(position, to: &body)
         body.append(UInt8(ascii: ","))  // plugind's own members follow the registry's
-        Self.appendStatusMembers(status(entry.name), to: &body)
+        Self.appendStatusMembers(status(catalog.name(at: position)), to: &body)
         body.append(UInt8(ascii: "}"))
         return body
     }
@@ -231,8 +230,13 @@ extension RegistryService {
     }
 
     static func resolve(_ text: String, in snapshot: RegistrySnapshot) throws(RegistryError) -> RegistryEntry {
-        switch snapshot.catalog.resolve(text) {
-        case .found(let name): return snapshot.catalog.entry(name)!
+        snapshot.catalog.entry(at: try position(of: text, in: snapshot.catalog))
+    }
+
+    /// The place in `catalog` of the entry `text` names, by section 2's resolution.
+    static func position(of text: String, in catalog: RegistryCatalog) throws(RegistryError) -> Int {
+        switch catalog.resolve(text) {
+        case .found(let name): return catalog.position(named: name)!
         case .ambiguous(let candidates): throw .ambiguous(text, candidates: candidates)
         case .notFound: throw .notFound(text)
         }
