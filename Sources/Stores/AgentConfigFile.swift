@@ -139,15 +139,16 @@ public final class AgentConfigFile: Sendable {
             close(fd)
             throw error
         }
+        // The stamp the file will have once renamed into place (a rename keeps inode, size and time).
         var info = stat()
-        let stamped = fstat(fd, &info) == 0
-        let publish = stamped ? prepare?(document, FileStamp(info)) : nil
+        let newStamp = fstat(fd, &info) == 0 ? FileStamp(info) : nil
+        let publish = newStamp.flatMap { prepare?(document, $0) }
         close(fd)
         guard rename(temp, path) == 0 else { throw Self.ioError(path: path) }
         ok = true
         renamed = true
         // Readers of `current()` get the document just written without parsing it again.
-        if stamped { parsed.withLock { $0 = (FileStamp(info), document) } }
+        if let newStamp { parsed.withLock { $0 = (newStamp, document) } }
         publish?()
         let dirFD = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if dirFD >= 0 {
