@@ -98,7 +98,7 @@ public enum ParameterRules {
     }
 
     /// `key` in upper case as bytes when it is all ASCII; nil otherwise.
-    static func asciiUppercased(_ key: String) -> [UInt8]? {
+    private static func asciiUppercased(_ key: String) -> [UInt8]? {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(key.utf8.count)
         for byte in key.utf8 {
