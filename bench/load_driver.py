@@ -18,6 +18,10 @@ over its own keep-alive-less connection:
 - registry refreshes: `POST /api/registry/refresh` every --refresh-every seconds.
 Every answer is counted by kind: 2xx as ok, anything else (or no answer) as failed with its status.
 JSON (--out): per kind {ok, failed, statuses}, the rates asked for (`rates`), plus a one-line `summary`.
+
+    load_driver.py --sum RESULT.json...
+
+prints the one-line summary of several runs' results together (the rounds of one load run).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import threading
 import time
 import urllib.error
@@ -52,7 +57,46 @@ def call(method: str, url: str, token: str, body: dict | None = None) -> int:
         return 0
 
 
+def summary(result: dict) -> str:
+    """`install: 3 ok, 0 failed; config PUT: …`, with the statuses of the failed ones."""
+    parts = []
+    for kind in KINDS:
+        r = result[kind]
+        text = f"{kind}: {r['ok']} ok, {r['failed']} failed"
+        if r["failed"]:
+            text += " (statuses " + ", ".join(f"{k}×{v}" for k, v in r["statuses"].items()) + ")"
+        parts.append(text)
+    return "; ".join(parts)
+
+
+def counted(counts: dict[str, Counter]) -> dict:
+    """Per kind {ok, failed, statuses} from the statuses counted."""
+    result = {}
+    for kind in KINDS:
+        counter = counts[kind]
+        ok = sum(n for status, n in counter.items() if 200 <= int(status) < 300)
+        failed = sum(n for status, n in counter.items() if not 200 <= int(status) < 300)
+        result[kind] = {"ok": ok, "failed": failed, "statuses": {str(k): v for k, v in sorted(counter.items(), key=lambda kv: int(kv[0]))}}
+    return result
+
+
+def print_sum(paths: list[str]) -> None:
+    counts: dict[str, Counter] = {kind: Counter() for kind in KINDS}
+    for path in paths:
+        with open(path) as f:
+            result = json.load(f)
+        for kind in KINDS:
+            counts[kind].update({int(k): v for k, v in result[kind]["statuses"].items()})
+    print(summary(counted(counts)))
+
+
+KINDS = ("install", "config PUT", "registry refresh")
+
+
 def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--sum":
+        print_sum(sys.argv[2:])
+        return
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--url", required=True)
     parser.add_argument("--packages", required=True)
@@ -85,7 +129,7 @@ def main() -> None:
                         break
     targets = [(plugin, key) for plugin, key in keys.items()]
 
-    counts: dict[str, Counter] = {"install": Counter(), "config PUT": Counter(), "registry refresh": Counter()}
+    counts: dict[str, Counter] = {kind: Counter() for kind in KINDS}
     lock = threading.Lock()
 
     def stopped() -> bool:
@@ -142,21 +186,10 @@ def main() -> None:
     for t in threads:
         t.join(120)
 
-    result = {}
-    result_rates = {"installs_at_once": args.installs, "puts_per_second": args.puts_per_second,
-                    "refresh_every_s": args.refresh_every}
-    for kind, counter in counts.items():
-        ok = sum(n for status, n in counter.items() if 200 <= status < 300)
-        failed = sum(n for status, n in counter.items() if not 200 <= status < 300)
-        result[kind] = {"ok": ok, "failed": failed, "statuses": {str(k): v for k, v in sorted(counter.items())}}
-    parts = []
-    for kind, r in result.items():
-        text = f"{kind}: {r['ok']} ok, {r['failed']} failed"
-        if r["failed"]:
-            text += " (statuses " + ", ".join(f"{k}×{v}" for k, v in r["statuses"].items()) + ")"
-        parts.append(text)
-    result["summary"] = "; ".join(parts)
-    result["rates"] = result_rates
+    result = counted(counts)
+    result["summary"] = summary(result)
+    result["rates"] = {"installs_at_once": args.installs, "puts_per_second": args.puts_per_second,
+                       "refresh_every_s": args.refresh_every}
     with open(args.out, "w") as f:
         json.dump(result, f, indent=2)
     print(json.dumps(result))
