@@ -45,16 +45,13 @@ struct PluginRoutes: Sendable {
         stamp + "|\(filter.category ?? "")|\(filter.enabled.map(String.init) ?? "")"
     }
 
-    /// A config write's new list, encoded before the file is replaced and published with it: the readers of the new
-    /// version find the list, the entries the details are cut from and the board ready instead of waiting for one
-    /// of them to build it (with a write every fifth of a second, those waits were the slowest reads).
-    private func preparedAnswers(stamp: String, entries: () -> [(key: String, entry: PluginEntry)]) -> (() -> Void)? {
-        guard let list = try? EncodedPluginList(entries(), reusing: encodedLists.anyValue()) else { return nil }
-        let body = cache.kept(list.body)
-        return { [encodedLists, cache] in
-            encodedLists.insert(list, for: stamp)
-            cache.insert(body, for: Self.listKey(stamp, PluginFilter()))
-        }
+    /// A config write's new list, encoded and kept before the file is replaced: the readers of the new version find
+    /// the list, the entries the details are cut from and the board ready instead of waiting for one of them to
+    /// build it (with a write every fifth of a second, those waits were the slowest reads).
+    private func preparedAnswers(stamp: String, entries: () -> [(key: String, entry: PluginEntry)]) {
+        guard let list = try? EncodedPluginList(entries(), reusing: encodedLists.anyValue()) else { return }
+        encodedLists.insert(list, for: stamp)
+        cache.insert(cache.kept(list.body), for: Self.listKey(stamp, PluginFilter()))
     }
 
     func update(_ context: RequestContext) throws -> HTTPResponse {

@@ -111,10 +111,9 @@ public struct PluginService: Sendable {
         board.plugins.map { ($0.key, board.entry($0, scrub: scrub)) }
     }
 
-    /// What a writer of the agent config may build for the answers of the new version before the file is replaced
-    /// (`AgentConfigFile.Preparation`): told the stamp the list will have and given that version's entries, it
-    /// returns what publishes its answers once the file is in place.
-    public typealias AnswerPreparation = (_ stamp: String, _ entries: () -> [(key: String, entry: PluginEntry)]) -> (() -> Void)?
+    /// What a writer of the agent config may build and keep for the answers of the new version before the file is
+    /// replaced (`AgentConfigFile.Preparation`): told the stamp the list will have and given that version's entries.
+    public typealias AnswerPreparation = (_ stamp: String, _ entries: () -> [(key: String, entry: PluginEntry)]) -> Void
 
     /// What `get(id)`'s answer depends on: the list's stamp and the key of the plugin `id` resolves to (404/409 as
     /// `get`).
@@ -134,17 +133,14 @@ public struct PluginService: Sendable {
         ].joined(separator: "|")
     }
 
-    /// Builds the board of a document about to be written, under the stamp it will have, and what `prepared` makes
-    /// from its entries: all published right after the rename, so no reader of the new version waits for them.
+    /// Builds and keeps the board of a document about to be written, under the stamp it will have, and what
+    /// `prepared` makes from its entries, all before the rename: no reader of the new version waits for them.
     func preparation(_ prepared: AnswerPreparation?) -> AgentConfigFile.Preparation {
         { document, fileStamp in
             let stamp = stamp(config: fileStamp.description)
-            guard let board = try? board(config: document) else { return nil }
-            let publishAnswers = prepared?(stamp) { keyedEntries(board) }
-            return {
-                boardCache.insert(board, for: stamp)
-                publishAnswers?()
-            }
+            guard let board = try? board(config: document) else { return }
+            boardCache.insert(board, for: stamp)
+            prepared?(stamp) { keyedEntries(board) }
         }
     }
 

@@ -74,11 +74,11 @@ public final class AgentConfigFile: Sendable {
         return object
     }
 
-    /// What a writer builds from the new document before the file is replaced, and publishes once it is: called
-    /// with the document and the `FileStamp` the file will have (the new file is complete and synced; a rename
-    /// keeps its inode, size and time). The closure it returns runs right after the rename, never when the write
-    /// fails. Answers cached under the new stamp are then ready before any reader can see that stamp.
-    public typealias Preparation = (_ document: JSONObject, _ stamp: FileStamp) -> (() -> Void)?
+    /// What a writer builds and keeps from the new document before the file is replaced: called with the document
+    /// and the `FileStamp` the file will have (the new file is complete and synced; a rename keeps its inode, size
+    /// and time), just before the rename. Answers kept under the new stamp are ready before any reader can see that
+    /// stamp; if the rename then fails, they are kept under a stamp no reader will ever ask for.
+    public typealias Preparation = (_ document: JSONObject, _ stamp: FileStamp) -> Void
 
     /// Reads the file under the lock, lets `change` edit it, and writes it back only if it changed.
     /// Nothing is written when `change` throws. `prepare` runs only when the file is written.
@@ -142,14 +142,16 @@ public final class AgentConfigFile: Sendable {
         // The stamp the file will have once renamed into place (a rename keeps inode, size and time).
         var info = stat()
         let newStamp = fstat(fd, &info) == 0 ? FileStamp(info) : nil
-        let publish = newStamp.flatMap { prepare?(document, $0) }
         close(fd)
+        // Before the rename: kept under a stamp no reader can see until the file is in place, the answers are there
+        // for the first reader that does. Kept after it, the readers in between (most writes had some, under load)
+        // built them again.
+        if let newStamp { prepare?(document, newStamp) }
         guard rename(temp, path) == 0 else { throw Self.ioError(path: path) }
         ok = true
         renamed = true
         // Readers of `current()` get the document just written without parsing it again.
         if let newStamp { parsed.withLock { $0 = (newStamp, document) } }
-        publish?()
         let dirFD = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if dirFD >= 0 {
             fsync(dirFD)

@@ -102,25 +102,28 @@ func issues(_ error: any Error) -> [String] {
     }
 
     /// A config write prepares its answers under the stamp readers see once it is done, from entries that show the
-    /// change: the list readers then get is the prepared one.
+    /// change, while readers still see the stamp before it: the list readers then get is the prepared one, and no
+    /// reader can ask for the new stamp before it is ready.
     @Test func aWritePreparesForTheStampReadersSee() throws {
         let world = try World(config: #"{"env": {}}"#)
         let before = world.service.stamp()
         var preparedStamp: String?
+        var stampWhilePreparing: String?
         var preparedEntry: PluginEntry?
         _ = try world.service.update("anthropic", enabled: nil, config: ["ANTHROPIC_API_KEY": "sk-ant-api03-abcdefghijklmnopqrstuvwxyz"]) { stamp, entries in
             preparedStamp = stamp
+            stampWhilePreparing = world.service.stamp()
             preparedEntry = entries().first { $0.entry.id == "anthropic" }?.entry
-            return nil
         }
         #expect(preparedStamp != nil && preparedStamp != before)
+        #expect(stampWhilePreparing == before)
         #expect(preparedStamp == world.service.stamp())
         #expect(preparedEntry?.configured == true)
         #expect(try world.service.keyedEntries(stamp: world.service.stamp()).first { $0.entry.id == "anthropic" }?.entry.configured == true)
         // A refused change prepares nothing.
         var called = false
         #expect(throws: (any Error).self) {
-            try world.service.update("anthropic", enabled: nil, config: ["NO_SUCH_KEY": "x"]) { _, _ in called = true; return nil }
+            try world.service.update("anthropic", enabled: nil, config: ["NO_SUCH_KEY": "x"]) { _, _ in called = true }
         }
         #expect(!called)
     }

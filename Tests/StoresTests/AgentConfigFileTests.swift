@@ -90,30 +90,32 @@ func fileText(_ path: String) -> String? {
         #expect(fileText(dir + "/sub/new.json") == "{\n  \"x\": true\n}\n")
     }
 
-    /// A writer's preparation sees the new document and the stamp the file has once it is in place, before the
-    /// rename; what it returns runs after the rename. Nothing is prepared when nothing is written.
+    /// A writer's preparation sees the new document and the stamp the file has once it is in place, while the old
+    /// file is still the one readers see: what it keeps under that stamp is there before any reader can ask for it.
+    /// Nothing is prepared when nothing is written.
     @Test func preparationSeesTheStampTheFileWillHave() throws {
         struct Refused: Error {}
         let dir = temporaryDirectory()
         let path = dir + "/milady.json"
         try #"{"a": 1}"#.write(toFile: path, atomically: true, encoding: .utf8)
         let file = AgentConfigFile(path: path)
-        var prepared: [(JSONObject, FileStamp, String?)] = []
-        var published: [String?] = []
+        let before = FileStamp(path: path)
+        var prepared: [(JSONObject, FileStamp, String?, FileStamp?)] = []
         let prepare: AgentConfigFile.Preparation = { document, stamp in
-            prepared.append((document, stamp, fileText(path)))
-            return { published.append(fileText(path)) }
+            prepared.append((document, stamp, fileText(path), FileStamp(path: path)))
         }
         try file.update({ $0["b"] = 2 }, prepare: prepare)
-        #expect(prepared.count == 1 && published.count == 1)
+        #expect(prepared.count == 1)
         #expect(prepared.first?.0 == ["a": 1, "b": 2])
         #expect(prepared.first?.1 == FileStamp(path: path))
-        #expect(prepared.first?.2 == #"{"a": 1}"#)  // not yet in place while preparing
-        #expect(published.first == fileText(path) && fileText(path)?.contains("\"b\": 2") == true)
+        // Not yet in place while preparing: a reader then still sees the old file and its stamp.
+        #expect(prepared.first?.2 == #"{"a": 1}"#)
+        #expect(prepared.first?.3 == before && before != FileStamp(path: path))
+        #expect(fileText(path)?.contains("\"b\": 2") == true)
         #expect(try file.current() == ["a": 1, "b": 2])
         try file.update({ _ in }, prepare: prepare)
         #expect(throws: Refused.self) { try file.update({ doc -> Void in doc["c"] = 3; throw Refused() }, prepare: prepare) }
-        #expect(prepared.count == 1 && published.count == 1)
+        #expect(prepared.count == 1)
     }
 
     /// Many threads and a second process updating at once lose no update.
