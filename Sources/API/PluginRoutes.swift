@@ -48,7 +48,7 @@ struct PluginRoutes: Sendable {
     /// A config write's new list, encoded and kept before the file is replaced: the readers of the new version find
     /// the list, the entries the details are cut from and the board ready instead of waiting for one of them to
     /// build it (with a write every fifth of a second, those waits were the slowest reads).
-    private func preparedAnswers(stamp: String, entries: () -> [(key: String, entry: PluginEntry)]) {
+    func preparedAnswers(stamp: String, entries: () -> [(key: String, entry: PluginEntry)]) {
         guard let list = try? EncodedPluginList(entries(), reusing: encodedLists.anyValue()) else { return }
         encodedLists.insert(list, for: stamp)
         cache.insert(cache.kept(list.body), for: Self.listKey(stamp, PluginFilter()))
@@ -67,7 +67,7 @@ struct PluginRoutes: Sendable {
             guard let object = value.objectValue else { throw APIError.badRequest("config must be an object of KEY: value, not \(value.kindName).") }
             config = object
         }
-        return try .json(encoding: service.update(context.parameter("id"), enabled: enabled, config: config, prepared: preparedAnswers))
+        return try .json(encoding: service.update(context.parameter("id"), enabled: enabled, config: config))
     }
 
     func coreStatus(_ context: RequestContext) throws -> HTTPResponse {

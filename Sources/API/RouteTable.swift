@@ -6,6 +6,8 @@ public enum RouteTable {
     public static func routes(_ deps: Dependencies) -> [Route] {
         let system = SystemRoutes(deps: deps)
         let plugins = PluginRoutes(service: deps.plugins, cache: ResponseCache())
+        // Every write of the agent config, whichever route makes it, has the plugin list of the new version ready.
+        deps.plugins.prepareEveryConfigWrite { stamp, entries in plugins.preparedAnswers(stamp: stamp, entries: entries) }
         let runtime = RuntimeRoutes(service: deps.runtime)
         let install = InstallRoutes(
             service: deps.install, plugins: deps.plugins, early: EarlyAnswer(within: .milliseconds(deps.settings.clientAnswerWithinMs)))

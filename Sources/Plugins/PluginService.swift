@@ -136,12 +136,20 @@ public struct PluginService: Sendable {
     /// Builds and keeps the board of a document about to be written, under the stamp it will have, and what
     /// `prepared` makes from its entries, all before the rename: no reader of the new version waits for them.
     func preparation(_ prepared: AnswerPreparation?) -> AgentConfigFile.Preparation {
-        { document, fileStamp in
-            let stamp = stamp(config: fileStamp.description)
-            guard let board = try? board(config: document) else { return }
-            boardCache.insert(board, for: stamp)
-            prepared?(stamp) { keyedEntries(board) }
-        }
+        { document, fileStamp in prepare(document, fileStamp: fileStamp, prepared) }
+    }
+
+    /// Has every later write of the agent config, by any service, build the board of the new version and what
+    /// `prepared` makes of its entries before the file is replaced (`preparation(_:)`).
+    public func prepareEveryConfigWrite(_ prepared: @escaping @Sendable (_ stamp: String, _ entries: () -> [(key: String, entry: PluginEntry)]) -> Void) {
+        configFile.prepareEveryWrite { [self] document, fileStamp in prepare(document, fileStamp: fileStamp, prepared) }
+    }
+
+    private func prepare(_ document: JSONObject, fileStamp: FileStamp, _ prepared: AnswerPreparation?) {
+        let stamp = stamp(config: fileStamp.description)
+        guard let board = try? board(config: document) else { return }
+        boardCache.insert(board, for: stamp)
+        prepared?(stamp) { keyedEntries(board) }
     }
 
     /// The ejected copies' manifests: a sync or an edit changes a copy's package.json (its version, its
@@ -181,7 +189,8 @@ public struct PluginService: Sendable {
     // MARK: PUT /api/plugins/:id
 
     /// Applies `enabled` and `config` all at once or not at all.
-    /// `prepared` builds answers of the new version before the file is replaced (`AnswerPreparation`).
+    /// `prepared` builds answers of the new version before the file is replaced (`AnswerPreparation`); without it, the
+    /// one `prepareEveryConfigWrite` gave does.
     public func update(_ idText: String, enabled: Bool?, config: JSONObject?, prepared: AnswerPreparation? = nil) throws -> PluginUpdateResult {
         struct Change {
             var key = ""
@@ -253,7 +262,7 @@ public struct PluginService: Sendable {
             // Kept before the file changes: the runtime may go on quoting the old value until it restarts.
             for old in change.retired { retiredSecrets.add(old) }
             return change
-        }, prepare: preparation(prepared))
+        }, prepare: prepared.map { preparation($0) })
 
         let board = try currentBoard()
         guard let plugin = board.plugin(change.key) else { throw PluginError.notFound(idText) }

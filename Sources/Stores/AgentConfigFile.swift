@@ -14,6 +14,8 @@ public final class AgentConfigFile: Sendable {
     private var lockPath: String { path + ".lock" }
     /// Told before and after every write (the audit trail's intent entries); none until `keepJournal`.
     private let journal = Locked<(any AgentConfigJournal)?>(nil)
+    /// Prepares for every write that brings no preparation of its own; none until `prepareEveryWrite`.
+    private let preparing = Locked<(@Sendable (JSONObject, FileStamp) -> Void)?>(nil)
     /// The last document `current()` parsed, and the version of the file it came from.
     private let parsed = Locked<(stamp: FileStamp, document: JSONObject)?>(nil)
 
@@ -81,7 +83,8 @@ public final class AgentConfigFile: Sendable {
     public typealias Preparation = (_ document: JSONObject, _ stamp: FileStamp) -> Void
 
     /// Reads the file under the lock, lets `change` edit it, and writes it back only if it changed.
-    /// Nothing is written when `change` throws. `prepare` runs only when the file is written.
+    /// Nothing is written when `change` throws. `prepare` (else the one `prepareEveryWrite` gave) runs only when the
+    /// file is written.
     @discardableResult
     public func update<T>(_ change: (inout JSONObject) throws -> T, prepare: Preparation? = nil) throws -> T {
         try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
@@ -95,7 +98,9 @@ public final class AgentConfigFile: Sendable {
         var document = original
         let result = try change(&document)
         if document != original {
-            try write(document, replacing: original, prepare: prepare)
+            var chosen = prepare
+            if chosen == nil, let everyWrite = preparing.withLock({ $0 }) { chosen = { everyWrite($0, $1) } }
+            try write(document, replacing: original, prepare: chosen)
         }
         return result
     }
@@ -157,6 +162,13 @@ public final class AgentConfigFile: Sendable {
             fsync(dirFD)
             close(dirFD)
         }
+    }
+
+    /// Has every later write that brings no preparation of its own prepared by `preparation`: whoever keeps answers
+    /// made from the file's versions has them ready for each new version, whichever service writes it (a settings
+    /// change, an install, an uninstall, an eject, a core toggle).
+    public func prepareEveryWrite(with preparation: @escaping @Sendable (JSONObject, FileStamp) -> Void) {
+        preparing.withLock { $0 = preparation }
     }
 
     /// Hands every later write to `journal` before and after it happens.

@@ -1,5 +1,6 @@
 import Foundation
 import JSON
+import Locking
 import Testing
 @testable import Plugins
 @testable import Stores
@@ -126,6 +127,34 @@ func issues(_ error: any Error) -> [String] {
             try world.service.update("anthropic", enabled: nil, config: ["NO_SUCH_KEY": "x"]) { _, _ in called = true }
         }
         #expect(!called)
+    }
+
+    /// A write of the agent config by another service (an install's, here made as `InstallService` makes it) is
+    /// prepared too, once `prepareEveryConfigWrite` is given: under the stamp readers see once it is done, with the
+    /// change, before they can see it. A settings change that brings its own preparation uses only that one.
+    @Test func everyServicesWriteIsPrepared() throws {
+        let world = try World(config: #"{"env": {}}"#)
+        let before = world.service.stamp()
+        let seen = Locked<[(stamp: String, stampWhilePreparing: String, twitterEnabled: Bool?)]>([])
+        world.service.prepareEveryConfigWrite { [service = world.service] stamp, entries in
+            let twitter = entries().first { $0.entry.id == "twitter" }?.entry
+            seen.withLock { $0.append((stamp, service.stamp(), twitter?.enabled)) }
+        }
+        try world.config.update { document in
+            AgentConfigEdits.setEnabled("@acme/plugin-twitter", true, optionalCore: false, in: &document)
+        }
+        let first = try #require(seen.withLock { $0 }.first)
+        #expect(seen.withLock { $0.count } == 1)
+        #expect(first.stamp == world.service.stamp() && first.stamp != before)
+        #expect(first.stampWhilePreparing == before)
+        #expect(first.twitterEnabled == true)
+        // Nothing written, nothing prepared; a settings change with its own preparation: only that one runs.
+        try world.config.update { _ in }
+        var own = 0
+        _ = try world.service.update("anthropic", enabled: nil, config: ["ANTHROPIC_MODE": "fast"]) { _, _ in own += 1 }
+        #expect(own == 1 && seen.withLock { $0.count } == 1)
+        _ = try world.service.update("anthropic", enabled: nil, config: ["ANTHROPIC_MODE": "smart"])
+        #expect(seen.withLock { $0.count } == 2)
     }
 
     /// Each setting's value as the agent config holds it: numbers and booleans as text, JSON as compact JSON, only
