@@ -57,6 +57,9 @@ def call(method: str, url: str, token: str, body: dict | None = None) -> int:
         return 0
 
 
+KINDS = ("install", "config PUT", "registry refresh")
+
+
 def summary(result: dict) -> str:
     """`install: 3 ok, 0 failed; config PUT: …`, with the statuses of the failed ones."""
     parts = []
@@ -70,13 +73,13 @@ def summary(result: dict) -> str:
 
 
 def counted(counts: dict[str, Counter]) -> dict:
-    """Per kind {ok, failed, statuses} from the statuses counted."""
+    """Per kind {ok, failed, statuses} from the statuses counted (numbers)."""
     result = {}
     for kind in KINDS:
         counter = counts[kind]
-        ok = sum(n for status, n in counter.items() if 200 <= int(status) < 300)
-        failed = sum(n for status, n in counter.items() if not 200 <= int(status) < 300)
-        result[kind] = {"ok": ok, "failed": failed, "statuses": {str(k): v for k, v in sorted(counter.items(), key=lambda kv: int(kv[0]))}}
+        ok = sum(n for status, n in counter.items() if 200 <= status < 300)
+        failed = sum(n for status, n in counter.items() if not 200 <= status < 300)
+        result[kind] = {"ok": ok, "failed": failed, "statuses": {str(k): v for k, v in sorted(counter.items())}}
     return result
 
 
@@ -88,9 +91,6 @@ def print_sum(paths: list[str]) -> None:
         for kind in KINDS:
             counts[kind].update({int(k): v for k, v in result[kind]["statuses"].items()})
     print(summary(counted(counts)))
-
-
-KINDS = ("install", "config PUT", "registry refresh")
 
 
 def main() -> None:
